@@ -1,0 +1,332 @@
+//! Local (embedded) adapters: the blob store and run store on the local disk, so a full
+//! run needs no AWS and no network.
+//!
+//! Every write is atomic (write a temp file in the same directory, fsync, rename), so a
+//! crash never leaves half an artifact. The conditional writes DynamoDB gives us are
+//! exclusive creates here (`create_new`), which the OS guarantees to succeed once.
+
+use crate::storage::*;
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+fn io_err(context: &str, path: &Path, e: std::io::Error) -> StoreError {
+    match e.kind() {
+        ErrorKind::NotFound => StoreError::NotFound(format!("{context} {}", path.display())),
+        ErrorKind::Interrupted | ErrorKind::TimedOut | ErrorKind::WouldBlock => {
+            StoreError::Transient(format!("{context} {}: {e}", path.display()))
+        }
+        _ => StoreError::Permanent(format!("{context} {}: {e}", path.display())),
+    }
+}
+
+/// Write `bytes` to `path` atomically: temp file beside it, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| io_err("create directory", dir, e))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, e))?;
+    f.write_all(bytes).map_err(|e| io_err("write", &tmp, e))?;
+    f.sync_all().map_err(|e| io_err("sync", &tmp, e))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(|e| io_err("rename", path, e))
+}
+
+/// Create `path` with `bytes` only if it does not exist. `Ok(false)` if it did.
+/// The content is staged in a temp file and hard-linked into place, which is both
+/// exclusive (link fails on an existing target) and atomic (no half-written file).
+fn create_exclusive(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| io_err("create directory", dir, e))?;
+    let tmp = dir.join(format!(
+        ".excl-{}-{}.tmp",
+        std::process::id(),
+        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    ));
+    let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, e))?;
+    f.write_all(bytes).map_err(|e| io_err("write", &tmp, e))?;
+    f.sync_all().map_err(|e| io_err("sync", &tmp, e))?;
+    drop(f);
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io_err("link", path, e)),
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Permanent(format!("corrupt item {}: {e}", path.display()))),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("read", path, e)),
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec_pretty(value).expect("storage records always serialize")
+}
+
+/// Blob store rooted at a directory; keys are relative paths.
+#[derive(Debug, Clone)]
+pub struct DiskBlobStore {
+    root: PathBuf,
+}
+
+impl DiskBlobStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// Keys are S3-style; refuse anything that could escape the root.
+    fn path_of(&self, key: &str) -> Result<PathBuf, StoreError> {
+        if key.is_empty()
+            || key.starts_with('/')
+            || key.split('/').any(|part| part == ".." || part.is_empty())
+        {
+            return Err(StoreError::Permanent(format!("invalid blob key {key:?}")));
+        }
+        Ok(self.root.join(key))
+    }
+}
+
+impl BlobStore for DiskBlobStore {
+    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
+        write_atomic(&self.path_of(key)?, &body)
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.path_of(key)?;
+        fs::read(&path).map_err(|e| io_err("read", &path, e))
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.path_of(key)?.is_file())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+            for entry in fs::read_dir(dir)? {
+                let entry = entry?;
+                let path = entry.path();
+                if entry.file_type()?.is_dir() {
+                    walk(&path, root, out)?;
+                } else if !entry.file_name().to_string_lossy().starts_with('.') {
+                    let rel = path.strip_prefix(root).expect("walk stays under root");
+                    out.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+            Ok(())
+        }
+        // Walk from the deepest directory the prefix names, then filter by the prefix.
+        let dir_part = prefix.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let start = self.root.join(dir_part);
+        let mut keys = Vec::new();
+        match walk(&start, &self.root, &mut keys) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("list", &start, e)),
+        }
+        keys.retain(|k| k.starts_with(prefix));
+        keys.sort();
+        Ok(keys)
+    }
+}
+
+/// Run store on disk: `<root>/<run_id>/meta.json`, `part-<nnnn>.json` (PENDING),
+/// `part-<nnnn>.done.json` (DONE marker, created exclusively), `stage-<name>.json`.
+#[derive(Debug, Clone)]
+pub struct DiskRunStore {
+    root: PathBuf,
+}
+
+impl DiskRunStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    fn run_dir(&self, run_id: &str) -> Result<PathBuf, StoreError> {
+        if run_id.is_empty() || !run_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(StoreError::Permanent(format!("invalid run id {run_id:?}")));
+        }
+        Ok(self.root.join(run_id))
+    }
+    fn stage_file(stage: &str) -> Result<String, StoreError> {
+        if stage.is_empty() || !stage.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(StoreError::Permanent(format!("invalid stage name {stage:?}")));
+        }
+        Ok(format!("stage-{stage}.json"))
+    }
+}
+
+impl RunStore for DiskRunStore {
+    async fn create_run(&self, run: &RunRecord) -> Result<Created<RunRecord>, StoreError> {
+        let path = self.run_dir(&run.run_id)?.join("meta.json");
+        if create_exclusive(&path, &to_json(run))? {
+            Ok(Created::New)
+        } else {
+            let existing = read_json(&path)?
+                .ok_or_else(|| StoreError::Transient(format!("run {} vanished", run.run_id)))?;
+            Ok(Created::Existing(existing))
+        }
+    }
+
+    async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
+        read_json(&self.run_dir(run_id)?.join("meta.json"))
+    }
+
+    async fn set_run_status(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let path = self.run_dir(run_id)?.join("meta.json");
+        let mut run: RunRecord =
+            read_json(&path)?.ok_or_else(|| StoreError::NotFound(format!("run {run_id}")))?;
+        run.status = status;
+        run.detail = detail.map(str::to_owned);
+        write_atomic(&path, &to_json(&run))
+    }
+
+    async fn register_partitions(&self, run_id: &str, count: u32) -> Result<(), StoreError> {
+        let dir = self.run_dir(run_id)?;
+        for partition in 0..count {
+            let pending = PartitionRecord {
+                partition,
+                status: PartitionStatus::Pending,
+                result_key: None,
+            };
+            // Exclusive: an existing item (maybe already DONE) is left alone.
+            create_exclusive(&dir.join(format!("part-{partition:04}.json")), &to_json(&pending))?;
+        }
+        Ok(())
+    }
+
+    async fn complete_partition(
+        &self,
+        run_id: &str,
+        partition: u32,
+        result_key: &str,
+    ) -> Result<Completion, StoreError> {
+        let dir = self.run_dir(run_id)?;
+        if !dir.join(format!("part-{partition:04}.json")).is_file() {
+            return Err(StoreError::NotFound(format!(
+                "partition {partition} of run {run_id} was never registered"
+            )));
+        }
+        let done = PartitionRecord {
+            partition,
+            status: PartitionStatus::Done,
+            result_key: Some(result_key.to_owned()),
+        };
+        if create_exclusive(&dir.join(format!("part-{partition:04}.done.json")), &to_json(&done))? {
+            Ok(Completion::Completed)
+        } else {
+            Ok(Completion::AlreadyDone)
+        }
+    }
+
+    async fn partitions(&self, run_id: &str) -> Result<Vec<PartitionRecord>, StoreError> {
+        let dir = self.run_dir(run_id)?;
+        let mut out = Vec::new();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io_err("list", &dir, e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("part-") && n.ends_with(".json") && !n.ends_with(".done.json"))
+            .collect();
+        names.sort();
+        for name in names {
+            let pending: PartitionRecord = read_json(&dir.join(&name))?
+                .ok_or_else(|| StoreError::Transient(format!("{name} vanished")))?;
+            let done_name = name.replace(".json", ".done.json");
+            out.push(read_json(&dir.join(done_name))?.unwrap_or(pending));
+        }
+        Ok(out)
+    }
+
+    async fn record_stage(&self, run_id: &str, stage: &StageRecord) -> Result<(), StoreError> {
+        let path = self.run_dir(run_id)?.join(Self::stage_file(&stage.stage)?);
+        write_atomic(&path, &to_json(stage))
+    }
+
+    async fn stages(&self, run_id: &str) -> Result<Vec<StageRecord>, StoreError> {
+        let dir = self.run_dir(run_id)?;
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("list", &dir, e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("stage-") && n.ends_with(".json"))
+            .collect();
+        names.sort();
+        let mut out = Vec::new();
+        for name in names {
+            if let Some(stage) = read_json(&dir.join(name))? {
+                out.push(stage);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn runs_for_portfolio(&self, portfolio_id: &str) -> Result<Vec<RunRecord>, StoreError> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("list", &self.root, e)),
+        };
+        let mut runs = Vec::new();
+        for entry in entries.filter_map(|e| e.ok()) {
+            if let Some(run) = read_json::<RunRecord>(&entry.path().join("meta.json"))? {
+                if run.portfolio_id == portfolio_id {
+                    runs.push(run);
+                }
+            }
+        }
+        runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.run_id.cmp(&a.run_id)));
+        Ok(runs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::contract;
+
+    #[test]
+    fn disk_blob_store_honours_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        pollster::block_on(contract::blob_store_contract(&DiskBlobStore::new(dir.path()), "t1"));
+    }
+
+    #[test]
+    fn disk_run_store_honours_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        pollster::block_on(contract::run_store_contract(&DiskRunStore::new(dir.path()), "t1-"));
+    }
+
+    #[test]
+    fn blob_keys_cannot_escape_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskBlobStore::new(dir.path());
+        for key in ["../x", "/etc/passwd", "a//b", ""] {
+            assert!(pollster::block_on(store.put(key, vec![], "x")).is_err(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Narrators turn a run's facts into prose. The template narrator (default) is
+//! deterministic: the workflow composes every sentence from computed figures and the
+//! narrator returns it unchanged. A Bedrock narrator (in `shared/aws`) may rewrite it,
+//! but must fall back to the template text when its prose cites a number that is not
+//! in the facts.
+
+use crate::StageError;
+use std::future::Future;
+
+pub trait Narrator: Send + Sync {
+    /// `facts` is the JSON the prose may draw on; `template` the deterministic text.
+    fn narrate(
+        &self,
+        facts: &serde_json::Value,
+        template: &str,
+    ) -> impl Future<Output = Result<String, StageError>> + Send;
+}
+
+/// The deterministic default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TemplateNarrator;
+
+impl Narrator for TemplateNarrator {
+    async fn narrate(&self, _facts: &serde_json::Value, template: &str) -> Result<String, StageError> {
+        Ok(template.to_owned())
+    }
+}

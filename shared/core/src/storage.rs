@@ -1,0 +1,191 @@
+//! Storage ports: where a run keeps its artifacts (a blob store) and its bookkeeping
+//! (a run store). The stages are written against these two traits only, so the same
+//! partition / compute / aggregate / synthesize code runs on a laptop (local disk
+//! adapters in [`crate::local`]) and in Lambda (S3 + DynamoDB adapters in `shared/aws`).
+//!
+//! The run store contract mirrors one DynamoDB table (PK `RUN#<id>`, SK `META`,
+//! `PART#<nnnn>`, `STAGE#<name>`); every "only once" rule is a conditional write there
+//! and an exclusive create locally. [`contract`] holds the one test suite both adapters
+//! must pass.
+
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+pub mod contract;
+
+/// Why a storage call failed, split by what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The key or item does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A transient failure (throttling, timeouts, I/O hiccups): try again.
+    #[error("transient storage failure: {0}")]
+    Transient(String),
+    /// A permanent failure (bad configuration, malformed stored item).
+    #[error("storage failure: {0}")]
+    Permanent(String),
+}
+
+/// Artifacts: immutable-by-convention bytes under string keys (`runs/<id>/...`).
+///
+/// Writes are all-or-nothing: a reader never sees half an artifact (temp file + rename
+/// locally; S3 PUT is atomic).
+pub trait BlobStore: Send + Sync {
+    fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+    fn exists(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Keys under `prefix`, sorted.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}
+
+/// Lifecycle of a run as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "RUNNING",
+            RunStatus::Succeeded => "SUCCEEDED",
+            RunStatus::Failed => "FAILED",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "RUNNING" => Some(RunStatus::Running),
+            "SUCCEEDED" => Some(RunStatus::Succeeded),
+            "FAILED" => Some(RunStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// The `META` item of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub workflow: String,
+    pub portfolio_id: String,
+    /// RFC 3339 UTC; only used to order runs of one portfolio (GSI sort key).
+    pub created_at: String,
+    pub partition_count: u32,
+    pub scenario_count: u32,
+    pub seed: u64,
+    pub status: RunStatus,
+    /// Why a run failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PartitionStatus {
+    Pending,
+    Done,
+}
+
+/// One `PART#<nnnn>` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionRecord {
+    pub partition: u32,
+    pub status: PartitionStatus,
+    /// Blob key of the partition result, set when DONE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_key: Option<String>,
+}
+
+/// One `STAGE#<name>` item: which stage produced which artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    pub stage: String,
+    pub artifact_key: String,
+}
+
+/// Outcome of a conditional create.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created<T> {
+    /// We wrote it.
+    New,
+    /// It was already there (a retry, or a re-run with identical inputs): the stored one.
+    Existing(T),
+}
+
+/// Outcome of marking a partition DONE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// This call moved the partition from PENDING to DONE.
+    Completed,
+    /// It was DONE already: the call changed nothing (retry after success).
+    AlreadyDone,
+}
+
+/// Bookkeeping of runs, partitions and stages (DynamoDB in AWS).
+pub trait RunStore: Send + Sync {
+    /// Create the run's META item unless it exists (`attribute_not_exists`).
+    fn create_run(
+        &self,
+        run: &RunRecord,
+    ) -> impl Future<Output = Result<Created<RunRecord>, StoreError>> + Send;
+    fn get_run(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
+    /// Set the run status (and failure detail). Idempotent.
+    fn set_run_status(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        detail: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Create `PART#0000..count` as PENDING; existing items are left alone (a retried
+    /// partition stage must not reset a partition that already finished).
+    fn register_partitions(
+        &self,
+        run_id: &str,
+        count: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// PENDING → DONE with its result key, conditionally: a second call is a no-op.
+    /// Fails with `NotFound` if the partition was never registered.
+    fn complete_partition(
+        &self,
+        run_id: &str,
+        partition: u32,
+        result_key: &str,
+    ) -> impl Future<Output = Result<Completion, StoreError>> + Send;
+    /// All partitions of a run, by number, read consistently.
+    fn partitions(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Vec<PartitionRecord>, StoreError>> + Send;
+    /// Record (or overwrite) a stage's artifact.
+    fn record_stage(
+        &self,
+        run_id: &str,
+        stage: &StageRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn stages(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Vec<StageRecord>, StoreError>> + Send;
+    /// Runs of one portfolio, newest first (the GSI in AWS).
+    fn runs_for_portfolio(
+        &self,
+        portfolio_id: &str,
+    ) -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
+}
+
+/// Zero-padded partition sort key, shared by both adapters so keys sort numerically.
+pub fn partition_sort_key(partition: u32) -> String {
+    format!("PART#{partition:04}")
+}

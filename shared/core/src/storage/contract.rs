@@ -1,0 +1,173 @@
+//! The one contract every storage adapter must honour. The local adapters run it in
+//! core's unit tests; the S3/DynamoDB adapters run it against a moto server in
+//! `shared/aws/tests`. Each check panics with a message naming the broken rule.
+//!
+//! Callers pass a fresh `scope` (e.g. a unique run-id prefix) so suites can share one
+//! bucket/table.
+
+use super::*;
+
+fn run_record(scope: &str, run_id: &str, portfolio_id: &str, created_at: &str) -> RunRecord {
+    RunRecord {
+        run_id: format!("{scope}{run_id}"),
+        workflow: "factor".into(),
+        portfolio_id: format!("{scope}{portfolio_id}"),
+        created_at: created_at.into(),
+        partition_count: 4,
+        scenario_count: 500,
+        seed: 7,
+        status: RunStatus::Running,
+        detail: None,
+    }
+}
+
+/// Blob store: round trip, overwrite, not-found, sorted listing by prefix.
+pub async fn blob_store_contract<B: BlobStore>(store: &B, scope: &str) {
+    let k1 = format!("runs/{scope}/b/one.json");
+    let k2 = format!("runs/{scope}/a/two.bin");
+    let k3 = format!("runs/{scope}x/other.json");
+    assert!(
+        !store.exists(&k1).await.expect("exists on a missing key"),
+        "exists() must be false for a missing key"
+    );
+    match store.get(&k1).await {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("get() of a missing key must be NotFound, got {other:?}"),
+    }
+    store
+        .put(&k1, b"{\"v\":1}".to_vec(), "application/json")
+        .await
+        .expect("put");
+    store
+        .put(&k2, vec![0, 159, 146, 150], "application/octet-stream")
+        .await
+        .expect("put binary");
+    store
+        .put(&k3, b"x".to_vec(), "application/json")
+        .await
+        .expect("put");
+    assert_eq!(store.get(&k1).await.expect("get"), b"{\"v\":1}");
+    assert_eq!(store.get(&k2).await.expect("get"), vec![0, 159, 146, 150]);
+    assert!(store.exists(&k1).await.expect("exists"));
+    // Overwrite replaces the whole body.
+    store
+        .put(&k1, b"{\"v\":2}".to_vec(), "application/json")
+        .await
+        .expect("overwrite");
+    assert_eq!(store.get(&k1).await.expect("get"), b"{\"v\":2}");
+    let listed = store
+        .list(&format!("runs/{scope}/"))
+        .await
+        .expect("list");
+    assert_eq!(
+        listed,
+        vec![k2.clone(), k1.clone()],
+        "list() must return exactly the keys under the prefix, sorted"
+    );
+    let empty = store
+        .list(&format!("runs/{scope}-nothing/"))
+        .await
+        .expect("list empty");
+    assert!(empty.is_empty(), "list() of an unused prefix must be empty");
+}
+
+/// Run store: conditional creates, idempotent partition completion, consistent reads,
+/// stage records, run status, runs by portfolio newest first.
+pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
+    let run = run_record(scope, "run-a", "pf-1", "2026-01-01T00:00:00Z");
+    let run_id = run.run_id.clone();
+
+    assert_eq!(store.get_run(&run_id).await.expect("get_run"), None);
+    assert_eq!(store.create_run(&run).await.expect("create"), Created::New);
+    match store.create_run(&run).await.expect("create again") {
+        Created::Existing(existing) => assert_eq!(existing, run),
+        Created::New => panic!("a second create_run must not overwrite the first"),
+    }
+    assert_eq!(store.get_run(&run_id).await.expect("get_run"), Some(run.clone()));
+
+    // Partitions: register, complete once, retry is a no-op, re-register keeps DONE.
+    store
+        .register_partitions(&run_id, 3)
+        .await
+        .expect("register");
+    let parts = store.partitions(&run_id).await.expect("partitions");
+    assert_eq!(parts.len(), 3);
+    assert!(parts
+        .iter()
+        .enumerate()
+        .all(|(i, p)| p.partition == i as u32 && p.status == PartitionStatus::Pending));
+
+    let key1 = format!("runs/{run_id}/partitions/0001.json");
+    assert_eq!(
+        store
+            .complete_partition(&run_id, 1, &key1)
+            .await
+            .expect("complete"),
+        Completion::Completed
+    );
+    assert_eq!(
+        store
+            .complete_partition(&run_id, 1, &key1)
+            .await
+            .expect("complete again"),
+        Completion::AlreadyDone,
+        "completing a DONE partition must be a no-op"
+    );
+    match store.complete_partition(&run_id, 9, "k").await {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("completing an unregistered partition must be NotFound, got {other:?}"),
+    }
+    store
+        .register_partitions(&run_id, 3)
+        .await
+        .expect("register again");
+    let parts = store.partitions(&run_id).await.expect("partitions");
+    assert_eq!(parts[1].status, PartitionStatus::Done, "re-register must keep DONE");
+    assert_eq!(parts[1].result_key.as_deref(), Some(key1.as_str()));
+    assert_eq!(parts[0].status, PartitionStatus::Pending);
+    assert_eq!(parts[2].status, PartitionStatus::Pending);
+
+    // Stages: recorded, overwritten, listed.
+    let stage = StageRecord {
+        stage: "aggregate".into(),
+        artifact_key: format!("runs/{run_id}/aggregate.json"),
+    };
+    store.record_stage(&run_id, &stage).await.expect("stage");
+    store.record_stage(&run_id, &stage).await.expect("stage again");
+    let synth = StageRecord {
+        stage: "synthesize".into(),
+        artifact_key: format!("runs/{run_id}/report.html"),
+    };
+    store.record_stage(&run_id, &synth).await.expect("stage");
+    let mut stages = store.stages(&run_id).await.expect("stages");
+    stages.sort_by(|a, b| a.stage.cmp(&b.stage));
+    assert_eq!(stages, vec![stage, synth]);
+
+    // Status.
+    store
+        .set_run_status(&run_id, RunStatus::Failed, Some("boom"))
+        .await
+        .expect("status");
+    let got = store.get_run(&run_id).await.expect("get").expect("present");
+    assert_eq!(got.status, RunStatus::Failed);
+    assert_eq!(got.detail.as_deref(), Some("boom"));
+    store
+        .set_run_status(&run_id, RunStatus::Succeeded, None)
+        .await
+        .expect("status");
+    let got = store.get_run(&run_id).await.expect("get").expect("present");
+    assert_eq!(got.status, RunStatus::Succeeded);
+    assert_eq!(got.detail, None);
+
+    // Runs by portfolio, newest first; other portfolios excluded.
+    let newer = run_record(scope, "run-b", "pf-1", "2026-02-01T00:00:00Z");
+    let other = run_record(scope, "run-c", "pf-2", "2026-03-01T00:00:00Z");
+    store.create_run(&newer).await.expect("create");
+    store.create_run(&other).await.expect("create");
+    let runs = store
+        .runs_for_portfolio(&run.portfolio_id)
+        .await
+        .expect("runs_for_portfolio");
+    let ids: Vec<_> = runs.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(ids, vec![newer.run_id.as_str(), run_id.as_str()]);
+}
