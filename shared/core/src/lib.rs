@@ -10,6 +10,7 @@ pub mod api;
 pub mod error;
 pub mod local;
 pub mod narrative;
+pub mod portfolio;
 pub mod stages;
 pub mod storage;
 
