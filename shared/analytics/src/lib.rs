@@ -1,3 +1,9 @@
 //! Pure numerics for StressLab. No I/O, no async, no AWS: every function takes numbers
 //! and returns numbers, cites the published method it implements, and is tested against
 //! an independent value.
+
+pub mod error;
+pub mod regression;
+pub mod stats;
+
+pub use error::AnalyticsError;
