@@ -2,6 +2,7 @@
 //! and returns numbers, cites the published method it implements, and is tested against
 //! an independent value.
 
+pub mod covariance;
 pub mod error;
 pub mod regression;
 pub mod stats;
