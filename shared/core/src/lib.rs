@@ -13,5 +13,6 @@ pub mod narrative;
 pub mod portfolio;
 pub mod stages;
 pub mod storage;
+pub mod svg;
 
 pub use error::StageError;
