@@ -2,8 +2,10 @@
 //! and returns numbers, cites the published method it implements, and is tested against
 //! an independent value.
 
+pub mod correlation_repair;
 pub mod covariance;
 pub mod error;
+mod linalg;
 pub mod regression;
 pub mod stats;
 
