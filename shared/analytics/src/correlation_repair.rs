@@ -35,7 +35,7 @@ pub fn min_eigenvalue(m: &DMatrix<f64>) -> f64 {
 /// Whether `m` is symmetric positive semidefinite up to `tol`: every eigenvalue of
 /// the symmetric part is `>= -tol` (an absolute tolerance), and `m` is symmetric to
 /// within `tol` entrywise. The eigenvalue test is the definition of semidefiniteness
-/// (Horn & Johnson, *Matrix Analysis*, 2nd ed., 2013, Thm. 4.1.8 / §7.1). False for
+/// (Horn & Johnson, *Matrix Analysis*, 2nd ed., 2013, §7.1). False for
 /// empty, non-square or non-finite input.
 pub fn is_positive_semidefinite(m: &DMatrix<f64>, tol: f64) -> bool {
     if !m.is_square() || m.nrows() == 0 || tol.is_nan() || tol < 0.0 {
@@ -54,7 +54,7 @@ pub fn is_positive_semidefinite(m: &DMatrix<f64>, tol: f64) -> bool {
 
 /// Projection onto the positive semidefinite cone in the Frobenius norm: keep the
 /// eigenvectors, clip negative eigenvalues to zero (Higham 1988, "Computing a nearest
-/// symmetric positive semidefinite matrix", Linear Algebra Appl. 103, Thm. 2.1).
+/// symmetric positive semidefinite matrix", Linear Algebra Appl. 103, 103–118).
 fn project_psd(r: &DMatrix<f64>, out: &mut DMatrix<f64>) -> Result<(), AnalyticsError> {
     let eig = symmetric_eigen("nearest_correlation", r)?;
     let mut scaled = eig.eigenvectors.clone();

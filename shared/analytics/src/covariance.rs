@@ -102,8 +102,8 @@ pub fn correlation_from_covariance(cov: &DMatrix<f64>) -> DMatrix<f64> {
 }
 
 /// Covariance `S = D R D` from a correlation matrix and volatilities, `D = diag(vols)`
-/// (the inverse of [`correlation_from_covariance`]; RiskMetrics Technical Document
-/// (1996), §8.2, builds stressed covariances exactly this way).
+/// (the inverse of [`correlation_from_covariance`]; the RiskMetrics Technical
+/// Document (1996) stores volatilities and correlations and rebuilds covariances so).
 ///
 /// A non-square `corr` or a `vols` of the wrong length yields an all-NaN matrix of
 /// the shape of `corr` (the function is total by signature, so it cannot return an
@@ -119,8 +119,7 @@ pub fn covariance_from_correlation(corr: &DMatrix<f64>, vols: &[f64]) -> DMatrix
 /// Ledoit–Wolf shrinkage towards a scaled identity.
 ///
 /// O. Ledoit and M. Wolf (2004), "A well-conditioned estimator for large-dimensional
-/// covariance matrices", Journal of Multivariate Analysis 88(2), 365–411, Lemmas 3.2–
-/// 3.4 / Theorem 3.2: `Sigma* = (1 - d) S + d mu I`, `mu = tr(S)/p`, with the
+/// covariance matrices", Journal of Multivariate Analysis 88(2), 365–411, §3: `Sigma* = (1 - d) S + d mu I`, `mu = tr(S)/p`, with the
 /// intensity `d = min(b^2, d^2) / d^2` estimated from the data.
 ///
 /// Convention (chosen to reproduce `sklearn.covariance.LedoitWolf().fit(x)` exactly,
@@ -183,7 +182,7 @@ pub fn ledoit_wolf(x: &DMatrix<f64>) -> Result<Shrinkage, AnalyticsError> {
 /// most recent observation and carries weight `1 - lambda`). The weights sum to
 /// `1 - lambda^T`, not 1: use at least `ln(0.01)/ln(lambda)` observations (≈ 75 for
 /// the daily `lambda = 0.94`) to keep the missing mass under 1%, the Technical
-/// Document's tolerance rule (eq. 5.9).
+/// Document's tolerance-level rule for the effective number of observations.
 ///
 /// Errors: `lambda` outside (0, 1), no observations or variables, non-finite entries.
 pub fn ewma_covariance(x: &DMatrix<f64>, lambda: f64) -> Result<DMatrix<f64>, AnalyticsError> {

@@ -42,8 +42,8 @@ pub struct OlsFit {
 /// substitution, and `(X'X)^{-1} = R^{-1} R^{-T}` for the standard errors — G. H. Golub
 /// (1965), "Numerical methods for solving linear least squares problems", Numerische
 /// Mathematik 7, 206–216; see also Golub & Van Loan, *Matrix Computations* (4th ed.,
-/// 2013), §5.3.3. Inference is the classical OLS one (W. H. Greene, *Econometric
-/// Analysis*, eqs. 4-17 and 5-4): `s^2 = SSR/(n - k - 1)`, `se_j = s sqrt([(X'X)^{-1}]_jj)`.
+/// 2013), §5.3. Inference is the classical OLS one (W. H. Greene, *Econometric
+/// Analysis*, ch. 4–5): `s^2 = SSR/(n - k - 1)`, `se_j = s sqrt([(X'X)^{-1}]_jj)`.
 /// Matches `statsmodels.api.OLS(y, add_constant(X)).fit()`.
 ///
 /// `x` is `n x k` (observations in rows, no constant column). Errors: row count differs

@@ -56,7 +56,7 @@ pub fn mean(x: &[f64]) -> f64 {
 ///
 /// Uses the corrected two-pass algorithm of T. F. Chan, G. H. Golub and R. J. LeVeque
 /// (1983), "Algorithms for computing the sample variance: analysis and
-/// recommendations", The American Statistician 37(3), eq. (1.7):
+/// recommendations", The American Statistician 37(3), 242–247:
 /// `S = sum (x_i - m)^2 - (sum (x_i - m))^2 / n`, which removes the rounding error of
 /// the computed mean `m`. Matches `numpy.std(x, ddof=1)`.
 ///
