@@ -5,8 +5,10 @@
 pub mod correlation_repair;
 pub mod covariance;
 pub mod error;
+pub mod histogram;
 mod linalg;
 pub mod regression;
+pub mod risk;
 pub mod stats;
 
 pub use error::AnalyticsError;
