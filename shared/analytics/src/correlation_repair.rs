@@ -67,6 +67,15 @@ fn project_psd(r: &DMatrix<f64>, out: &mut DMatrix<f64>) -> Result<(), Analytics
     Ok(())
 }
 
+/// `||a - b||_F` without allocating the difference.
+fn frobenius_distance(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
+    a.iter()
+        .zip(b.iter())
+        .map(|(p, q)| (p - q) * (p - q))
+        .sum::<f64>()
+        .sqrt()
+}
+
 fn symmetrize(m: &mut DMatrix<f64>) {
     let n = m.nrows();
     for i in 0..n {
@@ -170,10 +179,10 @@ pub fn nearest_correlation(
         let rel_x = if k == 1 {
             f64::INFINITY
         } else {
-            (&x - &x_prev).norm() / x_norm
+            frobenius_distance(&x, &x_prev) / x_norm
         };
-        let rel_y = (&y - &y_prev).norm() / y_norm;
-        let rel_xy = (&y - &x).norm() / y_norm;
+        let rel_y = frobenius_distance(&y, &y_prev) / y_norm;
+        let rel_xy = frobenius_distance(&y, &x) / y_norm;
         if rel_x.max(rel_y).max(rel_xy) <= tol {
             converged_at = Some(k);
             break;
@@ -196,7 +205,7 @@ pub fn nearest_correlation(
             x[(i, j)] * inv_sqrt_diag[i] * inv_sqrt_diag[j]
         }
     });
-    let frobenius_distance = (a - &matrix).norm();
+    let frobenius_distance = frobenius_distance(a, &matrix);
     Ok(NearestCorrelation {
         matrix,
         iterations,

@@ -72,7 +72,7 @@ pub fn ols(y: &[f64], x: &DMatrix<f64>) -> Result<OlsFit, AnalyticsError> {
     let p = k + 1;
     let design = DMatrix::from_fn(n, p, |i, j| if j == 0 { 1.0 } else { x[(i, j - 1)] });
     let column_norms: Vec<f64> = design.column_iter().map(|c| c.norm()).collect();
-    let qr = design.clone().qr();
+    let qr = design.qr();
     let r = qr.r();
     let rank = (0..p)
         .filter(|&j| r[(j, j)].abs() > RANK_TOLERANCE * column_norms[j])
