@@ -8,11 +8,17 @@
 
 pub mod api;
 pub mod error;
+pub mod factor;
+pub mod findings;
 pub mod local;
+pub mod market_data;
 pub mod narrative;
 pub mod portfolio;
+pub mod rng;
+pub mod runner;
 pub mod stages;
 pub mod storage;
 pub mod svg;
+pub mod workflow;
 
 pub use error::StageError;

@@ -45,7 +45,9 @@ fn create_exclusive(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
     let tmp = dir.join(format!(
         ".excl-{}-{}.tmp",
         std::process::id(),
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
     ));
     let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, e))?;
     f.write_all(bytes).map_err(|e| io_err("write", &tmp, e))?;
@@ -154,14 +156,24 @@ impl DiskRunStore {
         Self { root: root.into() }
     }
     fn run_dir(&self, run_id: &str) -> Result<PathBuf, StoreError> {
-        if run_id.is_empty() || !run_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if run_id.is_empty()
+            || !run_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(StoreError::Permanent(format!("invalid run id {run_id:?}")));
         }
         Ok(self.root.join(run_id))
     }
     fn stage_file(stage: &str) -> Result<String, StoreError> {
-        if stage.is_empty() || !stage.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(StoreError::Permanent(format!("invalid stage name {stage:?}")));
+        if stage.is_empty()
+            || !stage
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(StoreError::Permanent(format!(
+                "invalid stage name {stage:?}"
+            )));
         }
         Ok(format!("stage-{stage}.json"))
     }
@@ -206,7 +218,10 @@ impl RunStore for DiskRunStore {
                 result_key: None,
             };
             // Exclusive: an existing item (maybe already DONE) is left alone.
-            create_exclusive(&dir.join(format!("part-{partition:04}.json")), &to_json(&pending))?;
+            create_exclusive(
+                &dir.join(format!("part-{partition:04}.json")),
+                &to_json(&pending),
+            )?;
         }
         Ok(())
     }
@@ -228,7 +243,10 @@ impl RunStore for DiskRunStore {
             status: PartitionStatus::Done,
             result_key: Some(result_key.to_owned()),
         };
-        if create_exclusive(&dir.join(format!("part-{partition:04}.done.json")), &to_json(&done))? {
+        if create_exclusive(
+            &dir.join(format!("part-{partition:04}.done.json")),
+            &to_json(&done),
+        )? {
             Ok(Completion::Completed)
         } else {
             Ok(Completion::AlreadyDone)
@@ -246,7 +264,9 @@ impl RunStore for DiskRunStore {
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("part-") && n.ends_with(".json") && !n.ends_with(".done.json"))
+            .filter(|n| {
+                n.starts_with("part-") && n.ends_with(".json") && !n.ends_with(".done.json")
+            })
             .collect();
         names.sort();
         for name in names {
@@ -299,7 +319,11 @@ impl RunStore for DiskRunStore {
                 }
             }
         }
-        runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.run_id.cmp(&a.run_id)));
+        runs.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then(b.run_id.cmp(&a.run_id))
+        });
         Ok(runs)
     }
 }
@@ -312,13 +336,19 @@ mod tests {
     #[test]
     fn disk_blob_store_honours_the_contract() {
         let dir = tempfile::tempdir().unwrap();
-        pollster::block_on(contract::blob_store_contract(&DiskBlobStore::new(dir.path()), "t1"));
+        pollster::block_on(contract::blob_store_contract(
+            &DiskBlobStore::new(dir.path()),
+            "t1",
+        ));
     }
 
     #[test]
     fn disk_run_store_honours_the_contract() {
         let dir = tempfile::tempdir().unwrap();
-        pollster::block_on(contract::run_store_contract(&DiskRunStore::new(dir.path()), "t1-"));
+        pollster::block_on(contract::run_store_contract(
+            &DiskRunStore::new(dir.path()),
+            "t1-",
+        ));
     }
 
     #[test]
@@ -326,7 +356,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = DiskBlobStore::new(dir.path());
         for key in ["../x", "/etc/passwd", "a//b", ""] {
-            assert!(pollster::block_on(store.put(key, vec![], "x")).is_err(), "{key}");
+            assert!(
+                pollster::block_on(store.put(key, vec![], "x")).is_err(),
+                "{key}"
+            );
         }
     }
 }

@@ -21,7 +21,11 @@ pub trait Narrator: Send + Sync {
 pub struct TemplateNarrator;
 
 impl Narrator for TemplateNarrator {
-    async fn narrate(&self, _facts: &serde_json::Value, template: &str) -> Result<String, StageError> {
+    async fn narrate(
+        &self,
+        _facts: &serde_json::Value,
+        template: &str,
+    ) -> Result<String, StageError> {
         Ok(template.to_owned())
     }
 }

@@ -207,7 +207,11 @@ pub struct Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "portfolio rejected with {} problem(s):", self.issues.len())?;
+        write!(
+            f,
+            "portfolio rejected with {} problem(s):",
+            self.issues.len()
+        )?;
         for issue in &self.issues {
             write!(f, "\n  {issue}")?;
         }
@@ -275,7 +279,13 @@ impl Checker {
         });
     }
 
-    fn string(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool) -> Option<String> {
+    fn string(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<String> {
         match obj.get(key) {
             None | Some(Value::Null) => {
                 if required {
@@ -289,7 +299,10 @@ impl Checker {
             }
             Some(Value::String(s)) => Some(s.trim().to_owned()),
             Some(other) => {
-                self.issue(format!("{path}{key}"), format!("must be a string, got {}", kind(other)));
+                self.issue(
+                    format!("{path}{key}"),
+                    format!("must be a string, got {}", kind(other)),
+                );
                 None
             }
         }
@@ -317,7 +330,10 @@ impl Checker {
                 None
             }
             Some(other) => {
-                self.issue(format!("{path}{key}"), format!("must be a number, got {}", kind(other)));
+                self.issue(
+                    format!("{path}{key}"),
+                    format!("must be a number, got {}", kind(other)),
+                );
                 None
             }
         }
@@ -354,7 +370,10 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
         )
     })?;
     let Value::Object(root) = value else {
-        return Err(reject("$", format!("must be a JSON object, got {}", kind(&value))));
+        return Err(reject(
+            "$",
+            format!("must be a JSON object, got {}", kind(&value)),
+        ));
     };
     let mut c = Checker { issues: Vec::new() };
     c.unknown_keys(
@@ -385,7 +404,10 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
                 match item {
                     Value::Object(obj) => position_from_object(&mut c, obj, &path),
                     other => {
-                        c.issue(format!("positions[{i}]"), format!("must be an object, got {}", kind(other)));
+                        c.issue(
+                            format!("positions[{i}]"),
+                            format!("must be an object, got {}", kind(other)),
+                        );
                         None
                     }
                 }
@@ -396,7 +418,10 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
             Vec::new()
         }
         Some(other) => {
-            c.issue("positions", format!("must be an array, got {}", kind(other)));
+            c.issue(
+                "positions",
+                format!("must be an array, got {}", kind(other)),
+            );
             Vec::new()
         }
     };
@@ -459,7 +484,10 @@ fn position_from_object(c: &mut Checker, obj: &Map<String, Value>, path: &str) -
         if is_iso_currency(&upper) {
             Some(upper)
         } else {
-            c.issue(format!("{path}currency"), format!("unknown currency {s:?} (expected an ISO 4217 code such as USD)"));
+            c.issue(
+                format!("{path}currency"),
+                format!("unknown currency {s:?} (expected an ISO 4217 code such as USD)"),
+            );
             None
         }
     });
@@ -481,50 +509,80 @@ fn position_from_object(c: &mut Checker, obj: &Map<String, Value>, path: &str) -
                     }
                 }
             }
-            Some(other) => c.issue(format!("{p}exposures"), format!("must be an object of factor → exposure, got {}", kind(other))),
+            Some(other) => c.issue(
+                format!("{p}exposures"),
+                format!(
+                    "must be an object of factor → exposure, got {}",
+                    kind(other)
+                ),
+            ),
         }
         if return_series.is_none() && exposures.is_empty() {
-            c.issue(format!("{p}return_series"), "give a return_series or exposures");
+            c.issue(
+                format!("{p}return_series"),
+                "give a return_series or exposures",
+            );
         }
-        FactorInputs { return_series, exposures }
+        FactorInputs {
+            return_series,
+            exposures,
+        }
     });
-    let liquidity = section(c, obj, path, "liquidity", &["adv", "spread_bps", "depth"]).map(|(o, p)| {
-        let adv = c.number(o, &p, "adv");
-        let spread_bps = c.number(o, &p, "spread_bps");
-        let depth = c.number(o, &p, "depth");
-        positive(c, &p, "adv", adv);
-        positive(c, &p, "depth", depth);
-        if let Some(s) = spread_bps {
-            if s < 0.0 {
-                c.issue(format!("{p}spread_bps"), "must be >= 0");
+    let liquidity =
+        section(c, obj, path, "liquidity", &["adv", "spread_bps", "depth"]).map(|(o, p)| {
+            let adv = c.number(o, &p, "adv");
+            let spread_bps = c.number(o, &p, "spread_bps");
+            let depth = c.number(o, &p, "depth");
+            positive(c, &p, "adv", adv);
+            positive(c, &p, "depth", depth);
+            if let Some(s) = spread_bps {
+                if s < 0.0 {
+                    c.issue(format!("{p}spread_bps"), "must be >= 0");
+                }
             }
-        }
-        LiquidityInputs { adv, spread_bps, depth }
-    });
+            LiquidityInputs {
+                adv,
+                spread_bps,
+                depth,
+            }
+        });
     let credit = section(c, obj, path, "credit", &["rating", "sector"]).map(|(o, p)| {
         let rating = c.string(o, &p, "rating", false);
         if let Some(r) = &rating {
             if !is_rating(r) {
-                c.issue(format!("{p}rating"), format!("unknown rating {r:?} (expected S&P-style AAA … D, e.g. BBB-)"));
+                c.issue(
+                    format!("{p}rating"),
+                    format!("unknown rating {r:?} (expected S&P-style AAA … D, e.g. BBB-)"),
+                );
             }
         }
-        CreditInputs { rating, sector: c.string(o, &p, "sector", false) }
+        CreditInputs {
+            rating,
+            sector: c.string(o, &p, "sector", false),
+        }
     });
-    let fixed_income = section(c, obj, path, "fixed_income", &["maturity", "coupon"]).map(|(o, p)| {
-        let maturity = c.string(o, &p, "maturity", false);
-        if let Some(m) = &maturity {
-            if !is_iso_date(m) {
-                c.issue(format!("{p}maturity"), format!("must be a date YYYY-MM-DD, got {m:?}"));
+    let fixed_income =
+        section(c, obj, path, "fixed_income", &["maturity", "coupon"]).map(|(o, p)| {
+            let maturity = c.string(o, &p, "maturity", false);
+            if let Some(m) = &maturity {
+                if !is_iso_date(m) {
+                    c.issue(
+                        format!("{p}maturity"),
+                        format!("must be a date YYYY-MM-DD, got {m:?}"),
+                    );
+                }
             }
-        }
-        let coupon = c.number(o, &p, "coupon");
-        if let Some(k) = coupon {
-            if !(0.0..=1.0).contains(&k) {
-                c.issue(format!("{p}coupon"), "must be a decimal rate between 0 and 1 (0.05 = 5%)");
+            let coupon = c.number(o, &p, "coupon");
+            if let Some(k) = coupon {
+                if !(0.0..=1.0).contains(&k) {
+                    c.issue(
+                        format!("{p}coupon"),
+                        "must be a decimal rate between 0 and 1 (0.05 = 5%)",
+                    );
+                }
             }
-        }
-        FixedIncomeInputs { maturity, coupon }
-    });
+            FixedIncomeInputs { maturity, coupon }
+        });
 
     // Impossible negatives and the market value itself.
     if let Some(p) = price {
@@ -533,7 +591,8 @@ fn position_from_object(c: &mut Checker, obj: &Map<String, Value>, path: &str) -
         }
     }
     if let Some(w) = weight {
-        if !(0.0..=1.0).contains(&w) && !instrument_type.is_some_and(InstrumentType::is_derivative) {
+        if !(0.0..=1.0).contains(&w) && !instrument_type.is_some_and(InstrumentType::is_derivative)
+        {
             c.issue(format!("{path}weight"), "must be between 0 and 1");
         }
     }
@@ -541,11 +600,15 @@ fn position_from_object(c: &mut Checker, obj: &Map<String, Value>, path: &str) -
     let resolved = match (market_value, quantity, price) {
         (Some(mv), q, p) => {
             if mv < 0.0 && !derivative {
-                c.issue(format!("{path}market_value"), "must be finite and >= 0 (only derivatives may have a negative mark-to-market)");
+                c.issue(
+                    format!("{path}market_value"),
+                    "must be finite and >= 0 (only derivatives may have a negative mark-to-market)",
+                );
             }
             if let (Some(q), Some(p)) = (q, p) {
                 let implied = q * p;
-                if (implied - mv).abs() > RECONCILE_TOLERANCE * mv.abs().max(implied.abs()).max(1.0) {
+                if (implied - mv).abs() > RECONCILE_TOLERANCE * mv.abs().max(implied.abs()).max(1.0)
+                {
                     c.issue(
                         format!("{path}market_value"),
                         format!("{mv} does not reconcile with quantity × price = {implied}"),
@@ -556,13 +619,19 @@ fn position_from_object(c: &mut Checker, obj: &Map<String, Value>, path: &str) -
         }
         (None, Some(q), Some(p)) => {
             if q < 0.0 && !derivative {
-                c.issue(format!("{path}quantity"), "must be >= 0 (only derivatives may be short here)");
+                c.issue(
+                    format!("{path}quantity"),
+                    "must be >= 0 (only derivatives may be short here)",
+                );
             }
             Some(q * p)
         }
         (None, _, _) => {
             if !obj.contains_key("market_value") {
-                c.issue(format!("{path}market_value"), "is required (or give quantity and price)");
+                c.issue(
+                    format!("{path}market_value"),
+                    "is required (or give quantity and price)",
+                );
             }
             None
         }
@@ -607,19 +676,34 @@ fn section<'a>(
             Some((o, p))
         }
         Some(other) => {
-            c.issue(format!("{path}{key}"), format!("must be an object, got {}", kind(other)));
+            c.issue(
+                format!("{path}{key}"),
+                format!("must be an object, got {}", kind(other)),
+            );
             None
         }
     }
 }
 
-fn lookup<T: Copy>(c: &mut Checker, path: &str, key: &str, value: &str, table: &[(&str, T)]) -> Option<T> {
+fn lookup<T: Copy>(
+    c: &mut Checker,
+    path: &str,
+    key: &str,
+    value: &str,
+    table: &[(&str, T)],
+) -> Option<T> {
     let wanted = value.to_ascii_lowercase().replace([' ', '-'], "_");
     match table.iter().find(|(name, _)| *name == wanted) {
         Some((_, v)) => Some(*v),
         None => {
             let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-            c.issue(format!("{path}{key}"), format!("unknown {key} {value:?} (expected one of: {})", names.join(", ")));
+            c.issue(
+                format!("{path}{key}"),
+                format!(
+                    "unknown {key} {value:?} (expected one of: {})",
+                    names.join(", ")
+                ),
+            );
             None
         }
     }
@@ -633,24 +717,36 @@ fn finish(
     positions: Vec<Position>,
 ) -> Result<Portfolio, Rejection> {
     if raw_count == 0 && !c.issues.iter().any(|i| i.path == "positions") {
-        c.issue("positions", "portfolio is empty: at least one position is required");
+        c.issue(
+            "positions",
+            "portfolio is empty: at least one position is required",
+        );
     }
     if raw_count > MAX_POSITIONS {
-        c.issue("positions", format!("has {raw_count} positions; the limit is {MAX_POSITIONS}"));
+        c.issue(
+            "positions",
+            format!("has {raw_count} positions; the limit is {MAX_POSITIONS}"),
+        );
     }
     let base_currency = header.base_currency.and_then(|s| {
         let upper = s.to_ascii_uppercase();
         if is_iso_currency(&upper) {
             Some(upper)
         } else {
-            c.issue("base_currency", format!("unknown currency {s:?} (expected an ISO 4217 code such as USD)"));
+            c.issue(
+                "base_currency",
+                format!("unknown currency {s:?} (expected an ISO 4217 code such as USD)"),
+            );
             None
         }
     });
     let mut seen = HashSet::new();
     for (i, p) in positions.iter().enumerate() {
         if !seen.insert(p.id.as_str()) {
-            c.issue(format!("positions[{i}].id"), format!("duplicate id {:?}", p.id));
+            c.issue(
+                format!("positions[{i}].id"),
+                format!("duplicate id {:?}", p.id),
+            );
         }
     }
     if let Some(as_of) = &header.as_of {
@@ -663,8 +759,12 @@ fn finish(
     if positions.len() == raw_count && raw_count > 0 {
         let total: f64 = positions.iter().map(|p| p.market_value).sum();
         if let Some(stated) = header.total {
-            if (stated - total).abs() > RECONCILE_TOLERANCE * stated.abs().max(total.abs()).max(1.0) {
-                c.issue("total_market_value", format!("{stated} does not reconcile with the sum of market values {total}"));
+            if (stated - total).abs() > RECONCILE_TOLERANCE * stated.abs().max(total.abs()).max(1.0)
+            {
+                c.issue(
+                    "total_market_value",
+                    format!("{stated} does not reconcile with the sum of market values {total}"),
+                );
             }
         }
         let weighted: Vec<(usize, f64)> = positions
@@ -674,7 +774,14 @@ fn finish(
             .collect();
         if !weighted.is_empty() {
             if weighted.len() != positions.len() {
-                c.issue("positions", format!("weights given for {} of {} positions: give all or none", weighted.len(), positions.len()));
+                c.issue(
+                    "positions",
+                    format!(
+                        "weights given for {} of {} positions: give all or none",
+                        weighted.len(),
+                        positions.len()
+                    ),
+                );
             } else {
                 let sum: f64 = weighted.iter().map(|(_, w)| w).sum();
                 if (sum - 1.0).abs() > RECONCILE_TOLERANCE {
@@ -698,8 +805,14 @@ fn finish(
         return Err(Rejection { issues: c.issues });
     }
     let portfolio_id = header.portfolio_id.unwrap_or_default();
-    if !portfolio_id.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
-        return Err(reject("portfolio_id", "may contain only letters, digits, '-', '_' and '.'"));
+    if !portfolio_id
+        .chars()
+        .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+    {
+        return Err(reject(
+            "portfolio_id",
+            "may contain only letters, digits, '-', '_' and '.'",
+        ));
     }
     Ok(Portfolio {
         name: header.name.unwrap_or_else(|| portfolio_id.clone()),
@@ -717,7 +830,9 @@ fn finish(
 /// `rating`, `sector`, `maturity`, `coupon`. The portfolio id is the file stem, the base
 /// currency USD unless a `base_currency` column says otherwise.
 fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
     let headers = reader
         .headers()
         .map_err(|e| csv_error(&e))?
@@ -726,12 +841,31 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
         .collect::<Vec<_>>();
     let mut c = Checker { issues: Vec::new() };
     let known = [
-        "id", "name", "asset_class", "instrument_type", "currency", "market_value", "quantity", "price", "weight",
-        "return_series", "adv", "spread_bps", "depth", "rating", "sector", "maturity", "coupon", "base_currency",
+        "id",
+        "name",
+        "asset_class",
+        "instrument_type",
+        "currency",
+        "market_value",
+        "quantity",
+        "price",
+        "weight",
+        "return_series",
+        "adv",
+        "spread_bps",
+        "depth",
+        "rating",
+        "sector",
+        "maturity",
+        "coupon",
+        "base_currency",
     ];
     for (col, h) in headers.iter().enumerate() {
         if !known.contains(&h.as_str()) && !h.starts_with("exposure_") {
-            c.issue(format!("header column {}", col + 1), format!("unknown column {h:?}"));
+            c.issue(
+                format!("header column {}", col + 1),
+                format!("unknown column {h:?}"),
+            );
         }
     }
     let mut positions = Vec::new();
@@ -797,7 +931,12 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
         if !exposures.is_empty() {
             factor.insert("exposures".into(), Value::Object(exposures));
         }
-        for (key, section) in [("factor", factor), ("liquidity", liquidity), ("credit", credit), ("fixed_income", fixed_income)] {
+        for (key, section) in [
+            ("factor", factor),
+            ("liquidity", liquidity),
+            ("credit", credit),
+            ("fixed_income", fixed_income),
+        ] {
             if !section.is_empty() {
                 obj.insert(key.into(), Value::Object(section));
             }
@@ -834,10 +973,14 @@ fn csv_error(e: &csv::Error) -> Rejection {
         None => "csv".to_owned(),
     };
     let reason = match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("malformed CSV: {len} fields where the header has {expected_len}")
         }
-        csv::ErrorKind::Utf8 { err, .. } => format!("malformed CSV: invalid UTF-8 in field {}", err.field() + 1),
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!("malformed CSV: invalid UTF-8 in field {}", err.field() + 1)
+        }
         _ => format!("malformed CSV: {e}"),
     };
     reject(&path, reason)
@@ -848,18 +991,35 @@ fn is_iso_date(s: &str) -> bool {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
-    let (Ok(y), Ok(m), Ok(d)) = (s[0..4].parse::<u32>(), s[5..7].parse::<u32>(), s[8..10].parse::<u32>()) else {
+    let (Ok(y), Ok(m), Ok(d)) = (
+        s[0..4].parse::<u32>(),
+        s[5..7].parse::<u32>(),
+        s[8..10].parse::<u32>(),
+    ) else {
         return false;
     };
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     (1..=12).contains(&m) && d >= 1 && d <= days[(m - 1) as usize]
 }
 
 fn is_rating(s: &str) -> bool {
     const RATINGS: [&str; 22] = [
-        "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-", "B+", "B", "B-", "CCC+",
-        "CCC", "CCC-", "CC", "C", "D",
+        "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-",
+        "B+", "B", "B-", "CCC+", "CCC", "CCC-", "CC", "C", "D",
     ];
     RATINGS.contains(&s.to_ascii_uppercase().as_str())
 }
@@ -894,12 +1054,18 @@ mod tests {
     }
 
     fn issues(json: &str) -> Vec<Issue> {
-        parse_portfolio("p.json", json.as_bytes()).unwrap_err().issues
+        parse_portfolio("p.json", json.as_bytes())
+            .unwrap_err()
+            .issues
     }
 
     #[test]
     fn a_valid_portfolio_parses() {
-        let p = parse_portfolio("p.json", portfolio(&[position("a", "100"), position("b", "300")]).as_bytes()).unwrap();
+        let p = parse_portfolio(
+            "p.json",
+            portfolio(&[position("a", "100"), position("b", "300")]).as_bytes(),
+        )
+        .unwrap();
         assert_eq!(p.positions.len(), 2);
         assert_eq!(p.total_market_value(), 400.0);
     }
@@ -928,15 +1094,24 @@ mod tests {
         ] {
             assert!(paths.contains(&expected), "missing {expected} in {found:?}");
         }
-        let neg = found.iter().find(|i| i.path == "positions[1].market_value").unwrap();
+        let neg = found
+            .iter()
+            .find(|i| i.path == "positions[1].market_value")
+            .unwrap();
         assert!(neg.reason.starts_with("must be finite and >= 0"), "{neg}");
-        let nan = found.iter().find(|i| i.path == "positions[4].market_value").unwrap();
+        let nan = found
+            .iter()
+            .find(|i| i.path == "positions[4].market_value")
+            .unwrap();
         assert_eq!(nan.reason, "must be finite");
     }
 
     #[test]
     fn empty_and_malformed_inputs_are_rejected() {
-        assert_eq!(issues(&portfolio(&[]))[0].reason, "portfolio is empty: at least one position is required");
+        assert_eq!(
+            issues(&portfolio(&[]))[0].reason,
+            "portfolio is empty: at least one position is required"
+        );
         let bad = issues("{\"portfolio_id\": \"p\",\n \"positions\": [1,]}");
         assert_eq!(bad.len(), 1);
         assert!(bad[0].path.starts_with("line 2 column"), "{:?}", bad[0]);
@@ -965,7 +1140,10 @@ mod tests {
         assert_eq!(found[0].path, "positions[1].market_value");
         let ok = r#"{"portfolio_id":"p","base_currency":"USD","positions":[
             {"id":"a","asset_class":"equity","instrument_type":"stock","currency":"USD","quantity":10,"price":2.5}]}"#;
-        assert_eq!(parse_portfolio("p.json", ok.as_bytes()).unwrap().positions[0].market_value, 25.0);
+        assert_eq!(
+            parse_portfolio("p.json", ok.as_bytes()).unwrap().positions[0].market_value,
+            25.0
+        );
     }
 
     #[test]
@@ -981,15 +1159,30 @@ mod tests {
                    a,Alpha,equity,stock,USD,100,1.1\n\
                    b,Beta,equity,stock,USD,-3,0.9\n\
                    c,Gamma,equity,stock,USD\n";
-        let found = parse_portfolio("book.csv", csv.as_bytes()).unwrap_err().issues;
-        assert!(found.iter().any(|i| i.path == "positions[1].market_value (line 3)"), "{found:?}");
-        assert!(found.iter().any(|i| i.path.starts_with("line 4") && i.reason.contains("fields")), "{found:?}");
+        let found = parse_portfolio("book.csv", csv.as_bytes())
+            .unwrap_err()
+            .issues;
+        assert!(
+            found
+                .iter()
+                .any(|i| i.path == "positions[1].market_value (line 3)"),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|i| i.path.starts_with("line 4") && i.reason.contains("fields")),
+            "{found:?}"
+        );
 
         let good = "id,name,asset_class,instrument_type,currency,market_value,exposure_MktRF,adv\n\
                     a,Alpha,equity,stock,USD,100,1.1,5e6\n";
         let p = parse_portfolio("book.csv", good.as_bytes()).unwrap();
         assert_eq!(p.portfolio_id, "book");
-        assert_eq!(p.positions[0].factor.as_ref().unwrap().exposures["MktRF"], 1.1);
+        assert_eq!(
+            p.positions[0].factor.as_ref().unwrap().exposures["MktRF"],
+            1.1
+        );
         assert_eq!(p.positions[0].liquidity.as_ref().unwrap().adv, Some(5e6));
     }
 

@@ -55,10 +55,7 @@ pub async fn blob_store_contract<B: BlobStore>(store: &B, scope: &str) {
         .await
         .expect("overwrite");
     assert_eq!(store.get(&k1).await.expect("get"), b"{\"v\":2}");
-    let listed = store
-        .list(&format!("runs/{scope}/"))
-        .await
-        .expect("list");
+    let listed = store.list(&format!("runs/{scope}/")).await.expect("list");
     assert_eq!(
         listed,
         vec![k2.clone(), k1.clone()],
@@ -83,7 +80,10 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
         Created::Existing(existing) => assert_eq!(existing, run),
         Created::New => panic!("a second create_run must not overwrite the first"),
     }
-    assert_eq!(store.get_run(&run_id).await.expect("get_run"), Some(run.clone()));
+    assert_eq!(
+        store.get_run(&run_id).await.expect("get_run"),
+        Some(run.clone())
+    );
 
     // Partitions: register, complete once, retry is a no-op, re-register keeps DONE.
     store
@@ -122,7 +122,11 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
         .await
         .expect("register again");
     let parts = store.partitions(&run_id).await.expect("partitions");
-    assert_eq!(parts[1].status, PartitionStatus::Done, "re-register must keep DONE");
+    assert_eq!(
+        parts[1].status,
+        PartitionStatus::Done,
+        "re-register must keep DONE"
+    );
     assert_eq!(parts[1].result_key.as_deref(), Some(key1.as_str()));
     assert_eq!(parts[0].status, PartitionStatus::Pending);
     assert_eq!(parts[2].status, PartitionStatus::Pending);
@@ -133,7 +137,10 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
         artifact_key: format!("runs/{run_id}/aggregate.json"),
     };
     store.record_stage(&run_id, &stage).await.expect("stage");
-    store.record_stage(&run_id, &stage).await.expect("stage again");
+    store
+        .record_stage(&run_id, &stage)
+        .await
+        .expect("stage again");
     let synth = StageRecord {
         stage: "synthesize".into(),
         artifact_key: format!("runs/{run_id}/report.html"),

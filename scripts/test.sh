@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and contract tests (local disk adapters, S3/DynamoDB
+# adapters against a moto server the tests start themselves), the state-machine harness
+# (real ASL, real Lambdas under `cargo lambda watch`, moto), and the template/ASL
+# validators. Run scripts/setup.sh once first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# One target directory reused across runs keeps the AWS SDK build warm.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stresslab-target}"
+
+echo "== template and state machines"
+cfn-lint template.yaml
+(cd tests/harness && for f in ../../statemachines/*.asl.json; do npx --no-install asl-validator --json-path "$f"; done)
+
+echo "== cargo test (workspace, incl. moto contract tests)"
+cargo test --workspace --no-fail-fast
+
+echo "== state-machine harness (Step Functions ASL → Rust Lambdas → moto)"
+cargo test --test state_machine_harness -- --ignored --nocapture

@@ -1,0 +1,235 @@
+//! Merge of all partitions: the scenario loss distribution and the VaR / ES figures a
+//! risk manager compares — one-month, at 95% and 99%, under the normal covariance
+//! (sample and Ledoit-Wolf) versus the stressed-period covariance, by parametric
+//! (Gaussian) and historical simulation, and across the stress scenario set itself.
+
+use super::model::{from_rows, to_rows, FactorModel};
+use super::scenarios::ScenarioKind;
+use super::ScenarioOutcome;
+use serde::{Deserialize, Serialize};
+use stresslab_analytics::{covariance, histogram, risk};
+
+pub const CONFIDENCES: [f64; 2] = [0.95, 0.99];
+/// How many worst scenarios the report lists.
+pub const WORST_LISTED: usize = 20;
+pub const HISTOGRAM_BINS: usize = 30;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TailFigures {
+    pub confidence: f64,
+    /// Loss not exceeded with this confidence, in dollars (positive = loss).
+    pub var: f64,
+    /// Mean loss beyond VaR, in dollars.
+    pub es: f64,
+}
+
+/// One way of measuring the book's one-month tail risk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskView {
+    /// Stable key: `normal_sample`, `normal_shrunk`, `stressed_period`,
+    /// `historical_full`, `historical_stressed`, `scenario_set`.
+    pub key: String,
+    pub label: String,
+    /// Monthly P&L volatility in dollars (parametric views).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volatility: Option<f64>,
+    pub tails: Vec<TailFigures>,
+}
+
+impl RiskView {
+    pub fn tail(&self, confidence: f64) -> Option<&TailFigures> {
+        self.tails
+            .iter()
+            .find(|t| (t.confidence - confidence).abs() < 1e-12)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindSummary {
+    pub kind: ScenarioKind,
+    pub count: usize,
+    pub worst_loss: f64,
+    pub mean_loss: f64,
+    /// How many of the 5% worst scenarios are of this kind.
+    pub in_worst_5pct: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LossHistogram {
+    pub edges: Vec<f64>,
+    pub counts: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactorAggregate {
+    pub scenario_count: usize,
+    pub total_market_value: f64,
+    /// Every scenario's outcome, by id.
+    pub outcomes: Vec<ScenarioOutcome>,
+    /// Ids of the worst scenarios, worst first.
+    pub worst: Vec<u32>,
+    pub loss_histogram: LossHistogram,
+    pub risk_views: Vec<RiskView>,
+    pub by_kind: Vec<KindSummary>,
+    /// Factor correlation, normal (Ledoit-Wolf) and stressed period.
+    pub correlation_normal: Vec<Vec<f64>>,
+    pub correlation_stressed: Vec<Vec<f64>>,
+}
+
+impl FactorAggregate {
+    pub fn view(&self, key: &str) -> Option<&RiskView> {
+        self.risk_views.iter().find(|v| v.key == key)
+    }
+    pub fn outcome(&self, id: u32) -> Option<&ScenarioOutcome> {
+        self.outcomes.get(id as usize).filter(|o| o.id == id)
+    }
+}
+
+fn parametric(key: &str, label: String, model: &FactorModel, cov: &[Vec<f64>]) -> RiskView {
+    let sigma = model.pnl_volatility(&from_rows(cov));
+    RiskView {
+        key: key.into(),
+        label,
+        volatility: Some(sigma),
+        tails: CONFIDENCES
+            .iter()
+            .map(|&c| TailFigures {
+                confidence: c,
+                var: risk::parametric_var(sigma, 0.0, c),
+                es: risk::parametric_es(sigma, 0.0, c),
+            })
+            .collect(),
+    }
+}
+
+fn empirical(key: &str, label: String, pnl: &[f64]) -> RiskView {
+    RiskView {
+        key: key.into(),
+        label,
+        volatility: None,
+        tails: CONFIDENCES
+            .iter()
+            .map(|&c| {
+                let t = risk::historical_var_es(pnl, c);
+                TailFigures {
+                    confidence: c,
+                    var: t.var,
+                    es: t.es,
+                }
+            })
+            .collect(),
+    }
+}
+
+pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorAggregate {
+    outcomes.sort_by_key(|o| o.id);
+    let pnl: Vec<f64> = outcomes.iter().map(|o| o.pnl).collect();
+    let losses: Vec<f64> = outcomes.iter().map(ScenarioOutcome::loss).collect();
+
+    let mut by_loss: Vec<&ScenarioOutcome> = outcomes.iter().collect();
+    by_loss.sort_by(|a, b| b.loss().total_cmp(&a.loss()).then(a.id.cmp(&b.id)));
+    let worst: Vec<u32> = by_loss.iter().take(WORST_LISTED).map(|o| o.id).collect();
+    let tail_count = (outcomes.len() as f64 * 0.05).ceil() as usize;
+    let tail_ids: Vec<u32> = by_loss.iter().take(tail_count).map(|o| o.id).collect();
+
+    let by_kind = ScenarioKind::ALL
+        .iter()
+        .filter_map(|&kind| {
+            let of_kind: Vec<&ScenarioOutcome> =
+                outcomes.iter().filter(|o| o.kind == kind).collect();
+            if of_kind.is_empty() {
+                return None;
+            }
+            Some(KindSummary {
+                kind,
+                count: of_kind.len(),
+                worst_loss: of_kind.iter().map(|o| o.loss()).fold(f64::MIN, f64::max),
+                mean_loss: of_kind.iter().map(|o| o.loss()).sum::<f64>() / of_kind.len() as f64,
+                in_worst_5pct: of_kind.iter().filter(|o| tail_ids.contains(&o.id)).count(),
+            })
+        })
+        .collect();
+
+    let hist = histogram::histogram(&losses, HISTOGRAM_BINS);
+
+    // Historical simulation on today's exposures: factor P&L of every month in the
+    // history, and of the stressed window only.
+    let factor_history_pnl: Vec<f64> = model
+        .history
+        .iter()
+        .map(|f| model.book_exposure.iter().zip(f).map(|(b, x)| b * x).sum())
+        .collect();
+    let stress_start = model
+        .history_dates
+        .iter()
+        .position(|d| *d == model.stressed_window.start)
+        .unwrap_or(0);
+    let stress_end = (stress_start + model.stressed_window.months).min(factor_history_pnl.len());
+    let w = &model.window;
+    let s = &model.stressed_window;
+    let risk_views = vec![
+        parametric(
+            "normal_sample",
+            format!("Normal, sample covariance ({} to {})", w.start, w.end),
+            model,
+            &model.covariance_sample,
+        ),
+        parametric(
+            "normal_shrunk",
+            format!(
+                "Normal, Ledoit-Wolf covariance (shrinkage {:.2})",
+                model.shrinkage_intensity
+            ),
+            model,
+            &model.covariance_shrunk,
+        ),
+        parametric(
+            "stressed_period",
+            format!("Stressed covariance ({} to {})", s.start, s.end),
+            model,
+            &model.covariance_stressed,
+        ),
+        empirical(
+            "historical_full",
+            format!(
+                "Historical simulation, factor P&L, {} to {}",
+                model.history_dates.first().map_or("", String::as_str),
+                model.history_dates.last().map_or("", String::as_str)
+            ),
+            &factor_history_pnl,
+        ),
+        empirical(
+            "historical_stressed",
+            format!(
+                "Historical simulation, stressed window ({} to {})",
+                s.start, s.end
+            ),
+            &factor_history_pnl[stress_start..stress_end],
+        ),
+        empirical(
+            "scenario_set",
+            format!(
+                "Across the {} stress scenarios (equal weight)",
+                outcomes.len()
+            ),
+            &pnl,
+        ),
+    ];
+
+    let correlation =
+        |rows: &[Vec<f64>]| to_rows(&covariance::correlation_from_covariance(&from_rows(rows)));
+    FactorAggregate {
+        scenario_count: outcomes.len(),
+        total_market_value: model.total_market_value,
+        worst,
+        loss_histogram: LossHistogram {
+            edges: hist.edges,
+            counts: hist.counts,
+        },
+        risk_views,
+        by_kind,
+        correlation_normal: correlation(&model.covariance_shrunk),
+        correlation_stressed: correlation(&model.covariance_stressed),
+        outcomes,
+    }
+}

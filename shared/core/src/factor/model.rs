@@ -1,0 +1,290 @@
+//! The factor model behind the factor workflow: exposures of every position to the
+//! Carhart (1997) four factors — market excess return (MktRF), size (SMB), value (HML)
+//! and momentum (Mom) — estimated by OLS on monthly excess returns (Fama & French 1993;
+//! Carhart 1997), and the factor covariance under three views:
+//! - **normal, sample**: the sample covariance of the estimation window;
+//! - **normal, shrunk**: Ledoit & Wolf (2004) shrinkage of the same window, the one the
+//!   workflow treats as its "normal" risk model because it is well conditioned;
+//! - **stressed**: the sample covariance of the most volatile 24-month window of the
+//!   whole history *for this book* (its factor P&L volatility is largest there) — the
+//!   Basel 2.5 "stressed VaR" idea (BCBS 2009, §718(lxxvi)) of calibrating to a
+//!   continuous stress period found in the data.
+
+use crate::market_data::MarketData;
+use crate::portfolio::{Issue, Portfolio, Rejection};
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+use stresslab_analytics::{covariance, regression};
+
+/// The four Carhart factors, in model order.
+pub const FACTORS: [&str; 4] = ["MktRF", "SMB", "HML", "Mom"];
+/// Risk-free column used to turn total returns into excess returns.
+pub const RISK_FREE: &str = "RF";
+/// Exposures and the normal covariance use the most recent ten years.
+pub const ESTIMATION_MONTHS: usize = 120;
+/// Length of the stressed calibration window.
+pub const STRESS_WINDOW_MONTHS: usize = 24;
+/// Fewest observations for a regression with an intercept and four slopes to mean much.
+pub const MIN_OBSERVATIONS: usize = 36;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub start: String,
+    pub end: String,
+    pub months: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PositionModel {
+    pub id: String,
+    pub name: String,
+    pub market_value: f64,
+    /// Betas to [`FACTORS`].
+    pub exposures: Vec<f64>,
+    /// Monthly alpha (intercept); 0 for given exposures.
+    pub alpha: f64,
+    /// `None` when exposures were given rather than estimated.
+    pub r_squared: Option<f64>,
+    pub t_stats: Vec<f64>,
+    /// Monthly residual volatility (0 when exposures were given).
+    pub residual_vol: f64,
+    /// Return-series column, when estimated.
+    pub return_series: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactorModel {
+    pub factors: Vec<String>,
+    pub total_market_value: f64,
+    pub window: Window,
+    pub positions: Vec<PositionModel>,
+    /// Dollar P&L per unit factor return: Σ_i MV_i β_i.
+    pub book_exposure: Vec<f64>,
+    /// Σ_i MV_i² σ²_ε,i — monthly idiosyncratic P&L variance, residuals independent.
+    pub idiosyncratic_variance: f64,
+    pub covariance_sample: Vec<Vec<f64>>,
+    pub covariance_shrunk: Vec<Vec<f64>>,
+    pub shrinkage_intensity: f64,
+    pub stressed_window: Window,
+    pub covariance_stressed: Vec<Vec<f64>>,
+    /// Full factor history (dates, rows of [`FACTORS`] returns) for historical
+    /// simulation and the regime view.
+    pub history_dates: Vec<String>,
+    pub history: Vec<Vec<f64>>,
+}
+
+pub fn to_rows(m: &DMatrix<f64>) -> Vec<Vec<f64>> {
+    (0..m.nrows())
+        .map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect())
+        .collect()
+}
+
+pub fn from_rows(rows: &[Vec<f64>]) -> DMatrix<f64> {
+    let n = rows.len();
+    let m = rows.first().map_or(0, Vec::len);
+    DMatrix::from_fn(n, m, |i, j| rows[i][j])
+}
+
+impl FactorModel {
+    pub fn exposure_vector(&self) -> DVector<f64> {
+        DVector::from_column_slice(&self.book_exposure)
+    }
+    /// Monthly dollar P&L volatility under a factor covariance, idiosyncratic included.
+    pub fn pnl_volatility(&self, factor_cov: &DMatrix<f64>) -> f64 {
+        let b = self.exposure_vector();
+        ((b.transpose() * factor_cov * &b)[(0, 0)] + self.idiosyncratic_variance).sqrt()
+    }
+    /// Position-by-factor dollar exposure matrix (n × k).
+    pub fn dollar_exposures(&self) -> DMatrix<f64> {
+        DMatrix::from_fn(self.positions.len(), self.factors.len(), |i, j| {
+            self.positions[i].market_value * self.positions[i].exposures[j]
+        })
+    }
+}
+
+fn issue(path: impl Into<String>, reason: impl Into<String>) -> Issue {
+    Issue {
+        path: path.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Estimate the model for a portfolio. Every position needs a return series in the
+/// market data or given exposures to all four factors.
+pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorModel, Rejection> {
+    let mut issues = Vec::new();
+    let factor_cols: Vec<&[f64]> = FACTORS
+        .iter()
+        .filter_map(|f| {
+            let col = market.column(f);
+            if col.is_none() {
+                issues.push(issue("market_data", format!("has no {f} column")));
+            }
+            col
+        })
+        .collect();
+    let rf = market.column(RISK_FREE);
+    if rf.is_none() {
+        issues.push(issue("market_data", format!("has no {RISK_FREE} column")));
+    }
+    if market.len() < ESTIMATION_MONTHS.max(STRESS_WINDOW_MONTHS) {
+        issues.push(issue(
+            "market_data",
+            format!(
+                "has {} months; the factor model needs at least {ESTIMATION_MONTHS}",
+                market.len()
+            ),
+        ));
+    }
+    if !issues.is_empty() {
+        return Err(Rejection { issues });
+    }
+    let rf = rf.unwrap_or_default();
+    let n = market.len();
+    let start = n - ESTIMATION_MONTHS;
+    let k = FACTORS.len();
+    let x = DMatrix::from_fn(ESTIMATION_MONTHS, k, |t, j| factor_cols[j][start + t]);
+
+    let mut positions = Vec::with_capacity(portfolio.positions.len());
+    for (i, p) in portfolio.positions.iter().enumerate() {
+        let path = format!("positions[{i}].factor");
+        let Some(inputs) = &p.factor else {
+            issues.push(issue(
+                path,
+                "is required by the factor workflow (a return_series or exposures)",
+            ));
+            continue;
+        };
+        let model = if let Some(series) = &inputs.return_series {
+            let Some(col) = market.column(series) else {
+                issues.push(issue(
+                    format!("{path}.return_series"),
+                    format!("column {series:?} is not in the market data"),
+                ));
+                continue;
+            };
+            let y: Vec<f64> = (start..n).map(|t| col[t] - rf[t]).collect();
+            match regression::ols(&y, &x) {
+                Ok(fit) => PositionModel {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    market_value: p.market_value,
+                    exposures: fit.betas.clone(),
+                    alpha: fit.intercept,
+                    r_squared: Some(fit.r_squared),
+                    t_stats: fit.t_stats.clone(),
+                    residual_vol: fit.residual_variance.sqrt(),
+                    return_series: Some(series.clone()),
+                },
+                Err(e) => {
+                    issues.push(issue(
+                        format!("{path}.return_series"),
+                        format!("regression failed: {e}"),
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            let missing: Vec<&str> = FACTORS
+                .iter()
+                .copied()
+                .filter(|f| !inputs.exposures.contains_key(*f))
+                .collect();
+            if !missing.is_empty() {
+                issues.push(issue(
+                    format!("{path}.exposures"),
+                    format!("missing {}", missing.join(", ")),
+                ));
+                continue;
+            }
+            PositionModel {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                market_value: p.market_value,
+                exposures: FACTORS.iter().map(|f| inputs.exposures[*f]).collect(),
+                alpha: 0.0,
+                r_squared: None,
+                t_stats: Vec::new(),
+                residual_vol: 0.0,
+                return_series: None,
+            }
+        };
+        positions.push(model);
+    }
+    if !issues.is_empty() {
+        return Err(Rejection { issues });
+    }
+
+    let reject_numeric = |what: &str, e: stresslab_analytics::AnalyticsError| Rejection {
+        issues: vec![issue("market_data", format!("{what}: {e}"))],
+    };
+    let covariance_sample =
+        covariance::sample_covariance(&x).map_err(|e| reject_numeric("sample covariance", e))?;
+    let shrunk = covariance::ledoit_wolf(&x).map_err(|e| reject_numeric("Ledoit-Wolf", e))?;
+
+    let book_exposure: Vec<f64> = (0..k)
+        .map(|j| {
+            positions
+                .iter()
+                .map(|p| p.market_value * p.exposures[j])
+                .sum()
+        })
+        .collect();
+    let idiosyncratic_variance = positions
+        .iter()
+        .map(|p| (p.market_value * p.residual_vol).powi(2))
+        .sum();
+
+    let history: Vec<Vec<f64>> = (0..n)
+        .map(|t| factor_cols.iter().map(|c| c[t]).collect())
+        .collect();
+    let (stress_start, covariance_stressed) =
+        most_stressed_window(&history, &book_exposure, STRESS_WINDOW_MONTHS)
+            .map_err(|e| reject_numeric("stressed covariance", e))?;
+
+    Ok(FactorModel {
+        factors: FACTORS.iter().map(|f| f.to_string()).collect(),
+        total_market_value: portfolio.total_market_value(),
+        window: Window {
+            start: market.dates[start].clone(),
+            end: market.dates[n - 1].clone(),
+            months: ESTIMATION_MONTHS,
+        },
+        positions,
+        book_exposure,
+        idiosyncratic_variance,
+        covariance_sample: to_rows(&covariance_sample),
+        covariance_shrunk: to_rows(&shrunk.covariance),
+        shrinkage_intensity: shrunk.intensity,
+        stressed_window: Window {
+            start: market.dates[stress_start].clone(),
+            end: market.dates[stress_start + STRESS_WINDOW_MONTHS - 1].clone(),
+            months: STRESS_WINDOW_MONTHS,
+        },
+        covariance_stressed: to_rows(&covariance_stressed),
+        history_dates: market.dates.clone(),
+        history,
+    })
+}
+
+/// The `len`-month window where the book's factor P&L is most volatile, and its sample
+/// covariance. Ties go to the earliest window so the choice is deterministic.
+fn most_stressed_window(
+    history: &[Vec<f64>],
+    exposure: &[f64],
+    len: usize,
+) -> Result<(usize, DMatrix<f64>), stresslab_analytics::AnalyticsError> {
+    let b = DVector::from_column_slice(exposure);
+    let k = exposure.len();
+    let mut best: Option<(usize, f64, DMatrix<f64>)> = None;
+    for start in 0..=history.len() - len {
+        let window = DMatrix::from_fn(len, k, |t, j| history[start + t][j]);
+        let cov = covariance::sample_covariance(&window)?;
+        let variance = (b.transpose() * &cov * &b)[(0, 0)];
+        if best.as_ref().is_none_or(|(_, v, _)| variance > *v) {
+            best = Some((start, variance, cov));
+        }
+    }
+    let (start, _, cov) = best.expect("history has at least one window");
+    Ok((start, cov))
+}

@@ -1,0 +1,680 @@
+//! The factor team's persona agents. Each reads the model and the aggregate, computes
+//! what its specialism adds, and writes findings whose recommendations cite figures.
+//! This slice holds what the first factor workflow needs; hidden-factor PCA, HMM
+//! regimes and robust re-optimisation come with the factor issue.
+
+use super::aggregate::FactorAggregate;
+use super::model::{from_rows, FactorModel};
+use super::scenarios;
+use crate::findings::{pct, usd, Findings, Table, Unit};
+use nalgebra::{DMatrix, DVector};
+use stresslab_analytics::{covariance, risk, stats};
+
+/// Factor-modeling specialist: how well the four factors explain the book, its tilts,
+/// and how much the covariance estimate needed shrinking.
+pub fn factor_modeling_specialist(model: &FactorModel) -> Findings {
+    let mut f = Findings::new("factor-modeling-specialist");
+    let tmv = model.total_market_value;
+    for (j, name) in model.factors.iter().enumerate() {
+        f.figure(
+            &format!("beta_{name}"),
+            &format!("Book beta to {name}"),
+            model.book_exposure[j] / tmv,
+            Unit::Ratio,
+        );
+    }
+    let mut r2: Vec<(f64, &str)> = model
+        .positions
+        .iter()
+        .filter_map(|p| p.r_squared.map(|r| (r, p.id.as_str())))
+        .collect();
+    r2.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let sorted: Vec<f64> = r2.iter().map(|x| x.0).collect();
+    f.figure(
+        "shrinkage_intensity",
+        "Ledoit-Wolf shrinkage intensity",
+        model.shrinkage_intensity,
+        Unit::Ratio,
+    );
+    f.figure(
+        "estimation_months",
+        "Estimation window (months)",
+        model.window.months as f64,
+        Unit::Months,
+    );
+    if !sorted.is_empty() {
+        f.figure(
+            "median_r_squared",
+            "Median R² of positions",
+            stats::quantile(&sorted, 0.5),
+            Unit::Ratio,
+        );
+        f.figure(
+            "min_r_squared",
+            "Lowest R² of a position",
+            sorted[0],
+            Unit::Ratio,
+        );
+        let weak = sorted.iter().filter(|r| **r < 0.8).count();
+        f.figure(
+            "weakly_explained_positions",
+            "Positions with R² below 0.80",
+            weak as f64,
+            Unit::Count,
+        );
+    }
+    // Largest style tilt (beyond the market).
+    let (tilt_j, tilt) = (1..model.factors.len())
+        .map(|j| (j, model.book_exposure[j] / tmv))
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .unwrap_or((0, 0.0));
+    let tilt_name = &model.factors[tilt_j];
+    let beta_mkt = model.book_exposure[0] / tmv;
+    f.headline = format!(
+        "The four-factor model puts the book's market beta at {beta_mkt:.2}; its largest style tilt is {tilt_name} at {tilt:+.2}."
+    );
+    f.tables.push(Table {
+        title: "Estimated exposures (OLS on monthly excess returns)".into(),
+        columns: ["Position", "Market value"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(model.factors.iter().map(|n| format!("β {n}")))
+            .chain(["R²".to_string(), "Residual vol (ann.)".to_string()])
+            .collect(),
+        rows: model
+            .positions
+            .iter()
+            .map(|p| {
+                [p.id.clone(), usd(p.market_value)]
+                    .into_iter()
+                    .chain(p.exposures.iter().map(|b| format!("{b:+.2}")))
+                    .chain([
+                        p.r_squared.map_or("given".into(), |r| format!("{r:.2}")),
+                        pct(p.residual_vol * 12f64.sqrt()),
+                    ])
+                    .collect()
+            })
+            .collect(),
+    });
+    if let (Some(min), Some(weak)) = (f.get("min_r_squared"), f.get("weakly_explained_positions")) {
+        if weak > 0.0 {
+            let names: Vec<&str> = r2
+                .iter()
+                .take_while(|x| x.0 < 0.8)
+                .map(|x| x.1)
+                .take(5)
+                .collect();
+            f.recommend(
+                format!(
+                    "{weak:.0} position(s) have R² below 0.80 (lowest {min:.2}: {}); the four factors leave material risk unexplained there — add hidden factors from the residuals before relying on factor hedges for them.",
+                    names.join(", ")
+                ),
+                &["weakly_explained_positions", "min_r_squared"],
+            );
+        } else {
+            f.recommend(
+                format!("Every position's R² is at least {min:.2}: the four-factor model explains the book well enough to hedge with factor instruments."),
+                &["min_r_squared"],
+            );
+        }
+    }
+    f.recommend(
+        format!(
+            "The largest style tilt is {tilt_name} at {tilt:+.2} per dollar; {tilt_name} reversal and crowding scenarios are where the book's style risk concentrates."
+        ),
+        &[&format!("beta_{tilt_name}")],
+    );
+    f
+}
+
+/// Euler contributions of each factor (and the idiosyncratic part) to P&L volatility.
+fn factor_contributions(model: &FactorModel, cov: &DMatrix<f64>) -> risk::EulerContributions {
+    let k = model.factors.len();
+    let mut augmented = DMatrix::zeros(k + 1, k + 1);
+    augmented.view_mut((0, 0), (k, k)).copy_from(cov);
+    augmented[(k, k)] = model.idiosyncratic_variance;
+    let mut x = DVector::zeros(k + 1);
+    x.rows_mut(0, k).copy_from(&model.exposure_vector());
+    x[k] = 1.0;
+    risk::euler_risk_contributions(&x, &augmented)
+}
+
+/// Risk-decomposition engineer: where normal and stressed risk come from.
+pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -> Findings {
+    let mut f = Findings::new("risk-decomposition-engineer");
+    let normal = from_rows(&model.covariance_shrunk);
+    let stressed = from_rows(&model.covariance_stressed);
+    let c_normal = factor_contributions(model, &normal);
+    let c_stressed = factor_contributions(model, &stressed);
+    let z99 = stats::normal_quantile(0.99);
+    let var = |key: &str| {
+        agg.view(key)
+            .and_then(|v| v.tail(0.99))
+            .map_or(0.0, |t| t.var)
+    };
+    let es = |key: &str| {
+        agg.view(key)
+            .and_then(|v| v.tail(0.99))
+            .map_or(0.0, |t| t.es)
+    };
+    let var_normal = f.figure(
+        "var99_normal",
+        "VaR 99% (normal, Ledoit-Wolf)",
+        var("normal_shrunk"),
+        Unit::Usd,
+    );
+    let var_stressed = f.figure(
+        "var99_stressed",
+        "VaR 99% (stressed covariance)",
+        var("stressed_period"),
+        Unit::Usd,
+    );
+    let ratio = f.figure(
+        "stress_multiplier",
+        "Stressed / normal VaR 99%",
+        var_stressed / var_normal,
+        Unit::Ratio,
+    );
+    f.figure(
+        "es99_scenarios",
+        "ES 99% across the stress scenarios",
+        es("scenario_set"),
+        Unit::Usd,
+    );
+    let worst = agg.worst.first().and_then(|id| agg.outcome(*id));
+    if let Some(w) = worst {
+        f.figure(
+            "worst_scenario_loss",
+            "Worst scenario loss",
+            w.loss(),
+            Unit::Usd,
+        );
+    }
+    let labels: Vec<String> = model
+        .factors
+        .iter()
+        .cloned()
+        .chain(["Idiosyncratic".to_string()])
+        .collect();
+    let share_normal = c_normal.components[0] / c_normal.total;
+    let share_stressed = c_stressed.components[0] / c_stressed.total;
+    f.figure(
+        "market_share_normal",
+        "Market factor share of risk (normal)",
+        share_normal,
+        Unit::Percent,
+    );
+    f.figure(
+        "market_share_stressed",
+        "Market factor share of risk (stressed)",
+        share_stressed,
+        Unit::Percent,
+    );
+    f.tables.push(Table {
+        title: "Euler contributions to one-month VaR 99% (components sum to the total)".into(),
+        columns: vec![
+            "Source".into(),
+            "Normal VaR 99%".into(),
+            "Share".into(),
+            "Stressed VaR 99%".into(),
+            "Share".into(),
+        ],
+        rows: labels
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                vec![
+                    name.clone(),
+                    usd(z99 * c_normal.components[j]),
+                    pct(c_normal.components[j] / c_normal.total),
+                    usd(z99 * c_stressed.components[j]),
+                    pct(c_stressed.components[j] / c_stressed.total),
+                ]
+            })
+            .chain([vec![
+                "Total".into(),
+                usd(z99 * c_normal.total),
+                pct(1.0),
+                usd(z99 * c_stressed.total),
+                pct(1.0),
+            ]])
+            .collect(),
+    });
+    // Position-level Euler contributions under the stressed covariance:
+    // Cov(positions) = B Σ Bᵀ + diag(MV² σ²_ε).
+    let b = model.dollar_exposures();
+    let mut position_cov = &b * &stressed * b.transpose();
+    for (i, p) in model.positions.iter().enumerate() {
+        position_cov[(i, i)] += (p.market_value * p.residual_vol).powi(2);
+    }
+    let ones = DVector::from_element(model.positions.len(), 1.0);
+    let by_position = risk::euler_risk_contributions(&ones, &position_cov);
+    let mut ranked: Vec<(usize, f64)> =
+        by_position.components.iter().copied().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let top = ranked[0];
+    f.figure(
+        "top_position_share_stressed",
+        "Largest single-position share of stressed risk",
+        top.1 / by_position.total,
+        Unit::Percent,
+    );
+    f.tables.push(Table {
+        title: "Top 10 positions by stressed VaR 99% contribution".into(),
+        columns: vec![
+            "Position".into(),
+            "Market value".into(),
+            "Contribution".into(),
+            "Share of risk".into(),
+            "Share of value".into(),
+        ],
+        rows: ranked
+            .iter()
+            .take(10)
+            .map(|(i, c)| {
+                let p = &model.positions[*i];
+                vec![
+                    p.id.clone(),
+                    usd(p.market_value),
+                    usd(z99 * c),
+                    pct(c / by_position.total),
+                    pct(p.market_value / model.total_market_value),
+                ]
+            })
+            .collect(),
+    });
+    f.headline = format!(
+        "One-month VaR 99% is {} under normal covariance and {} under stressed covariance ({ratio:.2}×).",
+        usd(var_normal),
+        usd(var_stressed)
+    );
+    f.recommend(
+        format!(
+            "Set limits on the stressed VaR 99% ({}), not the normal one ({}): the stressed covariance multiplies tail risk by {ratio:.2}.",
+            usd(var_stressed),
+            usd(var_normal)
+        ),
+        &["var99_stressed", "var99_normal", "stress_multiplier"],
+    );
+    f.recommend(
+        format!(
+            "The market factor carries {} of stressed risk ({} in normal conditions); hedging it is the most effective single action.",
+            pct(share_stressed),
+            pct(share_normal)
+        ),
+        &["market_share_stressed", "market_share_normal"],
+    );
+    if let Some(w) = worst {
+        f.recommend(
+            format!(
+                "The worst scenario, “{}”, loses {}; the scenario-set ES 99% is {}.",
+                w.name,
+                usd(w.loss()),
+                usd(es("scenario_set"))
+            ),
+            &["worst_scenario_loss", "es99_scenarios"],
+        );
+    }
+    f
+}
+
+/// RiskMetrics monthly decay factor (J.P. Morgan/Reuters 1996, §5.3: 0.97 for monthly
+/// data).
+pub const EWMA_LAMBDA_MONTHLY: f64 = 0.97;
+/// Regime thresholds on current/long-run volatility. A convention of this tool, not a
+/// published constant: under 0.8× is calm, over 1.25× is stressed.
+pub const CALM_BELOW: f64 = 0.8;
+pub const STRESSED_ABOVE: f64 = 1.25;
+
+fn mean_abs_offdiagonal(corr: &DMatrix<f64>) -> f64 {
+    let k = corr.nrows();
+    let mut sum = 0.0;
+    for i in 0..k {
+        for j in (i + 1)..k {
+            sum += corr[(i, j)].abs();
+        }
+    }
+    sum / (k * (k - 1) / 2) as f64
+}
+
+/// Market-regime analyst: is today calm, normal or stressed, and how far is today's
+/// correlation structure from a breakdown.
+pub fn market_regime_analyst(model: &FactorModel) -> Findings {
+    let mut f = Findings::new("market-regime-analyst");
+    let n = model.history.len();
+    let k = model.factors.len();
+    let all = DMatrix::from_fn(n, k, |t, j| model.history[t][j]);
+    let ewma = covariance::ewma_covariance(&all, EWMA_LAMBDA_MONTHLY)
+        .unwrap_or_else(|_| DMatrix::zeros(k, k));
+    let long_run = covariance::sample_covariance(&all).unwrap_or_else(|_| DMatrix::zeros(k, k));
+    let vol_now = f.figure(
+        "market_vol_now",
+        "Market factor volatility now (EWMA, annualised)",
+        (ewma[(0, 0)] * 12.0).sqrt(),
+        Unit::Percent,
+    );
+    let vol_long = f.figure(
+        "market_vol_long_run",
+        "Market factor volatility, whole history (annualised)",
+        (long_run[(0, 0)] * 12.0).sqrt(),
+        Unit::Percent,
+    );
+    let ratio = f.figure(
+        "vol_ratio",
+        "Current / long-run market volatility",
+        vol_now / vol_long,
+        Unit::Ratio,
+    );
+    let recent = DMatrix::from_fn(24, k, |t, j| model.history[n - 24 + t][j]);
+    let corr_recent = covariance::sample_covariance(&recent)
+        .map(|c| mean_abs_offdiagonal(&covariance::correlation_from_covariance(&c)))
+        .unwrap_or(0.0);
+    let corr_stressed = mean_abs_offdiagonal(&covariance::correlation_from_covariance(&from_rows(
+        &model.covariance_stressed,
+    )));
+    f.figure(
+        "mean_abs_corr_recent",
+        "Mean |correlation| between factors, last 24 months",
+        corr_recent,
+        Unit::Ratio,
+    );
+    f.figure(
+        "mean_abs_corr_stressed",
+        "Mean |correlation| between factors, stressed window",
+        corr_stressed,
+        Unit::Ratio,
+    );
+    let regime = if ratio < CALM_BELOW {
+        "calm"
+    } else if ratio > STRESSED_ABOVE {
+        "stressed"
+    } else {
+        "normal"
+    };
+    let trailing = scenarios::trailing_returns(model, 12);
+    let crowding = scenarios::crowding_scores(model);
+    f.tables.push(Table {
+        title: "Factor trends and crowding (trailing 12 months)".into(),
+        columns: vec![
+            "Factor".into(),
+            "12-month return".into(),
+            "Crowding z-score".into(),
+        ],
+        rows: model
+            .factors
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                vec![
+                    name.clone(),
+                    pct(trailing[j]),
+                    if j == 0 {
+                        "—".into()
+                    } else {
+                        format!("{:+.2}", crowding[j])
+                    },
+                ]
+            })
+            .collect(),
+    });
+    let (most_crowded, score) = (1..k)
+        .map(|j| (j, crowding[j]))
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .unwrap_or((1, 0.0));
+    f.figure(
+        "max_crowding_z",
+        "Largest style crowding z-score",
+        score,
+        Unit::Ratio,
+    );
+    f.headline = format!(
+        "The market is in a {regime} regime: volatility is {ratio:.2}× its long-run level; the stressed window was {} to {}.",
+        model.stressed_window.start, model.stressed_window.end
+    );
+    f.recommend(
+        if regime == "calm" {
+            format!("Volatility is only {ratio:.2}× its long-run level: calm regimes are when normal-covariance VaR understates most; calibrate limits to the stressed window.")
+        } else {
+            format!("Volatility is {ratio:.2}× its long-run level ({regime} regime); re-run this stress test monthly and after any move above {STRESSED_ABOVE}×.")
+        },
+        &["vol_ratio"],
+    );
+    f.recommend(
+        format!(
+            "Factors co-move with mean |correlation| {corr_recent:.2} today versus {corr_stressed:.2} in the stressed window; watch for the gap closing — that is the correlation breakdown the scenarios stress.",
+        ),
+        &["mean_abs_corr_recent", "mean_abs_corr_stressed"],
+    );
+    f.recommend(
+        format!(
+            "{} is the most crowded style trade (run-up z-score {score:+.2}); its unwind is in the crowding scenarios.",
+            model.factors[most_crowded]
+        ),
+        &["max_crowding_z"],
+    );
+    f
+}
+
+/// Scenario-set ES 99% of the book with `hedge` dollars of market exposure sold.
+fn hedged_es(agg: &FactorAggregate, market_exposure: f64, hedge: f64, confidence: f64) -> f64 {
+    let pnl: Vec<f64> = agg
+        .outcomes
+        .iter()
+        .map(|o| {
+            let market_return = if market_exposure != 0.0 {
+                o.factor_pnl[0] / market_exposure
+            } else {
+                0.0
+            };
+            o.pnl - hedge * market_return
+        })
+        .collect();
+    risk::historical_var_es(&pnl, confidence).es
+}
+
+/// Golden-section search for the minimum of a unimodal function on [lo, hi] (Kiefer
+/// 1953). Scenario ES is convex in the hedge amount (Rockafellar & Uryasev 2002), so
+/// the minimum found is the global one.
+pub fn golden_section_min(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, tol: f64) -> f64 {
+    let inv_phi = (5f64.sqrt() - 1.0) / 2.0;
+    let mut a = hi - inv_phi * (hi - lo);
+    let mut b = lo + inv_phi * (hi - lo);
+    let (mut fa, mut fb) = (f(a), f(b));
+    while (hi - lo).abs() > tol {
+        if fa <= fb {
+            hi = b;
+            b = a;
+            fb = fa;
+            a = hi - inv_phi * (hi - lo);
+            fa = f(a);
+        } else {
+            lo = a;
+            a = b;
+            fa = fb;
+            b = lo + inv_phi * (hi - lo);
+            fb = f(b);
+        }
+    }
+    (lo + hi) / 2.0
+}
+
+/// Portfolio-optimization strategist: the market hedge that minimises the stress
+/// scenarios' ES 99%, and what it does to normal and stressed VaR.
+pub fn portfolio_optimization_strategist(model: &FactorModel, agg: &FactorAggregate) -> Findings {
+    let mut f = Findings::new("portfolio-optimization-strategist");
+    let b_mkt = model.book_exposure[0];
+    let tol = (b_mkt.abs() * 1e-4).max(1.0);
+    let hedge = golden_section_min(
+        |h| hedged_es(agg, b_mkt, h, 0.99),
+        0.0,
+        1.5 * b_mkt.abs() * b_mkt.signum(),
+        tol,
+    );
+    let hedge = if b_mkt < 0.0 {
+        hedge.min(0.0)
+    } else {
+        hedge.max(0.0)
+    };
+    f.figure(
+        "hedge_notional",
+        "Equity index futures to sell (notional)",
+        hedge,
+        Unit::Usd,
+    );
+    f.figure(
+        "hedge_ratio",
+        "Hedge ratio (of market exposure)",
+        hedge / b_mkt,
+        Unit::Ratio,
+    );
+    let es_before = f.figure(
+        "es99_scenarios_before",
+        "Scenario ES 99% before hedge",
+        hedged_es(agg, b_mkt, 0.0, 0.99),
+        Unit::Usd,
+    );
+    let es_after = f.figure(
+        "es99_scenarios_after",
+        "Scenario ES 99% after hedge",
+        hedged_es(agg, b_mkt, hedge, 0.99),
+        Unit::Usd,
+    );
+    let mut hedged_model = model.clone();
+    hedged_model.book_exposure[0] -= hedge;
+    let var_normal = |m: &FactorModel| {
+        risk::parametric_var(
+            m.pnl_volatility(&from_rows(&m.covariance_shrunk)),
+            0.0,
+            0.99,
+        )
+    };
+    let var_stressed = |m: &FactorModel| {
+        risk::parametric_var(
+            m.pnl_volatility(&from_rows(&m.covariance_stressed)),
+            0.0,
+            0.99,
+        )
+    };
+    let vn0 = f.figure(
+        "var99_normal_before",
+        "VaR 99% normal, before",
+        var_normal(model),
+        Unit::Usd,
+    );
+    let vn1 = f.figure(
+        "var99_normal_after",
+        "VaR 99% normal, after",
+        var_normal(&hedged_model),
+        Unit::Usd,
+    );
+    let vs0 = f.figure(
+        "var99_stressed_before",
+        "VaR 99% stressed, before",
+        var_stressed(model),
+        Unit::Usd,
+    );
+    let vs1 = f.figure(
+        "var99_stressed_after",
+        "VaR 99% stressed, after",
+        var_stressed(&hedged_model),
+        Unit::Usd,
+    );
+    let worst_before = agg
+        .outcomes
+        .iter()
+        .map(|o| o.loss())
+        .fold(f64::MIN, f64::max);
+    let worst_after = agg
+        .outcomes
+        .iter()
+        .map(|o| {
+            let market_return = if b_mkt != 0.0 {
+                o.factor_pnl[0] / b_mkt
+            } else {
+                0.0
+            };
+            -(o.pnl - hedge * market_return)
+        })
+        .fold(f64::MIN, f64::max);
+    f.figure(
+        "worst_loss_before",
+        "Worst scenario loss, before",
+        worst_before,
+        Unit::Usd,
+    );
+    f.figure(
+        "worst_loss_after",
+        "Worst scenario loss, after",
+        worst_after,
+        Unit::Usd,
+    );
+    f.tables.push(Table {
+        title: "Market hedge that minimises scenario ES 99%".into(),
+        columns: vec![
+            "Measure".into(),
+            "Before".into(),
+            "After".into(),
+            "Change".into(),
+        ],
+        rows: [
+            ("Scenario ES 99%", es_before, es_after),
+            ("VaR 99% (normal)", vn0, vn1),
+            ("VaR 99% (stressed)", vs0, vs1),
+            ("Worst scenario loss", worst_before, worst_after),
+        ]
+        .iter()
+        .map(|(name, a, b)| vec![name.to_string(), usd(*a), usd(*b), pct(b / a - 1.0)])
+        .collect(),
+    });
+    f.headline = format!(
+        "Selling {} of equity index futures ({:.2} of market exposure) cuts scenario ES 99% from {} to {}.",
+        usd(hedge),
+        hedge / b_mkt,
+        usd(es_before),
+        usd(es_after)
+    );
+    f.recommend(
+        format!(
+            "Sell {} notional of equity index futures (hedge ratio {:.2}): scenario ES 99% falls from {} to {} and stressed VaR 99% from {} to {}.",
+            usd(hedge),
+            hedge / b_mkt,
+            usd(es_before),
+            usd(es_after),
+            usd(vs0),
+            usd(vs1)
+        ),
+        &["hedge_notional", "hedge_ratio", "es99_scenarios_before", "es99_scenarios_after", "var99_stressed_before", "var99_stressed_after"],
+    );
+    f.recommend(
+        format!(
+            "After the hedge the worst scenario still loses {} (from {}): what remains is style and residual risk, which index futures cannot remove.",
+            usd(worst_after),
+            usd(worst_before)
+        ),
+        &["worst_loss_after", "worst_loss_before"],
+    );
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_section_finds_a_parabola_minimum() {
+        let x = golden_section_min(|x| (x - 3.2).powi(2) + 1.0, -10.0, 10.0, 1e-9);
+        assert!((x - 3.2).abs() < 1e-6, "{x}");
+    }
+
+    #[test]
+    fn euler_factor_contributions_sum_to_the_book_volatility() {
+        let (portfolio, market) = crate::factor::tests::sample();
+        let model = crate::factor::model::estimate(&portfolio, &market).unwrap();
+        for cov in [&model.covariance_shrunk, &model.covariance_stressed] {
+            let cov = from_rows(cov);
+            let c = factor_contributions(&model, &cov);
+            let sum: f64 = c.components.iter().sum();
+            assert!((sum - model.pnl_volatility(&cov)).abs() < 1e-6 * sum);
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! The factor breakdown scenario set: four kinds of stress, all expressed as one-month
+//! factor returns (plus, where the story needs it, extra position-level returns).
+//!
+//! - **Historical replay** — named episodes found in the data, replayed on today's
+//!   exposures: each episode compounded over its window, then its single months, then
+//!   the book's worst months elsewhere in the history. Residual (non-factor) returns of
+//!   the month are replayed too, so the replay is a full revaluation of the book.
+//! - **Correlation breakdown** — the normal correlation matrix pushed towards a crisis
+//!   pattern (all factors moving together, or the style factors flipping sign against
+//!   the market) with noise, repaired to the nearest valid correlation matrix (Higham
+//!   2002), volatilities scaled up; the factor move is the conditional expectation of
+//!   all factors given a tail market shock under the stressed covariance (Kupiec 1998).
+//! - **Style rotation / factor reversal** — a style factor (or a value-momentum pair)
+//!   reverses its trailing-12-month trend, or moves against the book's tilt, by 2–5
+//!   monthly standard deviations; the other factors follow conditionally (Kupiec 1998).
+//!   The 2009 momentum crash (Daniel & Moskowitz 2016) is the template.
+//! - **Crowding unwind** — the most crowded style trades (largest trailing run-up
+//!   relative to their volatility) unwind, and positions most exposed to them take an
+//!   extra fire-sale discount proportional to their excess exposure (Khandani & Lo 2007,
+//!   "What happened to the quants in August 2007?"; Pedersen 2009, "When everyone runs
+//!   for the exit").
+
+use super::model::{from_rows, FactorModel};
+use crate::rng::Rng;
+use nalgebra::DMatrix;
+use serde::{Deserialize, Serialize};
+use stresslab_analytics::{correlation_repair, covariance, risk, stats};
+
+/// Smallest and default scenario-set sizes.
+pub const MIN_SCENARIOS: u32 = 100;
+pub const DEFAULT_SCENARIOS: u32 = 500;
+pub const MAX_SCENARIOS: u32 = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioKind {
+    HistoricalReplay,
+    CorrelationBreakdown,
+    StyleRotation,
+    CrowdingUnwind,
+}
+
+impl ScenarioKind {
+    pub const ALL: [ScenarioKind; 4] = [
+        ScenarioKind::HistoricalReplay,
+        ScenarioKind::CorrelationBreakdown,
+        ScenarioKind::StyleRotation,
+        ScenarioKind::CrowdingUnwind,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            ScenarioKind::HistoricalReplay => "historical replay",
+            ScenarioKind::CorrelationBreakdown => "correlation breakdown",
+            ScenarioKind::StyleRotation => "style rotation",
+            ScenarioKind::CrowdingUnwind => "crowding unwind",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub id: u32,
+    pub kind: ScenarioKind,
+    pub name: String,
+    /// One-month returns of the model factors.
+    pub factor_shocks: Vec<f64>,
+    /// Extra (non-factor) returns by position index: residuals in a replay, fire-sale
+    /// discounts in a crowding unwind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub position_shocks: Vec<(u32, f64)>,
+}
+
+/// A named stress episode: an inclusive window of months.
+pub struct Episode {
+    pub name: &'static str,
+    pub start: &'static str,
+    pub end: &'static str,
+}
+
+/// Episodes replayed by name. All lie inside the 1949–2017 sample data.
+pub const EPISODES: [Episode; 9] = [
+    Episode {
+        name: "1973-74 oil shock bear market",
+        start: "1973-01",
+        end: "1974-09",
+    },
+    Episode {
+        name: "October 1987 crash",
+        start: "1987-09",
+        end: "1987-11",
+    },
+    Episode {
+        name: "1998 LTCM and Russia crisis",
+        start: "1998-07",
+        end: "1998-09",
+    },
+    Episode {
+        name: "2000-02 dot-com bust",
+        start: "2000-09",
+        end: "2002-09",
+    },
+    Episode {
+        name: "2007 quant crisis",
+        start: "2007-07",
+        end: "2007-08",
+    },
+    Episode {
+        name: "2008-09 global financial crisis",
+        start: "2008-09",
+        end: "2009-02",
+    },
+    Episode {
+        name: "2009 momentum crash",
+        start: "2009-03",
+        end: "2009-05",
+    },
+    Episode {
+        name: "2011 euro crisis and US downgrade",
+        start: "2011-07",
+        end: "2011-09",
+    },
+    Episode {
+        name: "2015-16 China and oil slump",
+        start: "2015-08",
+        end: "2016-02",
+    },
+];
+
+/// What a full-revaluation replay needs beyond the model: each position's residual
+/// (non-factor) return in every month of the history.
+pub struct ReplayData {
+    /// `residuals[i][t]`; `None` for positions with given exposures (no return series).
+    pub residuals: Vec<Option<Vec<f64>>>,
+}
+
+impl ReplayData {
+    fn residual_at(&self, t: usize, i: usize) -> Option<f64> {
+        self.residuals.get(i)?.as_ref()?.get(t).copied()
+    }
+}
+
+/// How many of each kind for a set of `total` scenarios, given how many historical
+/// replays the data offers: about a fifth historical, then 35/25/rest.
+pub fn kind_counts(total: u32, historical_available: u32) -> [u32; 4] {
+    let historical = historical_available.min(total / 5);
+    let rest = total - historical;
+    let breakdown = rest * 35 / 80;
+    let rotation = rest * 25 / 80;
+    [historical, breakdown, rotation, rest - breakdown - rotation]
+}
+
+pub fn generate(model: &FactorModel, replay: &ReplayData, total: u32, seed: u64) -> Vec<Scenario> {
+    let historical = historical_scenarios(model, replay);
+    let counts = kind_counts(total, historical.len() as u32);
+    let mut out: Vec<Scenario> = historical.into_iter().take(counts[0] as usize).collect();
+    let mut rng = Rng::new(seed, 0x5CE7_A210);
+    out.extend(correlation_breakdowns(model, counts[1], &mut rng));
+    out.extend(style_rotations(model, counts[2], &mut rng));
+    out.extend(crowding_unwinds(model, counts[3], &mut rng));
+    for (i, s) in out.iter_mut().enumerate() {
+        s.id = i as u32;
+    }
+    out
+}
+
+/// Dollar factor P&L of a shock vector.
+fn factor_pnl(model: &FactorModel, shocks: &[f64]) -> f64 {
+    model
+        .book_exposure
+        .iter()
+        .zip(shocks)
+        .map(|(b, f)| b * f)
+        .sum()
+}
+
+fn historical_scenarios(model: &FactorModel, replay: &ReplayData) -> Vec<Scenario> {
+    let dates = &model.history_dates;
+    let n_pos = model.positions.len();
+    let month_scenario = |t: usize, name: String| Scenario {
+        id: 0,
+        kind: ScenarioKind::HistoricalReplay,
+        name,
+        factor_shocks: model.history[t].clone(),
+        position_shocks: (0..n_pos)
+            .filter_map(|i| replay.residual_at(t, i).map(|r| (i as u32, r)))
+            .collect(),
+    };
+    let mut out = Vec::new();
+    let mut used = vec![false; dates.len()];
+    let windows: Vec<(&Episode, usize, usize)> = EPISODES
+        .iter()
+        .filter_map(|e| {
+            let a = dates.iter().position(|d| d.as_str() == e.start)?;
+            let b = dates.iter().position(|d| d.as_str() == e.end)?;
+            Some((e, a, b))
+        })
+        .collect();
+    // Whole episodes, compounded month by month.
+    for (e, a, b) in &windows {
+        let k = model.factors.len();
+        let factor_shocks = (0..k)
+            .map(|j| (*a..=*b).fold(1.0, |acc, t| acc * (1.0 + model.history[t][j])) - 1.0)
+            .collect();
+        let position_shocks = (0..n_pos)
+            .filter_map(|i| {
+                let mut acc = 1.0;
+                for t in *a..=*b {
+                    acc *= 1.0 + replay.residual_at(t, i)?;
+                }
+                Some((i as u32, acc - 1.0))
+            })
+            .collect();
+        out.push(Scenario {
+            id: 0,
+            kind: ScenarioKind::HistoricalReplay,
+            name: format!("{} ({} to {}, compounded)", e.name, e.start, e.end),
+            factor_shocks,
+            position_shocks,
+        });
+    }
+    // Their single months, then the book's worst other months.
+    for (e, a, b) in &windows {
+        for t in *a..=*b {
+            if !used[t] {
+                used[t] = true;
+                out.push(month_scenario(t, format!("{} — {}", e.name, dates[t])));
+            }
+        }
+    }
+    let mut rest: Vec<usize> = (0..dates.len()).filter(|t| !used[*t]).collect();
+    rest.sort_by(|x, y| {
+        factor_pnl(model, &model.history[*x])
+            .total_cmp(&factor_pnl(model, &model.history[*y]))
+            .then(x.cmp(y))
+    });
+    for t in rest {
+        out.push(month_scenario(
+            t,
+            format!("Worst-month replay — {}", dates[t]),
+        ));
+    }
+    out
+}
+
+/// Normal (shrunk) correlation matrix and monthly vols.
+fn normal_correlation(model: &FactorModel) -> (DMatrix<f64>, Vec<f64>) {
+    let cov = from_rows(&model.covariance_shrunk);
+    let vols = (0..cov.nrows()).map(|i| cov[(i, i)].sqrt()).collect();
+    (covariance::correlation_from_covariance(&cov), vols)
+}
+
+/// A stressed correlation matrix: `(1-λ)·C + λ·T + noise`, repaired to the nearest
+/// correlation matrix when the blend is not positive semidefinite. `flip` selects the
+/// target: all factors perfectly co-moving (`false`), or style factors moving against
+/// the market (`true`), the pattern of the 2009 rebound.
+pub fn stressed_correlation(
+    normal: &DMatrix<f64>,
+    intensity: f64,
+    flip: bool,
+    noise: &[f64],
+) -> (DMatrix<f64>, bool) {
+    let k = normal.nrows();
+    let mut blend = normal.clone();
+    let mut next_noise = noise.iter().copied().cycle();
+    for i in 0..k {
+        for j in (i + 1)..k {
+            let target = if flip && (i == 0) != (j == 0) {
+                -1.0
+            } else {
+                1.0
+            };
+            let v = (1.0 - intensity) * normal[(i, j)]
+                + intensity * target
+                + next_noise.next().unwrap_or(0.0);
+            let v = v.clamp(-1.0, 1.0);
+            blend[(i, j)] = v;
+            blend[(j, i)] = v;
+        }
+    }
+    if correlation_repair::is_positive_semidefinite(&blend, 1e-12) {
+        (blend, false)
+    } else {
+        match correlation_repair::nearest_correlation(&blend, 1e-10, 500) {
+            Ok(fixed) => (fixed.matrix, true),
+            // Repair cannot fail on a symmetric unit-diagonal input; fall back to the
+            // normal matrix rather than emit an invalid one.
+            Err(_) => (normal.clone(), true),
+        }
+    }
+}
+
+fn correlation_breakdowns(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenario> {
+    let (corr, vols) = normal_correlation(model);
+    let k = vols.len();
+    (0..count)
+        .map(|n| {
+            let intensity = rng.uniform_in(0.3, 0.9);
+            let flip = rng.uniform() < 0.4;
+            let noise: Vec<f64> = (0..k * (k - 1) / 2).map(|_| rng.uniform_in(-0.15, 0.15)).collect();
+            let vol_multiplier = rng.uniform_in(1.5, 3.0);
+            let tail = rng.uniform_in(0.95, 0.999);
+            let (stressed, repaired) = stressed_correlation(&corr, intensity, flip, &noise);
+            let stressed_vols: Vec<f64> = vols.iter().map(|v| v * vol_multiplier).collect();
+            let cov = covariance::covariance_from_correlation(&stressed, &stressed_vols);
+            let z = stats::normal_quantile(tail);
+            let market_shock = -z * stressed_vols[0];
+            let shocks = risk::conditional_scenario(&cov, &[0], &[market_shock])
+                .map(|v| v.iter().copied().collect())
+                .unwrap_or_else(|_| {
+                    let mut v = vec![0.0; k];
+                    v[0] = market_shock;
+                    v
+                });
+            Scenario {
+                id: 0,
+                kind: ScenarioKind::CorrelationBreakdown,
+                name: format!(
+                    "Correlation breakdown #{}: {} (λ={intensity:.2}{}), vols ×{vol_multiplier:.2}, market −{z:.2}σ",
+                    n + 1,
+                    if flip { "style factors turn against the market" } else { "correlations go to one" },
+                    if repaired { ", Higham-repaired" } else { "" },
+                ),
+                factor_shocks: shocks,
+                position_shocks: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// Trailing-12-month compounded return of each factor at the end of the history.
+pub fn trailing_returns(model: &FactorModel, months: usize) -> Vec<f64> {
+    let n = model.history.len();
+    (0..model.factors.len())
+        .map(|j| {
+            model.history[n.saturating_sub(months)..]
+                .iter()
+                .fold(1.0, |acc, row| acc * (1.0 + row[j]))
+                - 1.0
+        })
+        .collect()
+}
+
+/// Crowding score of each factor: trailing 12-month return over its 12-month volatility
+/// (a run-up z-score). The market factor (index 0) is not a style trade and scores 0.
+pub fn crowding_scores(model: &FactorModel) -> Vec<f64> {
+    let (_, vols) = normal_correlation(model);
+    trailing_returns(model, 12)
+        .iter()
+        .zip(&vols)
+        .enumerate()
+        .map(|(j, (r, v))| if j == 0 { 0.0 } else { r / (v * 12f64.sqrt()) })
+        .collect()
+}
+
+/// Shock `shocked` factors by `shocks` and let the rest follow conditionally under the
+/// normal covariance.
+fn conditional(model: &FactorModel, shocked: &[usize], shocks: &[f64]) -> Vec<f64> {
+    let cov = from_rows(&model.covariance_shrunk);
+    match risk::conditional_scenario(&cov, shocked, shocks) {
+        Ok(v) => v.iter().copied().collect(),
+        Err(_) => {
+            let mut v = vec![0.0; model.factors.len()];
+            for (j, s) in shocked.iter().zip(shocks) {
+                v[*j] = *s;
+            }
+            v
+        }
+    }
+}
+
+fn style_rotations(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenario> {
+    let (_, vols) = normal_correlation(model);
+    let trailing = trailing_returns(model, 12);
+    let names = &model.factors;
+    // Style factors are 1.. (SMB, HML, Mom); a value-momentum rotation is the pair (2, 3).
+    let choices: Vec<Vec<usize>> = vec![
+        vec![1],
+        vec![2],
+        vec![3],
+        vec![2, 3],
+        vec![1, 2],
+        vec![1, 3],
+    ];
+    (0..count)
+        .map(|n| {
+            let set = &choices[rng.below(choices.len() as u64) as usize];
+            let against_book = rng.uniform() < 0.5;
+            let sigmas: Vec<f64> = set.iter().map(|_| rng.uniform_in(2.0, 5.0)).collect();
+            let shocks: Vec<f64> = set
+                .iter()
+                .zip(&sigmas)
+                .map(|(&j, s)| {
+                    let direction = if against_book {
+                        -model.book_exposure[j].signum()
+                    } else {
+                        -trailing[j].signum()
+                    };
+                    direction * s * vols[j]
+                })
+                .collect();
+            let described: Vec<String> = set
+                .iter()
+                .zip(&shocks)
+                .zip(&sigmas)
+                .map(|((&j, x), s)| format!("{} {:+.1}% ({s:.1}σ)", names[j], 100.0 * x))
+                .collect();
+            Scenario {
+                id: 0,
+                kind: ScenarioKind::StyleRotation,
+                name: format!(
+                    "Style rotation #{}: {} — {}",
+                    n + 1,
+                    if against_book {
+                        "against the book's tilt"
+                    } else {
+                        "reversal of the 12-month trend"
+                    },
+                    described.join(", ")
+                ),
+                factor_shocks: conditional(model, set, &shocks),
+                position_shocks: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenario> {
+    let (_, vols) = normal_correlation(model);
+    let scores = crowding_scores(model);
+    // Style factors ranked by crowding (absolute run-up z-score), most crowded first.
+    let mut ranked: Vec<usize> = (1..model.factors.len()).collect();
+    ranked.sort_by(|a, b| scores[*b].abs().total_cmp(&scores[*a].abs()).then(a.cmp(b)));
+    let medians: Vec<f64> = (0..model.factors.len())
+        .map(|j| {
+            let mut betas: Vec<f64> = model.positions.iter().map(|p| p.exposures[j]).collect();
+            betas.sort_by(f64::total_cmp);
+            stats::quantile(&betas, 0.5)
+        })
+        .collect();
+    (0..count)
+        .map(|n| {
+            // Mostly the most crowded trade; sometimes the two most crowded together.
+            let set: Vec<usize> = if rng.uniform() < 0.35 && ranked.len() > 1 {
+                ranked[..2].to_vec()
+            } else {
+                vec![ranked[(rng.below(ranked.len().min(2) as u64)) as usize]]
+            };
+            let unwind_sigma = rng.uniform_in(2.0, 4.0);
+            let discount = rng.uniform_in(0.5, 2.0);
+            let shocks: Vec<f64> = set
+                .iter()
+                .map(|&j| -scores[j].signum() * unwind_sigma * vols[j])
+                .collect();
+            // Fire-sale discount on positions holding more of the crowded side than the
+            // median position does.
+            let mut position_shocks = Vec::new();
+            for (i, p) in model.positions.iter().enumerate() {
+                let extra: f64 = set
+                    .iter()
+                    .map(|&j| {
+                        let crowded_side = scores[j].signum();
+                        let excess = (crowded_side * (p.exposures[j] - medians[j])).max(0.0);
+                        -discount * excess * vols[j]
+                    })
+                    .sum();
+                if extra != 0.0 {
+                    position_shocks.push((i as u32, extra));
+                }
+            }
+            let described: Vec<String> = set
+                .iter()
+                .map(|&j| format!("{} (crowding z {:+.2})", model.factors[j], scores[j]))
+                .collect();
+            Scenario {
+                id: 0,
+                kind: ScenarioKind::CrowdingUnwind,
+                name: format!(
+                    "Crowding unwind #{}: {} unwinds {unwind_sigma:.1}σ, fire-sale discount ×{discount:.2}",
+                    n + 1,
+                    described.join(" + ")
+                ),
+                factor_shocks: conditional(model, &set, &shocks),
+                position_shocks,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_counts_add_up_and_respect_the_history() {
+        for (total, hist) in [(100, 400), (500, 400), (500, 30), (1000, 819), (100, 0)] {
+            let c = kind_counts(total, hist);
+            assert_eq!(c.iter().sum::<u32>(), total);
+            assert!(c[0] <= hist && c[0] <= total / 5);
+            assert!(c[1..].iter().all(|n| *n > 0));
+        }
+    }
+
+    #[test]
+    fn stressed_correlation_is_a_valid_correlation_matrix() {
+        let normal = DMatrix::from_row_slice(
+            4,
+            4,
+            &[
+                1.0, 0.2, -0.3, -0.1, 0.2, 1.0, 0.1, 0.0, -0.3, 0.1, 1.0, -0.4, -0.1, 0.0, -0.4,
+                1.0,
+            ],
+        );
+        for flip in [false, true] {
+            let (m, _) = stressed_correlation(&normal, 0.8, flip, &[0.15, -0.15, 0.15]);
+            assert!(correlation_repair::is_positive_semidefinite(&m, 1e-9));
+            for i in 0..4 {
+                assert!((m[(i, i)] - 1.0).abs() < 1e-9);
+            }
+            // Correlations moved toward the target.
+            let target = if flip { -1.0 } else { 1.0 };
+            assert!((m[(0, 1)] - target).abs() < (normal[(0, 1)] - target).abs());
+        }
+    }
+}
