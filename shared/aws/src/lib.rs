@@ -1,1 +1,23 @@
+//! AWS adapters for StressLab: the S3 blob store and the DynamoDB run store that
+//! implement the core storage ports, the configuration that builds them from a Lambda's
+//! environment, provisioning for tests and harnesses, and (feature `lambda`) the glue
+//! that turns stage errors into the `Retryable` / `NonRetryable` error types Step
+//! Functions matches on.
+//!
+//! The stages in `stresslab-core` never see this crate: they are generic over
+//! [`stresslab_core::storage::BlobStore`] and [`stresslab_core::storage::RunStore`], and
+//! the same contract suite (`stresslab_core::storage::contract`) runs against the local
+//! disk adapters and, in `tests/moto_contract.rs`, against these ones on a moto server.
 
+pub mod config;
+pub mod dynamo;
+mod errors;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+pub mod provision;
+pub mod s3;
+
+pub use config::{from_env, from_sdk_config, load_sdk_config};
+pub use dynamo::DynamoRunStore;
+pub use provision::ensure_bucket_and_table;
+pub use s3::S3BlobStore;

@@ -1,0 +1,421 @@
+//! The shared storage contract, run against the S3 and DynamoDB adapters on a real
+//! (emulated) AWS API: a moto server this test starts on a free loopback port and stops
+//! when it is done. Plus the adapter-specific promises the contract cannot see: the
+//! stored item shape the state machine and the GSI rely on, pagination, and error kinds.
+//!
+//! moto is a hard requirement, not an optional extra: without `moto_server` on PATH the
+//! tests fail (CI installs it with `pip install 'moto[server,stepfunctions]==5.2.5'`).
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_s3::config::{Credentials, Region};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use stresslab_aws::config::{dynamodb_client, s3_client};
+use stresslab_aws::{ensure_bucket_and_table, from_sdk_config, DynamoRunStore, S3BlobStore};
+use stresslab_core::storage::contract::{blob_store_contract, run_store_contract};
+use stresslab_core::storage::*;
+
+/// A moto server on 127.0.0.1 (not localhost: S3 path-style), killed on drop.
+struct MotoServer {
+    child: Child,
+    endpoint: String,
+    log: PathBuf,
+}
+
+impl MotoServer {
+    fn start() -> Self {
+        // Ask the OS for a free port, release it, and hand it to moto. Another process
+        // could grab it in between; on a test machine that is rare enough.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("bind an ephemeral port on 127.0.0.1")
+            .port();
+        let log = std::env::temp_dir().join(format!("stresslab-moto-{port}.log"));
+        // moto logs every request: a pipe nobody drains would fill and stall it.
+        let log_file = std::fs::File::create(&log).expect("create the moto log file");
+        let stderr = log_file.try_clone().expect("clone the moto log handle");
+        let child = match Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(stderr)
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) => panic!(
+                "cannot start `moto_server` ({e}). The AWS adapter tests need it on PATH: \
+                 pip install 'moto[server,stepfunctions]==5.2.5'"
+            ),
+        };
+        let mut server = MotoServer {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        server.wait_until_ready(port, Duration::from_secs(60));
+        server
+    }
+
+    fn wait_until_ready(&mut self, port: u16, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "moto_server exited early ({status}); its log:\n{}",
+                    self.log_text()
+                );
+            }
+            if answers_http(port) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "moto_server did not answer HTTP on port {port} within {timeout:?}; its log:\n{}",
+            self.log_text()
+        );
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+fn answers_http(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = "GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
+}
+
+/// SDK configuration pointing at moto, built explicitly rather than through process
+/// environment variables, so tests cannot disturb each other or the developer's AWS
+/// profile.
+async fn moto_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .load()
+        .await
+}
+
+/// A scope no other run of this suite shares.
+fn unique_scope() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("t{}-{nanos}", std::process::id())
+}
+
+struct Fixture {
+    // Declared first so the stores (and their clients) drop before the server.
+    blobs: S3BlobStore,
+    runs: DynamoRunStore,
+    sdk: SdkConfig,
+    _moto: MotoServer,
+}
+
+async fn fixture() -> Fixture {
+    let moto = MotoServer::start();
+    let sdk = moto_config(&moto.endpoint).await;
+    let (bucket, table) = ("stresslab-artifacts", "stresslab-runs");
+    ensure_bucket_and_table(&s3_client(&sdk), &dynamodb_client(&sdk), bucket, table)
+        .await
+        .expect("provision bucket and table on moto");
+    let (blobs, runs) = from_sdk_config(&sdk, bucket, table);
+    Fixture {
+        blobs,
+        runs,
+        sdk,
+        _moto: moto,
+    }
+}
+
+#[tokio::test]
+async fn s3_blob_store_honours_the_storage_contract() {
+    let fx = fixture().await;
+    blob_store_contract(&fx.blobs, &unique_scope()).await;
+}
+
+#[tokio::test]
+async fn dynamo_run_store_honours_the_storage_contract() {
+    let fx = fixture().await;
+    run_store_contract(&fx.runs, &unique_scope()).await;
+}
+
+#[tokio::test]
+async fn s3_list_follows_continuation_tokens() {
+    let fx = fixture().await;
+    let store = fx.blobs.clone().with_list_page_size(2);
+    let scope = unique_scope();
+    let mut expected: Vec<String> = (0..7)
+        .rev()
+        .map(|i| format!("runs/{scope}/partitions/{i:04}.json"))
+        .collect();
+    for key in &expected {
+        store
+            .put(key, b"{}".to_vec(), "application/json")
+            .await
+            .expect("put");
+    }
+    expected.sort();
+    let listed = store.list(&format!("runs/{scope}/")).await.expect("list");
+    assert_eq!(listed, expected, "every page must be read, keys sorted");
+}
+
+#[tokio::test]
+async fn s3_put_sets_the_content_type() {
+    let fx = fixture().await;
+    let key = format!("runs/{}/report.html", unique_scope());
+    fx.blobs
+        .put(&key, b"<html></html>".to_vec(), "text/html; charset=utf-8")
+        .await
+        .expect("put");
+    let head = fx
+        .blobs
+        .client()
+        .head_object()
+        .bucket(fx.blobs.bucket())
+        .key(&key)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.content_type(), Some("text/html; charset=utf-8"));
+}
+
+#[tokio::test]
+async fn a_missing_bucket_is_a_permanent_error_not_a_missing_key() {
+    let fx = fixture().await;
+    let (blobs, _) = from_sdk_config(&fx.sdk, "no-such-bucket-here", "unused");
+    match blobs.get("runs/x/y.json").await {
+        Err(StoreError::Permanent(msg)) => assert!(msg.contains("NoSuchBucket"), "{msg}"),
+        other => panic!("a missing bucket must be Permanent, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_permanent_error() {
+    let fx = fixture().await;
+    let (_, runs) = from_sdk_config(&fx.sdk, "unused", "no-such-table");
+    match runs.get_run("r").await {
+        Err(StoreError::Permanent(_)) => {}
+        other => panic!("a missing table must be Permanent, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn provisioning_twice_is_harmless() {
+    let fx = fixture().await;
+    ensure_bucket_and_table(
+        fx.blobs.client(),
+        fx.runs.client(),
+        fx.blobs.bucket(),
+        fx.runs.table(),
+    )
+    .await
+    .expect("second provisioning is a no-op");
+    let table = fx
+        .runs
+        .client()
+        .describe_table()
+        .table_name(fx.runs.table())
+        .send()
+        .await
+        .expect("describe");
+    let index_names: Vec<_> = table
+        .table()
+        .map(|t| t.global_secondary_indexes())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    assert_eq!(index_names, vec!["ByPortfolio"]);
+    let ttl = fx
+        .runs
+        .client()
+        .describe_time_to_live()
+        .table_name(fx.runs.table())
+        .send()
+        .await
+        .expect("describe ttl");
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|d| d.attribute_name()),
+        Some("expires_at")
+    );
+}
+
+fn run_record(run_id: &str, portfolio_id: &str) -> RunRecord {
+    RunRecord {
+        run_id: run_id.into(),
+        workflow: "factor".into(),
+        portfolio_id: portfolio_id.into(),
+        created_at: "2026-04-01T12:00:00Z".into(),
+        partition_count: 5,
+        scenario_count: 500,
+        seed: u64::MAX,
+        status: RunStatus::Running,
+        detail: None,
+    }
+}
+
+#[tokio::test]
+async fn meta_item_carries_the_index_and_ttl_attributes() {
+    let fx = fixture().await;
+    let scope = unique_scope();
+    let run = run_record(&format!("{scope}-run"), &format!("{scope}-pf"));
+    fx.runs.create_run(&run).await.expect("create");
+    let item = fx
+        .runs
+        .client()
+        .get_item()
+        .table_name(fx.runs.table())
+        .key("PK", AttributeValue::S(format!("RUN#{}", run.run_id)))
+        .key("SK", AttributeValue::S("META".into()))
+        .send()
+        .await
+        .expect("get item")
+        .item
+        .expect("META item present");
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    assert_eq!(
+        text("GSI1PK"),
+        Some(format!("PORTFOLIO#{}", run.portfolio_id))
+    );
+    assert_eq!(
+        text("GSI1SK"),
+        Some(format!("{}#{}", run.created_at, run.run_id))
+    );
+    assert_eq!(text("status").as_deref(), Some("RUNNING"));
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let expires_at: u64 = item
+        .get("expires_at")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .expect("numeric expires_at");
+    assert!(expires_at > now + 89 * 86_400 && expires_at < now + 91 * 86_400);
+    // u64::MAX survives the trip through a DynamoDB number.
+    assert_eq!(
+        fx.runs
+            .get_run(&run.run_id)
+            .await
+            .expect("get")
+            .map(|r| r.seed),
+        Some(u64::MAX)
+    );
+}
+
+/// The state machine's Catch marks a run FAILED with a Step Functions DynamoDB
+/// UpdateItem that writes `status` and `detail` directly; the adapter must read it.
+#[tokio::test]
+async fn a_failure_written_by_the_state_machine_is_read_back() {
+    let fx = fixture().await;
+    let scope = unique_scope();
+    let run = run_record(&format!("{scope}-run"), "pf");
+    fx.runs.create_run(&run).await.expect("create");
+    fx.runs
+        .client()
+        .update_item()
+        .table_name(fx.runs.table())
+        .key("PK", AttributeValue::S(format!("RUN#{}", run.run_id)))
+        .key("SK", AttributeValue::S("META".into()))
+        .update_expression("SET #s = :s, #d = :d")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#d", "detail")
+        .expression_attribute_values(":s", AttributeValue::S("FAILED".into()))
+        .expression_attribute_values(":d", AttributeValue::S("States.TaskFailed".into()))
+        .send()
+        .await
+        .expect("raw update");
+    let got = fx
+        .runs
+        .get_run(&run.run_id)
+        .await
+        .expect("get")
+        .expect("run");
+    assert_eq!(got.status, RunStatus::Failed);
+    assert_eq!(got.detail.as_deref(), Some("States.TaskFailed"));
+}
+
+#[tokio::test]
+async fn status_of_an_unknown_run_is_not_found_and_creates_nothing() {
+    let fx = fixture().await;
+    let run_id = format!("{}-ghost", unique_scope());
+    match fx
+        .runs
+        .set_run_status(&run_id, RunStatus::Failed, Some("x"))
+        .await
+    {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert_eq!(fx.runs.get_run(&run_id).await.expect("get"), None);
+}
+
+#[tokio::test]
+async fn partitions_and_runs_are_read_across_pages() {
+    let fx = fixture().await;
+    let runs = fx.runs.clone().with_page_size(2);
+    let scope = unique_scope();
+    let portfolio = format!("{scope}-pf");
+    let run = run_record(&format!("{scope}-run"), &portfolio);
+    runs.create_run(&run).await.expect("create");
+    runs.register_partitions(&run.run_id, 5)
+        .await
+        .expect("register");
+    let parts = runs.partitions(&run.run_id).await.expect("partitions");
+    assert_eq!(
+        parts.iter().map(|p| p.partition).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
+    for i in 0..5 {
+        let stage = StageRecord {
+            stage: format!("stage-{i}"),
+            artifact_key: format!("runs/{}/{i}.json", run.run_id),
+        };
+        runs.record_stage(&run.run_id, &stage).await.expect("stage");
+    }
+    assert_eq!(runs.stages(&run.run_id).await.expect("stages").len(), 5);
+
+    let mut ids = Vec::new();
+    for day in 1..=5 {
+        let mut r = run_record(&format!("{scope}-run-{day}"), &portfolio);
+        r.created_at = format!("2026-05-0{day}T00:00:00Z");
+        runs.create_run(&r).await.expect("create");
+        ids.push(r.run_id);
+    }
+    ids.reverse();
+    let listed: Vec<_> = runs
+        .runs_for_portfolio(&portfolio)
+        .await
+        .expect("runs")
+        .into_iter()
+        .map(|r| r.run_id)
+        .collect();
+    // Newest first; the first run (April) is the oldest.
+    ids.push(run.run_id.clone());
+    assert_eq!(listed, ids);
+}
