@@ -46,10 +46,13 @@ impl MotoServer {
             .spawn()
         {
             Ok(child) => child,
-            Err(e) => panic!(
-                "cannot start `moto_server` ({e}). The AWS adapter tests need it on PATH: \
+            Err(e) => {
+                let _ = std::fs::remove_file(&log);
+                panic!(
+                    "cannot start `moto_server` ({e}). The AWS adapter tests need it on PATH: \
                  pip install 'moto[server,stepfunctions]==5.2.5'"
-            ),
+                )
+            }
         };
         let mut server = MotoServer {
             child,
