@@ -1,6 +1,6 @@
-//! `factor-modeling-specialist` Lambda: one persona agent of the factor workflow. It estimates the book's factor exposures and the hidden factors in the residuals,
-//! reading the aggregate and the findings of the personas before it, and writes its own
-//! findings.
+//! `factor-modeling-specialist` Lambda: one persona agent of the factor workflow. It
+//! reports the book's estimated factor exposures, how well the four factors explain each
+//! position (R²) and how much the covariance needed shrinking, and writes its findings.
 //!
 //! All the work is [`stresslab_core::stages::persona`] with
 //! [`Persona::FactorModelingSpecialist`], the call the local runner makes; this crate only binds it to
