@@ -3,8 +3,8 @@
 //! position (R²) and how much the covariance needed shrinking, and writes its findings.
 //!
 //! All the work is [`stresslab_core::stages::persona`] with
-//! [`Persona::FactorModelingSpecialist`], the call the local runner makes; this crate only binds it to
-//! the Lambda runtime.
+//! [`Persona::FactorModelingSpecialist`], the call the local runner makes; this crate
+//! only binds it to the Lambda runtime.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use stresslab_aws::lambda::{init_tracing, LambdaFailure};

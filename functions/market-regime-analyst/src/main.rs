@@ -1,10 +1,11 @@
-//! `market-regime-analyst` Lambda: one persona agent of the factor workflow. It identifies market regimes and how the book behaves in each,
-//! reading the aggregate and the findings of the personas before it, and writes its own
+//! `market-regime-analyst` Lambda: one persona agent of the factor workflow. It
+//! reports whether today's market is calm, normal or stressed (EWMA against long-run
+//! volatility) and how far the correlation structure is from a breakdown, and writes its
 //! findings.
 //!
 //! All the work is [`stresslab_core::stages::persona`] with
-//! [`Persona::MarketRegimeAnalyst`], the call the local runner makes; this crate only binds it to
-//! the Lambda runtime.
+//! [`Persona::MarketRegimeAnalyst`], the call the local runner makes; this crate
+//! only binds it to the Lambda runtime.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use stresslab_aws::lambda::{init_tracing, LambdaFailure};

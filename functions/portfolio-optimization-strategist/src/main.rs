@@ -1,10 +1,10 @@
-//! `portfolio-optimization-strategist` Lambda: one persona agent of the factor workflow. It proposes rebalancing programmes that cut the stressed losses,
-//! reading the aggregate and the findings of the personas before it, and writes its own
-//! findings.
+//! `portfolio-optimization-strategist` Lambda: one persona agent of the factor workflow. It
+//! finds the market hedge that minimises the stress scenarios' ES 99% and what it does to
+//! normal and stressed VaR, and writes its findings.
 //!
 //! All the work is [`stresslab_core::stages::persona`] with
-//! [`Persona::PortfolioOptimizationStrategist`], the call the local runner makes; this crate only binds it to
-//! the Lambda runtime.
+//! [`Persona::PortfolioOptimizationStrategist`], the call the local runner makes;
+//! this crate only binds it to the Lambda runtime.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use stresslab_aws::lambda::{init_tracing, LambdaFailure};

@@ -1,10 +1,10 @@
-//! `risk-decomposition-engineer` Lambda: one persona agent of the factor workflow. It splits the stressed risk into Euler contributions by position and factor,
-//! reading the aggregate and the findings of the personas before it, and writes its own
-//! findings.
+//! `risk-decomposition-engineer` Lambda: one persona agent of the factor workflow. It
+//! reports where the book's normal and stressed risk come from (Euler contributions of
+//! each factor and the idiosyncratic part), and writes its findings.
 //!
 //! All the work is [`stresslab_core::stages::persona`] with
-//! [`Persona::RiskDecompositionEngineer`], the call the local runner makes; this crate only binds it to
-//! the Lambda runtime.
+//! [`Persona::RiskDecompositionEngineer`], the call the local runner makes; this crate
+//! only binds it to the Lambda runtime.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use stresslab_aws::lambda::{init_tracing, LambdaFailure};
