@@ -34,10 +34,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use stresslab_core::api::{PartitionPlan, Persona, RunRef, RunRequest, Workflow};
+use stresslab_core::api::RunRequest;
 use stresslab_core::local::{DiskBlobStore, DiskRunStore};
 use stresslab_core::narrative::TemplateNarrator;
-use stresslab_core::stages;
+use stresslab_core::runner;
 use stresslab_core::storage::BlobStore;
 
 /// The Lambda crates, in the order the state machine runs them.
@@ -447,9 +447,9 @@ fn aggregate_key(run_id: &str) -> String {
     format!("runs/{run_id}/aggregate.json")
 }
 
-/// The local side: the same stages the Lambdas call, in the state machine's order, on
-/// the local disk adapters, with the inputs stored under the same keys. Returns the run
-/// id and every artifact under `runs/<run_id>/`.
+/// The local side: the embedded runner (`stresslab run`'s engine) on the local disk
+/// adapters, with the inputs stored under the same keys as in S3. Returns the run id and
+/// every artifact under `runs/<run_id>/`.
 fn run_locally(work: &Path) -> Result<(String, BTreeMap<String, Vec<u8>>), String> {
     let inputs = repo_root().join("events/inputs");
     let blobs = DiskBlobStore::new(work.join("local/blobs"));
@@ -469,39 +469,19 @@ fn run_locally(work: &Path) -> Result<(String, BTreeMap<String, Vec<u8>>), Strin
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let plan: PartitionPlan = stages::partition(&blobs, &runs, &request)
+        let run_id = runner::run_workflow(&blobs, &runs, &TemplateNarrator, &request, |_| {})
             .await
-            .map_err(|e| format!("local partition: {e}"))?;
-        for task in &plan.partitions {
-            stages::compute_partition(&blobs, &runs, task)
-                .await
-                .map_err(|e| format!("local compute-partition {}: {e}", task.partition))?;
-        }
-        let run = RunRef {
-            run_id: plan.run_id.clone(),
-            workflow: Workflow::Factor,
-        };
-        stages::aggregate(&blobs, &runs, &run)
-            .await
-            .map_err(|e| format!("local aggregate: {e}"))?;
-        for persona in Persona::FACTOR_TEAM {
-            stages::persona(&blobs, &runs, persona, &run)
-                .await
-                .map_err(|e| format!("local {}: {e}", persona.name()))?;
-        }
-        stages::synthesize(&blobs, &runs, &TemplateNarrator, &run)
-            .await
-            .map_err(|e| format!("local synthesize: {e}"))?;
+            .map_err(|e| format!("local run: {e}"))?;
         let mut artifacts = BTreeMap::new();
         for key in blobs
-            .list(&format!("runs/{}/", plan.run_id))
+            .list(&format!("runs/{run_id}/"))
             .await
             .map_err(|e| e.to_string())?
         {
             let bytes = blobs.get(&key).await.map_err(|e| e.to_string())?;
             artifacts.insert(key, bytes);
         }
-        Ok((plan.run_id, artifacts))
+        Ok((run_id, artifacts))
     });
     eprintln!("local run took {:.0?}", started.elapsed());
     result
