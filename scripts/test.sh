@@ -11,6 +11,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stresslab-target}"
 echo "== template and state machines"
 cfn-lint template.yaml
 (cd tests/harness && for f in ../../statemachines/*.asl.json; do npx --no-install asl-validator --json-path "$f"; done)
+# Retry/Catch/MarkRunFailed paths of the ASL against fake endpoints.
+node --test tests/harness/
 
 echo "== cargo test (workspace, incl. moto contract tests)"
 cargo test --workspace --no-fail-fast
