@@ -3,46 +3,21 @@
 //! normal and stressed VaR, and writes its findings.
 //!
 //! All the work is [`stresslab_core::stages::persona`] with
-//! [`Persona::PortfolioOptimizationStrategist`], the call the local runner makes;
-//! this crate only binds it to the Lambda runtime.
+//! [`Persona::PortfolioOptimizationStrategist`], the call the local runner makes, bound to the Lambda runtime
+//! by [`stresslab_aws::lambda::serve_persona`].
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use stresslab_aws::lambda::{init_tracing, LambdaFailure};
-use stresslab_core::api::{Persona, RunRef, StageOutput};
-use stresslab_core::stages;
-use stresslab_core::storage::{BlobStore, RunStore};
-
-/// One invocation. Generic over the storage ports so tests can drive it with the local
-/// disk adapters; the error keeps the stage's `Retryable` / `NonRetryable` split, which
-/// becomes the Lambda error type that the state machine's `Retry` and `Catch` match on.
-async fn handler<B: BlobStore, R: RunStore>(
-    blobs: &B,
-    runs: &R,
-    run: RunRef,
-) -> Result<StageOutput, LambdaFailure> {
-    stages::persona(blobs, runs, Persona::PortfolioOptimizationStrategist, &run)
-        .await
-        .map_err(LambdaFailure)
-}
+use lambda_runtime::Error;
+use stresslab_core::api::Persona;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
-    // Clients are built once per execution environment and shared by every invocation.
-    // A missing ARTIFACT_BUCKET / RUN_TABLE fails the cold start with that message
-    // instead of failing each invocation later.
-    let (blobs, runs) = stresslab_aws::from_env().await?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<RunRef>| {
-        handler(&blobs, &runs, event.payload)
-    }))
-    .await
+    stresslab_aws::lambda::serve_persona(Persona::PortfolioOptimizationStrategist).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_runtime::Diagnostic;
-    use stresslab_core::local::{DiskBlobStore, DiskRunStore};
+    use stresslab_core::api::RunRef;
 
     /// The sample event that `cargo lambda invoke --data-file` and the docs use.
     const SAMPLE_EVENT: &str =
@@ -65,25 +40,5 @@ mod tests {
             Persona::PortfolioOptimizationStrategist.name(),
             env!("CARGO_PKG_NAME")
         );
-    }
-
-    /// A run that does not exist will not appear by retrying: the error must be
-    /// `NonRetryable` (not `Retryable`, which the state machine would retry with backoff).
-    #[tokio::test]
-    async fn an_unknown_run_is_not_retried() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let blobs = DiskBlobStore::new(dir.path().join("blobs"));
-        let runs = DiskRunStore::new(dir.path().join("runs"));
-        let payload = serde_json::from_str(SAMPLE_EVENT)?;
-        let failure = match handler(&blobs, &runs, payload).await {
-            Ok(output) => return Err(format!("ran for an unknown run: {output:?}").into()),
-            Err(failure) => Diagnostic::from(failure),
-        };
-        assert_eq!(
-            failure.error_type, "NonRetryable",
-            "{}",
-            failure.error_message
-        );
-        Ok(())
     }
 }

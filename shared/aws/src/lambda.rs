@@ -8,7 +8,9 @@
 //! so `From<StageError> for Diagnostic` cannot be written here.
 
 use lambda_runtime::Diagnostic;
-use stresslab_core::storage::StoreError;
+use stresslab_core::api::{Persona, RunRef, StageOutput};
+use stresslab_core::stages;
+use stresslab_core::storage::{BlobStore, RunStore, StoreError};
 use stresslab_core::StageError;
 
 /// A handler's error: return `Result<T, LambdaFailure>` from the handler and use `?` on
@@ -52,9 +54,61 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// One persona invocation: the stage call, with its error kept as the Step Functions
+/// error type. Generic over the storage ports so tests can use the disk adapters.
+pub async fn persona_handler<B: BlobStore, R: RunStore>(
+    blobs: &B,
+    runs: &R,
+    persona: Persona,
+    run: RunRef,
+) -> Result<StageOutput, LambdaFailure> {
+    stages::persona(blobs, runs, persona, &run)
+        .await
+        .map_err(LambdaFailure)
+}
+
+/// The whole `main` of a persona Lambda: the four persona crates differ only in which
+/// persona they serve. Clients are built once per execution environment; a missing
+/// ARTIFACT_BUCKET / RUN_TABLE fails the cold start with that message instead of every
+/// invocation later.
+pub async fn serve_persona(persona: Persona) -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let (blobs, runs) = crate::from_env().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<RunRef>| {
+            persona_handler(&blobs, &runs, persona, event.payload)
+        },
+    ))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run that does not exist will not appear by retrying: every persona must answer
+    /// `NonRetryable` (not `Retryable`, which the state machine would retry with backoff).
+    #[tokio::test]
+    async fn personas_do_not_retry_an_unknown_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = stresslab_core::local::DiskBlobStore::new(dir.path().join("blobs"));
+        let runs = stresslab_core::local::DiskRunStore::new(dir.path().join("runs"));
+        for persona in Persona::FACTOR_TEAM {
+            let run = RunRef {
+                run_id: "factor-0000".into(),
+                workflow: stresslab_core::api::Workflow::Factor,
+            };
+            let failure = match persona_handler(&blobs, &runs, persona, run).await {
+                Ok(output) => panic!("{} ran for an unknown run: {output:?}", persona.name()),
+                Err(failure) => Diagnostic::from(failure),
+            };
+            assert_eq!(
+                failure.error_type, "NonRetryable",
+                "{}",
+                failure.error_message
+            );
+        }
+    }
 
     #[test]
     fn stage_errors_become_the_error_types_step_functions_matches() {
