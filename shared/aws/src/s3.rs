@@ -81,6 +81,46 @@ impl BlobStore for S3BlobStore {
         Ok(bytes.into_bytes().to_vec())
     }
 
+    /// One ranged GET of the first `max_bytes + 1` bytes: the object's full size comes
+    /// back in `Content-Range`, so an oversized object is refused without reading it.
+    async fn get_limited(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+        use aws_sdk_s3::error::ProvideErrorMetadata;
+        let too_large = || StoreError::TooLarge {
+            key: key.to_owned(),
+            limit: max_bytes,
+        };
+        let response = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{max_bytes}"))
+            .send()
+            .await;
+        let object = match response {
+            Ok(object) => object,
+            // S3 answers 416 to any range on an empty object.
+            Err(e) if e.code() == Some("InvalidRange") => return self.get(key).await,
+            Err(e) => return Err(store_error(&format!("get {}", self.url(key)), e)),
+        };
+        let total = object
+            .content_range()
+            .and_then(|r| r.rsplit_once('/'))
+            .and_then(|(_, total)| total.parse::<u64>().ok());
+        if total.is_some_and(|t| t > max_bytes) {
+            return Err(too_large());
+        }
+        let bytes =
+            object.body.collect().await.map_err(|e| {
+                StoreError::Transient(format!("read body of {}: {e}", self.url(key)))
+            })?;
+        let bytes = bytes.into_bytes().to_vec();
+        if bytes.len() as u64 > max_bytes {
+            return Err(too_large());
+        }
+        Ok(bytes)
+    }
+
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         match self
             .client

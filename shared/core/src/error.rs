@@ -32,7 +32,7 @@ impl From<StoreError> for StageError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Transient(_) => StageError::Retryable(e.to_string()),
-            StoreError::NotFound(_) | StoreError::Permanent(_) => {
+            StoreError::NotFound(_) | StoreError::Permanent(_) | StoreError::TooLarge { .. } => {
                 StageError::NonRetryable(e.to_string())
             }
         }

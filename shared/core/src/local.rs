@@ -9,6 +9,7 @@ use crate::storage::*;
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 fn io_err(context: &str, path: &Path, e: std::io::Error) -> StoreError {
     match e.kind() {
@@ -20,7 +21,18 @@ fn io_err(context: &str, path: &Path, e: std::io::Error) -> StoreError {
     }
 }
 
-/// Write `bytes` to `path` atomically: temp file beside it, fsync, rename.
+/// Marker in every temp file name: `.<name>.tmp-<pid>-<n>` (so concurrent writers in
+/// one process never share a temp file, and [`sweep_orphans`] can tell whose it is).
+const TMP_MARK: &str = ".tmp-";
+
+fn temp_path(dir: &Path, file_name: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{file_name}{TMP_MARK}{}-{n}", std::process::id()))
+}
+
+/// Write `bytes` to `path` atomically: temp file beside it, fsync, rename. A failed
+/// write removes its temp file; a killed one leaves it for [`sweep_orphans`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| io_err("create directory", dir, e))?;
@@ -28,12 +40,65 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, e))?;
-    f.write_all(bytes).map_err(|e| io_err("write", &tmp, e))?;
-    f.sync_all().map_err(|e| io_err("sync", &tmp, e))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(|e| io_err("rename", path, e))
+    let tmp = temp_path(dir, &file_name);
+    let written = (|| {
+        let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, e))?;
+        f.write_all(bytes).map_err(|e| io_err("write", &tmp, e))?;
+        f.sync_all().map_err(|e| io_err("sync", &tmp, e))?;
+        drop(f);
+        fs::rename(&tmp, path).map_err(|e| io_err("rename", path, e))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Remove temp files left by writers that were killed mid-write: those whose process
+/// is gone (Linux: no `/proc/<pid>`), or, where that cannot be checked, older than an
+/// hour. Returns how many were removed. Live writers' files are never touched.
+pub fn sweep_orphans(root: &Path) -> usize {
+    fn owner_is_gone(name: &str, path: &Path) -> bool {
+        let pid = name
+            .rsplit_once(TMP_MARK)
+            .and_then(|(_, rest)| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        let proc_root = Path::new("/proc/self");
+        match pid {
+            Some(pid) if proc_root.exists() => {
+                pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+            }
+            _ => fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 3600),
+        }
+    }
+    fn walk(dir: &Path, removed: &mut usize) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => walk(&path, removed),
+                Ok(_) if name.starts_with('.')
+                    && name.contains(TMP_MARK)
+                    && owner_is_gone(&name, &path) =>
+                {
+                    if fs::remove_file(&path).is_ok() {
+                        *removed += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut removed = 0;
+    walk(root, &mut removed);
+    removed
 }
 
 /// Create `path` with `bytes` only if it does not exist. `Ok(false)` if it did.
@@ -42,17 +107,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 fn create_exclusive(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| io_err("create directory", dir, e))?;
-    let tmp = dir.join(format!(
-        ".excl-{}-{}.tmp",
-        std::process::id(),
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    ));
-    let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, e))?;
-    f.write_all(bytes).map_err(|e| io_err("write", &tmp, e))?;
-    f.sync_all().map_err(|e| io_err("sync", &tmp, e))?;
-    drop(f);
+    let tmp = temp_path(
+        dir,
+        &path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    let staged = (|| {
+        let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, e))?;
+        f.write_all(bytes).map_err(|e| io_err("write", &tmp, e))?;
+        f.sync_all().map_err(|e| io_err("sync", &tmp, e))
+    })();
+    if let Err(e) = staged {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     let linked = fs::hard_link(&tmp, path);
     let _ = fs::remove_file(&tmp);
     match linked {
@@ -109,6 +179,32 @@ impl BlobStore for DiskBlobStore {
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         let path = self.path_of(key)?;
         fs::read(&path).map_err(|e| io_err("read", &path, e))
+    }
+
+    async fn get_limited(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+        use std::io::Read;
+        let path = self.path_of(key)?;
+        let file = fs::File::open(&path).map_err(|e| io_err("read", &path, e))?;
+        let meta = file.metadata().map_err(|e| io_err("stat", &path, e))?;
+        let too_large = || StoreError::TooLarge {
+            key: key.to_owned(),
+            limit: max_bytes,
+        };
+        if !meta.is_file() {
+            return Err(StoreError::Permanent(format!("{key} is not a regular file")));
+        }
+        if meta.len() > max_bytes {
+            return Err(too_large());
+        }
+        // The file may grow after the stat: read at most one byte past the limit.
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.take(max_bytes + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_err("read", &path, e))?;
+        if bytes.len() as u64 > max_bytes {
+            return Err(too_large());
+        }
+        Ok(bytes)
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
@@ -216,6 +312,7 @@ impl RunStore for DiskRunStore {
                 partition,
                 status: PartitionStatus::Pending,
                 result_key: None,
+                result_sha256: None,
             };
             // Exclusive: an existing item (maybe already DONE) is left alone.
             create_exclusive(
@@ -231,6 +328,7 @@ impl RunStore for DiskRunStore {
         run_id: &str,
         partition: u32,
         result_key: &str,
+        result_sha256: &str,
     ) -> Result<Completion, StoreError> {
         let dir = self.run_dir(run_id)?;
         if !dir.join(format!("part-{partition:04}.json")).is_file() {
@@ -242,6 +340,7 @@ impl RunStore for DiskRunStore {
             partition,
             status: PartitionStatus::Done,
             result_key: Some(result_key.to_owned()),
+            result_sha256: Some(result_sha256.to_owned()),
         };
         if create_exclusive(
             &dir.join(format!("part-{partition:04}.done.json")),
@@ -349,6 +448,37 @@ mod tests {
             &DiskRunStore::new(dir.path()),
             "t1-",
         ));
+    }
+
+    #[test]
+    fn orphaned_temp_files_of_dead_writers_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("runs/r1");
+        fs::create_dir_all(&sub).unwrap();
+        // pid 0 never names a live writer; our own pid does.
+        let dead = sub.join(".model.json.tmp-0-3");
+        let live = sub.join(format!(".model.json.tmp-{}-9", std::process::id()));
+        let kept = sub.join("model.json");
+        for p in [&dead, &live, &kept] {
+            fs::write(p, b"{").unwrap();
+        }
+        assert_eq!(sweep_orphans(dir.path()), 1);
+        assert!(!dead.exists() && live.exists() && kept.exists());
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_key_never_share_a_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.json");
+        std::thread::scope(|s| {
+            for i in 0..8u8 {
+                let path = &path;
+                s.spawn(move || write_atomic(path, &[i; 4096]).unwrap());
+            }
+        });
+        let bytes = fs::read(&path).unwrap();
+        assert!(bytes.iter().all(|b| *b == bytes[0]), "a torn write");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -1,9 +1,16 @@
 //! The embedded runner: every stage of a workflow in one process, in the order the
-//! state machine runs them (partition → each partition → aggregate → personas →
-//! synthesize). With the disk adapters this is the whole product with no AWS and no
-//! network; with any other adapters it is a faithful single-process replay.
+//! state machine runs them — partition → partitions (in parallel) → aggregate →
+//! personas (each dependency level in parallel) → synthesize. With the disk adapters
+//! this is the whole product with no AWS and no network.
+//!
+//! It is synchronous: stages are driven with `pollster` on the calling thread and on
+//! scoped worker threads, which suits the disk adapters (their futures never wait on a
+//! reactor). Call it from a blocking context, not from inside an async runtime.
+//! Parallelism cannot change a number: every partition is a pure function of its slice,
+//! merge takes partials in partition order, and personas read only verified artifacts.
 
 use crate::api::*;
+use crate::engine::{team_levels, PersonaRole, WorkflowEngine};
 use crate::narrative::Narrator;
 use crate::portfolio::parse_portfolio;
 use crate::stages;
@@ -11,6 +18,8 @@ use crate::storage::{BlobStore, RunStore};
 use crate::StageError;
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Progress of a run, for a progress bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,19 +38,61 @@ pub enum Event {
     },
 }
 
+/// How many worker threads to use: `requested`, or every core when 0.
+pub fn worker_count(requested: usize) -> usize {
+    if requested > 0 {
+        requested
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+/// Run `job` over `items` on up to `workers` threads. Stops handing out work after the
+/// first failure and returns the failure of the lowest-numbered item, so the error a
+/// user sees does not depend on thread timing.
+fn parallel_each<T: Sync>(
+    items: &[T],
+    workers: usize,
+    job: impl Fn(&T) -> Result<(), StageError> + Sync,
+) -> Result<(), StageError> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let errors: Mutex<Vec<(usize, StageError)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, items.len().max(1)) {
+            scope.spawn(|| loop {
+                if failed.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                if let Err(e) = job(item) {
+                    failed.store(true, Ordering::Relaxed);
+                    errors.lock().unwrap_or_else(|p| p.into_inner()).push((i, e));
+                }
+            });
+        }
+    });
+    let mut errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
+    errors.sort_by_key(|(i, _)| *i);
+    match errors.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// Copy a portfolio file (and its market data) from disk into the blob store under a
 /// content-addressed folder, so that keys are stable and a portfolio's relative
-/// `market_data` reference resolves exactly as it does in S3.
+/// `market_data` reference resolves exactly as it does in S3. Both files are read with
+/// their size checked first.
 pub async fn stage_local_inputs<B: BlobStore>(
     blobs: &B,
     portfolio_path: &Path,
     market_data_path: Option<&Path>,
 ) -> Result<(String, Option<String>), StageError> {
-    let read = |p: &Path| {
-        std::fs::read(p)
-            .map_err(|e| StageError::invalid(format!("{}: cannot read: {e}", p.display())))
-    };
-    let bytes = read(portfolio_path)?;
+    use crate::market_data::MAX_MARKET_DATA_BYTES;
+    use crate::portfolio::MAX_PORTFOLIO_BYTES;
+    let bytes = read_local_input(portfolio_path, "portfolio", MAX_PORTFOLIO_BYTES as u64)?;
     let name = portfolio_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -51,11 +102,7 @@ pub async fn stage_local_inputs<B: BlobStore>(
     // Market data: an explicit path wins; otherwise the portfolio's own reference,
     // resolved beside the portfolio file on disk and stored beside it in the store.
     let market = match market_data_path {
-        Some(p) => Some((
-            p.to_path_buf(),
-            format!("{folder}/market/{}", file_name(p)),
-            true,
-        )),
+        Some(p) => Some((p.to_path_buf(), format!("{folder}/market/{}", file_name(p)), true)),
         None => parse_portfolio(&name, &bytes)
             .ok()
             .and_then(|pf| pf.market_data)
@@ -69,13 +116,36 @@ pub async fn stage_local_inputs<B: BlobStore>(
         .await?;
     let mut explicit_key = None;
     if let Some((path, key, explicit)) = market {
-        let data = read(&path).map_err(|e| StageError::invalid(format!("market_data: {e}")))?;
+        let data = read_local_input(&path, "market_data", MAX_MARKET_DATA_BYTES as u64)?;
         blobs.put(&key, data, "text/csv").await?;
         if explicit {
             explicit_key = Some(key);
         }
     }
     Ok((portfolio_key, explicit_key))
+}
+
+/// Read a local input file: a regular file no larger than `limit`, checked before it is
+/// read (so `/dev/zero` or a directory is refused at once), read with a hard cap.
+pub fn read_local_input(path: &Path, field: &str, limit: u64) -> Result<Vec<u8>, StageError> {
+    use std::io::Read;
+    let fail = |reason: String| StageError::invalid(format!("{field}: {}: {reason}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(fail("is not a regular file".into()));
+    }
+    if meta.len() > limit {
+        return Err(fail(format!("is {} bytes; the limit is {limit}", meta.len())));
+    }
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(fail(format!("grew past the limit of {limit} bytes while being read")));
+    }
+    Ok(bytes)
 }
 
 fn file_name(p: &Path) -> String {
@@ -88,44 +158,102 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Run every stage of the request's workflow. Returns the run id.
-pub async fn run_workflow<B: BlobStore, R: RunStore, N: Narrator>(
+/// Run every stage of one workflow. `workers` bounds the threads used for partitions
+/// and for each level of independent personas (0 = every core). Returns the run id.
+pub fn run_workflow<E, B, R, N>(
     blobs: &B,
     runs: &R,
     narrator: &N,
     request: &RunRequest,
-    mut on_event: impl FnMut(Event),
-) -> Result<String, StageError> {
-    let plan = stages::partition(blobs, runs, request).await?;
+    workers: usize,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Result<String, StageError>
+where
+    E: WorkflowEngine,
+    B: BlobStore,
+    R: RunStore,
+    N: Narrator,
+{
+    let workers = worker_count(workers);
+    let plan = pollster::block_on(stages::partition::<E, B, R>(blobs, runs, request))?;
     on_event(Event::Partitioned {
         run_id: plan.run_id.clone(),
         scenarios: plan.scenario_count,
         partitions: plan.partitions.len() as u32,
     });
-    for task in &plan.partitions {
-        let outcome = stages::compute_partition(blobs, runs, task).await?;
+    parallel_each(&plan.partitions, workers, |task| {
+        let outcome = pollster::block_on(stages::compute_partition::<E, B, R>(blobs, runs, task))?;
         on_event(Event::PartitionDone {
             partition: task.partition,
             computed: outcome.computed,
         });
-    }
+        Ok(())
+    })?;
     let run = RunRef {
         run_id: plan.run_id.clone(),
-        workflow: plan.workflow,
+        workflow: plan.workflow.clone(),
     };
+    pollster::block_on(stages::aggregate::<E, B, R>(blobs, runs, &run))?;
     on_event(Event::Stage {
-        name: "aggregate".into(),
+        name: stages::STAGE_AGGREGATE.into(),
     });
-    stages::aggregate(blobs, runs, &run).await?;
-    for persona in Persona::FACTOR_TEAM {
-        on_event(Event::Stage {
-            name: persona.name().into(),
-        });
-        stages::persona(blobs, runs, persona, &run).await?;
+    for level in team_levels::<E::Persona>().map_err(StageError::NonRetryable)? {
+        parallel_each(&level, workers, |persona| {
+            pollster::block_on(stages::persona::<E, B, R>(blobs, runs, *persona, &run))?;
+            on_event(Event::Stage {
+                name: persona.name().into(),
+            });
+            Ok(())
+        })?;
     }
+    pollster::block_on(stages::synthesize::<E, B, R, N>(blobs, runs, narrator, &run))?;
     on_event(Event::Stage {
-        name: "synthesize".into(),
+        name: stages::STAGE_SYNTHESIZE.into(),
     });
-    stages::synthesize(blobs, runs, narrator, &run).await?;
     Ok(plan.run_id)
+}
+
+/// How many progress steps a run has: partitions, aggregate, each persona, synthesize.
+pub fn progress_steps<E: WorkflowEngine>(partitions: u32) -> u64 {
+    u64::from(partitions) + 2 + E::Persona::TEAM.len() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_failure_by_item_order_wins() {
+        let items: Vec<u32> = (0..64).collect();
+        for workers in [1, 2, 8] {
+            let err = parallel_each(&items, workers, |i| match i {
+                5 | 40 => Err(StageError::invalid(format!("item {i}"))),
+                _ => Ok(()),
+            })
+            .unwrap_err();
+            // Item 5 is handed out before 40, so whenever 40 runs, 5 runs to its error
+            // too; the lowest index is reported whatever the timing.
+            assert_eq!(err.to_string(), "item 5");
+        }
+        let done = AtomicUsize::new(0);
+        parallel_each(&items, 3, |_| {
+            done.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(done.into_inner(), 64);
+    }
+
+    #[test]
+    fn special_files_are_refused_before_reading() {
+        let err = read_local_input(Path::new("/dev/zero"), "portfolio", 1024).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_local_input(dir.path(), "portfolio", 1024).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let big = dir.path().join("big.json");
+        std::fs::write(&big, vec![b' '; 2048]).unwrap();
+        let err = read_local_input(&big, "portfolio", 1024).unwrap_err();
+        assert!(err.to_string().contains("limit is 1024"), "{err}");
+    }
 }

@@ -1,43 +1,59 @@
 //! The four generic operations (partition, compute-partition, aggregate, synthesize)
-//! and the persona stage, as plain async functions over the storage traits. The
-//! Lambda mains and the local runner call exactly these, so a local run and a Step
-//! Functions run produce the same artifacts, bit for bit.
+//! and the persona stage, as plain async functions over the storage traits, generic
+//! over a [`WorkflowEngine`]. The Lambda mains and the local runner call exactly these
+//! (through the registry), so a local run and a Step Functions run produce the same
+//! artifacts, bit for bit.
 //!
-//! Artifact layout under `runs/<run_id>/`: `input/portfolio.*`, `input/market_data.csv`,
-//! `model.json`, `manifest.json`, `scenarios/<nnnn>.json`, `results/<nnnn>.json`,
-//! `aggregate.json`, `findings/<persona>.json`, `results.json`, `summary.md`,
-//! `report.html`.
+//! Artifact layout under `runs/<run_id>/`: `input/<portfolio file>`,
+//! `input/market_data.csv`, `model.json`, `scenarios/<nnnn>.json`, `manifest.json`,
+//! `results/<nnnn>.json`, `aggregate.json`, `findings/<persona>.json`, `results.json`,
+//! `summary.md`, `report.html`, `audit.json`.
+//!
+//! **Nothing derived is trusted.** The run store is the index of digests: the run's
+//! META item holds the manifest's SHA-256 (and the inputs'), the manifest holds the
+//! model's and every scenario slice's, each DONE mark its result's, each stage record
+//! its artifact's. Every read of a derived artifact checks its digest (and a partition
+//! result also its run, partition and scenario range); one that is missing, truncated,
+//! corrupt or belongs elsewhere is recomputed from the stored inputs — it is derived
+//! data — and the recomputation must reproduce the recorded digest, or the stage fails
+//! naming the nondeterminism. Inputs themselves are never recomputed: a lost or altered
+//! input is a clear NonRetryable error.
 
 use crate::api::*;
-use crate::factor::{self, FactorWorkflow};
+use crate::audit::Audit;
+use crate::engine::{canonical_params, parse_params, team_levels, PersonaRole, RunContext, WorkflowEngine};
 use crate::findings::Findings;
-use crate::market_data::{parse_market_data, MarketData};
+use crate::market_data::{parse_market_data, MarketData, MAX_MARKET_DATA_BYTES};
 use crate::narrative::Narrator;
-use crate::portfolio::{parse_portfolio, Portfolio};
+use crate::portfolio::{parse_portfolio, Issue, Portfolio, Rejection, MAX_PORTFOLIO_BYTES};
 use crate::storage::{
-    BlobStore, Completion, PartitionStatus, RunRecord, RunStatus, RunStore, StageRecord, StoreError,
+    BlobStore, Completion, PartitionStatus, RunRecipe, RunRecord, RunStatus, RunStore,
+    StageRecord, StoreError,
 };
-use crate::workflow::WorkflowEngine;
 use crate::StageError;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::time::Instant;
 
-pub const DEFAULT_PARTITIONS: u32 = 4;
-pub const MAX_PARTITIONS: u32 = 256;
 pub const DEFAULT_SEED: u64 = 42;
+/// Largest fan-out of one run. The Step Functions Map runs 40 iterations at a time
+/// inline; more partitions only queue.
+pub const MAX_PARTITIONS: u32 = 256;
+/// The work budget of one run: positions × scenarios. Per-scenario evaluation is linear
+/// in the book, so this bounds compute time and is checked before anything is written.
+pub const MAX_POSITION_SCENARIOS: u64 = 1_000_000_000;
 
-/// What partition writes once per run: how the scenario set was split.
+/// What partition writes once per run: how the scenario set was made and split, and the
+/// digests of everything it wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
-    pub run_id: String,
-    pub workflow: Workflow,
-    pub portfolio_id: String,
-    pub portfolio_name: String,
-    pub seed: u64,
-    pub scenario_count: u32,
+    pub run: RunContext,
+    pub model_key: String,
+    pub model_sha256: String,
+    pub portfolio_copy_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_data_copy_key: Option<String>,
     pub partitions: Vec<ManifestPartition>,
-    /// Version of the code that produced the run (part of the run id).
-    pub engine_version: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,7 +62,18 @@ pub struct ManifestPartition {
     pub first_scenario: u32,
     pub scenario_count: u32,
     pub scenarios_key: String,
+    pub scenarios_sha256: String,
     pub result_key: String,
+}
+
+/// A stored partition result: the partial, and what it claims to be.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartitionResult<P> {
+    pub run_id: String,
+    pub partition: u32,
+    pub first_scenario: u32,
+    pub scenario_count: u32,
+    pub partial: P,
 }
 
 pub fn run_prefix(run_id: &str) -> String {
@@ -61,66 +88,90 @@ pub fn model_key(run_id: &str) -> String {
 pub fn aggregate_key(run_id: &str) -> String {
     format!("runs/{run_id}/aggregate.json")
 }
-pub fn findings_key(run_id: &str, persona: Persona) -> String {
-    format!("runs/{run_id}/findings/{}.json", persona.name())
+pub fn findings_key(run_id: &str, persona: &str) -> String {
+    format!("runs/{run_id}/findings/{persona}.json")
 }
 pub fn deliverable_key(run_id: &str, file: &str) -> String {
     format!("runs/{run_id}/{file}")
 }
+/// The deliverables synthesize writes, in the order a reader wants them.
+pub const DELIVERABLES: [&str; 4] = ["report.html", "results.json", "summary.md", "audit.json"];
 
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StageError> {
-    serde_json::to_vec(value).map_err(|e| StageError::NonRetryable(format!("serialise: {e}")))
-}
+pub const STAGE_PARTITION: &str = "partition";
+pub const STAGE_AGGREGATE: &str = "aggregate";
+pub const STAGE_SYNTHESIZE: &str = "synthesize";
 
-async fn read_json<B: BlobStore, T: DeserializeOwned>(
-    blobs: &B,
-    key: &str,
-) -> Result<T, StageError> {
-    let bytes = blobs.get(key).await.map_err(|e| match e {
-        StoreError::NotFound(_) => StageError::NonRetryable(format!("missing artifact {key}")),
-        other => other.into(),
-    })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| StageError::NonRetryable(format!("corrupt artifact {key}: {e}")))
-}
-
-async fn put_json<B: BlobStore, T: Serialize>(
-    blobs: &B,
-    key: &str,
-    value: &T,
-) -> Result<(), StageError> {
-    Ok(blobs.put(key, to_json(value)?, "application/json").await?)
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Run id: a digest of everything that determines the numbers — workflow, the bytes of
-/// portfolio and market data, scenario and partition counts, seed, engine version.
-/// Same inputs and seed → same id, locally and on AWS.
-pub fn run_id(
-    workflow: Workflow,
-    portfolio: &[u8],
-    market: Option<&[u8]>,
-    scenarios: u32,
-    partitions: u32,
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StageError> {
+    serde_json::to_vec(value).map_err(|e| StageError::NonRetryable(format!("serialise: {e}")))
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+/// Read a derived artifact and check it against its recorded digest. `Ok(None)` when
+/// it is missing, altered or unreadable as `T` — the caller recomputes it; `Err` only
+/// for storage faults that say nothing about the artifact (throttling, permissions).
+async fn read_verified<B: BlobStore, T: DeserializeOwned>(
+    blobs: &B,
+    key: &str,
+    sha256: &str,
+) -> Result<Option<T>, StageError> {
+    let bytes = match blobs.get(key).await {
+        Ok(bytes) => bytes,
+        Err(StoreError::NotFound(_)) => {
+            tracing::warn!(key, "derived artifact missing; recomputing");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if sha256_hex(&bytes) != sha256 {
+        tracing::warn!(key, "derived artifact does not match its digest; recomputing");
+        return Ok(None);
+    }
+    match serde_json::from_slice(&bytes) {
+        Ok(value) => Ok(Some(value)),
+        Err(e) => {
+            tracing::warn!(key, error = %e, "derived artifact unreadable; recomputing");
+            Ok(None)
+        }
+    }
+}
+
+/// Run id: a digest of everything that determines the numbers — workflow and its
+/// engine version, portfolio id, the bytes of portfolio and market data, the
+/// parameters with defaults filled in, and the seed. Same inputs and seed → same id,
+/// locally and on AWS; a numerics change (engine version bump) → a new run.
+pub fn run_id<E: WorkflowEngine>(
+    portfolio_id: &str,
+    portfolio_sha256: &str,
+    market_sha256: Option<&str>,
+    params: &E::Params,
     seed: u64,
 ) -> String {
     let mut h = Sha256::new();
-    h.update(b"stresslab-run-v1\0");
-    h.update(workflow.as_str().as_bytes());
-    h.update(Sha256::digest(portfolio));
-    h.update(
-        market
-            .map(|m| Sha256::digest(m).to_vec())
-            .unwrap_or_default(),
-    );
-    h.update(scenarios.to_le_bytes());
-    h.update(partitions.to_le_bytes());
-    h.update(seed.to_le_bytes());
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    format!("{}-{}", workflow.as_str(), &hex(&h.finalize())[..20])
+    let mut field = |bytes: &[u8]| {
+        // Length-prefixed, so no two field lists hash alike.
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(b"stresslab-run-v2");
+    field(E::NAME.as_bytes());
+    field(E::ENGINE_VERSION.as_bytes());
+    field(portfolio_id.as_bytes());
+    field(portfolio_sha256.as_bytes());
+    field(market_sha256.unwrap_or("-").as_bytes());
+    field(canonical_params::<E>(params).as_bytes());
+    field(&seed.to_le_bytes());
+    format!("{}-{}", E::NAME, &hex(&h.finalize())[..20])
 }
 
 /// Resolve `relative` against the folder of `base_key` (S3-style keys).
@@ -131,56 +182,49 @@ pub fn sibling_key(base_key: &str, relative: &str) -> String {
     }
 }
 
-/// Bounds of the run's size, with messages that name the parameter.
-pub fn resolve_sizes<E: WorkflowEngine>(params: &RunParameters) -> Result<(u32, u32), StageError> {
-    let scenarios = params.scenarios.unwrap_or(E::DEFAULT_SCENARIOS);
-    let partitions = params.partitions.unwrap_or(DEFAULT_PARTITIONS);
-    if !(E::MIN_SCENARIOS..=E::MAX_SCENARIOS).contains(&scenarios) {
-        return Err(StageError::invalid(format!(
-            "parameters.scenarios: must be between {} and {}, got {scenarios}",
-            E::MIN_SCENARIOS,
-            E::MAX_SCENARIOS
-        )));
-    }
-    if !(1..=MAX_PARTITIONS).contains(&partitions) || partitions > scenarios {
-        return Err(StageError::invalid(format!(
-            "parameters.partitions: must be between 1 and {} and at most the scenario count, got {partitions}",
-            MAX_PARTITIONS.min(scenarios)
-        )));
-    }
-    Ok((scenarios, partitions))
+fn base_name(key: &str) -> &str {
+    key.rsplit_once('/').map_or(key, |(_, name)| name)
 }
 
-/// RFC 3339 UTC timestamp from the system clock (civil-from-days, Hinnant 2013).
+/// RFC 3339 UTC timestamp from the system clock.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
-/// Inputs of a run, read and validated.
+/// Inputs of a run, read (size-capped) and validated.
 pub struct LoadedInputs {
+    /// The key the portfolio was read from; its name decides the format.
+    pub portfolio_key: String,
     pub portfolio_bytes: Vec<u8>,
-    pub portfolio_name: String,
     pub portfolio: Portfolio,
+    pub market_key: Option<String>,
     pub market_bytes: Option<Vec<u8>>,
     pub market: Option<MarketData>,
+}
+
+fn rejection(r: Rejection) -> StageError {
+    StageError::invalid(r.to_string())
+}
+
+/// Read an input object with its size checked first, mapping problems to the field.
+async fn read_input<B: BlobStore>(
+    blobs: &B,
+    field: &str,
+    key: &str,
+    limit: usize,
+) -> Result<Vec<u8>, StageError> {
+    blobs
+        .get_limited(key, limit as u64)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => StageError::invalid(format!("{field}: no object at {key:?}")),
+            StoreError::TooLarge { limit, .. } => StageError::invalid(format!(
+                "{field}: {key:?} is larger than the limit of {limit} bytes"
+            )),
+            other => other.into(),
+        })
 }
 
 /// Read and validate the portfolio and its market data. Every problem is NonRetryable
@@ -189,197 +233,513 @@ pub async fn load_inputs<B: BlobStore>(
     blobs: &B,
     request: &RunRequest,
 ) -> Result<LoadedInputs, StageError> {
-    fn missing(what: &str, key: &str) -> impl FnOnce(StoreError) -> StageError {
-        let message = format!("{what}: no object at {key:?}");
-        move |e| match e {
-            StoreError::NotFound(_) => StageError::invalid(message),
-            other => other.into(),
-        }
-    }
-    let portfolio_bytes = blobs
-        .get(&request.portfolio_key)
-        .await
-        .map_err(missing("portfolio_key", &request.portfolio_key))?;
-    let portfolio = parse_portfolio(&request.portfolio_key, &portfolio_bytes)
-        .map_err(|r| StageError::invalid(r.to_string()))?;
+    let portfolio_bytes = read_input(
+        blobs,
+        "portfolio_key",
+        &request.portfolio_key,
+        MAX_PORTFOLIO_BYTES,
+    )
+    .await?;
+    let portfolio = parse_portfolio(&request.portfolio_key, &portfolio_bytes).map_err(rejection)?;
     let market_key = request.market_data_key.clone().or_else(|| {
         portfolio
             .market_data
             .as_ref()
             .map(|m| sibling_key(&request.portfolio_key, m))
     });
-    let (market_bytes, market) = match market_key {
+    let (market_bytes, market) = match &market_key {
         Some(key) => {
-            let bytes = blobs
-                .get(&key)
-                .await
-                .map_err(missing("market_data", &key))?;
-            let parsed =
-                parse_market_data(&bytes).map_err(|r| StageError::invalid(r.to_string()))?;
+            let bytes = read_input(blobs, "market_data", key, MAX_MARKET_DATA_BYTES).await?;
+            let parsed = parse_market_data(&bytes).map_err(rejection)?;
             (Some(bytes), Some(parsed))
         }
         None => (None, None),
     };
-    let portfolio_name = if request.portfolio_key.to_ascii_lowercase().ends_with(".csv") {
-        "portfolio.csv"
-    } else {
-        "portfolio.json"
-    };
     Ok(LoadedInputs {
+        portfolio_key: request.portfolio_key.clone(),
         portfolio_bytes,
-        portfolio_name: portfolio_name.into(),
         portfolio,
+        market_key,
         market_bytes,
         market,
     })
 }
 
-/// Validate the portfolio, derive the run id, generate and split the scenario set,
-/// write the manifest and scenario partitions, record the run and its partitions.
-///
-/// Idempotent: re-running with the same inputs finds the manifest and returns the same
-/// plan without regenerating anything.
-pub async fn partition<B: BlobStore, R: RunStore>(
+/// Everything `run` checks before it writes anything: parameters, the work budget, and
+/// the workflow's own preparation. `validate` calls exactly this.
+pub fn check_run<E: WorkflowEngine>(
+    portfolio: &Portfolio,
+    market: Option<&MarketData>,
+    params: &E::Params,
+    seed: u64,
+) -> Result<(E::Model, Vec<E::Scenario>), Rejection> {
+    let work = portfolio.positions.len() as u64 * u64::from(E::scenario_count(params));
+    if work > MAX_POSITION_SCENARIOS {
+        return Err(Rejection {
+            issues: vec![Issue {
+                path: "parameters.scenarios (--scenarios)".into(),
+                reason: format!(
+                    "{} positions × {} scenarios = {work} position-scenarios; the supported maximum is {MAX_POSITION_SCENARIOS} (use fewer scenarios or split the book)",
+                    portfolio.positions.len(),
+                    E::scenario_count(params)
+                ),
+            }],
+        });
+    }
+    E::prepare(portfolio, market, params, seed)
+}
+
+/// Derived artifacts of a run's preparation, serialised and digested, not yet stored.
+struct PreparedArtifacts<M> {
+    model: M,
+    model_bytes: Vec<u8>,
+    slices: Vec<(String, Vec<u8>)>,
+    manifest: Manifest,
+    manifest_bytes: Vec<u8>,
+}
+
+fn portfolio_copy_key(run_id: &str, portfolio_key: &str) -> String {
+    format!("{}/input/{}", run_prefix(run_id), base_name(portfolio_key))
+}
+fn market_copy_key(run_id: &str) -> String {
+    format!("{}/input/market_data.csv", run_prefix(run_id))
+}
+
+fn prepare_artifacts<E: WorkflowEngine>(
+    run_id: &str,
+    inputs: &LoadedInputs,
+    params: &E::Params,
+    seed: u64,
+) -> Result<PreparedArtifacts<E::Model>, StageError> {
+    let (model, scenarios) =
+        check_run::<E>(&inputs.portfolio, inputs.market.as_ref(), params, seed).map_err(rejection)?;
+    let scenario_count = E::scenario_count(params);
+    let partition_count = E::partition_count(params);
+    if scenarios.len() != scenario_count as usize {
+        return Err(StageError::NonRetryable(format!(
+            "{} prepared {} scenarios, {scenario_count} were asked for",
+            E::NAME,
+            scenarios.len()
+        )));
+    }
+    let prefix = run_prefix(run_id);
+    let model_bytes = to_json(&model)?;
+    // Contiguous, near-equal slices: the first `extra` partitions get one more.
+    let base = scenario_count / partition_count;
+    let extra = scenario_count % partition_count;
+    let mut slices = Vec::with_capacity(partition_count as usize);
+    let mut parts = Vec::with_capacity(partition_count as usize);
+    let mut first = 0u32;
+    for p in 0..partition_count {
+        let count = base + u32::from(p < extra);
+        let bytes = to_json(&&scenarios[first as usize..(first + count) as usize])?;
+        let scenarios_key = format!("{prefix}/scenarios/{p:04}.json");
+        parts.push(ManifestPartition {
+            partition: p,
+            first_scenario: first,
+            scenario_count: count,
+            scenarios_sha256: sha256_hex(&bytes),
+            scenarios_key: scenarios_key.clone(),
+            result_key: format!("{prefix}/results/{p:04}.json"),
+        });
+        slices.push((scenarios_key, bytes));
+        first += count;
+    }
+    let portfolio = &inputs.portfolio;
+    let manifest = Manifest {
+        run: RunContext {
+            run_id: run_id.to_owned(),
+            workflow: E::NAME.into(),
+            engine_version: E::ENGINE_VERSION.into(),
+            portfolio_id: portfolio.portfolio_id.clone(),
+            portfolio_name: portfolio.name.clone(),
+            base_currency: portfolio.base_currency.clone(),
+            as_of: portfolio.as_of.clone(),
+            seed,
+            scenario_count,
+            partition_count,
+        },
+        model_key: model_key(run_id),
+        model_sha256: sha256_hex(&model_bytes),
+        portfolio_copy_key: portfolio_copy_key(run_id, &inputs.portfolio_key),
+        market_data_copy_key: inputs.market_bytes.as_ref().map(|_| market_copy_key(run_id)),
+        partitions: parts,
+    };
+    let manifest_bytes = to_json(&manifest)?;
+    Ok(PreparedArtifacts {
+        model,
+        model_bytes,
+        slices,
+        manifest,
+        manifest_bytes,
+    })
+}
+
+/// Store prepared artifacts; the manifest goes last, so its presence (with the right
+/// digest) means everything it names was written.
+async fn store_prepared<B: BlobStore, M>(
     blobs: &B,
+    run_id: &str,
+    inputs: &LoadedInputs,
+    artifacts: &PreparedArtifacts<M>,
+) -> Result<(), StageError> {
+    blobs
+        .put(
+            &artifacts.manifest.portfolio_copy_key,
+            inputs.portfolio_bytes.clone(),
+            "application/octet-stream",
+        )
+        .await?;
+    if let Some(m) = &inputs.market_bytes {
+        blobs.put(&market_copy_key(run_id), m.clone(), "text/csv").await?;
+    }
+    blobs
+        .put(&artifacts.manifest.model_key, artifacts.model_bytes.clone(), "application/json")
+        .await?;
+    for (key, bytes) in &artifacts.slices {
+        blobs.put(key, bytes.clone(), "application/json").await?;
+    }
+    blobs
+        .put(&manifest_key(run_id), artifacts.manifest_bytes.clone(), "application/json")
+        .await?;
+    Ok(())
+}
+
+/// True when the manifest, model and every scenario slice match their digests.
+async fn prepared_intact<B: BlobStore>(blobs: &B, meta: &RunRecord) -> Result<bool, StageError> {
+    let Some(manifest) = read_verified::<B, Manifest>(
+        blobs,
+        &manifest_key(&meta.run_id),
+        &meta.recipe.manifest_sha256,
+    )
+    .await?
+    else {
+        return Ok(false);
+    };
+    let model_ok = read_verified::<B, serde_json::Value>(blobs, &manifest.model_key, &manifest.model_sha256)
+        .await?
+        .is_some();
+    if !model_ok {
+        return Ok(false);
+    }
+    for p in &manifest.partitions {
+        let slice = read_verified::<B, serde_json::Value>(blobs, &p.scenarios_key, &p.scenarios_sha256).await?;
+        if slice.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The run's META item, checked to belong to this workflow.
+async fn load_run<E: WorkflowEngine, R: RunStore>(
     runs: &R,
-    request: &RunRequest,
-) -> Result<PartitionPlan, StageError> {
-    match request.workflow {
-        Workflow::Factor => partition_with::<FactorWorkflow, B, R>(blobs, runs, request).await,
+    run_id: &str,
+) -> Result<RunRecord, StageError> {
+    let meta = runs
+        .get_run(run_id)
+        .await?
+        .ok_or_else(|| StageError::invalid(format!("run {run_id} does not exist")))?;
+    if meta.workflow != E::NAME {
+        return Err(StageError::invalid(format!(
+            "run {run_id} is a {} run, not {}",
+            meta.workflow,
+            E::NAME
+        )));
+    }
+    Ok(meta)
+}
+
+/// Re-read a run's stored inputs (verified against the recipe's digests; the original
+/// upload is the fallback) and regenerate every prepared artifact. The regenerated
+/// manifest must reproduce the recorded digest.
+async fn regenerate_prepared<E: WorkflowEngine, B: BlobStore>(
+    blobs: &B,
+    meta: &RunRecord,
+) -> Result<(Manifest, E::Model), StageError> {
+    let recipe = &meta.recipe;
+    async fn verified_input<B: BlobStore>(
+        blobs: &B,
+        run_id: &str,
+        what: &str,
+        keys: [&str; 2],
+        sha256: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>, StageError> {
+        for key in keys {
+            match blobs.get_limited(key, limit as u64).await {
+                Ok(bytes) if sha256_hex(&bytes) == sha256 => return Ok(bytes),
+                Ok(_) | Err(StoreError::NotFound(_)) | Err(StoreError::TooLarge { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StageError::invalid(format!(
+            "run {run_id}: its {what} is gone or altered (SHA-256 {sha256} expected at {}); start the run again from the original upload",
+            keys.join(" or ")
+        )))
+    }
+    let portfolio_bytes = verified_input(
+        blobs,
+        &meta.run_id,
+        "portfolio",
+        [&portfolio_copy_key(&meta.run_id, &recipe.portfolio_key), &recipe.portfolio_key],
+        &recipe.portfolio_sha256,
+        MAX_PORTFOLIO_BYTES,
+    )
+    .await?;
+    let (market_bytes, market) = match (&recipe.market_data_key, &recipe.market_data_sha256) {
+        (Some(key), Some(sha)) => {
+            let bytes = verified_input(
+                blobs,
+                &meta.run_id,
+                "market data",
+                [&market_copy_key(&meta.run_id), key],
+                sha,
+                MAX_MARKET_DATA_BYTES,
+            )
+            .await?;
+            let parsed = parse_market_data(&bytes).map_err(rejection)?;
+            (Some(bytes), Some(parsed))
+        }
+        _ => (None, None),
+    };
+    let inputs = LoadedInputs {
+        portfolio: parse_portfolio(&recipe.portfolio_key, &portfolio_bytes).map_err(rejection)?,
+        portfolio_key: recipe.portfolio_key.clone(),
+        portfolio_bytes,
+        market_key: recipe.market_data_key.clone(),
+        market_bytes,
+        market,
+    };
+    let params: E::Params = serde_json::from_str(&recipe.parameters).map_err(|e| {
+        StageError::NonRetryable(format!("run {}: stored parameters unreadable: {e}", meta.run_id))
+    })?;
+    let artifacts = prepare_artifacts::<E>(&meta.run_id, &inputs, &params, meta.seed)?;
+    if sha256_hex(&artifacts.manifest_bytes) != recipe.manifest_sha256 {
+        return Err(StageError::NonRetryable(format!(
+            "run {}: regenerating its scenarios gave a different manifest than recorded — the preparation is not deterministic",
+            meta.run_id
+        )));
+    }
+    store_prepared(blobs, &meta.run_id, &inputs, &artifacts).await?;
+    Ok((artifacts.manifest, artifacts.model))
+}
+
+async fn load_manifest<E: WorkflowEngine, B: BlobStore>(
+    blobs: &B,
+    meta: &RunRecord,
+) -> Result<Manifest, StageError> {
+    match read_verified(blobs, &manifest_key(&meta.run_id), &meta.recipe.manifest_sha256).await? {
+        Some(manifest) => Ok(manifest),
+        None => Ok(regenerate_prepared::<E, B>(blobs, meta).await?.0),
     }
 }
 
-async fn partition_with<E: WorkflowEngine, B: BlobStore, R: RunStore>(
+async fn load_model<E: WorkflowEngine, B: BlobStore>(
+    blobs: &B,
+    meta: &RunRecord,
+    manifest: &Manifest,
+) -> Result<E::Model, StageError> {
+    match read_verified(blobs, &manifest.model_key, &manifest.model_sha256).await? {
+        Some(model) => Ok(model),
+        None => Ok(regenerate_prepared::<E, B>(blobs, meta).await?.1),
+    }
+}
+
+async fn load_scenarios<E: WorkflowEngine, B: BlobStore>(
+    blobs: &B,
+    meta: &RunRecord,
+    slice: &ManifestPartition,
+) -> Result<Vec<E::Scenario>, StageError> {
+    if let Some(scenarios) = read_verified(blobs, &slice.scenarios_key, &slice.scenarios_sha256).await? {
+        return Ok(scenarios);
+    }
+    regenerate_prepared::<E, B>(blobs, meta).await?;
+    read_verified(blobs, &slice.scenarios_key, &slice.scenarios_sha256)
+        .await?
+        .ok_or_else(|| {
+            StageError::Retryable(format!(
+                "scenario slice {} was regenerated but does not read back",
+                slice.scenarios_key
+            ))
+        })
+}
+
+/// Validate the request, derive the run id, generate and split the scenario set, write
+/// the manifest and scenario partitions, record the run and its partitions.
+///
+/// Idempotent: with the same inputs it finds the run and, if every prepared artifact
+/// still matches its digest, writes nothing; anything damaged is regenerated. A FAILED
+/// run is set RUNNING again, so it can be rerun.
+pub async fn partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
     blobs: &B,
     runs: &R,
     request: &RunRequest,
 ) -> Result<PartitionPlan, StageError> {
-    let (scenario_count, partition_count) = resolve_sizes::<E>(&request.parameters)?;
+    let started = Instant::now();
+    if request.workflow.as_str() != E::NAME {
+        return Err(StageError::invalid(format!(
+            "workflow: the request is for {}, this engine runs {}",
+            request.workflow,
+            E::NAME
+        )));
+    }
+    let params = parse_params::<E>(&request.parameters).map_err(rejection)?;
     let seed = request.seed.unwrap_or(DEFAULT_SEED);
     let inputs = load_inputs(blobs, request).await?;
-    let id = run_id(
-        E::WORKFLOW,
-        &inputs.portfolio_bytes,
-        inputs.market_bytes.as_deref(),
-        scenario_count,
-        partition_count,
+    let portfolio_sha256 = sha256_hex(&inputs.portfolio_bytes);
+    let market_sha256 = inputs.market_bytes.as_deref().map(sha256_hex);
+    let id = run_id::<E>(
+        &inputs.portfolio.portfolio_id,
+        &portfolio_sha256,
+        market_sha256.as_deref(),
+        &params,
         seed,
     );
-    let manifest = match blobs.exists(&manifest_key(&id)).await? {
-        true => read_json::<B, Manifest>(blobs, &manifest_key(&id)).await?,
-        false => {
-            let (model, scenarios) = E::prepare(
-                &inputs.portfolio,
-                inputs.market.as_ref(),
-                scenario_count,
-                seed,
-            )
-            .map_err(|r| StageError::invalid(r.to_string()))?;
-            let prefix = run_prefix(&id);
-            blobs
-                .put(
-                    &format!("{prefix}/input/{}", inputs.portfolio_name),
-                    inputs.portfolio_bytes.clone(),
-                    "application/octet-stream",
-                )
-                .await?;
-            if let Some(m) = &inputs.market_bytes {
-                blobs
-                    .put(
-                        &format!("{prefix}/input/market_data.csv"),
-                        m.clone(),
-                        "text/csv",
-                    )
-                    .await?;
-            }
-            put_json(blobs, &model_key(&id), &model).await?;
-            // Contiguous, near-equal slices: the first `extra` partitions get one more.
-            let base = scenario_count / partition_count;
-            let extra = scenario_count % partition_count;
-            let mut parts = Vec::new();
-            let mut first = 0u32;
-            for p in 0..partition_count {
-                let count = base + u32::from(p < extra);
-                let slice = &scenarios[first as usize..(first + count) as usize];
-                let scenarios_key = format!("{prefix}/scenarios/{p:04}.json");
-                put_json(blobs, &scenarios_key, &slice).await?;
-                parts.push(ManifestPartition {
-                    partition: p,
-                    first_scenario: first,
-                    scenario_count: count,
-                    scenarios_key,
-                    result_key: format!("{prefix}/results/{p:04}.json"),
-                });
-                first += count;
-            }
-            let manifest = Manifest {
-                run_id: id.clone(),
-                workflow: E::WORKFLOW,
-                portfolio_id: inputs.portfolio.portfolio_id.clone(),
-                portfolio_name: inputs.portfolio.name.clone(),
-                seed,
-                scenario_count,
-                partitions: parts,
-                engine_version: env!("CARGO_PKG_VERSION").into(),
-            };
-            // The manifest goes last: its presence means every input artifact exists.
-            put_json(blobs, &manifest_key(&id), &manifest).await?;
-            manifest
-        }
+    let existing = runs.get_run(&id).await?;
+    let intact = match &existing {
+        Some(meta) => prepared_intact(blobs, meta).await?,
+        None => false,
     };
-    runs.create_run(&RunRecord {
+    let manifest_sha256 = if intact {
+        existing.as_ref().map(|m| m.recipe.manifest_sha256.clone()).unwrap_or_default()
+    } else {
+        let artifacts = prepare_artifacts::<E>(&id, &inputs, &params, seed)?;
+        store_prepared(blobs, &id, &inputs, &artifacts).await?;
+        sha256_hex(&artifacts.manifest_bytes)
+    };
+    let record = RunRecord {
         run_id: id.clone(),
-        workflow: E::WORKFLOW.as_str().into(),
-        portfolio_id: manifest.portfolio_id.clone(),
+        workflow: E::NAME.into(),
+        portfolio_id: inputs.portfolio.portfolio_id.clone(),
         created_at: now_rfc3339(),
-        partition_count,
-        scenario_count,
+        partition_count: E::partition_count(&params),
+        scenario_count: E::scenario_count(&params),
         seed,
         status: RunStatus::Running,
         detail: None,
-    })
-    .await?;
-    runs.register_partitions(&id, partition_count).await?;
+        engine_version: E::ENGINE_VERSION.into(),
+        recipe: RunRecipe {
+            portfolio_key: request.portfolio_key.clone(),
+            portfolio_sha256,
+            market_data_key: inputs.market_key.clone(),
+            market_data_sha256: market_sha256,
+            parameters: canonical_params::<E>(&params),
+            manifest_sha256: manifest_sha256.clone(),
+        },
+        started_by: request.started_by.clone(),
+    };
+    if let crate::storage::Created::Existing(old) = runs.create_run(&record).await? {
+        if old.recipe.manifest_sha256 != manifest_sha256 {
+            return Err(StageError::NonRetryable(format!(
+                "run {id}: regenerating its scenarios gave a different manifest than recorded — the preparation is not deterministic"
+            )));
+        }
+        if old.status == RunStatus::Failed {
+            runs.set_run_status(&id, RunStatus::Running, None).await?;
+        }
+    }
+    runs.register_partitions(&id, record.partition_count).await?;
     runs.record_stage(
         &id,
         &StageRecord {
-            stage: "partition".into(),
+            stage: STAGE_PARTITION.into(),
             artifact_key: manifest_key(&id),
+            sha256: manifest_sha256,
+            duration_ms: elapsed_ms(started),
         },
     )
     .await?;
+    let workflow = WorkflowName::new(E::NAME);
     Ok(PartitionPlan {
         run_id: id.clone(),
-        workflow: E::WORKFLOW,
-        scenario_count,
-        partitions: (0..partition_count)
+        workflow: workflow.clone(),
+        scenario_count: record.scenario_count,
+        partitions: (0..record.partition_count)
             .map(|partition| PartitionTask {
                 run_id: id.clone(),
-                workflow: E::WORKFLOW,
+                workflow: workflow.clone(),
                 partition,
             })
             .collect(),
     })
 }
 
-/// Evaluate one partition idempotently: a DONE partition is a no-op, and the result is
-/// written to a fixed key before the conditional DONE mark, so a crash in between only
-/// means the (identical) result is written again on retry.
-pub async fn compute_partition<B: BlobStore, R: RunStore>(
+/// Evaluate one slice into its stored form.
+async fn evaluate_slice<E: WorkflowEngine, B: BlobStore>(
     blobs: &B,
-    runs: &R,
-    task: &PartitionTask,
-) -> Result<PartitionOutcome, StageError> {
-    match task.workflow {
-        Workflow::Factor => compute_with::<FactorWorkflow, B, R>(blobs, runs, task).await,
-    }
+    meta: &RunRecord,
+    manifest: &Manifest,
+    model: &E::Model,
+    slice: &ManifestPartition,
+) -> Result<(PartitionResult<E::Partial>, Vec<u8>), StageError> {
+    let scenarios = load_scenarios::<E, B>(blobs, meta, slice).await?;
+    let result = PartitionResult {
+        run_id: manifest.run.run_id.clone(),
+        partition: slice.partition,
+        first_scenario: slice.first_scenario,
+        scenario_count: slice.scenario_count,
+        partial: E::evaluate(model, slice.first_scenario, &scenarios),
+    };
+    let bytes = to_json(&result)?;
+    Ok((result, bytes))
 }
 
-async fn compute_with<E: WorkflowEngine, B: BlobStore, R: RunStore>(
+/// A stored result is trusted only if its bytes match the DONE mark's digest and it
+/// says it is this run's slice.
+async fn verified_result<E: WorkflowEngine, B: BlobStore>(
+    blobs: &B,
+    run_id: &str,
+    slice: &ManifestPartition,
+    sha256: Option<&str>,
+) -> Result<Option<PartitionResult<E::Partial>>, StageError> {
+    let Some(sha256) = sha256 else {
+        return Ok(None);
+    };
+    let stored: Option<PartitionResult<E::Partial>> = read_verified(blobs, &slice.result_key, sha256).await?;
+    Ok(stored.filter(|r| {
+        let matches = r.run_id == run_id
+            && r.partition == slice.partition
+            && r.first_scenario == slice.first_scenario
+            && r.scenario_count == slice.scenario_count;
+        if !matches {
+            tracing::warn!(key = %slice.result_key, "partition result belongs to another slice; recomputing");
+        }
+        matches
+    }))
+}
+
+/// Recompute a DONE partition whose stored result is bad, and store it again. It must
+/// reproduce the digest its DONE mark recorded.
+async fn repair_result<E: WorkflowEngine, B: BlobStore>(
+    blobs: &B,
+    meta: &RunRecord,
+    manifest: &Manifest,
+    model: &E::Model,
+    slice: &ManifestPartition,
+    recorded_sha256: Option<&str>,
+) -> Result<PartitionResult<E::Partial>, StageError> {
+    let (result, bytes) = evaluate_slice::<E, B>(blobs, meta, manifest, model, slice).await?;
+    if recorded_sha256.is_some_and(|sha| sha != sha256_hex(&bytes)) {
+        return Err(StageError::NonRetryable(format!(
+            "run {} partition {}: recomputing gave a different result than the one recorded DONE — the evaluation is not deterministic",
+            meta.run_id, slice.partition
+        )));
+    }
+    blobs.put(&slice.result_key, bytes, "application/json").await?;
+    Ok(result)
+}
+
+/// Evaluate one partition idempotently. A DONE partition whose stored result verifies
+/// is a no-op; one whose result is damaged is recomputed (and must match its digest).
+/// A fresh result is written to its fixed key before the conditional DONE mark, so a
+/// crash in between only means the identical result is written again on retry.
+pub async fn compute_partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
     blobs: &B,
     runs: &R,
     task: &PartitionTask,
 ) -> Result<PartitionOutcome, StageError> {
+    let meta = load_run::<E, R>(runs, &task.run_id).await?;
     let parts = runs.partitions(&task.run_id).await?;
     let Some(record) = parts.iter().find(|p| p.partition == task.partition) else {
         return Err(StageError::invalid(format!(
@@ -389,85 +749,92 @@ async fn compute_with<E: WorkflowEngine, B: BlobStore, R: RunStore>(
             parts.len()
         )));
     };
-    let manifest: Manifest = read_json(blobs, &manifest_key(&task.run_id)).await?;
+    let manifest = load_manifest::<E, B>(blobs, &meta).await?;
     let slice = manifest
         .partitions
         .iter()
         .find(|p| p.partition == task.partition)
         .ok_or_else(|| {
-            StageError::invalid(format!(
-                "partition {} is not in the manifest",
-                task.partition
-            ))
+            StageError::invalid(format!("partition {} is not in the manifest", task.partition))
         })?;
-    if record.status == PartitionStatus::Done {
-        return Ok(PartitionOutcome {
-            run_id: task.run_id.clone(),
-            partition: task.partition,
-            result_key: slice.result_key.clone(),
-            computed: false,
-        });
-    }
-    let model: E::Model = read_json(blobs, &model_key(&task.run_id)).await?;
-    let scenarios: Vec<E::Scenario> = read_json(blobs, &slice.scenarios_key).await?;
-    let outcomes = E::evaluate(&model, &scenarios);
-    put_json(blobs, &slice.result_key, &outcomes).await?;
-    let completion = runs
-        .complete_partition(&task.run_id, task.partition, &slice.result_key)
-        .await?;
-    Ok(PartitionOutcome {
+    let outcome = |computed| PartitionOutcome {
         run_id: task.run_id.clone(),
         partition: task.partition,
         result_key: slice.result_key.clone(),
-        computed: completion == Completion::Completed,
-    })
-}
-
-/// Barrier + merge: refuses (Retryable, naming them) while any partition is not DONE.
-pub async fn aggregate<B: BlobStore, R: RunStore>(
-    blobs: &B,
-    runs: &R,
-    run: &RunRef,
-) -> Result<StageOutput, StageError> {
-    match run.workflow {
-        Workflow::Factor => aggregate_with::<FactorWorkflow, B, R>(blobs, runs, run).await,
+        computed,
+    };
+    if record.status == PartitionStatus::Done {
+        let sha = record.result_sha256.as_deref();
+        if verified_result::<E, B>(blobs, &task.run_id, slice, sha).await?.is_some() {
+            return Ok(outcome(false));
+        }
+        let model = load_model::<E, B>(blobs, &meta, &manifest).await?;
+        repair_result::<E, B>(blobs, &meta, &manifest, &model, slice, sha).await?;
+        return Ok(outcome(true));
     }
+    let model = load_model::<E, B>(blobs, &meta, &manifest).await?;
+    let (_, bytes) = evaluate_slice::<E, B>(blobs, &meta, &manifest, &model, slice).await?;
+    let sha = sha256_hex(&bytes);
+    blobs.put(&slice.result_key, bytes, "application/json").await?;
+    let completion = runs
+        .complete_partition(&task.run_id, task.partition, &slice.result_key, &sha)
+        .await?;
+    Ok(outcome(completion == Completion::Completed))
 }
 
-async fn aggregate_with<E: WorkflowEngine, B: BlobStore, R: RunStore>(
+/// Barrier + merge: refuses (Retryable, naming them) while any partition is not DONE;
+/// any stored result that does not verify is recomputed before the merge.
+pub async fn aggregate<E: WorkflowEngine, B: BlobStore, R: RunStore>(
     blobs: &B,
     runs: &R,
     run: &RunRef,
 ) -> Result<StageOutput, StageError> {
-    let manifest: Manifest = read_json(blobs, &manifest_key(&run.run_id)).await?;
-    let parts = runs.partitions(&run.run_id).await?;
+    let started = Instant::now();
+    let meta = load_run::<E, R>(runs, &run.run_id).await?;
+    let (bytes, _) = aggregate_bytes::<E, B, R>(blobs, runs, &meta).await?;
+    let key = aggregate_key(&run.run_id);
+    let sha = sha256_hex(&bytes);
+    blobs.put(&key, bytes, "application/json").await?;
+    finish_stage(runs, run, STAGE_AGGREGATE, key, sha, started).await
+}
+
+async fn aggregate_bytes<E: WorkflowEngine, B: BlobStore, R: RunStore>(
+    blobs: &B,
+    runs: &R,
+    meta: &RunRecord,
+) -> Result<(Vec<u8>, E::Aggregate), StageError> {
+    let manifest = load_manifest::<E, B>(blobs, meta).await?;
+    let parts = runs.partitions(&meta.run_id).await?;
+    let done = |p: u32| {
+        parts
+            .iter()
+            .find(|r| r.partition == p && r.status == PartitionStatus::Done)
+    };
     let missing: Vec<String> = manifest
         .partitions
         .iter()
-        .filter(|m| {
-            !parts
-                .iter()
-                .any(|p| p.partition == m.partition && p.status == PartitionStatus::Done)
-        })
+        .filter(|m| done(m.partition).is_none())
         .map(|m| m.partition.to_string())
         .collect();
     if !missing.is_empty() {
         return Err(StageError::Retryable(format!(
             "aggregate: run {} has partitions not DONE yet: {}",
-            run.run_id,
+            meta.run_id,
             missing.join(", ")
         )));
     }
-    let model: E::Model = read_json(blobs, &model_key(&run.run_id)).await?;
-    let mut outcomes = Vec::with_capacity(manifest.scenario_count as usize);
-    for p in &manifest.partitions {
-        let mut part: Vec<E::Outcome> = read_json(blobs, &p.result_key).await?;
-        outcomes.append(&mut part);
+    let model = load_model::<E, B>(blobs, meta, &manifest).await?;
+    let mut partials = Vec::with_capacity(manifest.partitions.len());
+    for slice in &manifest.partitions {
+        let sha = done(slice.partition).and_then(|r| r.result_sha256.as_deref());
+        let result = match verified_result::<E, B>(blobs, &meta.run_id, slice, sha).await? {
+            Some(result) => result,
+            None => repair_result::<E, B>(blobs, meta, &manifest, &model, slice, sha).await?,
+        };
+        partials.push(result.partial);
     }
-    let merged = E::merge(&model, outcomes);
-    let key = aggregate_key(&run.run_id);
-    put_json(blobs, &key, &merged).await?;
-    finish_stage(runs, run, "aggregate", key).await
+    let merged = E::merge(&model, partials);
+    Ok((to_json(&merged)?, merged))
 }
 
 async fn finish_stage<R: RunStore>(
@@ -475,109 +842,190 @@ async fn finish_stage<R: RunStore>(
     run: &RunRef,
     stage: &str,
     key: String,
+    sha256: String,
+    started: Instant,
 ) -> Result<StageOutput, StageError> {
     runs.record_stage(
         &run.run_id,
         &StageRecord {
             stage: stage.into(),
             artifact_key: key.clone(),
+            sha256,
+            duration_ms: elapsed_ms(started),
         },
     )
     .await?;
     Ok(StageOutput {
         run_id: run.run_id.clone(),
-        workflow: run.workflow,
+        workflow: run.workflow.clone(),
         stage: stage.into(),
         artifact_key: key,
     })
 }
 
-/// One persona agent: reads the model and aggregate, writes its findings.
-pub async fn persona<B: BlobStore, R: RunStore>(
-    blobs: &B,
-    runs: &R,
-    persona: Persona,
-    run: &RunRef,
-) -> Result<StageOutput, StageError> {
-    let model: factor::model::FactorModel = read_json(blobs, &model_key(&run.run_id)).await?;
-    let agg: factor::aggregate::FactorAggregate =
-        read_json(blobs, &aggregate_key(&run.run_id)).await?;
-    let findings = match persona {
-        Persona::FactorModelingSpecialist => factor::personas::factor_modeling_specialist(&model),
-        Persona::RiskDecompositionEngineer => {
-            factor::personas::risk_decomposition_engineer(&model, &agg)
-        }
-        Persona::MarketRegimeAnalyst => factor::personas::market_regime_analyst(&model),
-        Persona::PortfolioOptimizationStrategist => {
-            factor::personas::portfolio_optimization_strategist(&model, &agg)
-        }
-    };
-    let key = findings_key(&run.run_id, persona);
-    put_json(blobs, &key, &findings).await?;
-    finish_stage(runs, run, persona.name(), key).await
+/// What the personas and synthesize read: model and aggregate, each verified against
+/// its recorded digest and recomputed when it does not match.
+struct Merged<E: WorkflowEngine> {
+    meta: RunRecord,
+    manifest: Manifest,
+    model: E::Model,
+    aggregate: E::Aggregate,
+    stages: Vec<StageRecord>,
 }
 
-/// Findings → results.json, summary.md, report.html and the narrative; marks the run
-/// SUCCEEDED.
-pub async fn synthesize<B: BlobStore, R: RunStore, N: Narrator>(
+async fn load_merged<E: WorkflowEngine, B: BlobStore, R: RunStore>(
+    blobs: &B,
+    runs: &R,
+    run: &RunRef,
+) -> Result<Merged<E>, StageError> {
+    let meta = load_run::<E, R>(runs, &run.run_id).await?;
+    let manifest = load_manifest::<E, B>(blobs, &meta).await?;
+    let model = load_model::<E, B>(blobs, &meta, &manifest).await?;
+    let stages = runs.stages(&run.run_id).await?;
+    let recorded = stages.iter().find(|s| s.stage == STAGE_AGGREGATE);
+    let stored = match recorded {
+        Some(s) => read_verified(blobs, &s.artifact_key, &s.sha256).await?,
+        None => None,
+    };
+    let aggregate = match stored {
+        Some(aggregate) => aggregate,
+        None => {
+            let started = Instant::now();
+            let (bytes, aggregate) = aggregate_bytes::<E, B, R>(blobs, runs, &meta).await?;
+            let key = aggregate_key(&run.run_id);
+            let sha = sha256_hex(&bytes);
+            blobs.put(&key, bytes, "application/json").await?;
+            finish_stage(runs, run, STAGE_AGGREGATE, key, sha, started).await?;
+            aggregate
+        }
+    };
+    Ok(Merged {
+        meta,
+        manifest,
+        model,
+        aggregate,
+        stages,
+    })
+}
+
+/// Findings of `wanted` and everything it reads, each verified against its stage
+/// record or recomputed (in dependency order, so a recomputed persona sees verified
+/// upstream findings). Returns them in `wanted` order.
+async fn team_findings<E: WorkflowEngine, B: BlobStore, R: RunStore>(
+    blobs: &B,
+    runs: &R,
+    run: &RunRef,
+    merged: &Merged<E>,
+    wanted: &[E::Persona],
+    recompute: Option<E::Persona>,
+) -> Result<Vec<Findings>, StageError> {
+    let levels = team_levels::<E::Persona>().map_err(StageError::NonRetryable)?;
+    // Everything `wanted` needs, transitively.
+    let mut needed: Vec<E::Persona> = wanted.to_vec();
+    let mut i = 0;
+    while i < needed.len() {
+        for d in needed[i].reads() {
+            if !needed.contains(d) {
+                needed.push(*d);
+            }
+        }
+        i += 1;
+    }
+    let mut have: Vec<(E::Persona, Findings)> = Vec::new();
+    for persona in levels.into_iter().flatten().filter(|p| needed.contains(p)) {
+        let recorded = merged.stages.iter().find(|s| s.stage == persona.name());
+        let stored = match (recorded, recompute == Some(persona)) {
+            (Some(s), false) => read_verified::<B, Findings>(blobs, &s.artifact_key, &s.sha256).await?,
+            _ => None,
+        };
+        let findings = match stored {
+            Some(f) => f,
+            None => {
+                let started = Instant::now();
+                let upstream: Vec<Findings> = persona
+                    .reads()
+                    .iter()
+                    .filter_map(|d| have.iter().find(|(p, _)| p == d).map(|(_, f)| f.clone()))
+                    .collect();
+                let findings = E::persona(persona, &merged.model, &merged.aggregate, &upstream);
+                let bytes = to_json(&findings)?;
+                let key = findings_key(&run.run_id, persona.name());
+                let sha = sha256_hex(&bytes);
+                blobs.put(&key, bytes, "application/json").await?;
+                finish_stage(runs, run, persona.name(), key, sha, started).await?;
+                findings
+            }
+        };
+        have.push((persona, findings));
+    }
+    Ok(wanted
+        .iter()
+        .filter_map(|w| have.iter().find(|(p, _)| p == w).map(|(_, f)| f.clone()))
+        .collect())
+}
+
+/// One persona agent: reads the model, the aggregate and the findings of the personas
+/// it depends on; (re)writes its own findings.
+pub async fn persona<E: WorkflowEngine, B: BlobStore, R: RunStore>(
+    blobs: &B,
+    runs: &R,
+    persona: E::Persona,
+    run: &RunRef,
+) -> Result<StageOutput, StageError> {
+    let merged = load_merged::<E, B, R>(blobs, runs, run).await?;
+    team_findings::<E, B, R>(blobs, runs, run, &merged, &[persona], Some(persona)).await?;
+    Ok(StageOutput {
+        run_id: run.run_id.clone(),
+        workflow: run.workflow.clone(),
+        stage: persona.name().into(),
+        artifact_key: findings_key(&run.run_id, persona.name()),
+    })
+}
+
+/// Findings → results.json, summary.md, report.html, audit.json and the narrative;
+/// marks the run SUCCEEDED.
+pub async fn synthesize<E: WorkflowEngine, B: BlobStore, R: RunStore, N: Narrator>(
     blobs: &B,
     runs: &R,
     narrator: &N,
     run: &RunRef,
 ) -> Result<StageOutput, StageError> {
-    let manifest: Manifest = read_json(blobs, &manifest_key(&run.run_id)).await?;
-    let model: factor::model::FactorModel = read_json(blobs, &model_key(&run.run_id)).await?;
-    let agg: factor::aggregate::FactorAggregate =
-        read_json(blobs, &aggregate_key(&run.run_id)).await?;
-    let mut findings: Vec<Findings> = Vec::new();
-    for p in Persona::FACTOR_TEAM {
-        findings.push(
-            read_json(blobs, &findings_key(&run.run_id, p))
-                .await
-                .map_err(|e| {
-                    StageError::NonRetryable(format!(
-                        "synthesize: findings of {} are missing ({e})",
-                        p.name()
-                    ))
-                })?,
-        );
-    }
-    let header = factor::report::RunHeader {
-        run_id: run.run_id.clone(),
-        workflow: run.workflow.as_str().into(),
-        portfolio_id: manifest.portfolio_id.clone(),
-        portfolio_name: manifest.portfolio_name.clone(),
-        seed: manifest.seed,
-        scenario_count: manifest.scenario_count,
-        partition_count: manifest.partitions.len() as u32,
-    };
-    let template = factor::report::template_narrative(&header, &model, &agg, &findings);
-    let facts = factor::report::facts(&header, &model, &agg, &findings);
-    let narrative = narrator.narrate(&facts, &template).await?;
-    let out = factor::report::render(&header, &model, &agg, &findings, &narrative);
+    let started = Instant::now();
+    let merged = load_merged::<E, B, R>(blobs, runs, run).await?;
+    let findings =
+        team_findings::<E, B, R>(blobs, runs, run, &merged, E::Persona::TEAM, None).await?;
+    let ctx = &merged.manifest.run;
+    let draft = E::narrative(ctx, &merged.model, &merged.aggregate, &findings);
+    let narrative = narrator.narrate(&draft.facts, &draft.template).await?;
+    let out = E::deliverables(ctx, &merged.model, &merged.aggregate, &findings, &narrative);
     let id = &run.run_id;
+    let report_sha = sha256_hex(out.report_html.as_bytes());
+    let deliverables: [(&str, Vec<u8>, &str); 3] = [
+        ("results.json", out.results_json, "application/json"),
+        ("summary.md", out.summary_md.into_bytes(), "text/markdown; charset=utf-8"),
+        ("report.html", out.report_html.into_bytes(), "text/html; charset=utf-8"),
+    ];
+    let mut digests = Vec::new();
+    for (file, bytes, content_type) in deliverables {
+        digests.push((file.to_owned(), sha256_hex(&bytes)));
+        blobs.put(&deliverable_key(id, file), bytes, content_type).await?;
+    }
+    // The audit record reads the stage records as they are now, so it includes every
+    // stage that ran (and recomputations this call made).
+    let stages = runs.stages(id).await?;
+    let audit = Audit::new::<E>(&merged.meta, ctx, &stages, narrator.name(), digests);
     blobs
-        .put(
-            &deliverable_key(id, "results.json"),
-            out.results_json,
-            "application/json",
-        )
+        .put(&deliverable_key(id, "audit.json"), audit.to_json(), "application/json")
         .await?;
-    blobs
-        .put(
-            &deliverable_key(id, "summary.md"),
-            out.summary_md.into_bytes(),
-            "text/markdown; charset=utf-8",
-        )
-        .await?;
-    blobs
-        .put(
-            &deliverable_key(id, "report.html"),
-            out.report_html.into_bytes(),
-            "text/html; charset=utf-8",
-        )
-        .await?;
-    let result = finish_stage(runs, run, "synthesize", deliverable_key(id, "report.html")).await?;
+    let result = finish_stage(
+        runs,
+        run,
+        STAGE_SYNTHESIZE,
+        deliverable_key(id, "report.html"),
+        report_sha,
+        started,
+    )
+    .await?;
     runs.set_run_status(id, RunStatus::Succeeded, None).await?;
     Ok(result)
 }
@@ -595,10 +1043,16 @@ mod tests {
 
     #[test]
     fn sibling_keys_resolve_relative_to_the_folder() {
-        assert_eq!(
-            sibling_key("uploads/a/book.json", "md.csv"),
-            "uploads/a/md.csv"
-        );
+        assert_eq!(sibling_key("uploads/a/book.json", "md.csv"), "uploads/a/md.csv");
         assert_eq!(sibling_key("book.json", "md.csv"), "md.csv");
+    }
+
+    #[test]
+    fn digests_are_lowercase_hex_sha256() {
+        // FIPS 180-2 test vector.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

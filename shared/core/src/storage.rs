@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
+#[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
 
 /// Why a storage call failed, split by what the caller should do about it.
@@ -25,6 +26,9 @@ pub enum StoreError {
     /// A permanent failure (bad configuration, malformed stored item).
     #[error("storage failure: {0}")]
     Permanent(String),
+    /// The object is larger than the caller is prepared to hold in memory.
+    #[error("{key} is larger than the limit of {limit} bytes")]
+    TooLarge { key: String, limit: u64 },
 }
 
 /// Artifacts: immutable-by-convention bytes under string keys (`runs/<id>/...`).
@@ -39,6 +43,13 @@ pub trait BlobStore: Send + Sync {
         content_type: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn get(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+    /// Like `get`, but never holds more than `max_bytes` in memory: a larger object is
+    /// `TooLarge`, found by its size (a ranged read on S3) before it is read whole.
+    fn get_limited(
+        &self,
+        key: &str,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
     fn exists(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Keys under `prefix`, sorted.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
@@ -86,6 +97,32 @@ pub struct RunRecord {
     /// Why a run failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The engine version hashed into the run id.
+    pub engine_version: String,
+    /// The recipe: enough to regenerate every derived artifact of the run from its
+    /// stored inputs, and the digests those must match.
+    pub recipe: RunRecipe,
+    /// Who started the run (local user, AWS principal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+}
+
+/// How a run's derived artifacts were made, and their root digest. The run store is the
+/// trusted index: the manifest's SHA-256 is kept here, and the manifest holds the
+/// digests of the model and every scenario slice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecipe {
+    /// Key the portfolio was read from (its name decides the format and a CSV's default
+    /// portfolio id).
+    pub portfolio_key: String,
+    pub portfolio_sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_data_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_data_sha256: Option<String>,
+    /// Canonical JSON of the typed parameters, defaults filled in.
+    pub parameters: String,
+    pub manifest_sha256: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,13 +140,20 @@ pub struct PartitionRecord {
     /// Blob key of the partition result, set when DONE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_key: Option<String>,
+    /// SHA-256 of the stored result, set when DONE: aggregate trusts no result whose
+    /// bytes do not match it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_sha256: Option<String>,
 }
 
-/// One `STAGE#<name>` item: which stage produced which artifact.
+/// One `STAGE#<name>` item: which stage produced which artifact, its digest, and how
+/// long the stage took.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageRecord {
     pub stage: String,
     pub artifact_key: String,
+    pub sha256: String,
+    pub duration_ms: u64,
 }
 
 /// Outcome of a conditional create.
@@ -155,13 +199,14 @@ pub trait RunStore: Send + Sync {
         run_id: &str,
         count: u32,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// PENDING → DONE with its result key, conditionally: a second call is a no-op.
-    /// Fails with `NotFound` if the partition was never registered.
+    /// PENDING → DONE with its result key and digest, conditionally: a second call is a
+    /// no-op. Fails with `NotFound` if the partition was never registered.
     fn complete_partition(
         &self,
         run_id: &str,
         partition: u32,
         result_key: &str,
+        result_sha256: &str,
     ) -> impl Future<Output = Result<Completion, StoreError>> + Send;
     /// All partitions of a run, by number, read consistently.
     fn partitions(

@@ -18,6 +18,16 @@ fn run_record(scope: &str, run_id: &str, portfolio_id: &str, created_at: &str) -
         seed: 7,
         status: RunStatus::Running,
         detail: None,
+        engine_version: "factor/test".into(),
+        recipe: RunRecipe {
+            portfolio_key: "uploads/book.csv".into(),
+            portfolio_sha256: "ab".repeat(32),
+            market_data_key: Some("uploads/md.csv".into()),
+            market_data_sha256: Some("cd".repeat(32)),
+            parameters: r#"{"scenarios":500,"partitions":4}"#.into(),
+            manifest_sha256: "ef".repeat(32),
+        },
+        started_by: Some("analyst@example".into()),
     }
 }
 
@@ -55,6 +65,19 @@ pub async fn blob_store_contract<B: BlobStore>(store: &B, scope: &str) {
         .await
         .expect("overwrite");
     assert_eq!(store.get(&k1).await.expect("get"), b"{\"v\":2}");
+    // Capped reads: at the limit it is read, one byte under it is refused unread.
+    assert_eq!(
+        store.get_limited(&k1, 7).await.expect("get_limited at the size"),
+        b"{\"v\":2}"
+    );
+    match store.get_limited(&k1, 6).await {
+        Err(StoreError::TooLarge { limit: 6, .. }) => {}
+        other => panic!("get_limited() over the limit must be TooLarge, got {other:?}"),
+    }
+    match store.get_limited(&format!("{k1}.missing"), 6).await {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("get_limited() of a missing key must be NotFound, got {other:?}"),
+    }
     let listed = store.list(&format!("runs/{scope}/")).await.expect("list");
     assert_eq!(
         listed,
@@ -98,22 +121,23 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
         .all(|(i, p)| p.partition == i as u32 && p.status == PartitionStatus::Pending));
 
     let key1 = format!("runs/{run_id}/partitions/0001.json");
+    let digest1 = "0f".repeat(32);
     assert_eq!(
         store
-            .complete_partition(&run_id, 1, &key1)
+            .complete_partition(&run_id, 1, &key1, &digest1)
             .await
             .expect("complete"),
         Completion::Completed
     );
     assert_eq!(
         store
-            .complete_partition(&run_id, 1, &key1)
+            .complete_partition(&run_id, 1, &key1, &digest1)
             .await
             .expect("complete again"),
         Completion::AlreadyDone,
         "completing a DONE partition must be a no-op"
     );
-    match store.complete_partition(&run_id, 9, "k").await {
+    match store.complete_partition(&run_id, 9, "k", &digest1).await {
         Err(StoreError::NotFound(_)) => {}
         other => panic!("completing an unregistered partition must be NotFound, got {other:?}"),
     }
@@ -128,6 +152,11 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
         "re-register must keep DONE"
     );
     assert_eq!(parts[1].result_key.as_deref(), Some(key1.as_str()));
+    assert_eq!(
+        parts[1].result_sha256.as_deref(),
+        Some(digest1.as_str()),
+        "a DONE partition keeps its result digest"
+    );
     assert_eq!(parts[0].status, PartitionStatus::Pending);
     assert_eq!(parts[2].status, PartitionStatus::Pending);
 
@@ -135,6 +164,8 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
     let stage = StageRecord {
         stage: "aggregate".into(),
         artifact_key: format!("runs/{run_id}/aggregate.json"),
+        sha256: "12".repeat(32),
+        duration_ms: 42,
     };
     store.record_stage(&run_id, &stage).await.expect("stage");
     store
@@ -144,6 +175,8 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
     let synth = StageRecord {
         stage: "synthesize".into(),
         artifact_key: format!("runs/{run_id}/report.html"),
+        sha256: "34".repeat(32),
+        duration_ms: 7,
     };
     store.record_stage(&run_id, &synth).await.expect("stage");
     let mut stages = store.stages(&run_id).await.expect("stages");
@@ -156,6 +189,11 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
         .await
         .expect("status");
     let got = store.get_run(&run_id).await.expect("get").expect("present");
+    assert_eq!(
+        (&got.recipe, &got.engine_version, &got.started_by),
+        (&run.recipe, &run.engine_version, &run.started_by),
+        "the recipe, engine version and starter round-trip"
+    );
     assert_eq!(got.status, RunStatus::Failed);
     assert_eq!(got.detail.as_deref(), Some("boom"));
     store

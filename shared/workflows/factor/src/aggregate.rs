@@ -3,9 +3,9 @@
 //! (sample and Ledoit-Wolf) versus the stressed-period covariance, by parametric
 //! (Gaussian) and historical simulation, and across the stress scenario set itself.
 
-use super::model::{from_rows, to_rows, FactorModel};
-use super::scenarios::ScenarioKind;
-use super::ScenarioOutcome;
+use crate::model::{from_rows, to_rows, FactorModel};
+use crate::scenarios::ScenarioKind;
+use crate::ScenarioOutcome;
 use serde::{Deserialize, Serialize};
 use stresslab_analytics::{covariance, histogram, risk};
 

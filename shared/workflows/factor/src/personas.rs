@@ -3,10 +3,10 @@
 //! This slice holds what the first factor workflow needs; hidden-factor PCA, HMM
 //! regimes and robust re-optimisation come with the factor issue.
 
-use super::aggregate::FactorAggregate;
-use super::model::{from_rows, FactorModel};
-use super::scenarios;
-use crate::findings::{pct, usd, Findings, Table, Unit};
+use crate::aggregate::FactorAggregate;
+use crate::model::{from_rows, FactorModel};
+use crate::scenarios;
+use stresslab_core::findings::{pct, usd, Findings, Table, Unit};
 use nalgebra::{DMatrix, DVector};
 use stresslab_analytics::{covariance, risk, stats};
 
@@ -240,15 +240,11 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
             ]])
             .collect(),
     });
-    // Position-level Euler contributions under the stressed covariance:
-    // Cov(positions) = B Σ Bᵀ + diag(MV² σ²_ε).
-    let b = model.dollar_exposures();
-    let mut position_cov = &b * &stressed * b.transpose();
-    for (i, p) in model.positions.iter().enumerate() {
-        position_cov[(i, i)] += (p.market_value * p.residual_vol).powi(2);
-    }
-    let ones = DVector::from_element(model.positions.len(), 1.0);
-    let by_position = risk::euler_risk_contributions(&ones, &position_cov);
+    // Position-level Euler contributions under the stressed covariance, in O(n·k²):
+    // with Cov(positions) = B Σ Bᵀ + diag(MV² σ²_ε) and unit weights, position i's
+    // component is (bᵢᵀ Σ B_book + MVᵢ² σ²_ε,ᵢ) / σ_book — the n × n matrix is never
+    // formed (it would need 20 GB for a 50,000-position book).
+    let by_position = position_contributions(model, &stressed);
     let mut ranked: Vec<(usize, f64)> =
         by_position.components.iter().copied().enumerate().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -316,6 +312,28 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
         );
     }
     f
+}
+
+/// Euler contributions of each position to the book's P&L volatility under the factor
+/// covariance `cov` (Tasche 1999; Qian 2006): components sum to the total.
+pub fn position_contributions(model: &FactorModel, cov: &DMatrix<f64>) -> risk::EulerContributions {
+    let book = model.exposure_vector();
+    let sigma_book = cov * &book;
+    let total = model.pnl_volatility(cov);
+    let components = model
+        .positions
+        .iter()
+        .map(|p| {
+            let factor_part: f64 = p
+                .exposures
+                .iter()
+                .zip(sigma_book.iter())
+                .map(|(beta, s)| p.market_value * beta * s)
+                .sum();
+            (factor_part + (p.market_value * p.residual_vol).powi(2)) / total
+        })
+        .collect();
+    risk::EulerContributions { total, components }
 }
 
 /// RiskMetrics monthly decay factor (J.P. Morgan/Reuters 1996, §5.3: 0.97 for monthly
@@ -499,8 +517,14 @@ pub fn golden_section_min(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, tol:
 }
 
 /// Portfolio-optimization strategist: the market hedge that minimises the stress
-/// scenarios' ES 99%, and what it does to normal and stressed VaR.
-pub fn portfolio_optimization_strategist(model: &FactorModel, agg: &FactorAggregate) -> Findings {
+/// scenarios' ES 99%, and what it does to normal and stressed VaR. Its "before" VaR
+/// figures are the risk-decomposition engineer's (`risk`), so the two personas can
+/// never quote different numbers for the same thing.
+pub fn portfolio_optimization_strategist(
+    model: &FactorModel,
+    agg: &FactorAggregate,
+    risk: Option<&Findings>,
+) -> Findings {
     let mut f = Findings::new("portfolio-optimization-strategist");
     let b_mkt = model.book_exposure[0];
     let tol = (b_mkt.abs() * 1e-4).max(1.0);
@@ -555,10 +579,11 @@ pub fn portfolio_optimization_strategist(model: &FactorModel, agg: &FactorAggreg
             0.99,
         )
     };
+    let upstream = |key: &str| risk.and_then(|r| r.get(key));
     let vn0 = f.figure(
         "var99_normal_before",
         "VaR 99% normal, before",
-        var_normal(model),
+        upstream("var99_normal").unwrap_or_else(|| var_normal(model)),
         Unit::Usd,
     );
     let vn1 = f.figure(
@@ -570,7 +595,7 @@ pub fn portfolio_optimization_strategist(model: &FactorModel, agg: &FactorAggreg
     let vs0 = f.figure(
         "var99_stressed_before",
         "VaR 99% stressed, before",
-        var_stressed(model),
+        upstream("var99_stressed").unwrap_or_else(|| var_stressed(model)),
         Unit::Usd,
     );
     let vs1 = f.figure(
@@ -661,6 +686,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn position_contributions_match_the_dense_euler_decomposition() {
+        // The O(n) form against the textbook one on the full n × n position covariance.
+        let (portfolio, market) = crate::tests::sample();
+        let model = crate::model::estimate(&portfolio, &market).unwrap();
+        let cov = from_rows(&model.covariance_stressed);
+        let b = DMatrix::from_fn(model.positions.len(), model.factors.len(), |i, j| {
+            model.positions[i].market_value * model.positions[i].exposures[j]
+        });
+        let mut dense = &b * &cov * b.transpose();
+        for (i, p) in model.positions.iter().enumerate() {
+            dense[(i, i)] += (p.market_value * p.residual_vol).powi(2);
+        }
+        let ones = DVector::from_element(model.positions.len(), 1.0);
+        let expected = risk::euler_risk_contributions(&ones, &dense);
+        let got = position_contributions(&model, &cov);
+        assert!((got.total - expected.total).abs() < 1e-12 * expected.total);
+        for (g, e) in got.components.iter().zip(&expected.components) {
+            assert!((g - e).abs() < 1e-9 * expected.total, "{g} vs {e}");
+        }
+        let sum: f64 = got.components.iter().sum();
+        assert!((sum - got.total).abs() < 1e-9 * got.total);
+    }
+
+    #[test]
+    fn the_strategist_quotes_the_risk_engineers_var() {
+        let (portfolio, market) = crate::tests::sample();
+        let (model, set) = <crate::FactorWorkflow as stresslab_core::WorkflowEngine>::prepare(
+            &portfolio,
+            Some(&market),
+            &crate::tests::params(200),
+            5,
+        )
+        .unwrap();
+        let outcomes = set.iter().map(|s| crate::evaluate_scenario(&model, s)).collect();
+        let agg = crate::aggregate::merge(&model, outcomes);
+        let risk = risk_decomposition_engineer(&model, &agg);
+        let with = portfolio_optimization_strategist(&model, &agg, Some(&risk));
+        let without = portfolio_optimization_strategist(&model, &agg, None);
+        assert_eq!(with.get("var99_normal_before"), risk.get("var99_normal"));
+        assert_eq!(with.get("var99_stressed_before"), risk.get("var99_stressed"));
+        // Recomputing gives the same figure up to rounding: the two are one number.
+        let (a, b) = (
+            with.get("var99_normal_before").unwrap(),
+            without.get("var99_normal_before").unwrap(),
+        );
+        assert!((a - b).abs() < 1e-9 * a, "{a} vs {b}");
+    }
+
+    #[test]
     fn golden_section_finds_a_parabola_minimum() {
         let x = golden_section_min(|x| (x - 3.2).powi(2) + 1.0, -10.0, 10.0, 1e-9);
         assert!((x - 3.2).abs() < 1e-6, "{x}");
@@ -668,8 +742,8 @@ mod tests {
 
     #[test]
     fn euler_factor_contributions_sum_to_the_book_volatility() {
-        let (portfolio, market) = crate::factor::tests::sample();
-        let model = crate::factor::model::estimate(&portfolio, &market).unwrap();
+        let (portfolio, market) = crate::tests::sample();
+        let model = crate::model::estimate(&portfolio, &market).unwrap();
         for cov in [&model.covariance_shrunk, &model.covariance_stressed] {
             let cov = from_rows(cov);
             let c = factor_contributions(&model, &cov);

@@ -20,8 +20,8 @@
 //!   "What happened to the quants in August 2007?"; Pedersen 2009, "When everyone runs
 //!   for the exit").
 
-use super::model::{from_rows, FactorModel};
-use crate::rng::Rng;
+use crate::model::{from_rows, FactorModel, FireSaleInputs};
+use stresslab_core::rng::Rng;
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 use stresslab_analytics::{correlation_repair, covariance, risk, stats};
@@ -57,17 +57,39 @@ impl ScenarioKind {
     }
 }
 
+/// A scenario spec: the factor move, and a *description* of its non-factor move. What
+/// that move does to each position is computed from the model at evaluation, so a
+/// scenario's size does not grow with the book.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     pub id: u32,
     pub kind: ScenarioKind,
     pub name: String,
-    /// One-month returns of the model factors.
+    /// Returns of the model factors over the scenario's horizon.
     pub factor_shocks: Vec<f64>,
-    /// Extra (non-factor) returns by position index: residuals in a replay, fire-sale
-    /// discounts in a crowding unwind.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub position_shocks: Vec<(u32, f64)>,
+    #[serde(default, skip_serializing_if = "NonFactorShock::is_none")]
+    pub non_factor: NonFactorShock,
+}
+
+/// Non-factor returns a scenario applies on top of its factor move.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum NonFactorShock {
+    #[default]
+    None,
+    /// Each position's residual return of one history month (a full-revaluation replay).
+    ResidualMonth { month: u32 },
+    /// Residual returns compounded over months `first..=last` (an episode replay).
+    ResidualEpisode { first: u32, last: u32 },
+    /// Fire-sale discount on positions holding more of the crowded side of `factors`
+    /// than the median position does (Khandani & Lo 2007; Pedersen 2009).
+    FireSale { factors: Vec<u32>, discount: f64 },
+}
+
+impl NonFactorShock {
+    pub fn is_none(&self) -> bool {
+        matches!(self, NonFactorShock::None)
+    }
 }
 
 /// A named stress episode: an inclusive window of months.
@@ -126,19 +148,6 @@ pub const EPISODES: [Episode; 9] = [
     },
 ];
 
-/// What a full-revaluation replay needs beyond the model: each position's residual
-/// (non-factor) return in every month of the history.
-pub struct ReplayData {
-    /// `residuals[i][t]`; `None` for positions with given exposures (no return series).
-    pub residuals: Vec<Option<Vec<f64>>>,
-}
-
-impl ReplayData {
-    fn residual_at(&self, t: usize, i: usize) -> Option<f64> {
-        self.residuals.get(i)?.as_ref()?.get(t).copied()
-    }
-}
-
 /// How many of each kind for a set of `total` scenarios, given how many historical
 /// replays the data offers: about a fifth historical, then 35/25/rest.
 pub fn kind_counts(total: u32, historical_available: u32) -> [u32; 4] {
@@ -149,8 +158,8 @@ pub fn kind_counts(total: u32, historical_available: u32) -> [u32; 4] {
     [historical, breakdown, rotation, rest - breakdown - rotation]
 }
 
-pub fn generate(model: &FactorModel, replay: &ReplayData, total: u32, seed: u64) -> Vec<Scenario> {
-    let historical = historical_scenarios(model, replay);
+pub fn generate(model: &FactorModel, total: u32, seed: u64) -> Vec<Scenario> {
+    let historical = historical_scenarios(model);
     let counts = kind_counts(total, historical.len() as u32);
     let mut out: Vec<Scenario> = historical.into_iter().take(counts[0] as usize).collect();
     let mut rng = Rng::new(seed, 0x5CE7_A210);
@@ -173,17 +182,14 @@ fn factor_pnl(model: &FactorModel, shocks: &[f64]) -> f64 {
         .sum()
 }
 
-fn historical_scenarios(model: &FactorModel, replay: &ReplayData) -> Vec<Scenario> {
+fn historical_scenarios(model: &FactorModel) -> Vec<Scenario> {
     let dates = &model.history_dates;
-    let n_pos = model.positions.len();
     let month_scenario = |t: usize, name: String| Scenario {
         id: 0,
         kind: ScenarioKind::HistoricalReplay,
         name,
         factor_shocks: model.history[t].clone(),
-        position_shocks: (0..n_pos)
-            .filter_map(|i| replay.residual_at(t, i).map(|r| (i as u32, r)))
-            .collect(),
+        non_factor: NonFactorShock::ResidualMonth { month: t as u32 },
     };
     let mut out = Vec::new();
     let mut used = vec![false; dates.len()];
@@ -201,21 +207,15 @@ fn historical_scenarios(model: &FactorModel, replay: &ReplayData) -> Vec<Scenari
         let factor_shocks = (0..k)
             .map(|j| (*a..=*b).fold(1.0, |acc, t| acc * (1.0 + model.history[t][j])) - 1.0)
             .collect();
-        let position_shocks = (0..n_pos)
-            .filter_map(|i| {
-                let mut acc = 1.0;
-                for t in *a..=*b {
-                    acc *= 1.0 + replay.residual_at(t, i)?;
-                }
-                Some((i as u32, acc - 1.0))
-            })
-            .collect();
         out.push(Scenario {
             id: 0,
             kind: ScenarioKind::HistoricalReplay,
             name: format!("{} ({} to {}, compounded)", e.name, e.start, e.end),
             factor_shocks,
-            position_shocks,
+            non_factor: NonFactorShock::ResidualEpisode {
+                first: *a as u32,
+                last: *b as u32,
+            },
         });
     }
     // Their single months, then the book's worst other months.
@@ -321,7 +321,7 @@ fn correlation_breakdowns(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec
                     if repaired { ", Higham-repaired" } else { "" },
                 ),
                 factor_shocks: shocks,
-                position_shocks: Vec::new(),
+                non_factor: NonFactorShock::None,
             }
         })
         .collect()
@@ -418,10 +418,27 @@ fn style_rotations(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenar
                     described.join(", ")
                 ),
                 factor_shocks: conditional(model, set, &shocks),
-                position_shocks: Vec::new(),
+                non_factor: NonFactorShock::None,
             }
         })
         .collect()
+}
+
+/// The per-factor inputs of the fire-sale discount, computed once per model.
+pub fn fire_sale_inputs(model: &FactorModel) -> FireSaleInputs {
+    let (_, volatility) = normal_correlation(model);
+    let median_beta = (0..model.factors.len())
+        .map(|j| {
+            let mut betas: Vec<f64> = model.positions.iter().map(|p| p.exposures[j]).collect();
+            betas.sort_by(f64::total_cmp);
+            stats::quantile(&betas, 0.5)
+        })
+        .collect();
+    FireSaleInputs {
+        crowded_side: crowding_scores(model).iter().map(|s| s.signum()).collect(),
+        median_beta,
+        volatility,
+    }
 }
 
 fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenario> {
@@ -430,13 +447,6 @@ fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scena
     // Style factors ranked by crowding (absolute run-up z-score), most crowded first.
     let mut ranked: Vec<usize> = (1..model.factors.len()).collect();
     ranked.sort_by(|a, b| scores[*b].abs().total_cmp(&scores[*a].abs()).then(a.cmp(b)));
-    let medians: Vec<f64> = (0..model.factors.len())
-        .map(|j| {
-            let mut betas: Vec<f64> = model.positions.iter().map(|p| p.exposures[j]).collect();
-            betas.sort_by(f64::total_cmp);
-            stats::quantile(&betas, 0.5)
-        })
-        .collect();
     (0..count)
         .map(|n| {
             // Mostly the most crowded trade; sometimes the two most crowded together.
@@ -451,22 +461,6 @@ fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scena
                 .iter()
                 .map(|&j| -scores[j].signum() * unwind_sigma * vols[j])
                 .collect();
-            // Fire-sale discount on positions holding more of the crowded side than the
-            // median position does.
-            let mut position_shocks = Vec::new();
-            for (i, p) in model.positions.iter().enumerate() {
-                let extra: f64 = set
-                    .iter()
-                    .map(|&j| {
-                        let crowded_side = scores[j].signum();
-                        let excess = (crowded_side * (p.exposures[j] - medians[j])).max(0.0);
-                        -discount * excess * vols[j]
-                    })
-                    .sum();
-                if extra != 0.0 {
-                    position_shocks.push((i as u32, extra));
-                }
-            }
             let described: Vec<String> = set
                 .iter()
                 .map(|&j| format!("{} (crowding z {:+.2})", model.factors[j], scores[j]))
@@ -480,7 +474,10 @@ fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scena
                     described.join(" + ")
                 ),
                 factor_shocks: conditional(model, &set, &shocks),
-                position_shocks,
+                non_factor: NonFactorShock::FireSale {
+                    factors: set.iter().map(|&j| j as u32).collect(),
+                    discount,
+                },
             }
         })
         .collect()

@@ -10,10 +10,11 @@
 //!   Basel 2.5 "stressed VaR" idea (BCBS 2009, §718(lxxvi)) of calibrating to a
 //!   continuous stress period found in the data.
 
-use crate::market_data::MarketData;
-use crate::portfolio::{Issue, Portfolio, Rejection};
+use stresslab_core::market_data::MarketData;
+use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use stresslab_analytics::{covariance, regression};
 
 /// The four Carhart factors, in model order.
@@ -50,6 +51,18 @@ pub struct PositionModel {
     pub residual_vol: f64,
     /// Return-series column, when estimated.
     pub return_series: Option<String>,
+    /// Index into [`FactorModel::series_residuals`], when estimated.
+    pub residual_series: Option<u32>,
+}
+
+/// What a crowding-unwind scenario needs to price its fire-sale discount per position:
+/// which side of each factor is crowded, the median position's beta, and the factor's
+/// monthly volatility (normal, Ledoit-Wolf).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FireSaleInputs {
+    pub crowded_side: Vec<f64>,
+    pub median_beta: Vec<f64>,
+    pub volatility: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +84,12 @@ pub struct FactorModel {
     /// simulation and the regime view.
     pub history_dates: Vec<String>,
     pub history: Vec<Vec<f64>>,
+    /// Residual (non-factor) monthly returns over the whole history, one row per
+    /// distinct return series the book uses — what a full-revaluation replay adds to the
+    /// factor move. Kept per series, not per position, so memory grows with the market
+    /// data, not with the book.
+    pub series_residuals: Vec<Vec<f64>>,
+    pub fire_sale: FireSaleInputs,
 }
 
 pub fn to_rows(m: &DMatrix<f64>) -> Vec<Vec<f64>> {
@@ -146,8 +165,24 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
     let x = DMatrix::from_fn(ESTIMATION_MONTHS, k, |t, j| factor_cols[j][start + t]);
 
     let mut positions = Vec::with_capacity(portfolio.positions.len());
+    // One regression per distinct return series, however many positions share it.
+    let mut fits: HashMap<&str, (u32, regression::OlsFit)> = HashMap::new();
+    let mut series_columns: Vec<&[f64]> = Vec::new();
     for (i, p) in portfolio.positions.iter().enumerate() {
         let path = format!("positions[{i}].factor");
+        if p.instrument_type.is_derivative() {
+            issues.push(issue(
+                format!("positions[{i}].instrument_type"),
+                format!(
+                    "the factor workflow revalues delta-one positions only (market value × factor betas); a {} cannot be revalued that way — remove it or state its delta-equivalent exposure as a stock/ETF position",
+                    serde_json::to_value(p.instrument_type)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+            ));
+            continue;
+        }
         let Some(inputs) = &p.factor else {
             issues.push(issue(
                 path,
@@ -163,9 +198,20 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                 ));
                 continue;
             };
-            let y: Vec<f64> = (start..n).map(|t| col[t] - rf[t]).collect();
-            match regression::ols(&y, &x) {
-                Ok(fit) => PositionModel {
+            let fitted = match fits.get(series.as_str()) {
+                Some((index, fit)) => Ok((*index, fit.clone())),
+                None => {
+                    let y: Vec<f64> = (start..n).map(|t| col[t] - rf[t]).collect();
+                    regression::ols(&y, &x).map(|fit| {
+                        let index = series_columns.len() as u32;
+                        series_columns.push(col);
+                        fits.insert(series.as_str(), (index, fit.clone()));
+                        (index, fit)
+                    })
+                }
+            };
+            match fitted {
+                Ok((index, fit)) => PositionModel {
                     id: p.id.clone(),
                     name: p.name.clone(),
                     market_value: p.market_value,
@@ -175,6 +221,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                     t_stats: fit.t_stats.clone(),
                     residual_vol: fit.residual_variance.sqrt(),
                     return_series: Some(series.clone()),
+                    residual_series: Some(index),
                 },
                 Err(e) => {
                     issues.push(issue(
@@ -190,11 +237,25 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                 .copied()
                 .filter(|f| !inputs.exposures.contains_key(*f))
                 .collect();
+            let unknown: Vec<&str> = inputs
+                .exposures
+                .keys()
+                .map(String::as_str)
+                .filter(|f| !FACTORS.contains(f))
+                .collect();
+            for f in &unknown {
+                issues.push(issue(
+                    format!("{path}.exposures.{f}"),
+                    format!("is not a factor of the model (its factors are {})", FACTORS.join(", ")),
+                ));
+            }
             if !missing.is_empty() {
                 issues.push(issue(
                     format!("{path}.exposures"),
                     format!("missing {}", missing.join(", ")),
                 ));
+            }
+            if !missing.is_empty() || !unknown.is_empty() {
                 continue;
             }
             PositionModel {
@@ -207,6 +268,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                 t_stats: Vec::new(),
                 residual_vol: 0.0,
                 return_series: None,
+                residual_series: None,
             }
         };
         positions.push(model);
@@ -242,7 +304,30 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         most_stressed_window(&history, &book_exposure, STRESS_WINDOW_MONTHS)
             .map_err(|e| reject_numeric("stressed covariance", e))?;
 
-    Ok(FactorModel {
+    // Residual returns of each distinct series over the whole history: excess return
+    // minus the factor-explained part (alpha excluded: a replay is about the shock, not
+    // the drift).
+    let mut by_index: Vec<(&u32, &regression::OlsFit)> = fits.values().map(|(i, f)| (i, f)).collect();
+    by_index.sort_by_key(|(i, _)| **i);
+    let series_residuals: Vec<Vec<f64>> = by_index
+        .iter()
+        .map(|(i, fit)| {
+            let col = series_columns[**i as usize];
+            (0..n)
+                .map(|t| {
+                    let explained: f64 = fit
+                        .betas
+                        .iter()
+                        .zip(&history[t])
+                        .map(|(b, f)| b * f)
+                        .sum();
+                    col[t] - rf[t] - fit.intercept - explained
+                })
+                .collect()
+        })
+        .collect();
+
+    let mut model = FactorModel {
         factors: FACTORS.iter().map(|f| f.to_string()).collect(),
         total_market_value: portfolio.total_market_value(),
         window: Window {
@@ -264,7 +349,11 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         covariance_stressed: to_rows(&covariance_stressed),
         history_dates: market.dates.clone(),
         history,
-    })
+        series_residuals,
+        fire_sale: FireSaleInputs::default(),
+    };
+    model.fire_sale = crate::scenarios::fire_sale_inputs(&model);
+    Ok(model)
 }
 
 /// The `len`-month window where the book's factor P&L is most volatile, and its sample

@@ -3,34 +3,16 @@
 //! SVG, no scripts, no network), plus the template narrative — every sentence built
 //! from a computed figure.
 
-use super::aggregate::FactorAggregate;
-use super::model::FactorModel;
-use crate::findings::{pct, usd, Findings, Table};
-use crate::svg;
-use serde::Serialize;
+use crate::aggregate::FactorAggregate;
+use crate::model::FactorModel;
+use stresslab_core::findings::{pct, usd, Findings, Table};
+use stresslab_core::svg;
+use stresslab_core::engine::{Deliverables, RunContext};
 use serde_json::{json, Value};
-
-/// Identity of the run, for the report header.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunHeader {
-    pub run_id: String,
-    pub workflow: String,
-    pub portfolio_id: String,
-    pub portfolio_name: String,
-    pub seed: u64,
-    pub scenario_count: u32,
-    pub partition_count: u32,
-}
-
-pub struct Deliverables {
-    pub results_json: Vec<u8>,
-    pub summary_md: String,
-    pub report_html: String,
-}
 
 /// The facts a narrator may use: the headline figures, nothing else.
 pub fn facts(
-    header: &RunHeader,
+    header: &RunContext,
     model: &FactorModel,
     agg: &FactorAggregate,
     findings: &[Findings],
@@ -46,7 +28,7 @@ pub fn facts(
 
 /// Deterministic narrative: a paragraph of sentences, each quoting computed figures.
 pub fn template_narrative(
-    header: &RunHeader,
+    header: &RunContext,
     model: &FactorModel,
     agg: &FactorAggregate,
     findings: &[Findings],
@@ -106,7 +88,7 @@ fn capitalise(s: &str) -> String {
 }
 
 pub fn render(
-    header: &RunHeader,
+    header: &RunContext,
     model: &FactorModel,
     agg: &FactorAggregate,
     findings: &[Findings],
@@ -180,7 +162,7 @@ const RISK_COLUMNS: [&str; 6] = [
 ];
 
 fn summary_markdown(
-    header: &RunHeader,
+    header: &RunContext,
     model: &FactorModel,
     agg: &FactorAggregate,
     findings: &[Findings],
@@ -284,7 +266,7 @@ th{background:#f6f8fa}.charts{display:flex;flex-wrap:wrap;gap:1rem}.charts>div{f
 .rec{margin:.4rem 0}.cites{color:#57606a;font-size:.8rem}details{margin:.5rem 0}";
 
 fn html(
-    header: &RunHeader,
+    header: &RunContext,
     model: &FactorModel,
     agg: &FactorAggregate,
     findings: &[Findings],

@@ -1,0 +1,176 @@
+//! `audit.json`: the provenance of a run, for a risk committee or a regulator asking
+//! "how was this number made?" — the inputs' SHA-256, seed, engine and tool versions,
+//! the parameters, each stage's timing and artifact digest, the narrator, and who
+//! started the run. It is the one artifact that legitimately differs between two runs
+//! of the same inputs (timings, who, when), so byte-identity checks leave it out.
+
+use crate::engine::{RunContext, WorkflowEngine};
+use crate::storage::{RunRecord, StageRecord};
+use serde::{Deserialize, Serialize};
+
+pub const AUDIT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Audit {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub workflow: String,
+    pub engine_version: String,
+    /// Version of the StressLab build that wrote this record.
+    pub tool_version: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    pub portfolio_id: String,
+    pub inputs: Vec<AuditInput>,
+    pub seed: u64,
+    /// The typed parameters with defaults filled in (what the run id hashes).
+    pub parameters: serde_json::Value,
+    pub scenario_count: u32,
+    pub partition_count: u32,
+    /// Stage timings and the digests of what each stage wrote, in the order they ran.
+    pub stages: Vec<AuditStage>,
+    /// SHA-256 of each deliverable.
+    pub deliverables: Vec<AuditDigest>,
+    pub narrator: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditInput {
+    pub role: String,
+    pub key: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditStage {
+    pub stage: String,
+    pub artifact_key: String,
+    pub sha256: String,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditDigest {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// Stage order for the record: partition, aggregate, personas (by name), synthesize.
+fn stage_rank(stage: &str) -> u8 {
+    match stage {
+        "partition" => 0,
+        "aggregate" => 1,
+        "synthesize" => 3,
+        _ => 2,
+    }
+}
+
+impl Audit {
+    pub fn new<E: WorkflowEngine>(
+        meta: &RunRecord,
+        run: &RunContext,
+        stages: &[StageRecord],
+        narrator: &str,
+        deliverables: Vec<(String, String)>,
+    ) -> Self {
+        let mut inputs = vec![AuditInput {
+            role: "portfolio".into(),
+            key: meta.recipe.portfolio_key.clone(),
+            sha256: meta.recipe.portfolio_sha256.clone(),
+        }];
+        if let (Some(key), Some(sha)) = (&meta.recipe.market_data_key, &meta.recipe.market_data_sha256) {
+            inputs.push(AuditInput {
+                role: "market_data".into(),
+                key: key.clone(),
+                sha256: sha.clone(),
+            });
+        }
+        let mut stages: Vec<AuditStage> = stages
+            .iter()
+            .filter(|s| s.stage != "synthesize")
+            .map(|s| AuditStage {
+                stage: s.stage.clone(),
+                artifact_key: s.artifact_key.clone(),
+                sha256: s.sha256.clone(),
+                duration_ms: s.duration_ms,
+            })
+            .collect();
+        stages.sort_by(|a, b| stage_rank(&a.stage).cmp(&stage_rank(&b.stage)).then(a.stage.cmp(&b.stage)));
+        Audit {
+            schema_version: AUDIT_SCHEMA_VERSION,
+            run_id: meta.run_id.clone(),
+            workflow: E::NAME.into(),
+            engine_version: E::ENGINE_VERSION.into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            created_at: meta.created_at.clone(),
+            started_by: meta.started_by.clone(),
+            portfolio_id: meta.portfolio_id.clone(),
+            inputs,
+            seed: meta.seed,
+            parameters: serde_json::from_str(&meta.recipe.parameters).unwrap_or_default(),
+            scenario_count: run.scenario_count,
+            partition_count: run.partition_count,
+            stages,
+            deliverables: deliverables
+                .into_iter()
+                .map(|(file, sha256)| AuditDigest { file, sha256 })
+                .collect(),
+            narrator: narrator.into(),
+        }
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+
+    /// Human-readable form for `stresslab audit`.
+    pub fn render_text(&self) -> String {
+        let mut out = format!(
+            "run {}\n  workflow {} (engine {}), StressLab {}\n  created {} by {}\n  portfolio {}\n",
+            self.run_id,
+            self.workflow,
+            self.engine_version,
+            self.tool_version,
+            self.created_at,
+            self.started_by.as_deref().unwrap_or("(unknown)"),
+            printable(&self.portfolio_id),
+        );
+        for i in &self.inputs {
+            out.push_str(&format!(
+                "  input {:<12} {}  {}\n",
+                i.role,
+                i.sha256,
+                printable(&i.key)
+            ));
+        }
+        out.push_str(&format!(
+            "  seed {}, {} scenarios in {} partitions, parameters {}\n  narrator {}\n  stages:\n",
+            self.seed, self.scenario_count, self.partition_count, self.parameters, self.narrator
+        ));
+        for s in &self.stages {
+            out.push_str(&format!(
+                "    {:<36} {:>8} ms  {}\n",
+                s.stage, s.duration_ms, s.sha256
+            ));
+        }
+        out.push_str("  deliverables:\n");
+        for d in &self.deliverables {
+            out.push_str(&format!("    {:<14} {}\n", d.file, d.sha256));
+        }
+        out
+    }
+}
+
+/// Control characters from inputs (keys, ids) escaped before they reach a terminal.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}

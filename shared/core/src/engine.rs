@@ -1,0 +1,240 @@
+//! The engine contract: everything a stress workflow provides so the kernel can run it
+//! end to end — typed parameters with their bounds, prepare (model + scenario specs),
+//! evaluate one slice into an already-reduced partial result, merge the partials in
+//! partition order, the persona team and its dependency graph, and rendering.
+//!
+//! The kernel (stages, runner, storage) is generic over [`WorkflowEngine`]; the one
+//! place that maps a workflow name to an engine is the registry crate.
+
+use crate::findings::Findings;
+use crate::market_data::MarketData;
+use crate::portfolio::{Issue, Portfolio, Rejection};
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::{Map, Value};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// A persona agent of a workflow's team: one Lambda, one findings artifact.
+pub trait PersonaRole: Copy + Eq + Hash + Debug + Send + Sync + 'static {
+    /// The whole team, in report order.
+    const TEAM: &'static [Self];
+    /// Kebab-case name: the Lambda crate name and the stage name in the run store.
+    fn name(self) -> &'static str;
+    /// The personas whose findings this one reads. The graph must be acyclic; personas
+    /// with no path between them run concurrently (threads locally, a Parallel state in
+    /// the ASL).
+    fn reads(self) -> &'static [Self];
+    /// One line: what this persona does, for the catalog and the Lambda description.
+    fn role(self) -> &'static str;
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::TEAM.iter().copied().find(|p| p.name() == name)
+    }
+}
+
+/// The team in dependency levels: every persona of level `n` reads only personas of
+/// levels `< n`, so each level can run concurrently. `Err` names a persona on a cycle.
+pub fn team_levels<P: PersonaRole>() -> Result<Vec<Vec<P>>, String> {
+    let mut placed: Vec<P> = Vec::new();
+    let mut levels = Vec::new();
+    while placed.len() < P::TEAM.len() {
+        let level: Vec<P> = P::TEAM
+            .iter()
+            .copied()
+            .filter(|p| !placed.contains(p) && p.reads().iter().all(|d| placed.contains(d)))
+            .collect();
+        if level.is_empty() {
+            let stuck = P::TEAM.iter().find(|p| !placed.contains(p));
+            return Err(format!(
+                "persona dependency cycle through {}",
+                stuck.map_or("?", |p| p.name())
+            ));
+        }
+        placed.extend(&level);
+        levels.push(level);
+    }
+    Ok(levels)
+}
+
+/// Identity of a run, for headers, results.json and audit.json.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RunContext {
+    pub run_id: String,
+    pub workflow: String,
+    pub engine_version: String,
+    pub portfolio_id: String,
+    pub portfolio_name: String,
+    pub base_currency: String,
+    /// As-of date of the portfolio, when it states one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+    pub seed: u64,
+    pub scenario_count: u32,
+    pub partition_count: u32,
+}
+
+/// A run's deliverables, rendered by the workflow.
+pub struct Deliverables {
+    pub results_json: Vec<u8>,
+    pub summary_md: String,
+    pub report_html: String,
+}
+
+/// What a narrator gets: the facts it may cite, and the deterministic template text.
+pub struct NarrativeDraft {
+    pub facts: Value,
+    pub template: String,
+}
+
+pub trait WorkflowEngine: Send + Sync + 'static {
+    /// Payload and run-id name (`factor`).
+    const NAME: &'static str;
+    /// Version of the numerics, hashed into the run id: bump it with any change that can
+    /// change a number, so old artifacts are never reused for new code.
+    const ENGINE_VERSION: &'static str;
+    /// One line for `--help` and the catalog.
+    const DESCRIPTION: &'static str;
+
+    /// Typed parameters (`deny_unknown_fields`, defaults for every field).
+    type Params: Debug + Clone + Default + Serialize + DeserializeOwned + Send + Sync;
+    /// Everything evaluation needs besides the scenarios (estimated once, in partition).
+    type Model: Serialize + DeserializeOwned + Send + Sync;
+    /// A small scenario spec; anything bulky (paths, per-position moves) is recomputed
+    /// from the model during evaluation, never stored.
+    type Scenario: Serialize + DeserializeOwned + Send + Sync;
+    /// One partition's result, already reduced (sums, histograms, per-scenario summaries),
+    /// never per-path data.
+    type Partial: Serialize + DeserializeOwned + Send + Sync;
+    type Aggregate: Serialize + DeserializeOwned + Send + Sync;
+    type Persona: PersonaRole;
+
+    /// Bounds of the parameters. Each issue names the API field and the CLI flag, e.g.
+    /// `parameters.scenarios (--scenarios)`.
+    fn check_params(params: &Self::Params) -> Vec<Issue>;
+    fn scenario_count(params: &Self::Params) -> u32;
+    fn partition_count(params: &Self::Params) -> u32;
+
+    /// Model and scenario specs. Every refusal names the input field; `validate` runs
+    /// exactly this, so what `validate` accepts, `run` accepts.
+    fn prepare(
+        portfolio: &Portfolio,
+        market: Option<&MarketData>,
+        params: &Self::Params,
+        seed: u64,
+    ) -> Result<(Self::Model, Vec<Self::Scenario>), Rejection>;
+
+    /// Pure and deterministic: the same slice gives the same bits on every retry.
+    /// `first_scenario` is the id of `scenarios[0]` in the whole set.
+    fn evaluate(model: &Self::Model, first_scenario: u32, scenarios: &[Self::Scenario])
+        -> Self::Partial;
+
+    /// Reduce the partials, given in partition order (so the result is bit-stable).
+    fn merge(model: &Self::Model, partials: Vec<Self::Partial>) -> Self::Aggregate;
+
+    /// One persona's findings; `upstream` holds the findings of `persona.reads()`, in
+    /// that order.
+    fn persona(
+        persona: Self::Persona,
+        model: &Self::Model,
+        aggregate: &Self::Aggregate,
+        upstream: &[Findings],
+    ) -> Findings;
+
+    /// Facts and template prose for the narrator; `findings` in team order.
+    fn narrative(
+        run: &RunContext,
+        model: &Self::Model,
+        aggregate: &Self::Aggregate,
+        findings: &[Findings],
+    ) -> NarrativeDraft;
+
+    fn deliverables(
+        run: &RunContext,
+        model: &Self::Model,
+        aggregate: &Self::Aggregate,
+        findings: &[Findings],
+        narrative: &str,
+    ) -> Deliverables;
+}
+
+/// Parse the request's parameter object into the engine's typed parameters and check
+/// their bounds. Unknown or mistyped fields are named (`parameters.scenarios: …`).
+pub fn parse_params<E: WorkflowEngine>(raw: &Map<String, Value>) -> Result<E::Params, Rejection> {
+    let params: E::Params = serde_json::from_value(Value::Object(raw.clone())).map_err(|e| {
+        Rejection {
+            issues: vec![Issue {
+                path: "parameters".into(),
+                reason: format!("{e} (workflow {})", E::NAME),
+            }],
+        }
+    })?;
+    let issues = E::check_params(&params);
+    if issues.is_empty() {
+        Ok(params)
+    } else {
+        Err(Rejection { issues })
+    }
+}
+
+/// The parameters with every default filled in, as canonical JSON: what the run id
+/// hashes, so an explicit default and an omitted one give the same run.
+pub fn canonical_params<E: WorkflowEngine>(params: &E::Params) -> String {
+    serde_json::to_string(params).unwrap_or_default()
+}
+
+/// The partition-count rule every workflow shares.
+pub fn check_partitions(partitions: u32, scenarios: u32, max: u32) -> Option<Issue> {
+    (!(1..=max.min(scenarios)).contains(&partitions)).then(|| Issue {
+        path: "parameters.partitions (--partitions)".into(),
+        reason: format!(
+            "must be between 1 and {} (and at most the scenario count), got {partitions}",
+            max.min(scenarios)
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    enum P {
+        A,
+        B,
+        C,
+    }
+    impl PersonaRole for P {
+        const TEAM: &'static [P] = &[P::A, P::B, P::C];
+        fn name(self) -> &'static str {
+            match self {
+                P::A => "a",
+                P::B => "b",
+                P::C => "c",
+            }
+        }
+        fn reads(self) -> &'static [P] {
+            match self {
+                P::C => &[P::A],
+                _ => &[],
+            }
+        }
+        fn role(self) -> &'static str {
+            "test"
+        }
+    }
+
+    #[test]
+    fn independent_personas_share_a_level() {
+        assert_eq!(team_levels::<P>().unwrap(), vec![vec![P::A, P::B], vec![P::C]]);
+        assert_eq!(P::from_name("c"), Some(P::C));
+        assert_eq!(P::from_name("d"), None);
+    }
+
+    #[test]
+    fn partition_bounds_name_the_flag() {
+        assert!(check_partitions(4, 500, 256).is_none());
+        let issue = check_partitions(0, 500, 256).unwrap();
+        assert!(issue.path.contains("--partitions"), "{issue}");
+        assert!(check_partitions(300, 200, 256).is_some());
+    }
+}

@@ -1,0 +1,270 @@
+//! The registry: the one list of workflows, and the one place that dispatches on it.
+//!
+//! Everything that must know which workflows exist — the CLI, the local runner, the
+//! four operation Lambdas, the state-machine harness and the deployment-consistency
+//! test — asks this crate. Adding a workflow is its crate, one line in the
+//! `workflows!` invocation below, its ASL file, its template resources and its events.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use stresslab_core::api::*;
+use stresslab_core::engine::{parse_params, team_levels, PersonaRole, WorkflowEngine};
+use stresslab_core::market_data::MarketData;
+use stresslab_core::narrative::Narrator;
+use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
+use stresslab_core::runner::{self, Event};
+use stresslab_core::stages;
+use stresslab_core::storage::{BlobStore, RunStore};
+use stresslab_core::StageError;
+
+/// Declares the workflow enum and the `dispatch!` macro from one list, so the list
+/// exists exactly once. (`$d` smuggles a `$` into the nested macro.)
+macro_rules! workflows {
+    ($d:tt $($variant:ident => $engine:ty),+ $(,)?) => {
+        /// Every workflow StressLab runs.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Workflow {
+            $($variant),+
+        }
+
+        impl Workflow {
+            pub const ALL: &'static [Workflow] = &[$(Workflow::$variant),+];
+        }
+
+        /// Evaluate `$body` with the type alias `$E` bound to the workflow's engine.
+        macro_rules! dispatch {
+            ($d workflow:expr, $d E:ident => $d body:expr) => {
+                match $d workflow {
+                    $(Workflow::$variant => {
+                        type $d E = $engine;
+                        $d body
+                    })+
+                }
+            };
+        }
+    };
+}
+
+workflows!($
+    Factor => stresslab_factor::FactorWorkflow,
+);
+
+/// The four operation Lambdas; each serves every workflow.
+pub const OPERATIONS: [&str; 4] = ["partition", "compute-partition", "aggregate", "synthesize"];
+
+impl Workflow {
+    pub fn name(self) -> &'static str {
+        dispatch!(self, E => E::NAME)
+    }
+
+    pub fn from_name(name: &str) -> Option<Workflow> {
+        Workflow::ALL.iter().copied().find(|w| w.name() == name)
+    }
+
+    /// The workflow a payload names; an unknown name is NonRetryable and lists the
+    /// known ones.
+    pub fn parse(name: &WorkflowName) -> Result<Workflow, StageError> {
+        Workflow::from_name(name.as_str()).ok_or_else(|| {
+            StageError::invalid(format!(
+                "workflow: unknown {:?}; known workflows: {}",
+                name.as_str(),
+                names().join(", ")
+            ))
+        })
+    }
+
+    pub fn info(self) -> WorkflowInfo {
+        dispatch!(self, E => info::<E>())
+    }
+}
+
+pub fn names() -> Vec<&'static str> {
+    Workflow::ALL.iter().map(|w| w.name()).collect()
+}
+
+/// What a workflow deploys and runs, for the CLI, the harness and the consistency test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkflowInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub engine_version: &'static str,
+    /// `statemachines/<name>.asl.json`.
+    pub state_machine: String,
+    /// Personas in team order, each with the personas whose findings it reads.
+    pub personas: Vec<PersonaInfo>,
+    /// The personas in dependency levels (each level runs concurrently).
+    pub persona_levels: Vec<Vec<&'static str>>,
+    /// The default parameters, as the API takes them.
+    pub default_parameters: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonaInfo {
+    pub name: &'static str,
+    pub role: &'static str,
+    pub reads: Vec<&'static str>,
+}
+
+fn info<E: WorkflowEngine>() -> WorkflowInfo {
+    WorkflowInfo {
+        name: E::NAME,
+        description: E::DESCRIPTION,
+        engine_version: E::ENGINE_VERSION,
+        state_machine: format!("statemachines/{}.asl.json", E::NAME),
+        personas: E::Persona::TEAM
+            .iter()
+            .map(|p| PersonaInfo {
+                name: p.name(),
+                role: p.role(),
+                reads: p.reads().iter().map(|r| r.name()).collect(),
+            })
+            .collect(),
+        persona_levels: team_levels::<E::Persona>()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|level| level.into_iter().map(|p| p.name()).collect())
+            .collect(),
+        default_parameters: serde_json::to_value(E::Params::default()).unwrap_or_default(),
+    }
+}
+
+/// Every workflow's description.
+pub fn catalog() -> Vec<WorkflowInfo> {
+    Workflow::ALL.iter().map(|w| w.info()).collect()
+}
+
+/// Every Lambda the deployment has: the operations, then each workflow's personas.
+pub fn lambda_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = OPERATIONS.to_vec();
+    for w in catalog() {
+        names.extend(w.personas.iter().map(|p| p.name));
+    }
+    names
+}
+
+/// What `validate` reports for input that would run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub scenario_count: u32,
+    pub partition_count: u32,
+}
+
+/// Exactly the checks `run` makes before it writes anything: the parameters, the work
+/// budget and the workflow's own preparation (model estimation, scenario generation).
+pub fn check(
+    workflow: Workflow,
+    portfolio: &Portfolio,
+    market: Option<&MarketData>,
+    parameters: &Map<String, Value>,
+    seed: u64,
+) -> Result<Checked, Rejection> {
+    dispatch!(workflow, E => {
+        let params = parse_params::<E>(parameters)?;
+        stages::check_run::<E>(portfolio, market, &params, seed)?;
+        Ok(Checked {
+            scenario_count: E::scenario_count(&params),
+            partition_count: E::partition_count(&params),
+        })
+    })
+}
+
+/// Parse and bound-check parameters only (the CLI checks flags before reading files).
+pub fn check_parameters(workflow: Workflow, parameters: &Map<String, Value>) -> Result<(), Vec<Issue>> {
+    dispatch!(workflow, E => parse_params::<E>(parameters).map(|_| ()).map_err(|r| r.issues))
+}
+
+pub async fn partition<B: BlobStore, R: RunStore>(
+    blobs: &B,
+    runs: &R,
+    request: &RunRequest,
+) -> Result<PartitionPlan, StageError> {
+    dispatch!(Workflow::parse(&request.workflow)?, E => stages::partition::<E, B, R>(blobs, runs, request).await)
+}
+
+pub async fn compute_partition<B: BlobStore, R: RunStore>(
+    blobs: &B,
+    runs: &R,
+    task: &PartitionTask,
+) -> Result<PartitionOutcome, StageError> {
+    dispatch!(Workflow::parse(&task.workflow)?, E => stages::compute_partition::<E, B, R>(blobs, runs, task).await)
+}
+
+pub async fn aggregate<B: BlobStore, R: RunStore>(
+    blobs: &B,
+    runs: &R,
+    run: &RunRef,
+) -> Result<StageOutput, StageError> {
+    dispatch!(Workflow::parse(&run.workflow)?, E => stages::aggregate::<E, B, R>(blobs, runs, run).await)
+}
+
+/// A persona by name, for callers that hold a name rather than a persona type (tests,
+/// tools). The persona Lambdas call their engine's typed stage directly.
+pub async fn persona<B: BlobStore, R: RunStore>(
+    blobs: &B,
+    runs: &R,
+    persona: &str,
+    run: &RunRef,
+) -> Result<StageOutput, StageError> {
+    dispatch!(Workflow::parse(&run.workflow)?, E => {
+        let Some(p) = <E as WorkflowEngine>::Persona::from_name(persona) else {
+            return Err(StageError::invalid(format!(
+                "persona: the {} workflow has no persona {persona:?}",
+                E::NAME
+            )));
+        };
+        stages::persona::<E, B, R>(blobs, runs, p, run).await
+    })
+}
+
+pub async fn synthesize<B: BlobStore, R: RunStore, N: Narrator>(
+    blobs: &B,
+    runs: &R,
+    narrator: &N,
+    run: &RunRef,
+) -> Result<StageOutput, StageError> {
+    dispatch!(Workflow::parse(&run.workflow)?, E => stages::synthesize::<E, B, R, N>(blobs, runs, narrator, run).await)
+}
+
+/// The embedded runner for the request's workflow (see [`runner::run_workflow`]).
+pub fn run_local<B: BlobStore, R: RunStore, N: Narrator>(
+    blobs: &B,
+    runs: &R,
+    narrator: &N,
+    request: &RunRequest,
+    workers: usize,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Result<String, StageError> {
+    dispatch!(Workflow::parse(&request.workflow)?, E => runner::run_workflow::<E, B, R, N>(blobs, runs, narrator, request, workers, on_event))
+}
+
+/// Progress steps of a run of `workflow` with `partitions` partitions.
+pub fn progress_steps(workflow: Workflow, partitions: u32) -> u64 {
+    dispatch!(workflow, E => runner::progress_steps::<E>(partitions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_ones_are_refused_by_name() {
+        for w in Workflow::ALL {
+            assert_eq!(Workflow::from_name(w.name()), Some(*w));
+        }
+        let err = Workflow::parse(&WorkflowName::new("liquidty")).unwrap_err();
+        assert_eq!(err.error_type(), "NonRetryable");
+        assert!(err.to_string().contains("liquidty") && err.to_string().contains("factor"), "{err}");
+    }
+
+    #[test]
+    fn every_persona_graph_is_acyclic_and_names_are_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for name in lambda_names() {
+            assert!(seen.insert(name), "{name} is listed twice");
+        }
+        for w in catalog() {
+            let flat: Vec<&str> = w.persona_levels.concat();
+            assert_eq!(flat.len(), w.personas.len(), "{}: a dependency cycle", w.name);
+        }
+    }
+}
