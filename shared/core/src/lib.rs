@@ -10,6 +10,7 @@ pub mod api;
 pub mod error;
 pub mod factor;
 pub mod findings;
+pub mod input;
 pub mod local;
 pub mod market_data;
 pub mod narrative;
