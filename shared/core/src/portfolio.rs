@@ -5,6 +5,11 @@
 //! path (`positions[17].market_value`) and reason, instead of stopping at the first
 //! field serde trips over. A portfolio with any issue is rejected whole: no run is
 //! created from half-valid input.
+//!
+//! Input conventions, the same for JSON and CSV: a leading UTF-8 byte-order mark is
+//! ignored (spreadsheet exports add one); a key or column given twice is an error, never
+//! "last one wins"; control characters are refused in string fields and escaped
+//! whenever an issue is displayed ([`escape_control`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
