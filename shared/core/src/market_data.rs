@@ -2,7 +2,8 @@
 //! CSV. Same error discipline as the portfolio: every bad cell is named by line, column
 //! and header, and a file with any bad cell is refused.
 
-use crate::portfolio::{Issue, Rejection};
+use crate::portfolio::{strip_bom, Checker, Issue, Rejection};
+use std::collections::HashMap;
 
 /// Largest market-data file accepted.
 pub const MAX_MARKET_DATA_BYTES: usize = 32 * 1024 * 1024;
@@ -34,22 +35,62 @@ impl MarketData {
     }
 }
 
+/// The date formats accepted, for messages.
+const DATE_FORMATS: &str = "YYYY-MM-DD, YYYY-MM, YYYYMM or M/D/YYYY";
+
+/// `part` as a number if it is exactly `len` ASCII digits (or, with `len` 0, one or two).
+fn digits(part: &str, len: usize) -> Option<u32> {
+    let ok_len = if len == 0 {
+        (1..=2).contains(&part.len())
+    } else {
+        part.len() == len
+    };
+    if ok_len && part.bytes().all(|b| b.is_ascii_digit()) {
+        part.parse().ok()
+    } else {
+        None
+    }
+}
+
 /// Normalise the date formats seen in our sources to `YYYY-MM`:
-/// `YYYY-MM-DD`, `YYYY-MM`, `YYYYMM`, `M/D/YYYY`.
+/// `YYYY-MM-DD`, `YYYY-MM`, `YYYYMM`, `M/D/YYYY`. Dates are split on their separators
+/// and every part must be ASCII digits, so no byte offset ever lands inside a multi-byte
+/// character (`2000-0é` is just an unreadable date).
 fn month_of(raw: &str) -> Option<String> {
     let s = raw.trim();
+    // Timestamps exported by spreadsheets ("2000-01-31 00:00:00", "2000-01-31T00:00")
+    // carry the same month; the time part is ignored.
+    let s = s.split_once(['T', ' ']).map_or(s, |(date, _)| date);
     let valid = |y: u32, m: u32| (1800..=2200).contains(&y) && (1..=12).contains(&m);
-    if let Some((m, rest)) = s.split_once('/') {
-        let (_, y) = rest.split_once('/')?;
-        let (y, m) = (y.parse().ok()?, m.parse().ok()?);
-        return valid(y, m).then(|| format!("{y:04}-{m:02}"));
-    }
-    let (y, m) = if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
-        (s[..4].parse().ok()?, s[4..].parse().ok()?)
-    } else if s.len() >= 7 && s.as_bytes()[4] == b'-' {
-        (s[..4].parse().ok()?, s[5..7].parse().ok()?)
+    let day = |d: u32| (1..=31).contains(&d);
+    let (y, m) = if s.contains('/') {
+        let mut parts = s.split('/');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(m), Some(d), Some(y), None) => {
+                let (m, d, y) = (digits(m, 0)?, digits(d, 0)?, digits(y, 4)?);
+                if !day(d) {
+                    return None;
+                }
+                (y, m)
+            }
+            _ => return None,
+        }
+    } else if s.contains('-') {
+        let mut parts = s.split('-');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(y), Some(m), None, None) => (digits(y, 4)?, digits(m, 2)?),
+            (Some(y), Some(m), Some(d), None) => {
+                let (y, m, d) = (digits(y, 4)?, digits(m, 2)?, digits(d, 2)?);
+                if !day(d) {
+                    return None;
+                }
+                (y, m)
+            }
+            _ => return None,
+        }
     } else {
-        return None;
+        let n = digits(s, 6)?;
+        (n / 100, n % 100)
     };
     valid(y, m).then(|| format!("{y:04}-{m:02}"))
 }
@@ -67,80 +108,97 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
             ),
         ));
     }
+    // The csv reader skips a leading UTF-8 byte-order mark itself; stripping it here too
+    // keeps the behaviour the same as the portfolio's, whatever the reader does.
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(bytes);
+        .from_reader(strip_bom(bytes));
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| fail("market_data".into(), format!("malformed CSV: {e}")))?
+        .map_err(|e| fail("market_data line 1".into(), format!("malformed CSV: {e}")))?
         .iter()
         .map(str::to_owned)
         .collect();
-    if headers.len() < 2 {
+    let Some((_, columns)) = headers.split_first().filter(|(_, rest)| !rest.is_empty()) else {
         return Err(fail(
             "market_data line 1".into(),
             "needs a date column and at least one series".into(),
         ));
+    };
+    let columns = columns.to_vec();
+    let mut c = Checker::new();
+    let mut first_column: HashMap<&str, usize> = HashMap::with_capacity(columns.len());
+    for (i, name) in columns.iter().enumerate() {
+        let col = i + 2;
+        if name.is_empty() {
+            c.issue(
+                format!("market_data line 1 column {col}"),
+                "the series has no name",
+            );
+        } else if let Some(first) = first_column.insert(name.as_str(), col) {
+            // column() would silently pick the first; the author may have meant either.
+            c.issue(
+                format!("market_data line 1 column {col} ({name})"),
+                format!("duplicate column {name:?} (also column {first})"),
+            );
+        }
     }
-    let columns = headers[1..].to_vec();
     let mut dates = Vec::new();
     let mut series = vec![Vec::new(); columns.len()];
-    let mut issues = Vec::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                issues.push(Issue {
-                    path: format!("market_data line {line}"),
-                    reason: format!("malformed CSV: {e}"),
-                });
+                c.issue(
+                    format!("market_data line {line}"),
+                    format!("malformed CSV: {e}"),
+                );
                 continue;
             }
         };
         let line = record.position().map_or(0, |p| p.line());
-        match month_of(&record[0]) {
+        let date = record.get(0).unwrap_or_default();
+        match month_of(date) {
             Some(m) => {
                 if dates.last().is_some_and(|prev: &String| *prev >= m) {
-                    issues.push(Issue {
-                        path: format!("market_data line {line} column 1"),
-                        reason: format!("date {m} is not after the previous row"),
-                    });
+                    c.issue(
+                        format!("market_data line {line} column 1"),
+                        format!("date {m} is not after the previous row"),
+                    );
                 }
                 dates.push(m);
             }
-            None => issues.push(Issue {
-                path: format!("market_data line {line} column 1"),
-                reason: format!("unreadable date {:?}", &record[0]),
-            }),
+            None => c.issue(
+                format!("market_data line {line} column 1"),
+                format!("unreadable date {date:?} (expected {DATE_FORMATS})"),
+            ),
         }
         for (col, out) in series.iter_mut().enumerate() {
-            let cell = &record[col + 1];
+            let cell = record.get(col + 1).unwrap_or_default();
             match cell.parse::<f64>() {
                 Ok(x) if x.is_finite() => out.push(x),
                 _ => {
-                    issues.push(Issue {
-                        path: format!(
+                    c.issue(
+                        format!(
                             "market_data line {line} column {} ({})",
                             col + 2,
-                            columns[col]
+                            columns.get(col).map_or("", String::as_str)
                         ),
-                        reason: format!("must be a finite number, got {cell:?}"),
-                    });
+                        format!("must be a finite number, got {cell:?}"),
+                    );
                     out.push(f64::NAN);
                 }
             }
         }
     }
-    if dates.is_empty() && issues.is_empty() {
-        issues.push(Issue {
-            path: "market_data".into(),
-            reason: "has no rows".into(),
-        });
+    if dates.is_empty() && c.is_empty() {
+        c.issue("market_data", "has no rows");
     }
-    if !issues.is_empty() {
-        issues.truncate(50);
-        return Err(Rejection { issues });
+    if !c.is_empty() {
+        return Err(Rejection {
+            issues: c.into_issues(),
+        });
     }
     Ok(MarketData {
         dates,
@@ -160,6 +218,14 @@ mod tests {
         assert_eq!(month_of("1/4/1999").as_deref(), Some("1999-01"));
         assert_eq!(month_of("13/4/1999"), None);
         assert_eq!(month_of("hello"), None);
+        assert_eq!(month_of("1999-01").as_deref(), Some("1999-01"));
+        assert_eq!(month_of("12/31/1999").as_deref(), Some("1999-12"));
+        assert_eq!(month_of("2000-0é"), None);
+        assert_eq!(month_of("é00001"), None);
+        assert_eq!(month_of("20000é"), None);
+        assert_eq!(month_of("2000-01-xx"), None);
+        assert_eq!(month_of("1/x/1999"), None);
+        assert_eq!(month_of("2000-01-31 00:00:00").as_deref(), Some("2000-01"));
     }
 
     #[test]

@@ -5,10 +5,16 @@
 //! path (`positions[17].market_value`) and reason, instead of stopping at the first
 //! field serde trips over. A portfolio with any issue is rejected whole: no run is
 //! created from half-valid input.
+//!
+//! Input conventions, the same for JSON and CSV: a leading UTF-8 byte-order mark is
+//! ignored (spreadsheet exports add one); a key or column given twice is an error, never
+//! "last one wins"; control characters are refused in string fields and escaped
+//! whenever an issue is displayed ([`escape_control`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 /// Largest portfolio file accepted (JSON or CSV). Larger books should be split; this
@@ -17,6 +23,22 @@ use std::fmt;
 pub const MAX_PORTFOLIO_BYTES: usize = 8 * 1024 * 1024;
 /// Largest number of positions accepted.
 pub const MAX_POSITIONS: usize = 50_000;
+/// Largest absolute market value of one position, in its own currency: 10^18.
+///
+/// Far above any real holding, even in currencies with large nominal units (the
+/// biggest single equity stakes are around 10^11 USD, about 2·10^15 IDR or 3·10^15
+/// VND), so only unit and scale errors hit it. It keeps the arithmetic safe: the sum
+/// of [`MAX_POSITIONS`] capped values and their squares (variances, 10^36) stay far
+/// from f64 overflow, where an uncapped 1e300 would turn a risk figure into inf/NaN.
+pub const MAX_ABS_MARKET_VALUE: f64 = 1e18;
+const SCALE_HINT: &str = "(a unit or scale error?)";
+/// Longest portfolio id, in characters. The id is embedded, with run ids, in DynamoDB
+/// partition keys (at most 2048 bytes) and sort keys (at most 1024 bytes) and in S3 keys;
+/// 128 leaves ample room for the rest of each key.
+pub const MAX_PORTFOLIO_ID_CHARS: usize = 128;
+/// Longest position id, in bytes (UTF-8): position ids appear in result keys and in
+/// per-position rows, which must stay well below DynamoDB's 1024-byte sort-key limit.
+pub const MAX_POSITION_ID_BYTES: usize = 256;
 /// Relative tolerance for reconciling weights, totals and quantity × price (1 bp).
 pub const RECONCILE_TOLERANCE: f64 = 1e-4;
 
@@ -193,29 +215,128 @@ pub struct Issue {
     pub reason: String,
 }
 
+/// Both parts may quote the input (keys, cell values, file names), so control characters
+/// are escaped: a newline or an ANSI escape in an uploaded file must not forge extra lines
+/// in a terminal, a log or a Markdown report.
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.reason)
+        write!(
+            f,
+            "{}: {}",
+            escape_control(&self.path),
+            escape_control(&self.reason)
+        )
     }
 }
 
+/// Escape the characters of `s` that could corrupt whatever displays it: C0/C1 control
+/// characters (`\n`, `\t`, `\u{1b}`, …, via [`char::escape_default`]) and the invisible
+/// bidirectional-override and line-separator characters that can make displayed text
+/// read differently from what it is ("Trojan Source", CVE-2021-42574). Everything else,
+/// accents, CJK and emoji included, is kept as is.
+pub fn escape_control(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if ch.is_control() {
+            out.extend(ch.escape_default());
+        } else if is_invisible_format(ch) {
+            out.extend(ch.escape_unicode());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+fn is_invisible_format(ch: char) -> bool {
+    matches!(
+        ch,
+        '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
 /// Every issue found in one input.
+///
+/// `issues` is complete (up to [`MAX_COLLECTED_ISSUES`]); only its display is capped, see
+/// [`Rejection::capped`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub issues: Vec<Issue>,
 }
 
+/// At most this many issues are listed when a rejection is displayed; nobody reads
+/// further, and the first ones usually show the pattern (a wrong column, a bad export).
+pub const MAX_DISPLAYED_ISSUES: usize = 50;
+
+/// Byte budget of a displayed rejection. The text travels as a Step Functions task
+/// failure `cause`, which is limited to 32,768 characters, inside a JSON error envelope
+/// that adds its own prefix; 30 KiB leaves room for that.
+pub const MAX_REJECTION_BYTES: usize = 30 * 1024;
+
+/// One displayed issue is cut at this many bytes: a single issue may quote a huge input
+/// value, and it must not crowd out all the others.
+pub const MAX_ISSUE_DISPLAY_BYTES: usize = 512;
+
+/// Issues are collected up to this many, then only counted. Without a bound a 32 MiB
+/// file of one-byte bad cells would yield tens of millions of issues and exhaust a
+/// Lambda's memory just describing itself.
+pub const MAX_COLLECTED_ISSUES: usize = 100_000;
+
+impl Rejection {
+    /// The rejection as text of at most `max_bytes` bytes (for `max_bytes` of at least
+    /// about 100): a header with the total count, up to [`MAX_DISPLAYED_ISSUES`] issues,
+    /// each cut at [`MAX_ISSUE_DISPLAY_BYTES`], then "… and K more problem(s)" for the
+    /// rest. Control characters are escaped as in [`Issue`]'s `Display`.
+    pub fn capped(&self, max_bytes: usize) -> String {
+        let total = self.issues.len();
+        let more = |k: usize| format!("\n  … and {k} more problem(s)");
+        let mut out = format!("portfolio rejected with {total} problem(s):");
+        // Reserving the longest possible trailer keeps the check simple and exact enough.
+        let reserve = more(total).len();
+        let mut shown = 0;
+        for issue in self.issues.iter().take(MAX_DISPLAYED_ISSUES) {
+            let mut line = format!("\n  {issue}");
+            truncate_with_ellipsis(&mut line, MAX_ISSUE_DISPLAY_BYTES);
+            let left_after = total - shown - 1;
+            let needed = if left_after > 0 { reserve } else { 0 };
+            if out.len() + line.len() + needed > max_bytes {
+                break;
+            }
+            out.push_str(&line);
+            shown += 1;
+        }
+        if shown < total {
+            out.push_str(&more(total - shown));
+        }
+        truncate_with_ellipsis(&mut out, max_bytes);
+        out
+    }
+}
+
+/// Cut `s` to at most `max` bytes on a character boundary, marking the cut with "…".
+fn truncate_with_ellipsis(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    const MARK: &str = "…";
+    let mut end = max.saturating_sub(MARK.len());
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    if s.len() + MARK.len() <= max {
+        s.push_str(MARK);
+    }
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "portfolio rejected with {} problem(s):",
-            self.issues.len()
-        )?;
-        for issue in &self.issues {
-            write!(f, "\n  {issue}")?;
-        }
-        Ok(())
+        f.write_str(&self.capped(MAX_REJECTION_BYTES))
     }
 }
 
@@ -257,6 +378,143 @@ pub fn parse_portfolio(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection>
     }
 }
 
+/// JSON to a [`Value`] like `serde_json::from_slice`, except that a key repeated within
+/// one object is reported instead of silently resolved: serde_json keeps the last value,
+/// so `{"market_value": 1, "market_value": 1e9}` would pass as 1e9 with nobody noticing
+/// which one the author meant.
+mod strict_json {
+    use super::Issue;
+    use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Number, Value};
+    use std::fmt::{self, Write as _};
+
+    enum Segment {
+        Key(String),
+        Index(usize),
+    }
+
+    /// The path from the root to the node being read, kept as a stack so a path string
+    /// is only built when there is something to report: linear time overall.
+    struct Context {
+        path: Vec<Segment>,
+        duplicates: Vec<Issue>,
+    }
+
+    impl Context {
+        fn render(&self, last: &str) -> String {
+            let mut out = String::new();
+            for segment in &self.path {
+                match segment {
+                    Segment::Key(k) if out.is_empty() => out.push_str(k),
+                    Segment::Key(k) => {
+                        out.push('.');
+                        out.push_str(k);
+                    }
+                    Segment::Index(i) => {
+                        let _ = write!(out, "[{i}]");
+                    }
+                }
+            }
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(last);
+            out
+        }
+    }
+
+    /// Parse `bytes`, returning the value (first occurrence of a repeated key wins) and
+    /// one issue per repeated key. serde_json's own nesting limit (128) still applies, so
+    /// deep input cannot overflow the stack.
+    pub(super) fn from_slice(bytes: &[u8]) -> Result<(Value, Vec<Issue>), serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let mut cx = Context {
+            path: Vec::new(),
+            duplicates: Vec::new(),
+        };
+        let value = Node { cx: &mut cx }.deserialize(&mut de)?;
+        de.end()?;
+        Ok((value, cx.duplicates))
+    }
+
+    struct Node<'a> {
+        cx: &'a mut Context,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Node<'_> {
+        type Value = Value;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Node<'_> {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+            Ok(Value::Bool(b))
+        }
+        fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+            Ok(Value::Number(n.into()))
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+            Ok(Value::Number(n.into()))
+        }
+        fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
+            // serde_json refuses out-of-range literals itself, so this is always finite.
+            Ok(Number::from_f64(x).map_or(Value::Null, Value::Number))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+            Ok(Value::String(s.to_owned()))
+        }
+        fn visit_string<E>(self, s: String) -> Result<Value, E> {
+            Ok(Value::String(s))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::new();
+            loop {
+                self.cx.path.push(Segment::Index(items.len()));
+                let next = seq.next_element_seed(Node { cx: &mut *self.cx })?;
+                self.cx.path.pop();
+                match next {
+                    Some(v) => items.push(v),
+                    None => return Ok(Value::Array(items)),
+                }
+            }
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+            let mut map = Map::new();
+            while let Some(key) = access.next_key::<String>()? {
+                self.cx.path.push(Segment::Key(key));
+                let value = access.next_value_seed(Node { cx: &mut *self.cx })?;
+                let Some(Segment::Key(key)) = self.cx.path.pop() else {
+                    return Err(A::Error::custom("internal error: JSON path out of step"));
+                };
+                if map.contains_key(&key) {
+                    let path = self.cx.render(&key);
+                    self.cx.duplicates.push(Issue {
+                        path,
+                        reason: format!(
+                            "duplicate key {key:?}: each key may appear only once per object"
+                        ),
+                    });
+                } else {
+                    map.insert(key, value);
+                }
+            }
+            Ok(Value::Object(map))
+        }
+    }
+}
+
 fn reject(path: &str, reason: impl Into<String>) -> Rejection {
     Rejection {
         issues: vec![Issue {
@@ -266,17 +524,52 @@ fn reject(path: &str, reason: impl Into<String>) -> Rejection {
     }
 }
 
-/// Collects issues while building typed values.
-struct Checker {
+/// Collects issues while building typed values, up to [`MAX_COLLECTED_ISSUES`].
+pub(crate) struct Checker {
     issues: Vec<Issue>,
+    /// Issues past the cap, counted so the rejection can still say how many there were.
+    dropped: usize,
 }
 
 impl Checker {
-    fn issue(&mut self, path: impl Into<String>, reason: impl Into<String>) {
-        self.issues.push(Issue {
-            path: path.into(),
-            reason: reason.into(),
-        });
+    pub(crate) fn new() -> Self {
+        Checker {
+            issues: Vec::new(),
+            dropped: 0,
+        }
+    }
+
+    pub(crate) fn issue(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+        if self.issues.len() < MAX_COLLECTED_ISSUES {
+            self.issues.push(Issue {
+                path: path.into(),
+                reason: reason.into(),
+            });
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    pub(crate) fn push(&mut self, issue: Issue) {
+        self.issue(issue.path, issue.reason);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.issues.is_empty()
+    }
+
+    /// All collected issues, plus one saying how many were not listed, if any.
+    pub(crate) fn into_issues(mut self) -> Vec<Issue> {
+        if self.dropped > 0 {
+            self.issues.push(Issue {
+                path: "input".into(),
+                reason: format!(
+                    "{} further problem(s) not listed (listing stops at {MAX_COLLECTED_ISSUES})",
+                    self.dropped
+                ),
+            });
+        }
+        self.issues
     }
 
     fn string(
@@ -297,7 +590,16 @@ impl Checker {
                 self.issue(format!("{path}{key}"), "must not be empty");
                 None
             }
-            Some(Value::String(s)) => Some(s.trim().to_owned()),
+            Some(Value::String(s)) => {
+                let s = s.trim();
+                match control_char(s) {
+                    Some(found) => {
+                        self.issue(format!("{path}{key}"), found);
+                        None
+                    }
+                    None => Some(s.to_owned()),
+                }
+            }
             Some(other) => {
                 self.issue(
                     format!("{path}{key}"),
@@ -351,6 +653,22 @@ impl Checker {
     }
 }
 
+/// The first control character in `s`, described for an issue, if there is one. Control
+/// characters have no business in ids, names or codes, and in ids they would end up in
+/// storage keys and report file names.
+fn control_char(s: &str) -> Option<String> {
+    s.chars()
+        .enumerate()
+        .find(|(_, ch)| ch.is_control())
+        .map(|(i, ch)| {
+            format!(
+                "must not contain control characters (found {} at character {})",
+                ch.escape_default(),
+                i + 1
+            )
+        })
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -362,8 +680,18 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// A leading UTF-8 byte-order mark, as written by Excel and some Windows editors.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The input without a leading UTF-8 byte-order mark. The mark carries no meaning in
+/// UTF-8 and RFC 8259 §8.1 lets parsers ignore it; the CSV reader already skips it, so
+/// JSON does the same and a file saved "with BOM" is accepted in either format.
+pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes)
+}
+
 fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let (value, duplicates) = strict_json::from_slice(strip_bom(bytes)).map_err(|e| {
         reject(
             &format!("line {} column {}", e.line(), e.column()),
             format!("malformed JSON: {e}"),
@@ -375,7 +703,10 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
             format!("must be a JSON object, got {}", kind(&value)),
         ));
     };
-    let mut c = Checker { issues: Vec::new() };
+    let mut c = Checker::new();
+    for issue in duplicates {
+        c.push(issue);
+    }
     c.unknown_keys(
         &root,
         "",
@@ -394,37 +725,39 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
     let base_currency = c.string(&root, "", "base_currency", true);
     let as_of = c.string(&root, "", "as_of", false);
     let market_data = c.string(&root, "", "market_data", false);
+    if let Some(reference) = &market_data {
+        if let Err(issue) = crate::input::check_relative_reference(reference, "market_data") {
+            c.push(issue);
+        }
+    }
     let total = c.number(&root, "", "total_market_value");
-    let positions = match root.get("positions") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
+    let mut positions = Vec::new();
+    let mut ids = Vec::new();
+    match root.get("positions") {
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
                 let path = format!("positions[{i}].");
                 match item {
-                    Value::Object(obj) => position_from_object(&mut c, obj, &path),
-                    other => {
-                        c.issue(
-                            format!("positions[{i}]"),
-                            format!("must be an object, got {}", kind(other)),
-                        );
-                        None
+                    Value::Object(obj) => {
+                        let (id, position) = position_from_object(&mut c, obj, &path);
+                        if let Some(id) = id {
+                            ids.push((format!("{path}id"), id));
+                        }
+                        positions.extend(position);
                     }
+                    other => c.issue(
+                        format!("positions[{i}]"),
+                        format!("must be an object, got {}", kind(other)),
+                    ),
                 }
-            })
-            .collect(),
-        None | Some(Value::Null) => {
-            c.issue("positions", "is required");
-            Vec::new()
+            }
         }
-        Some(other) => {
-            c.issue(
-                "positions",
-                format!("must be an array, got {}", kind(other)),
-            );
-            Vec::new()
-        }
-    };
+        None | Some(Value::Null) => c.issue("positions", "is required"),
+        Some(other) => c.issue(
+            "positions",
+            format!("must be an array, got {}", kind(other)),
+        ),
+    }
     let count = root
         .get("positions")
         .and_then(Value::as_array)
@@ -434,6 +767,7 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
         count,
         PortfolioHeader {
             portfolio_id,
+            portfolio_id_origin: None,
             name,
             base_currency,
             as_of,
@@ -441,11 +775,15 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
             total,
         },
         positions,
+        ids,
     )
 }
 
 struct PortfolioHeader {
     portfolio_id: Option<String>,
+    /// Where the id came from when it is not a field of the input (CSV: the file name),
+    /// so a bad id can be traced.
+    portfolio_id_origin: Option<String>,
     name: Option<String>,
     base_currency: Option<String>,
     as_of: Option<String>,
@@ -469,9 +807,28 @@ const POSITION_KEYS: [&str; 13] = [
     "fixed_income",
 ];
 
-fn position_from_object(c: &mut Checker, obj: &Map<String, Value>, path: &str) -> Option<Position> {
+/// The position's id (whenever it is readable, so duplicates are found even among
+/// otherwise broken positions) and the position, if it is valid enough to build.
+fn position_from_object(
+    c: &mut Checker,
+    obj: &Map<String, Value>,
+    path: &str,
+) -> (Option<String>, Option<Position>) {
     c.unknown_keys(obj, path, &POSITION_KEYS);
-    let id = c.string(obj, path, "id", true);
+    let id = c.string(obj, path, "id", true).filter(|id| {
+        if id.len() > MAX_POSITION_ID_BYTES {
+            c.issue(
+                format!("{path}id"),
+                format!(
+                    "is {} bytes long; the limit is {MAX_POSITION_ID_BYTES} bytes",
+                    id.len()
+                ),
+            );
+            false
+        } else {
+            true
+        }
+    });
     let name = c.string(obj, path, "name", false);
     let asset_class = c
         .string(obj, path, "asset_class", true)
@@ -504,6 +861,10 @@ fn position_from_object(c: &mut Checker, obj: &Map<String, Value>, path: &str) -
             Some(Value::Object(map)) => {
                 let ep = format!("{p}exposures.");
                 for key in map.keys() {
+                    if let Some(found) = control_char(key) {
+                        c.issue(format!("{ep}{key}"), format!("factor name {found}"));
+                        continue;
+                    }
                     if let Some(x) = c.number(map, &ep, key) {
                         exposures.insert(key.clone(), x);
                     }
@@ -597,16 +958,38 @@ fn position_from_object(c: &mut Checker, obj: &Map<String, Value>, path: &str) -
         }
     }
     let derivative = instrument_type.is_some_and(InstrumentType::is_derivative);
+    // quantity × price can overflow even when both are finite (1e200 × 1e200); the
+    // product is then no market value at all and must not be compared or summed.
+    let implied = match (quantity, price) {
+        (Some(q), Some(p)) => {
+            let product = q * p;
+            if product.is_finite() {
+                Some(product)
+            } else {
+                c.issue(
+                    format!("{path}quantity"),
+                    format!("quantity × price overflows ({q} × {p} is not a finite number)"),
+                );
+                None
+            }
+        }
+        _ => None,
+    };
     let resolved = match (market_value, quantity, price) {
-        (Some(mv), q, p) => {
+        (Some(mv), _, _) => {
             if mv < 0.0 && !derivative {
                 c.issue(
                     format!("{path}market_value"),
                     "must be finite and >= 0 (only derivatives may have a negative mark-to-market)",
                 );
             }
-            if let (Some(q), Some(p)) = (q, p) {
-                let implied = q * p;
+            if mv.abs() > MAX_ABS_MARKET_VALUE {
+                c.issue(
+                    format!("{path}market_value"),
+                    format!("{mv} is beyond the limit of ±{MAX_ABS_MARKET_VALUE:e} {SCALE_HINT}"),
+                );
+            }
+            if let Some(implied) = implied {
                 if (implied - mv).abs() > RECONCILE_TOLERANCE * mv.abs().max(implied.abs()).max(1.0)
                 {
                     c.issue(
@@ -617,14 +1000,23 @@ fn position_from_object(c: &mut Checker, obj: &Map<String, Value>, path: &str) -
             }
             Some(mv)
         }
-        (None, Some(q), Some(p)) => {
+        (None, Some(q), Some(_)) => {
             if q < 0.0 && !derivative {
                 c.issue(
                     format!("{path}quantity"),
                     "must be >= 0 (only derivatives may be short here)",
                 );
             }
-            Some(q * p)
+            if let Some(implied) = implied.filter(|v| v.abs() > MAX_ABS_MARKET_VALUE) {
+                c.issue(
+                    format!("{path}quantity"),
+                    format!(
+                        "quantity × price = {implied} is beyond the market value limit \
+                         of ±{MAX_ABS_MARKET_VALUE:e} {SCALE_HINT}"
+                    ),
+                );
+            }
+            implied
         }
         (None, _, _) => {
             if !obj.contains_key("market_value") {
@@ -636,21 +1028,31 @@ fn position_from_object(c: &mut Checker, obj: &Map<String, Value>, path: &str) -
             None
         }
     };
-    Some(Position {
-        id: id?,
-        name: name.unwrap_or_default(),
-        asset_class: asset_class?,
-        instrument_type: instrument_type?,
-        currency: currency?,
-        market_value: resolved?,
-        quantity,
-        price,
-        weight,
-        factor,
-        liquidity,
-        credit,
-        fixed_income,
-    })
+    let position = match (&id, asset_class, instrument_type, currency, resolved) {
+        (
+            Some(id),
+            Some(asset_class),
+            Some(instrument_type),
+            Some(currency),
+            Some(market_value),
+        ) => Some(Position {
+            id: id.clone(),
+            name: name.unwrap_or_default(),
+            asset_class,
+            instrument_type,
+            currency,
+            market_value,
+            quantity,
+            price,
+            weight,
+            factor,
+            liquidity,
+            credit,
+            fixed_income,
+        }),
+        _ => None,
+    };
+    (id, position)
 }
 
 fn positive(c: &mut Checker, path: &str, key: &str, value: Option<f64>) {
@@ -709,12 +1111,41 @@ fn lookup<T: Copy>(
     }
 }
 
+/// Why `id` is not a usable portfolio id, if it is not.
+fn portfolio_id_problem(id: &str) -> Option<String> {
+    let chars = id.chars().count();
+    if chars > MAX_PORTFOLIO_ID_CHARS {
+        return Some(format!(
+            "is {chars} characters long; the limit is {MAX_PORTFOLIO_ID_CHARS} \
+             (it becomes part of storage keys)"
+        ));
+    }
+    if let Some(bad) = id
+        .chars()
+        .find(|ch| !(ch.is_ascii_alphanumeric() || "-_.".contains(*ch)))
+    {
+        return Some(format!(
+            "may contain only [A-Za-z0-9._-] (ASCII letters, digits, '.', '_' and '-'); \
+             found {bad:?}"
+        ));
+    }
+    // "." and ".." pass the character check but are path components, and the id is
+    // used in storage keys and local directory names.
+    if id.chars().all(|ch| ch == '.') {
+        return Some("must not consist of dots only".into());
+    }
+    None
+}
+
 /// Portfolio-level checks: ids, emptiness, size, weight and total reconciliation.
+/// `ids` holds the path and value of every readable position id, including those of
+/// positions that failed other checks.
 fn finish(
     mut c: Checker,
     raw_count: usize,
     header: PortfolioHeader,
     positions: Vec<Position>,
+    ids: Vec<(String, String)>,
 ) -> Result<Portfolio, Rejection> {
     if raw_count == 0 && !c.issues.iter().any(|i| i.path == "positions") {
         c.issue(
@@ -728,7 +1159,16 @@ fn finish(
             format!("has {raw_count} positions; the limit is {MAX_POSITIONS}"),
         );
     }
-    let base_currency = header.base_currency.and_then(|s| {
+    if let Some(id) = &header.portfolio_id {
+        if let Some(problem) = portfolio_id_problem(id) {
+            let problem = match &header.portfolio_id_origin {
+                Some(origin) => format!("{problem} (the id is {origin})"),
+                None => problem,
+            };
+            c.issue("portfolio_id", problem);
+        }
+    }
+    let base_currency = header.base_currency.as_deref().and_then(|s| {
         let upper = s.to_ascii_uppercase();
         if is_iso_currency(&upper) {
             Some(upper)
@@ -740,13 +1180,16 @@ fn finish(
             None
         }
     });
-    let mut seen = HashSet::new();
-    for (i, p) in positions.iter().enumerate() {
-        if !seen.insert(p.id.as_str()) {
-            c.issue(
-                format!("positions[{i}].id"),
-                format!("duplicate id {:?}", p.id),
-            );
+    let mut first_use: HashMap<&str, &str> = HashMap::with_capacity(ids.len());
+    for (path, id) in &ids {
+        match first_use.entry(id.as_str()) {
+            Entry::Occupied(first) => c.issue(
+                path.clone(),
+                format!("duplicate id {id:?} (first used at {})", first.get()),
+            ),
+            Entry::Vacant(slot) => {
+                slot.insert(path.as_str());
+            }
         }
     }
     if let Some(as_of) = &header.as_of {
@@ -758,62 +1201,23 @@ fn finish(
     // would be wrong and the message misleading.
     if positions.len() == raw_count && raw_count > 0 {
         let total: f64 = positions.iter().map(|p| p.market_value).sum();
-        if let Some(stated) = header.total {
-            if (stated - total).abs() > RECONCILE_TOLERANCE * stated.abs().max(total.abs()).max(1.0)
-            {
-                c.issue(
-                    "total_market_value",
-                    format!("{stated} does not reconcile with the sum of market values {total}"),
-                );
-            }
-        }
-        let weighted: Vec<(usize, f64)> = positions
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.weight.map(|w| (i, w)))
-            .collect();
-        if !weighted.is_empty() {
-            if weighted.len() != positions.len() {
-                c.issue(
-                    "positions",
-                    format!(
-                        "weights given for {} of {} positions: give all or none",
-                        weighted.len(),
-                        positions.len()
-                    ),
-                );
-            } else {
-                let sum: f64 = weighted.iter().map(|(_, w)| w).sum();
-                if (sum - 1.0).abs() > RECONCILE_TOLERANCE {
-                    c.issue("positions", format!("weights sum to {sum}, not 1"));
-                }
-                if total > 0.0 {
-                    for (i, w) in &weighted {
-                        let implied = positions[*i].market_value / total;
-                        if (w - implied).abs() > RECONCILE_TOLERANCE {
-                            c.issue(format!("positions[{i}].weight"), format!("{w} does not reconcile with market_value / total = {implied:.6}"));
-                        }
-                    }
-                }
-            }
-        }
-        if total <= 0.0 {
-            c.issue("positions", "total market value must be > 0");
+        if !total.is_finite() {
+            // Reachable only with positions already flagged as beyond the cap; still
+            // named, because a total of inf would poison every figure derived from it.
+            c.issue(
+                "total_market_value",
+                "the sum of the positions' market values overflows (is not a finite number)",
+            );
+        } else {
+            reconcile_totals(&mut c, &header, &positions, total);
         }
     }
-    if !c.issues.is_empty() {
-        return Err(Rejection { issues: c.issues });
+    if !c.is_empty() {
+        return Err(Rejection {
+            issues: c.into_issues(),
+        });
     }
     let portfolio_id = header.portfolio_id.unwrap_or_default();
-    if !portfolio_id
-        .chars()
-        .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
-    {
-        return Err(reject(
-            "portfolio_id",
-            "may contain only letters, digits, '-', '_' and '.'",
-        ));
-    }
     Ok(Portfolio {
         name: header.name.unwrap_or_else(|| portfolio_id.clone()),
         portfolio_id,
@@ -823,6 +1227,56 @@ fn finish(
         total_market_value: header.total,
         positions,
     })
+}
+
+/// The stated total and the weights against the (finite) sum of market values.
+fn reconcile_totals(c: &mut Checker, header: &PortfolioHeader, positions: &[Position], total: f64) {
+    if let Some(stated) = header.total {
+        if (stated - total).abs() > RECONCILE_TOLERANCE * stated.abs().max(total.abs()).max(1.0) {
+            c.issue(
+                "total_market_value",
+                format!("{stated} does not reconcile with the sum of market values {total}"),
+            );
+        }
+    }
+    let weighted: Vec<(usize, f64)> = positions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.weight.map(|w| (i, w)))
+        .collect();
+    if !weighted.is_empty() {
+        if weighted.len() != positions.len() {
+            c.issue(
+                "positions",
+                format!(
+                    "weights given for {} of {} positions: give all or none",
+                    weighted.len(),
+                    positions.len()
+                ),
+            );
+        } else {
+            let sum: f64 = weighted.iter().map(|(_, w)| w).sum();
+            if (sum - 1.0).abs() > RECONCILE_TOLERANCE {
+                c.issue("positions", format!("weights sum to {sum}, not 1"));
+            }
+            if total > 0.0 {
+                for (i, w) in &weighted {
+                    let implied = positions[*i].market_value / total;
+                    if (w - implied).abs() > RECONCILE_TOLERANCE {
+                        c.issue(
+                            format!("positions[{i}].weight"),
+                            format!(
+                                "{w} does not reconcile with market_value / total = {implied:.6}"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if total <= 0.0 {
+        c.issue("positions", "total market value must be > 0");
+    }
 }
 
 /// CSV import. One row per position; header names as in the JSON schema, nested fields
@@ -839,7 +1293,7 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
         .iter()
         .map(str::to_owned)
         .collect::<Vec<_>>();
-    let mut c = Checker { issues: Vec::new() };
+    let mut c = Checker::new();
     let known = [
         "id",
         "name",
@@ -860,14 +1314,28 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
         "coupon",
         "base_currency",
     ];
+    let mut first_column: HashMap<&str, usize> = HashMap::with_capacity(headers.len());
     for (col, h) in headers.iter().enumerate() {
-        if !known.contains(&h.as_str()) && !h.starts_with("exposure_") {
+        if let Some(first) = first_column.insert(h.as_str(), col + 1) {
+            // Which of the two cells would be meant is anyone's guess; the row-building
+            // below would silently keep the last.
+            c.issue(
+                format!("header column {}", col + 1),
+                format!("duplicate column {h:?} (also column {first})"),
+            );
+        } else if h.strip_prefix("exposure_").is_some_and(str::is_empty) {
+            c.issue(
+                format!("header column {}", col + 1),
+                "column \"exposure_\" needs a factor name, e.g. exposure_MktRF",
+            );
+        } else if !known.contains(&h.as_str()) && !h.starts_with("exposure_") {
             c.issue(
                 format!("header column {}", col + 1),
                 format!("unknown column {h:?}"),
             );
         }
     }
+    let mut ids = Vec::new();
     let mut positions = Vec::new();
     let mut base_currency = None;
     let mut raw_count = 0;
@@ -875,7 +1343,9 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                c.issues.extend(csv_error(&e).issues);
+                for issue in csv_error(&e).issues {
+                    c.push(issue);
+                }
                 continue;
             }
         };
@@ -920,7 +1390,9 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
                 }
                 "base_currency" => base_currency = Some(field.to_owned()),
                 other if other.starts_with("exposure_") => {
-                    exposures.insert(other["exposure_".len()..].to_owned(), number());
+                    if let Some(factor_name) = other.strip_prefix("exposure_") {
+                        exposures.insert(factor_name.to_owned(), number());
+                    }
                 }
                 other if known.contains(&other) => {
                     obj.insert(h.clone(), Value::String(field.into()));
@@ -942,9 +1414,12 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
             }
         }
         let before = c.issues.len();
-        let position = position_from_object(&mut c, &obj, &format!("positions[{i}]."));
-        for issue in &mut c.issues[before..] {
+        let (id, position) = position_from_object(&mut c, &obj, &format!("positions[{i}]."));
+        for issue in c.issues.iter_mut().skip(before) {
             issue.path = format!("{} (line {line})", issue.path);
+        }
+        if let Some(id) = id {
+            ids.push((format!("positions[{i}].id (line {line})"), id));
         }
         positions.extend(position);
     }
@@ -956,6 +1431,7 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
         c,
         raw_count,
         PortfolioHeader {
+            portfolio_id_origin: Some(format!("taken from the file name {name:?}")),
             portfolio_id: Some(stem.clone()),
             name: Some(stem),
             base_currency: Some(base_currency.unwrap_or_else(|| "USD".into())),
@@ -964,6 +1440,7 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
             total: None,
         },
         positions,
+        ids,
     )
 }
 
@@ -986,15 +1463,20 @@ fn csv_error(e: &csv::Error) -> Rejection {
     reject(&path, reason)
 }
 
+/// `YYYY-MM-DD` with a real day of that month. Parsed by splitting, never by byte
+/// offsets, so non-ASCII input is simply not a date.
 fn is_iso_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let (Ok(y), Ok(m), Ok(d)) = (
-        s[0..4].parse::<u32>(),
-        s[5..7].parse::<u32>(),
-        s[8..10].parse::<u32>(),
+    let digits = |part: &str, n: usize| {
+        (part.len() == n && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<u32>().ok())
+            .flatten()
+    };
+    let mut parts = s.split('-');
+    let (Some(y), Some(m), Some(d), None) = (
+        parts.next().and_then(|p| digits(p, 4)),
+        parts.next().and_then(|p| digits(p, 2)),
+        parts.next().and_then(|p| digits(p, 2)),
+        parts.next(),
     ) else {
         return false;
     };
@@ -1013,7 +1495,11 @@ fn is_iso_date(s: &str) -> bool {
         30,
         31,
     ];
-    (1..=12).contains(&m) && d >= 1 && d <= days[(m - 1) as usize]
+    let month_days = usize::try_from(m)
+        .ok()
+        .and_then(|m| m.checked_sub(1))
+        .and_then(|i| days.get(i));
+    month_days.is_some_and(|&last| d >= 1 && d <= last)
 }
 
 fn is_rating(s: &str) -> bool {
