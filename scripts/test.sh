@@ -10,6 +10,15 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stresslab-target}"
 
 echo "== template and state machines"
 cfn-lint template.yaml
+# checkov fails the build on any finding that is neither skipped on its resource
+# (Metadata: checkov: skip, with the reason) nor in this stack-wide list, justified in
+# README "Deployment posture": CKV_AWS_116 DLQ (every function is invoked synchronously
+# by Step Functions), CKV_AWS_117 VPC (no VPC resources to reach), CKV_AWS_158 KMS on
+# log groups and CKV_AWS_173 KMS on environment variables (service-key encryption;
+# neither holds secrets). Offline: no policy download, no platform mapping.
+CHECKOV="${CHECKOV:-${CHECKOV_VENV:-$HOME/.cache/stresslab-checkov}/bin/checkov}"
+BC_SKIP_MAPPING=TRUE "$CHECKOV" -f template.yaml --framework cloudformation --quiet --compact \
+  --skip-download --skip-check CKV_AWS_116,CKV_AWS_117,CKV_AWS_158,CKV_AWS_173
 (cd tests/harness && for f in ../../statemachines/*.asl.json; do npx --no-install asl-validator --json-path "$f"; done)
 # Retry/Catch/MarkRunFailed paths of the ASL against fake endpoints.
 node --test tests/harness/
