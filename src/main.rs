@@ -1,20 +1,25 @@
 //! `stresslab`: the command line and the embedded (local) runner. Every stage runs in
 //! this process against the local disk — no AWS, no network — through exactly the code
-//! the Lambdas run.
+//! the Lambdas run. Which workflows exist is the registry's business: this file lists
+//! none of them.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::builder::PossibleValuesParser;
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
-use stresslab_core::api::{RunParameters, RunRequest, Workflow};
-use stresslab_core::local::{DiskBlobStore, DiskRunStore};
-use stresslab_core::market_data::parse_market_data;
+use stresslab_core::api::{RunRequest, WorkflowName};
+use stresslab_core::input::read_input_file;
+use stresslab_core::local::{self, DiskBlobStore, DiskRunStore};
+use stresslab_core::market_data::{parse_market_data, MAX_MARKET_DATA_BYTES};
 use stresslab_core::narrative::TemplateNarrator;
-use stresslab_core::portfolio::{parse_portfolio, Issue};
+use stresslab_core::portfolio::{escape_control, parse_portfolio, Issue, Rejection, MAX_PORTFOLIO_BYTES};
 use stresslab_core::runner::{self, Event};
 use stresslab_core::storage::BlobStore;
-use stresslab_core::{factor, stages, StageError};
+use stresslab_core::{stages, StageError};
+use stresslab_registry::{self as registry, Workflow};
 
 /// Exit code for input the user must fix (validation failures, bad flags).
 const EXIT_INVALID: u8 = 2;
@@ -23,26 +28,72 @@ const EXIT_INVALID: u8 = 2;
 #[command(
     name = "stresslab",
     version,
-    about = "Stress-test institutional portfolios: factor breakdowns, liquidity cascades, multi-asset hedging."
+    about = "Stress-test institutional portfolios on this machine, with the code the AWS deployment runs. `stresslab workflows` lists what is available."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum WorkflowArg {
-    /// Factor-model breakdown: correlation breakdowns, regime shifts, style rotations, crowding.
-    Factor,
+fn workflow_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(registry::names())
+}
+
+/// Parameters shared by `run`, `validate` and `bench`; each workflow accepts the ones
+/// its typed parameters define (an unknown one is an error naming it).
+#[derive(clap::Args, Clone, Default)]
+struct ParamArgs {
+    /// Number of stress scenarios (`parameters.scenarios`).
+    #[arg(long, value_name = "N")]
+    scenarios: Option<u32>,
+    /// Number of partitions the scenarios are split into, as the Lambda fan-out would
+    /// split them (`parameters.partitions`).
+    #[arg(long, value_name = "P")]
+    partitions: Option<u32>,
+    /// Any other workflow parameter, as KEY=VALUE (VALUE read as JSON if it parses,
+    /// otherwise as a string). Repeatable.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    params: Vec<String>,
+}
+
+impl ParamArgs {
+    fn to_map(&self) -> Result<Map<String, Value>, Vec<Issue>> {
+        let mut map = Map::new();
+        if let Some(n) = self.scenarios {
+            map.insert("scenarios".into(), n.into());
+        }
+        if let Some(n) = self.partitions {
+            map.insert("partitions".into(), n.into());
+        }
+        let mut issues = Vec::new();
+        for kv in &self.params {
+            match kv.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.into()));
+                    map.insert(k.trim().into(), value);
+                }
+                _ => issues.push(Issue {
+                    path: "--param".into(),
+                    reason: format!("expected KEY=VALUE, got {kv:?}"),
+                }),
+            }
+        }
+        if issues.is_empty() {
+            Ok(map)
+        } else {
+            Err(issues)
+        }
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a stress workflow end to end on this machine and write results.json,
-    /// summary.md and report.html to --out.
+    /// Run a stress workflow end to end on this machine and write report.html,
+    /// results.json, summary.md and audit.json to --out.
     Run {
         /// Which workflow to run.
-        workflow: WorkflowArg,
+        #[arg(value_parser = workflow_parser())]
+        workflow: String,
         /// Portfolio file: JSON (see events/inputs/ff_multifactor_book.json) or CSV.
         #[arg(long, value_name = "FILE")]
         portfolio: PathBuf,
@@ -50,134 +101,188 @@ enum Command {
         /// `market_data` reference, resolved beside the portfolio file.
         #[arg(long, value_name = "FILE")]
         market_data: Option<PathBuf>,
-        /// Number of stress scenarios (factor: at least 100, default 500).
-        #[arg(long, value_name = "N")]
-        scenarios: Option<u32>,
-        /// Number of partitions the scenarios are split into, as the Lambda fan-out
-        /// would split them (default 4).
-        #[arg(long, value_name = "P")]
-        partitions: Option<u32>,
+        #[command(flatten)]
+        params: ParamArgs,
         /// Random seed: the same inputs and seed give the same run id and numbers.
         #[arg(long, value_name = "S", default_value_t = stages::DEFAULT_SEED)]
         seed: u64,
         /// Output directory: deliverables at the top, the full artifact store under
-        /// store/ and the run bookkeeping under runstore/.
+        /// store/ and the run bookkeeping under runstore/. Rerunning into the same
+        /// directory reuses every artifact that still verifies.
         #[arg(long, value_name = "DIR", default_value = "stresslab-out")]
         out: PathBuf,
+        /// Worker threads for partitions and independent personas (0 = every core).
+        /// The numbers do not depend on it.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        workers: usize,
         /// No progress bar (for logs and CI).
         #[arg(long)]
         quiet: bool,
     },
     /// Check a portfolio (and its market data) and list every problem with its path.
-    /// Exits 2 if there is any; creates nothing.
+    /// With --workflow, runs exactly the checks `run` makes, so what it accepts, `run`
+    /// accepts. Exits 2 if there is any problem; writes nothing.
     Validate {
         /// Portfolio file (JSON or CSV).
         file: PathBuf,
-        /// Market data CSV to check the portfolio's return-series references against.
+        /// Check against this workflow's own requirements too.
+        #[arg(long, value_parser = workflow_parser())]
+        workflow: Option<String>,
+        /// Market data CSV (default: the portfolio's own reference).
         #[arg(long, value_name = "FILE")]
         market_data: Option<PathBuf>,
+        #[command(flatten)]
+        params: ParamArgs,
+        #[arg(long, value_name = "S", default_value_t = stages::DEFAULT_SEED)]
+        seed: u64,
     },
-    /// Time `run factor` with defaults on a portfolio (default: the sample book) and
-    /// report the median wall time over several runs, each into a fresh directory.
+    /// Print a run's audit record (inputs' SHA-256, seed, versions, parameters, stage
+    /// timings, narrator, who started it) from its output directory.
+    Audit {
+        /// The run's --out directory (or the audit.json file itself).
+        run_dir: PathBuf,
+        /// Print the JSON record instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the workflows, their personas (and whose findings each reads) and defaults.
+    Workflows {
+        /// As JSON (the registry catalog).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time `run` with defaults on a portfolio (default: the sample book) and report the
+    /// median wall time over several runs, each into a fresh directory.
     Bench {
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "events/inputs/ff_multifactor_book.json"
-        )]
+        #[arg(long, value_parser = workflow_parser(), default_value = "factor")]
+        workflow: String,
+        #[arg(long, value_name = "FILE", default_value = "events/inputs/ff_multifactor_book.json")]
         portfolio: PathBuf,
         /// Timed repetitions (after one warm-up run).
         #[arg(long, default_value_t = 7)]
         runs: usize,
-        #[arg(long, value_name = "N")]
-        scenarios: Option<u32>,
+        #[command(flatten)]
+        params: ParamArgs,
+        /// Worker threads (0 = every core).
+        #[arg(long, default_value_t = 0)]
+        workers: usize,
     },
+}
+
+fn workflow(name: &str) -> Workflow {
+    // clap's PossibleValuesParser only lets registry names through.
+    Workflow::from_name(name).unwrap_or(Workflow::ALL[0])
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { file, market_data } => {
-            match check_inputs(&file, market_data.as_deref()) {
+        Command::Validate {
+            file,
+            workflow: wf,
+            market_data,
+            params,
+            seed,
+        } => {
+            let wf = wf.as_deref().map(workflow);
+            match check_inputs(&file, market_data.as_deref(), wf, &params, seed) {
                 Ok(summary) => {
-                    println!("{}: OK — {summary}", file.display());
+                    println!("{}: OK — {summary}", escape_control(&file.display().to_string()));
+                    if wf.is_none() {
+                        println!(
+                            "  (structure only: add --workflow {} to run every check `run` makes)",
+                            registry::names().join("|")
+                        );
+                    }
                     ExitCode::SUCCESS
                 }
-                Err(problems) => report_problems(&file, &problems),
+                Err(problems) => report_problems(&file, problems),
             }
         }
         Command::Run {
-            workflow: WorkflowArg::Factor,
+            workflow: wf,
             portfolio,
             market_data,
-            scenarios,
-            partitions,
+            params,
             seed,
             out,
+            workers,
             quiet,
         } => {
-            if let Err(problems) = check_inputs(&portfolio, market_data.as_deref()) {
-                return report_problems(&portfolio, &problems);
+            let wf = workflow(&wf);
+            if let Err(problems) = check_inputs(&portfolio, market_data.as_deref(), Some(wf), &params, seed) {
+                return report_problems(&portfolio, problems);
             }
-            let params = RunParameters {
-                scenarios,
-                partitions,
-            };
-            if let Err(e) = stages::resolve_sizes::<factor::FactorWorkflow>(&params) {
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_INVALID);
-            }
+            let parameters = params.to_map().unwrap_or_default();
             let started = Instant::now();
-            match run_local(
-                &portfolio,
-                market_data.as_deref(),
-                params,
-                seed,
-                &out,
-                !quiet,
-            ) {
+            match run_local(wf, &portfolio, market_data.as_deref(), parameters, seed, &out, workers, !quiet) {
                 Ok(run_id) => {
-                    println!(
-                        "run {run_id} finished in {:.2}s",
-                        started.elapsed().as_secs_f64()
-                    );
-                    for f in ["report.html", "results.json", "summary.md"] {
+                    println!("run {run_id} finished in {:.2}s", started.elapsed().as_secs_f64());
+                    for f in stages::DELIVERABLES {
                         println!("  {}", out.join(f).display());
                     }
                     ExitCode::SUCCESS
                 }
-                Err(StageError::NonRetryable(msg)) | Err(StageError::Retryable(msg)) => {
-                    eprintln!("error: {msg}");
+                Err(e) => {
+                    eprintln!("error: {}", escape_control(&e.to_string()));
                     ExitCode::FAILURE
                 }
             }
         }
+        Command::Audit { run_dir, json } => audit(&run_dir, json),
+        Command::Workflows { json } => {
+            let catalog = registry::catalog();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&catalog).unwrap_or_default());
+            } else {
+                for w in catalog {
+                    println!("{} — {} (engine {})", w.name, w.description, w.engine_version);
+                    println!("  defaults: {}", w.default_parameters);
+                    for p in &w.personas {
+                        let reads = if p.reads.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" [reads {}]", p.reads.join(", "))
+                        };
+                        println!("  {:<36} {}{reads}", p.name, p.role);
+                    }
+                }
+            }
+            ExitCode::SUCCESS
+        }
         Command::Bench {
+            workflow: wf,
             portfolio,
             runs,
-            scenarios,
-        } => bench(&portfolio, runs.max(1), scenarios),
+            params,
+            workers,
+        } => bench(workflow(&wf), &portfolio, runs.max(1), &params, workers),
     }
 }
 
-fn report_problems(file: &Path, problems: &[Issue]) -> ExitCode {
-    eprintln!("{}: {} problem(s)", file.display(), problems.len());
-    for p in problems {
-        eprintln!("  {p}");
-    }
+fn report_problems(file: &Path, problems: Vec<Issue>) -> ExitCode {
+    // Capped like every transported rejection: the first problems and a count.
+    eprintln!(
+        "{}: {}",
+        escape_control(&file.display().to_string()),
+        Rejection { issues: problems }
+    );
     ExitCode::from(EXIT_INVALID)
 }
 
 /// Everything `run` would reject, found before anything is written.
-fn check_inputs(file: &Path, market_data: Option<&Path>) -> Result<String, Vec<Issue>> {
-    let issue = |path: &str, reason: String| {
-        vec![Issue {
-            path: path.into(),
-            reason,
-        }]
-    };
-    let bytes = std::fs::read(file)
-        .map_err(|e| issue("file", format!("cannot read {}: {e}", file.display())))?;
+fn check_inputs(
+    file: &Path,
+    market_data: Option<&Path>,
+    workflow: Option<Workflow>,
+    params: &ParamArgs,
+    seed: u64,
+) -> Result<String, Vec<Issue>> {
+    let parameters = params.to_map()?;
+    if let Some(w) = workflow {
+        registry::check_parameters(w, &parameters)?;
+    }
+    let bytes = read_input_file(file, "portfolio", MAX_PORTFOLIO_BYTES as u64).map_err(|i| vec![i])?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -195,36 +300,55 @@ fn check_inputs(file: &Path, market_data: Option<&Path>) -> Result<String, Vec<I
         portfolio.total_market_value(),
         portfolio.base_currency
     );
-    if let Some(path) = market_path {
-        let md_bytes = std::fs::read(&path).map_err(|e| {
-            issue(
-                "market_data",
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        let market = parse_market_data(&md_bytes).map_err(|r| r.issues)?;
-        // The factor model's own checks: every position resolvable to exposures.
-        factor::model::estimate(&portfolio, &market).map_err(|r| r.issues)?;
+    let market = match market_path {
+        Some(path) => {
+            let md = read_input_file(&path, "market_data", MAX_MARKET_DATA_BYTES as u64).map_err(|i| vec![i])?;
+            let market = parse_market_data(&md).map_err(|r| r.issues)?;
+            summary.push_str(&format!(
+                "; market data {} months, {} to {}",
+                market.len(),
+                market.dates.first().map_or("", String::as_str),
+                market.dates.last().map_or("", String::as_str)
+            ));
+            Some(market)
+        }
+        None => None,
+    };
+    if let Some(w) = workflow {
+        let checked = registry::check(w, &portfolio, market.as_ref(), &parameters, seed).map_err(|r| r.issues)?;
         summary.push_str(&format!(
-            "; market data {} months, {} to {}",
-            market.len(),
-            market.dates[0],
-            market.dates[market.len() - 1]
+            "; ready for {}: {} scenarios in {} partitions",
+            w.name(),
+            checked.scenario_count,
+            checked.partition_count
         ));
     }
     Ok(summary)
 }
 
+/// Who started a local run, for audit.json.
+fn local_user() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("local:{}", escape_control(&user))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_local(
+    wf: Workflow,
     portfolio: &Path,
     market_data: Option<&Path>,
-    parameters: RunParameters,
+    parameters: Map<String, Value>,
     seed: u64,
     out: &Path,
+    workers: usize,
     progress: bool,
 ) -> Result<String, StageError> {
     let io = |e: std::io::Error| StageError::NonRetryable(format!("{}: {e}", out.display()));
     std::fs::create_dir_all(out).map_err(io)?;
+    // A run killed mid-write leaves temp files; they are never read, but clean up.
+    local::sweep_orphans(out);
     let blobs = DiskBlobStore::new(out.join("store"));
     let runs = DiskRunStore::new(out.join("runstore"));
     let bar = if progress {
@@ -236,72 +360,87 @@ fn run_local(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let run_id = pollster::block_on(async {
-        let (portfolio_key, market_data_key) =
-            runner::stage_local_inputs(&blobs, portfolio, market_data).await?;
-        let request = RunRequest {
-            workflow: Workflow::Factor,
-            portfolio_key,
-            market_data_key,
-            parameters,
-            seed: Some(seed),
-        };
-        bar.set_message("partition: estimating the factor model and generating scenarios");
-        runner::run_workflow(
-            &blobs,
-            &runs,
-            &TemplateNarrator,
-            &request,
-            |event| match event {
-                Event::Partitioned {
-                    run_id,
-                    scenarios,
-                    partitions,
-                } => {
-                    // partitions + aggregate + 4 personas + synthesize
-                    bar.set_length(u64::from(partitions) + 6);
-                    bar.set_message(format!(
-                        "run {run_id}: {scenarios} scenarios in {partitions} partitions"
-                    ));
-                }
-                Event::PartitionDone {
-                    partition,
-                    computed,
-                } => {
-                    bar.inc(1);
-                    bar.set_message(format!(
-                        "partition {partition} {}",
-                        if computed { "computed" } else { "already done" }
-                    ));
-                }
-                Event::Stage { name } => {
-                    bar.inc(1);
-                    bar.set_message(name);
-                }
-            },
-        )
-        .await
-    })?;
+    let (portfolio_key, market_data_key) =
+        pollster::block_on(runner::stage_local_inputs(&blobs, portfolio, market_data))?;
+    let request = RunRequest {
+        workflow: WorkflowName::new(wf.name()),
+        portfolio_key,
+        market_data_key,
+        parameters,
+        seed: Some(seed),
+        started_by: Some(local_user()),
+    };
+    bar.set_message(format!("partition: preparing the {} model and scenarios", wf.name()));
+    let on_event = |event: Event| match event {
+        Event::Partitioned {
+            run_id,
+            scenarios,
+            partitions,
+        } => {
+            bar.set_length(registry::progress_steps(wf, partitions));
+            bar.set_message(format!("run {run_id}: {scenarios} scenarios in {partitions} partitions"));
+        }
+        Event::PartitionDone { partition, computed } => {
+            bar.inc(1);
+            bar.set_message(format!(
+                "partition {partition} {}",
+                if computed { "computed" } else { "already done" }
+            ));
+        }
+        Event::Stage { name } => {
+            bar.inc(1);
+            bar.set_message(name);
+        }
+    };
+    let run_id = registry::run_local(&blobs, &runs, &TemplateNarrator, &request, workers, &on_event)?;
     bar.finish_and_clear();
     // Deliverables at the top of --out, copied from the store (atomic writes).
-    for file in ["report.html", "results.json", "summary.md"] {
+    for file in stages::DELIVERABLES {
         let bytes = pollster::block_on(blobs.get(&stages::deliverable_key(&run_id, file)))?;
-        stresslab_core::local::write_atomic(&out.join(file), &bytes)?;
+        local::write_atomic(&out.join(file), &bytes)?;
     }
     Ok(run_id)
 }
 
-fn bench(portfolio: &Path, runs: usize, scenarios: Option<u32>) -> ExitCode {
-    let base = std::env::temp_dir().join(format!("stresslab-bench-{}", std::process::id()));
-    let params = || RunParameters {
-        scenarios,
-        partitions: None,
+fn audit(run_dir: &Path, json: bool) -> ExitCode {
+    let path = if run_dir.is_dir() {
+        run_dir.join("audit.json")
+    } else {
+        run_dir.to_path_buf()
     };
+    let record = read_input_file(&path, "audit", 16 * 1024 * 1024)
+        .map_err(|i| i.to_string())
+        .and_then(|bytes| {
+            serde_json::from_slice::<stresslab_core::audit::Audit>(&bytes)
+                .map_err(|e| format!("{}: not an audit record: {e}", path.display()))
+        });
+    match record {
+        Ok(record) if json => {
+            println!("{}", String::from_utf8_lossy(&record.to_json()));
+            ExitCode::SUCCESS
+        }
+        Ok(record) => {
+            print!("{}", record.render_text());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", escape_control(&e));
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+fn bench(wf: Workflow, portfolio: &Path, runs: usize, params: &ParamArgs, workers: usize) -> ExitCode {
+    let parameters = match params.to_map() {
+        Ok(p) => p,
+        Err(problems) => return report_problems(portfolio, problems),
+    };
+    let base = std::env::temp_dir().join(format!("stresslab-bench-{}", std::process::id()));
     let mut times = Vec::with_capacity(runs);
     for i in 0..=runs {
         let out = base.join(format!("run-{i}"));
         let started = Instant::now();
-        if let Err(e) = run_local(portfolio, None, params(), stages::DEFAULT_SEED, &out, false) {
+        if let Err(e) = run_local(wf, portfolio, None, parameters.clone(), stages::DEFAULT_SEED, &out, workers, false) {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
@@ -319,14 +458,15 @@ fn bench(portfolio: &Path, runs: usize, scenarios: Option<u32>) -> ExitCode {
         (times[times.len() / 2 - 1] + times[times.len() / 2]) / 2.0
     };
     println!(
-        "run factor ({} scenarios, {} partitions) on {}: median {:.3}s, min {:.3}s, max {:.3}s over {} runs ({} cores)",
-        scenarios.unwrap_or(factor::scenarios::DEFAULT_SCENARIOS),
-        stages::DEFAULT_PARTITIONS,
+        "run {} (parameters {}) on {}: median {:.3}s, min {:.3}s, max {:.3}s over {} runs ({} workers, {} cores)",
+        wf.name(),
+        Value::Object(parameters),
         portfolio.display(),
         median,
         times[0],
         times[times.len() - 1],
         times.len(),
+        runner::worker_count(workers),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     ExitCode::SUCCESS

@@ -37,23 +37,24 @@ use std::time::{Duration, Instant};
 use stresslab_core::api::RunRequest;
 use stresslab_core::local::{DiskBlobStore, DiskRunStore};
 use stresslab_core::narrative::TemplateNarrator;
-use stresslab_core::runner;
 use stresslab_core::storage::BlobStore;
 
-/// The Lambda crates, in the order the state machine runs them.
-const FUNCTIONS: [&str; 8] = [
-    "partition",
-    "compute-partition",
-    "aggregate",
-    "factor-modeling-specialist",
-    "risk-decomposition-engineer",
-    "market-regime-analyst",
-    "portfolio-optimization-strategist",
-    "synthesize",
-];
 const PORTFOLIO_FILE: &str = "ff_multifactor_book.json";
 const UPLOAD_PREFIX: &str = "uploads/";
-const EXECUTION_INPUT: &str = r#"{"workflow":"factor","portfolio_key":"uploads/ff_multifactor_book.json","parameters":{"scenarios":200,"partitions":4},"seed":7}"#;
+/// Artifacts that legitimately differ between two runs of the same request: the audit
+/// record holds wall-clock timings, who started the run and when.
+const PROVENANCE_ONLY: [&str; 1] = ["audit.json"];
+
+/// Every Lambda of the deployment, from the registry (operations, then personas).
+fn functions() -> Vec<&'static str> {
+    stresslab_registry::lambda_names()
+}
+
+/// A workflow's execution input: `events/<workflow>.execution.json`.
+fn execution_input(workflow: &str) -> Result<String, String> {
+    let path = repo_root().join(format!("events/{workflow}.execution.json"));
+    std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+}
 const BUCKET: &str = "stresslab-harness-artifacts";
 const TABLE: &str = "stresslab-harness-runs";
 
@@ -219,7 +220,8 @@ fn market_data_file(inputs: &Path) -> Result<String, String> {
 
 /// The AWS side: moto, the Lambdas under `cargo lambda watch`, one execution of the real
 /// ASL. Returns the execution output and the run's artifacts as stored in S3.
-fn run_on_local_aws(work: &Path) -> Result<AwsRun, String> {
+fn run_on_local_aws(work: &Path, workflow: &str) -> Result<AwsRun, String> {
+    let input = execution_input(workflow)?;
     let repo = repo_root();
     let harness = repo.join("tests/harness");
     let inputs = repo.join("events/inputs");
@@ -314,8 +316,8 @@ fn run_on_local_aws(work: &Path) -> Result<AwsRun, String> {
     let started = Instant::now();
     let mut node = Command::new("node")
         .current_dir(&repo)
-        .arg(harness.join("run-factor.mjs"))
-        .arg(EXECUTION_INPUT)
+        .arg(harness.join("run-workflow.mjs"))
+        .arg(&input)
         .env("LAMBDA_ENDPOINT", format!("http://127.0.0.1:{lambda_port}"))
         .env("AWS_ENDPOINT_URL", &endpoint)
         .env("AWS_REGION", "us-east-1")
@@ -406,7 +408,7 @@ fn build_functions(repo: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     build
         .current_dir(repo)
         .args(["build", "--message-format=json-render-diagnostics"]);
-    for f in FUNCTIONS {
+    for f in functions() {
         build.args(["-p", f]);
     }
     let output = build
@@ -432,12 +434,12 @@ fn build_functions(repo: &Path) -> Result<Vec<(String, PathBuf)>, String> {
         }
     }
     eprintln!("Lambda crates built in {:.0?}", started.elapsed());
-    FUNCTIONS
-        .iter()
+    functions()
+        .into_iter()
         .map(|f| {
             found
-                .remove(*f)
-                .map(|path| ((*f).to_owned(), path))
+                .remove(f)
+                .map(|path| (f.to_owned(), path))
                 .ok_or_else(|| format!("cargo build reported no executable for {f}"))
         })
         .collect()
@@ -450,12 +452,12 @@ fn aggregate_key(run_id: &str) -> String {
 /// The local side: the embedded runner (`stresslab run`'s engine) on the local disk
 /// adapters, with the inputs stored under the same keys as in S3. Returns the run id and
 /// every artifact under `runs/<run_id>/`.
-fn run_locally(work: &Path) -> Result<(String, BTreeMap<String, Vec<u8>>), String> {
+fn run_locally(work: &Path, workflow: &str) -> Result<(String, BTreeMap<String, Vec<u8>>), String> {
     let inputs = repo_root().join("events/inputs");
     let blobs = DiskBlobStore::new(work.join("local/blobs"));
     let runs = DiskRunStore::new(work.join("local/runs"));
-    let request: RunRequest =
-        serde_json::from_str(EXECUTION_INPUT).map_err(|e| format!("execution input: {e}"))?;
+    let request: RunRequest = serde_json::from_str(&execution_input(workflow)?)
+        .map_err(|e| format!("execution input: {e}"))?;
     let started = Instant::now();
     let result = pollster::block_on(async {
         for file in [PORTFOLIO_FILE.to_owned(), market_data_file(&inputs)?] {
@@ -469,8 +471,7 @@ fn run_locally(work: &Path) -> Result<(String, BTreeMap<String, Vec<u8>>), Strin
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let run_id = runner::run_workflow(&blobs, &runs, &TemplateNarrator, &request, |_| {})
-            .await
+        let run_id = stresslab_registry::run_local(&blobs, &runs, &TemplateNarrator, &request, 0, &|_| {})
             .map_err(|e| format!("local run: {e}"))?;
         let mut artifacts = BTreeMap::new();
         for key in blobs
@@ -489,7 +490,7 @@ fn run_locally(work: &Path) -> Result<(String, BTreeMap<String, Vec<u8>>), Strin
 
 #[test]
 #[ignore = "end to end: builds every Lambda and needs cargo-lambda, moto, python3 and node; run with -- --ignored"]
-fn factor_state_machine_matches_the_local_runner() {
+fn every_state_machine_matches_the_local_runner() {
     let check = || -> Result<(), String> {
         require_tool(
             "cargo",
@@ -518,9 +519,21 @@ fn factor_state_machine_matches_the_local_runner() {
             ));
         }
 
+        for workflow in stresslab_registry::names() {
+            compare_workflow(workflow)?;
+        }
+        Ok(())
+    };
+    if let Err(e) = check() {
+        panic!("{e}");
+    }
+}
+
+/// One workflow: its state machine on local AWS versus the embedded runner.
+fn compare_workflow(workflow: &str) -> Result<(), String> {
         let work = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
-        let aws = run_on_local_aws(work.path())?;
-        let (local_run_id, local) = run_locally(work.path())?;
+        let aws = run_on_local_aws(work.path(), workflow)?;
+        let (local_run_id, local) = run_locally(work.path(), workflow)?;
 
         assert_eq!(
             aws.output["run_id"].as_str(),
@@ -551,6 +564,7 @@ fn factor_state_machine_matches_the_local_runner() {
         );
         let differing: Vec<&String> = local
             .iter()
+            .filter(|(key, _)| !PROVENANCE_ONLY.iter().any(|p| key.ends_with(&format!("/{p}"))))
             .filter(|(key, bytes)| aws.artifacts.get(*key) != Some(*bytes))
             .map(|(key, _)| key)
             .collect();
@@ -559,13 +573,9 @@ fn factor_state_machine_matches_the_local_runner() {
             "artifacts differ between the state machine run and the local run: {differing:?}"
         );
         eprintln!(
-            "run {local_run_id}: {} artifacts byte-identical, aggregate.json {} bytes",
-            local.len(),
+            "{workflow} run {local_run_id}: {} artifacts byte-identical (audit.json excluded), aggregate.json {} bytes",
+            local.len() - PROVENANCE_ONLY.len(),
             local_aggregate.len()
         );
         Ok(())
-    };
-    if let Err(e) = check() {
-        panic!("{e}");
-    }
 }

@@ -130,17 +130,17 @@ describe('factor state machine', () => {
     assert.deepEqual(keys, names);
   });
 
-  it('runs partition, the Map, aggregate, the four personas in order and synthesize', async () => {
+  it('runs partition, the Map, aggregate, the independent personas in parallel, the strategist after them, and synthesize', async () => {
     script = {};
     const result = await run();
     assert.equal(result.status, 'SUCCEEDED', JSON.stringify(result));
-    const order = invocations.map((i) => i.fn);
-    assert.deepEqual(order.filter((f) => f !== 'compute-partition'), [
-      'partition',
-      'aggregate',
-      ...PERSONAS,
-      'synthesize',
-    ]);
+    const order = invocations.map((i) => i.fn).filter((f) => f !== 'compute-partition');
+    assert.deepEqual(order.slice(0, 2), ['partition', 'aggregate']);
+    // The first dependency level runs in one Parallel state, in any order.
+    assert.deepEqual(order.slice(2, 5).sort(), PERSONAS.slice(0, 3).sort());
+    // The strategist reads the risk engineer's findings: it runs after the level.
+    assert.deepEqual(order.slice(5), ['portfolio-optimization-strategist', 'synthesize']);
+    assert.equal(result.output.personas.risk_decomposition_engineer.stage, 'risk-decomposition-engineer');
     const computed = invocations.filter((i) => i.fn === 'compute-partition').map((i) => i.payload);
     assert.deepEqual(
       computed.sort((a, b) => a.partition - b.partition),

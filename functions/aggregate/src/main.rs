@@ -1,47 +1,24 @@
-//! `aggregate` Lambda: the barrier after the Map state. It merges the partition
-//! results once every partition is DONE; before that it fails with `Retryable`, which
-//! the state machine retries with backoff instead of failing the run.
+//! `aggregate` Lambda: one of the four operations, serving every workflow. The barrier after the Map state. It merges the partition results once every
+//! partition is DONE (recomputing any result that does not match its digest); before
+//! that it fails with `Retryable`, which the state machine retries with backoff.
 //!
-//! All the work is [`stresslab_core::stages::aggregate`], the function the local runner
-//! calls; this crate only binds it to the Lambda runtime.
+//! All the work is the registry's [`stresslab_registry::aggregate`], which dispatches on the
+//! payload's workflow to the same stage function `stresslab run` calls locally.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use stresslab_aws::lambda::{init_tracing, LambdaFailure};
-use stresslab_core::api::{RunRef, StageOutput};
-use stresslab_core::stages;
-use stresslab_core::storage::{BlobStore, RunStore};
-
-/// One invocation. Generic over the storage ports so tests can drive it with the local
-/// disk adapters; the error keeps the stage's `Retryable` / `NonRetryable` split, which
-/// becomes the Lambda error type that the state machine's `Retry` and `Catch` match on.
-async fn handler<B: BlobStore, R: RunStore>(
-    blobs: &B,
-    runs: &R,
-    run: RunRef,
-) -> Result<StageOutput, LambdaFailure> {
-    stages::aggregate(blobs, runs, &run)
-        .await
-        .map_err(LambdaFailure)
-}
+use lambda_runtime::Error;
+use stresslab_core::api::RunRef;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
-    // Clients are built once per execution environment and shared by every invocation.
-    // A missing ARTIFACT_BUCKET / RUN_TABLE fails the cold start with that message
-    // instead of failing each invocation later.
-    let (blobs, runs) = stresslab_aws::from_env().await?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<RunRef>| {
-        handler(&blobs, &runs, event.payload)
-    }))
+    stresslab_aws::lambda::serve_stage(|blobs, runs, run: RunRef| async move {
+        stresslab_registry::aggregate(blobs, runs, &run).await
+    })
     .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_runtime::Diagnostic;
-    use stresslab_core::api::{RunParameters, RunRequest, Workflow};
     use stresslab_core::local::{DiskBlobStore, DiskRunStore};
 
     /// The sample event that `cargo lambda invoke --data-file` and the docs use.
@@ -56,63 +33,35 @@ mod tests {
         Ok(())
     }
 
-    /// A run that does not exist will not appear by retrying: the error must be
-    /// `NonRetryable` (not `Retryable`, which the state machine would retry with backoff).
-    #[tokio::test]
-    async fn an_unknown_run_is_not_retried() -> Result<(), Box<dyn std::error::Error>> {
+    /// What is not there will not appear by retrying: the error must be `NonRetryable`
+    /// (not `Retryable`, which the state machine would retry with backoff).
+    #[test]
+    fn an_unknown_run_is_not_retried() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let blobs = DiskBlobStore::new(dir.path().join("blobs"));
         let runs = DiskRunStore::new(dir.path().join("runs"));
-        let payload = serde_json::from_str(SAMPLE_EVENT)?;
-        let failure = match handler(&blobs, &runs, payload).await {
-            Ok(output) => return Err(format!("ran for an unknown run: {output:?}").into()),
-            Err(failure) => Diagnostic::from(failure),
-        };
-        assert_eq!(
-            failure.error_type, "NonRetryable",
-            "{}",
-            failure.error_message
-        );
-        Ok(())
+        let run: RunRef = serde_json::from_str(SAMPLE_EVENT)?;
+        match pollster::block_on(stresslab_registry::aggregate(&blobs, &runs, &run)) {
+            Ok(output) => Err(format!("ran without its inputs: {output:?}").into()),
+            Err(e) => {
+                assert_eq!(e.error_type(), "NonRetryable", "{e}");
+                Ok(())
+            }
+        }
     }
 
-    /// The barrier: while a partition is still PENDING, aggregate must answer `Retryable`,
-    /// the error the state machine retries with backoff, and not fail the run.
-    #[tokio::test]
-    async fn pending_partitions_are_retryable() -> Result<(), Box<dyn std::error::Error>> {
+    /// An unknown workflow is refused by name, never retried.
+    #[test]
+    fn an_unknown_workflow_is_refused() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let blobs = DiskBlobStore::new(dir.path().join("blobs"));
         let runs = DiskRunStore::new(dir.path().join("runs"));
-        let inputs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/inputs");
-        for file in [
-            "ff_multifactor_book.json",
-            "ff_factors_industries_portfolios_monthly_1949_2017.csv",
-        ] {
-            let body = std::fs::read(inputs.join(file))?;
-            blobs
-                .put(&format!("uploads/{file}"), body, "application/octet-stream")
-                .await?;
-        }
-        let request = RunRequest {
-            workflow: Workflow::Factor,
-            portfolio_key: "uploads/ff_multifactor_book.json".into(),
-            market_data_key: None,
-            parameters: RunParameters {
-                scenarios: Some(100),
-                partitions: Some(2),
-            },
-            seed: Some(7),
-        };
-        let plan = stages::partition(&blobs, &runs, &request).await?;
-        let run = RunRef {
-            run_id: plan.run_id,
-            workflow: plan.workflow,
-        };
-        let failure = match handler(&blobs, &runs, run).await {
-            Ok(output) => return Err(format!("aggregated pending partitions: {output:?}").into()),
-            Err(failure) => Diagnostic::from(failure),
-        };
-        assert_eq!(failure.error_type, "Retryable", "{}", failure.error_message);
+        let mut event: serde_json::Value = serde_json::from_str(SAMPLE_EVENT)?;
+        event["workflow"] = "no-such-workflow".into();
+        let run: RunRef = serde_json::from_value(event)?;
+        let err = pollster::block_on(stresslab_registry::aggregate(&blobs, &runs, &run)).err().ok_or("accepted an unknown workflow")?;
+        assert_eq!(err.error_type(), "NonRetryable");
+        assert!(err.to_string().contains("no-such-workflow"), "{err}");
         Ok(())
     }
 }

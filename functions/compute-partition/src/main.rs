@@ -1,46 +1,25 @@
-//! `compute-partition` Lambda: one Map iteration. It evaluates one slice of the
-//! scenario set and marks its partition DONE with a conditional write, so the retries
-//! the state machine makes (throttling, `Retryable` errors) never count a slice twice.
+//! `compute-partition` Lambda: one of the four operations, serving every workflow. One Map iteration of any workflow. It evaluates one slice of the scenario set
+//! and marks its partition DONE with a conditional write, so the retries the state
+//! machine makes never count a slice twice; a DONE partition whose stored result no
+//! longer verifies is recomputed.
 //!
-//! All the work is [`stresslab_core::stages::compute_partition`], the function the
-//! local runner calls; this crate only binds it to the Lambda runtime.
+//! All the work is the registry's [`stresslab_registry::compute_partition`], which dispatches on the
+//! payload's workflow to the same stage function `stresslab run` calls locally.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use stresslab_aws::lambda::{init_tracing, LambdaFailure};
-use stresslab_core::api::{PartitionOutcome, PartitionTask};
-use stresslab_core::stages;
-use stresslab_core::storage::{BlobStore, RunStore};
-
-/// One invocation. Generic over the storage ports so tests can drive it with the local
-/// disk adapters; the error keeps the stage's `Retryable` / `NonRetryable` split, which
-/// becomes the Lambda error type that the state machine's `Retry` and `Catch` match on.
-async fn handler<B: BlobStore, R: RunStore>(
-    blobs: &B,
-    runs: &R,
-    task: PartitionTask,
-) -> Result<PartitionOutcome, LambdaFailure> {
-    stages::compute_partition(blobs, runs, &task)
-        .await
-        .map_err(LambdaFailure)
-}
+use lambda_runtime::Error;
+use stresslab_core::api::PartitionTask;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
-    // Clients are built once per execution environment and shared by every invocation.
-    // A missing ARTIFACT_BUCKET / RUN_TABLE fails the cold start with that message
-    // instead of failing each invocation later.
-    let (blobs, runs) = stresslab_aws::from_env().await?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<PartitionTask>| {
-        handler(&blobs, &runs, event.payload)
-    }))
+    stresslab_aws::lambda::serve_stage(|blobs, runs, task: PartitionTask| async move {
+        stresslab_registry::compute_partition(blobs, runs, &task).await
+    })
     .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_runtime::Diagnostic;
     use stresslab_core::local::{DiskBlobStore, DiskRunStore};
 
     /// The sample event that `cargo lambda invoke --data-file` and the docs use.
@@ -55,23 +34,35 @@ mod tests {
         Ok(())
     }
 
-    /// A run that does not exist will not appear by retrying: the error must be
-    /// `NonRetryable` (not `Retryable`, which the state machine would retry with backoff).
-    #[tokio::test]
-    async fn an_unknown_run_is_not_retried() -> Result<(), Box<dyn std::error::Error>> {
+    /// What is not there will not appear by retrying: the error must be `NonRetryable`
+    /// (not `Retryable`, which the state machine would retry with backoff).
+    #[test]
+    fn an_unknown_run_is_not_retried() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let blobs = DiskBlobStore::new(dir.path().join("blobs"));
         let runs = DiskRunStore::new(dir.path().join("runs"));
-        let payload = serde_json::from_str(SAMPLE_EVENT)?;
-        let failure = match handler(&blobs, &runs, payload).await {
-            Ok(output) => return Err(format!("ran for an unknown run: {output:?}").into()),
-            Err(failure) => Diagnostic::from(failure),
-        };
-        assert_eq!(
-            failure.error_type, "NonRetryable",
-            "{}",
-            failure.error_message
-        );
+        let task: PartitionTask = serde_json::from_str(SAMPLE_EVENT)?;
+        match pollster::block_on(stresslab_registry::compute_partition(&blobs, &runs, &task)) {
+            Ok(output) => Err(format!("ran without its inputs: {output:?}").into()),
+            Err(e) => {
+                assert_eq!(e.error_type(), "NonRetryable", "{e}");
+                Ok(())
+            }
+        }
+    }
+
+    /// An unknown workflow is refused by name, never retried.
+    #[test]
+    fn an_unknown_workflow_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let blobs = DiskBlobStore::new(dir.path().join("blobs"));
+        let runs = DiskRunStore::new(dir.path().join("runs"));
+        let mut event: serde_json::Value = serde_json::from_str(SAMPLE_EVENT)?;
+        event["workflow"] = "no-such-workflow".into();
+        let task: PartitionTask = serde_json::from_value(event)?;
+        let err = pollster::block_on(stresslab_registry::compute_partition(&blobs, &runs, &task)).err().ok_or("accepted an unknown workflow")?;
+        assert_eq!(err.error_type(), "NonRetryable");
+        assert!(err.to_string().contains("no-such-workflow"), "{err}");
         Ok(())
     }
 }

@@ -1,23 +1,25 @@
-//! `risk-decomposition-engineer` Lambda: one persona agent of the factor workflow. It
-//! reports where the book's normal and stressed risk come from (Euler contributions of
-//! each factor and the idiosyncratic part), and writes its findings.
+//! `risk-decomposition-engineer` Lambda: a persona of the factor workflow. It compares normal and stressed VaR/ES and splits risk into Euler contributions by
+//! factor and by position (components sum to the total).
 //!
-//! All the work is [`stresslab_core::stages::persona`] with
-//! [`Persona::RiskDecompositionEngineer`], the call the local runner makes, bound to the Lambda runtime
-//! by [`stresslab_aws::lambda::serve_persona`].
+//! All the work is the kernel's persona stage for [`FactorPersona::RiskDecompositionEngineer`], the
+//! call the local runner makes, bound to the Lambda runtime by
+//! [`stresslab_aws::lambda::serve_persona`].
 
 use lambda_runtime::Error;
-use stresslab_core::api::Persona;
+use stresslab_factor::{FactorPersona, FactorWorkflow};
+
+const PERSONA: FactorPersona = FactorPersona::RiskDecompositionEngineer;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    stresslab_aws::lambda::serve_persona(Persona::RiskDecompositionEngineer).await
+    stresslab_aws::lambda::serve_persona::<FactorWorkflow>(PERSONA).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use stresslab_core::api::RunRef;
+    use stresslab_core::engine::PersonaRole;
 
     /// The sample event that `cargo lambda invoke --data-file` and the docs use.
     const SAMPLE_EVENT: &str = include_str!("../../../events/risk-decomposition-engineer.json");
@@ -25,7 +27,6 @@ mod tests {
     #[test]
     fn sample_event_is_a_valid_payload() -> Result<(), serde_json::Error> {
         let payload: RunRef = serde_json::from_str(SAMPLE_EVENT)?;
-        // Round trip: what the state machine passes on is what the handler reads.
         let again: RunRef = serde_json::from_value(serde_json::to_value(&payload)?)?;
         assert_eq!(payload, again);
         Ok(())
@@ -35,9 +36,29 @@ mod tests {
     /// route by; it must be the persona's own name, or a run would record the wrong stage.
     #[test]
     fn crate_is_named_after_its_persona() {
-        assert_eq!(
-            Persona::RiskDecompositionEngineer.name(),
-            env!("CARGO_PKG_NAME")
-        );
+        assert_eq!(PERSONA.name(), env!("CARGO_PKG_NAME"));
+    }
+
+    /// A run that does not exist, or belongs to another workflow, will not become
+    /// right by retrying: both are `NonRetryable`.
+    #[test]
+    fn unknown_or_foreign_runs_are_not_retried() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let blobs = stresslab_core::local::DiskBlobStore::new(dir.path().join("blobs"));
+        let runs = stresslab_core::local::DiskRunStore::new(dir.path().join("runs"));
+        let mut run: RunRef = serde_json::from_str(SAMPLE_EVENT)?;
+        for workflow in ["factor", "liquidity"] {
+            run.workflow = stresslab_core::api::WorkflowName::new(workflow);
+            let failure = pollster::block_on(stresslab_aws::lambda::persona_handler::<FactorWorkflow, _, _>(
+                &blobs,
+                &runs,
+                PERSONA,
+                run.clone(),
+            ))
+            .err()
+            .ok_or("ran for a run that does not exist")?;
+            assert_eq!(failure.0.error_type(), "NonRetryable", "{}", failure.0);
+        }
+        Ok(())
     }
 }

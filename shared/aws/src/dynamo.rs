@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use stresslab_core::storage::{
-    partition_sort_key, Completion, Created, PartitionRecord, PartitionStatus, RunRecord,
+    partition_sort_key, Completion, Created, PartitionRecord, PartitionStatus, RunRecipe, RunRecord,
     RunStatus, RunStore, StageRecord, StoreError,
 };
 
@@ -226,6 +226,7 @@ impl RunStore for DynamoRunStore {
         run_id: &str,
         partition: u32,
         result_key: &str,
+        result_sha256: &str,
     ) -> Result<Completion, StoreError> {
         let sk = partition_sort_key(partition);
         let result = self
@@ -233,13 +234,15 @@ impl RunStore for DynamoRunStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(run_id, &sk)))
-            .update_expression("SET #s = :done, #k = :k")
+            .update_expression("SET #s = :done, #k = :k, #d = :d")
             .condition_expression("attribute_exists(PK) AND #s = :pending")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#k", "result_key")
+            .expression_attribute_names("#d", "result_sha256")
             .expression_attribute_values(":done", s(DONE))
             .expression_attribute_values(":pending", s(PENDING))
             .expression_attribute_values(":k", s(result_key))
+            .expression_attribute_values(":d", s(result_sha256))
             .send()
             .await;
         match result {
@@ -378,6 +381,21 @@ fn run_item(run: &RunRecord, expires_at: u64) -> Item {
     if let Some(detail) = &run.detail {
         item.insert("detail".into(), s(detail));
     }
+    item.insert("engine_version".into(), s(&run.engine_version));
+    if let Some(who) = &run.started_by {
+        item.insert("started_by".into(), s(who));
+    }
+    let r = &run.recipe;
+    item.insert("portfolio_key".into(), s(&r.portfolio_key));
+    item.insert("portfolio_sha256".into(), s(&r.portfolio_sha256));
+    if let Some(k) = &r.market_data_key {
+        item.insert("market_data_key".into(), s(k));
+    }
+    if let Some(d) = &r.market_data_sha256 {
+        item.insert("market_data_sha256".into(), s(d));
+    }
+    item.insert("parameters".into(), s(&r.parameters));
+    item.insert("manifest_sha256".into(), s(&r.manifest_sha256));
     item.insert("GSI1PK".into(), s(portfolio_pk(&run.portfolio_id)));
     item.insert(
         "GSI1SK".into(),
@@ -399,6 +417,8 @@ fn stage_item(run_id: &str, stage: &StageRecord, expires_at: u64) -> Item {
     let mut item = key(run_id, &stage_sk(&stage.stage));
     item.insert("stage".into(), s(&stage.stage));
     item.insert("artifact_key".into(), s(&stage.artifact_key));
+    item.insert("sha256".into(), s(&stage.sha256));
+    item.insert("duration_ms".into(), n(stage.duration_ms));
     item.insert(TTL_ATTRIBUTE.into(), n(expires_at));
     item
 }
@@ -449,6 +469,16 @@ fn parse_run(item: &Item) -> Result<RunRecord, StoreError> {
         status: RunStatus::parse(status)
             .ok_or_else(|| malformed(item, &format!("unknown run status {status:?}")))?,
         detail: get_opt_s(item, "detail")?,
+        engine_version: get_s(item, "engine_version")?.to_owned(),
+        started_by: get_opt_s(item, "started_by")?,
+        recipe: RunRecipe {
+            portfolio_key: get_s(item, "portfolio_key")?.to_owned(),
+            portfolio_sha256: get_s(item, "portfolio_sha256")?.to_owned(),
+            market_data_key: get_opt_s(item, "market_data_key")?,
+            market_data_sha256: get_opt_s(item, "market_data_sha256")?,
+            parameters: get_s(item, "parameters")?.to_owned(),
+            manifest_sha256: get_s(item, "manifest_sha256")?.to_owned(),
+        },
     })
 }
 
@@ -467,6 +497,7 @@ fn parse_partition(item: &Item) -> Result<PartitionRecord, StoreError> {
         partition: get_n(item, "partition")?,
         status,
         result_key: get_opt_s(item, "result_key")?,
+        result_sha256: get_opt_s(item, "result_sha256")?,
     })
 }
 
@@ -474,6 +505,8 @@ fn parse_stage(item: &Item) -> Result<StageRecord, StoreError> {
     Ok(StageRecord {
         stage: get_s(item, "stage")?.to_owned(),
         artifact_key: get_s(item, "artifact_key")?.to_owned(),
+        sha256: get_s(item, "sha256")?.to_owned(),
+        duration_ms: get_n(item, "duration_ms")?,
     })
 }
 
@@ -492,6 +525,16 @@ mod tests {
             seed: u64::MAX,
             status: RunStatus::Failed,
             detail: Some("boom".into()),
+            engine_version: "factor/2".into(),
+            recipe: RunRecipe {
+                portfolio_key: "uploads/book.csv".into(),
+                portfolio_sha256: "ab".repeat(32),
+                market_data_key: None,
+                market_data_sha256: None,
+                parameters: "{}".into(),
+                manifest_sha256: "cd".repeat(32),
+            },
+            started_by: None,
         }
     }
 
@@ -517,12 +560,15 @@ mod tests {
             PartitionRecord {
                 partition: 7,
                 status: PartitionStatus::Pending,
-                result_key: None
+                result_key: None,
+                result_sha256: None,
             }
         );
         let stage = StageRecord {
             stage: "aggregate".into(),
             artifact_key: "runs/r1/aggregate.json".into(),
+            sha256: "ef".repeat(32),
+            duration_ms: 12,
         };
         let item = stage_item("r1", &stage, 1);
         assert_eq!(item["SK"].as_s().unwrap(), "STAGE#aggregate");

@@ -1,4 +1,6 @@
-//! Lambda glue shared by every function crate (feature `lambda`).
+//! Lambda glue shared by every function crate (feature `lambda`): the whole `main` of
+//! an operation Lambda ([`serve_stage`]) and of a persona Lambda ([`serve_persona`]),
+//! and the mapping of stage errors to the error types Step Functions matches.
 //!
 //! Step Functions matches `Retry` / `Catch` on the `errorType` a Lambda reports. The
 //! runtime derives that from [`Diagnostic::error_type`], which by default is a Rust type
@@ -7,11 +9,16 @@
 //! It is a wrapper because neither `StageError` nor `Diagnostic` belongs to this crate,
 //! so `From<StageError> for Diagnostic` cannot be written here.
 
-use lambda_runtime::Diagnostic;
-use stresslab_core::api::{Persona, RunRef, StageOutput};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::{de::DeserializeOwned, Serialize};
+use std::future::Future;
+use stresslab_core::api::{RunRef, StageOutput};
+use stresslab_core::engine::WorkflowEngine;
 use stresslab_core::stages;
 use stresslab_core::storage::{BlobStore, RunStore, StoreError};
 use stresslab_core::StageError;
+
+use crate::{DynamoRunStore, S3BlobStore};
 
 /// A handler's error: return `Result<T, LambdaFailure>` from the handler and use `?` on
 /// stage and storage results.
@@ -40,75 +47,77 @@ impl From<LambdaFailure> for Diagnostic {
     }
 }
 
-/// JSON log lines (one object per event, which CloudWatch Logs Insights parses),
-/// filtered by `RUST_LOG`, `info` when unset. Safe to call more than once.
+/// The runtime's own subscriber, so Lambda's advanced logging controls work:
+/// `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`, else INFO) and `AWS_LAMBDA_LOG_FORMAT=JSON`.
+/// Safe to call more than once (only the first call installs it).
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // A second call (tests, a harness that already set one) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_target(true)
-        .try_init();
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(lambda_runtime::tracing::init_default_subscriber);
 }
 
-/// One persona invocation: the stage call, with its error kept as the Step Functions
-/// error type. Generic over the storage ports so tests can use the disk adapters.
-pub async fn persona_handler<B: BlobStore, R: RunStore>(
+/// Both stores, built once per execution environment and kept for its lifetime (so
+/// handlers can borrow them for `'static`). A missing ARTIFACT_BUCKET / RUN_TABLE fails
+/// the cold start with that message instead of every invocation later.
+async fn stores() -> Result<&'static (S3BlobStore, DynamoRunStore), lambda_runtime::Error> {
+    let stores = crate::from_env().await?;
+    Ok(Box::leak(Box::new(stores)))
+}
+
+/// The whole `main` of an operation Lambda: `stage` is the registry call it serves.
+/// Its error keeps the Retryable / NonRetryable split Step Functions matches on.
+pub async fn serve_stage<I, O, F, Fut>(stage: F) -> Result<(), lambda_runtime::Error>
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(&'static S3BlobStore, &'static DynamoRunStore, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, StageError>> + Send + 'static,
+{
+    init_tracing();
+    let (blobs, runs) = stores().await?;
+    let stage = &stage;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<I>| async move {
+        stage(blobs, runs, event.payload).await.map_err(LambdaFailure)
+    }))
+    .await
+}
+
+/// One persona invocation: the engine's typed persona stage, with its error kept as
+/// the Step Functions error type. Generic over the storage ports so tests can use the
+/// disk adapters. A run of another workflow is refused (NonRetryable) by the stage.
+pub async fn persona_handler<E: WorkflowEngine, B: BlobStore, R: RunStore>(
     blobs: &B,
     runs: &R,
-    persona: Persona,
+    persona: E::Persona,
     run: RunRef,
 ) -> Result<StageOutput, LambdaFailure> {
-    stages::persona(blobs, runs, persona, &run)
+    if run.workflow.as_str() != E::NAME {
+        return Err(LambdaFailure(StageError::invalid(format!(
+            "workflow: this persona belongs to {}, the run is {}",
+            E::NAME,
+            run.workflow
+        ))));
+    }
+    stages::persona::<E, B, R>(blobs, runs, persona, &run)
         .await
         .map_err(LambdaFailure)
 }
 
-/// The whole `main` of a persona Lambda: the four persona crates differ only in which
-/// persona they serve. Clients are built once per execution environment; a missing
-/// ARTIFACT_BUCKET / RUN_TABLE fails the cold start with that message instead of every
-/// invocation later.
-pub async fn serve_persona(persona: Persona) -> Result<(), lambda_runtime::Error> {
+/// The whole `main` of a persona Lambda: persona crates differ only in which persona
+/// of which engine they serve.
+pub async fn serve_persona<E: WorkflowEngine>(
+    persona: E::Persona,
+) -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let (blobs, runs) = crate::from_env().await?;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        |event: lambda_runtime::LambdaEvent<RunRef>| {
-            persona_handler(&blobs, &runs, persona, event.payload)
-        },
-    ))
+    let (blobs, runs) = stores().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<RunRef>| {
+        persona_handler::<E, _, _>(blobs, runs, persona, event.payload)
+    }))
     .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A run that does not exist will not appear by retrying: every persona must answer
-    /// `NonRetryable` (not `Retryable`, which the state machine would retry with backoff).
-    #[tokio::test]
-    async fn personas_do_not_retry_an_unknown_run() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let blobs = stresslab_core::local::DiskBlobStore::new(dir.path().join("blobs"));
-        let runs = stresslab_core::local::DiskRunStore::new(dir.path().join("runs"));
-        for persona in Persona::FACTOR_TEAM {
-            let run = RunRef {
-                run_id: "factor-0000".into(),
-                workflow: stresslab_core::api::Workflow::Factor,
-            };
-            let failure = match persona_handler(&blobs, &runs, persona, run).await {
-                Ok(output) => panic!("{} ran for an unknown run: {output:?}", persona.name()),
-                Err(failure) => Diagnostic::from(failure),
-            };
-            assert_eq!(
-                failure.error_type, "NonRetryable",
-                "{}",
-                failure.error_message
-            );
-        }
-    }
 
     #[test]
     fn stage_errors_become_the_error_types_step_functions_matches() {
@@ -126,6 +135,12 @@ mod tests {
         let d: Diagnostic = LambdaFailure::from(StoreError::Transient("throttled".into())).into();
         assert_eq!(d.error_type, "Retryable");
         let d: Diagnostic = LambdaFailure::from(StoreError::NotFound("k".into())).into();
+        assert_eq!(d.error_type, "NonRetryable");
+        let d: Diagnostic = LambdaFailure::from(StoreError::TooLarge {
+            key: "k".into(),
+            limit: 1,
+        })
+        .into();
         assert_eq!(d.error_type, "NonRetryable");
     }
 

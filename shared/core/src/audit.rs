@@ -5,6 +5,7 @@
 //! of the same inputs (timings, who, when), so byte-identity checks leave it out.
 
 use crate::engine::{RunContext, WorkflowEngine};
+use crate::portfolio::escape_control;
 use crate::storage::{RunRecord, StageRecord};
 use serde::{Deserialize, Serialize};
 
@@ -134,14 +135,14 @@ impl Audit {
             self.tool_version,
             self.created_at,
             self.started_by.as_deref().unwrap_or("(unknown)"),
-            printable(&self.portfolio_id),
+            escape_control(&self.portfolio_id),
         );
         for i in &self.inputs {
             out.push_str(&format!(
                 "  input {:<12} {}  {}\n",
                 i.role,
                 i.sha256,
-                printable(&i.key)
+                escape_control(&i.key)
             ));
         }
         out.push_str(&format!(
@@ -162,15 +163,3 @@ impl Audit {
     }
 }
 
-/// Control characters from inputs (keys, ids) escaped before they reach a terminal.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}

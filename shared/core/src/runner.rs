@@ -125,27 +125,10 @@ pub async fn stage_local_inputs<B: BlobStore>(
     Ok((portfolio_key, explicit_key))
 }
 
-/// Read a local input file: a regular file no larger than `limit`, checked before it is
-/// read (so `/dev/zero` or a directory is refused at once), read with a hard cap.
+/// Read a local input file through [`crate::input::read_input_file`] (regular files
+/// only, size checked before reading), as a NonRetryable stage error.
 pub fn read_local_input(path: &Path, field: &str, limit: u64) -> Result<Vec<u8>, StageError> {
-    use std::io::Read;
-    let fail = |reason: String| StageError::invalid(format!("{field}: {}: {reason}", path.display()));
-    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-    if !meta.is_file() {
-        return Err(fail("is not a regular file".into()));
-    }
-    if meta.len() > limit {
-        return Err(fail(format!("is {} bytes; the limit is {limit}", meta.len())));
-    }
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| fail(format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > limit {
-        return Err(fail(format!("grew past the limit of {limit} bytes while being read")));
-    }
-    Ok(bytes)
+    crate::input::read_input_file(path, field, limit).map_err(|i| StageError::invalid(i.to_string()))
 }
 
 fn file_name(p: &Path) -> String {
@@ -242,18 +225,5 @@ mod tests {
         })
         .unwrap();
         assert_eq!(done.into_inner(), 64);
-    }
-
-    #[test]
-    fn special_files_are_refused_before_reading() {
-        let err = read_local_input(Path::new("/dev/zero"), "portfolio", 1024).unwrap_err();
-        assert!(err.to_string().contains("not a regular file"), "{err}");
-        let dir = tempfile::tempdir().unwrap();
-        let err = read_local_input(dir.path(), "portfolio", 1024).unwrap_err();
-        assert!(err.to_string().contains("not a regular file"), "{err}");
-        let big = dir.path().join("big.json");
-        std::fs::write(&big, vec![b' '; 2048]).unwrap();
-        let err = read_local_input(&big, "portfolio", 1024).unwrap_err();
-        assert!(err.to_string().contains("limit is 1024"), "{err}");
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Run statemachines/factor.asl.json once, locally, against the real Rust Lambdas.
+// Run statemachines/<workflow>.asl.json once, locally, against the real Rust Lambdas.
+// The workflow is the execution input's own `workflow` field (a registry name).
 //
-//   node tests/harness/run-factor.mjs '<execution input JSON>'
+//   node tests/harness/run-workflow.mjs '<execution input JSON>'
 //
 // Environment:
 //   LAMBDA_ENDPOINT    where `cargo lambda watch` listens, e.g. http://127.0.0.1:9000
@@ -29,10 +30,10 @@ import {
 } from './lib/local-sfn.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DEFINITION_URI = 'statemachines/factor.asl.json';
-
 async function main() {
   const input = JSON.parse(process.argv[2] ?? '');
+  if (!/^[a-z][a-z0-9-]*$/.test(input.workflow ?? '')) throw new Error(`execution input has no valid workflow: ${input.workflow}`);
+  const DEFINITION_URI = `statemachines/${input.workflow}.asl.json`;
   const lambdaEndpoint = process.env.LAMBDA_ENDPOINT;
   if (!lambdaEndpoint) throw new Error('LAMBDA_ENDPOINT is not set');
   const region = process.env.AWS_REGION ?? 'us-east-1';
