@@ -107,3 +107,141 @@ fn validate_accepts_the_sample_book_and_its_csv_form() {
         );
     }
 }
+
+const MARKET: &str = "events/inputs/ff_factors_industries_portfolios_monthly_1949_2017.csv";
+
+/// A one-position book with given exposures; `edit` rewrites its JSON text.
+fn small_book(edit: impl Fn(String) -> String) -> String {
+    edit(
+        r#"{"portfolio_id":"t1","name":"T","base_currency":"USD","positions":[
+ {"id":"a","name":"A","asset_class":"equity","instrument_type":"stock","currency":"USD","market_value":1000000,
+  "factor":{"exposures":{"MktRF":1.0,"SMB":0.1,"HML":0.0,"Mom":0.0}}},
+ {"id":"b","name":"B","asset_class":"equity","instrument_type":"stock","currency":"USD","market_value":2000000,
+  "factor":{"exposures":{"MktRF":0.9,"SMB":0.0,"HML":0.2,"Mom":0.1}}}]}"#
+            .to_owned(),
+    )
+}
+
+/// Every input a new user found that used to panic, pass validation and then fail, or
+/// leave files behind: `validate --workflow factor` and `run factor` both exit 2 with
+/// the field named, and `run` writes nothing.
+#[test]
+fn bad_inputs_exit_2_naming_the_field_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let market = std::fs::read_to_string(MARKET).unwrap();
+    let bad_date = market.replacen("\n1949-01-01,", "\n2000-0é,", 1);
+    assert_ne!(bad_date, market);
+    let cases: Vec<(&str, &str, String, Option<String>, &str)> = vec![
+        ("a non-ASCII date", "book.json", small_book(|s| s), Some(bad_date), "unreadable date"),
+        (
+            "an overflowing quantity × price",
+            "book.json",
+            small_book(|s| s.replacen("\"market_value\":1000000", "\"quantity\":1e200,\"price\":1e200", 1)),
+            None,
+            "positions[0].quantity",
+        ),
+        ("a CSV with no market data", "book.csv", "id,name,asset_class,instrument_type,currency,market_value\nx,X,equity,stock,USD,100\n".into(), Some(String::new()), "market_data"),
+        (
+            "a market_data path escaping the folder",
+            "book.json",
+            small_book(|s| s.replacen("\"base_currency\"", "\"market_data\":\"../md.csv\",\"base_currency\"", 1)),
+            None,
+            "market_data",
+        ),
+        (
+            "a misspelt factor",
+            "book.json",
+            small_book(|s| s.replacen("\"Mom\":0.1", "\"Mometum\":0.1", 1)),
+            None,
+            "exposures.Mometum",
+        ),
+        (
+            "a duplicate id beside another error",
+            "book.json",
+            small_book(|s| s.replacen("\"id\":\"b\"", "\"id\":\"a\"", 1).replacen("\"market_value\":2000000", "\"market_value\":-5", 1)),
+            None,
+            "duplicate",
+        ),
+        (
+            "a duplicate JSON key",
+            "book.json",
+            small_book(|s| s.replacen("\"market_value\":1000000", "\"market_value\":1000000,\"market_value\":5", 1)),
+            None,
+            "positions[0].market_value",
+        ),
+        (
+            "an id longer than a DynamoDB key allows",
+            "book.json",
+            small_book(|s| s.replacen("\"t1\"", &format!("\"{}\"", "p".repeat(300)), 1)),
+            None,
+            "portfolio_id",
+        ),
+        (
+            "an option in a factor book",
+            "book.json",
+            small_book(|s| s.replacen("\"instrument_type\":\"stock\"", "\"instrument_type\":\"option\"", 1)),
+            None,
+            "positions[0].instrument_type",
+        ),
+    ];
+    for (i, (what, name, book, market_override, needle)) in cases.into_iter().enumerate() {
+        let case = dir.path().join(format!("case{i}"));
+        std::fs::create_dir_all(&case).unwrap();
+        let book_path = case.join(name);
+        std::fs::write(&book_path, book).unwrap();
+        let market_path = match market_override {
+            Some(m) if m.is_empty() => None,
+            Some(m) => {
+                let p = case.join("md.csv");
+                std::fs::write(&p, m).unwrap();
+                Some(p)
+            }
+            None => Some(std::path::PathBuf::from(MARKET)),
+        };
+        let out = case.join("out");
+        for verb in ["validate", "run"] {
+            let mut cmd = stresslab();
+            match verb {
+                "validate" => cmd.args(["validate", "--workflow", "factor"]).arg(&book_path),
+                _ => cmd.args(["run", "factor", "--quiet", "--portfolio"]).arg(&book_path).arg("--out").arg(&out),
+            };
+            if let Some(m) = &market_path {
+                cmd.arg("--market-data").arg(m);
+            }
+            let output = cmd.output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{what} ({verb}): {stderr}");
+            assert!(stderr.contains(needle), "{what} ({verb}) must name {needle}: {stderr}");
+        }
+        assert!(!out.exists(), "{what}: run wrote {}", out.display());
+    }
+}
+
+#[test]
+fn special_files_are_refused_at_once() {
+    for path in ["/dev/zero", "/tmp"] {
+        let started = std::time::Instant::now();
+        let output = stresslab().args(["validate", path]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{path}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("not a regular file"));
+        assert!(started.elapsed().as_secs() < 10, "{path} took {:?}", started.elapsed());
+    }
+}
+
+#[test]
+fn audit_prints_the_record_of_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = stresslab()
+        .args(["run", "factor", "--portfolio", "events/inputs/ff_multifactor_book.json", "--scenarios", "100", "--partitions", "2", "--quiet", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(run.success());
+    let output = stresslab().arg("audit").arg(&out).output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    for needle in ["engine factor/2", "input portfolio", "input market_data", "risk-decomposition-engineer", "narrator template", "seed 42"] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}

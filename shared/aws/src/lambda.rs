@@ -12,6 +12,7 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{de::DeserializeOwned, Serialize};
 use std::future::Future;
+use std::pin::Pin;
 use stresslab_core::api::{RunRef, StageOutput};
 use stresslab_core::engine::WorkflowEngine;
 use stresslab_core::stages;
@@ -75,8 +76,12 @@ where
     init_tracing();
     let (blobs, runs) = stores().await?;
     let stage = &stage;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<I>| async move {
-        stage(blobs, runs, event.payload).await.map_err(LambdaFailure)
+    // Boxed: the generic stage futures nest deeply, and an unboxed one would make
+    // every main's future type exceed the compiler's layout recursion limit.
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<I>| {
+        let call: Pin<Box<dyn Future<Output = Result<O, StageError>> + Send>> =
+            Box::pin(stage(blobs, runs, event.payload));
+        async move { call.await.map_err(LambdaFailure) }
     }))
     .await
 }
@@ -110,7 +115,9 @@ pub async fn serve_persona<E: WorkflowEngine>(
     init_tracing();
     let (blobs, runs) = stores().await?;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<RunRef>| {
-        persona_handler::<E, _, _>(blobs, runs, persona, event.payload)
+        let call: Pin<Box<dyn Future<Output = Result<StageOutput, LambdaFailure>> + Send>> =
+            Box::pin(persona_handler::<E, _, _>(blobs, runs, persona, event.payload));
+        call
     }))
     .await
 }

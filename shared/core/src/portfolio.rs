@@ -295,7 +295,7 @@ impl Rejection {
     pub fn capped(&self, max_bytes: usize) -> String {
         let total = self.issues.len();
         let more = |k: usize| format!("\n  … and {k} more problem(s)");
-        let mut out = format!("portfolio rejected with {total} problem(s):");
+        let mut out = format!("input rejected with {total} problem(s):");
         // Reserving the longest possible trailer keeps the check simple and exact enough.
         let reserve = more(total).len();
         let mut shown = 0;

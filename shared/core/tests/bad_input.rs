@@ -588,7 +588,7 @@ fn ten_thousand_bad_rows_display_within_32_kib() {
     let shown = rejection.to_string();
     assert!(shown.len() <= MAX_REJECTION_BYTES, "{}", shown.len());
     assert!(shown.len() < 32 * 1024);
-    assert!(shown.starts_with("portfolio rejected with 10000 problem(s):"));
+    assert!(shown.starts_with("input rejected with 10000 problem(s):"));
     let listed = shown.lines().filter(|l| l.contains("positions[")).count();
     assert_eq!(listed, MAX_DISPLAYED_ISSUES);
     let more = 10_000 - MAX_DISPLAYED_ISSUES;
