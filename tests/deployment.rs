@@ -1,0 +1,149 @@
+//! The deployment agrees with the registry: every workflow's Lambdas have a crate, a
+//! template function and a sample event; every workflow has its state machine in the
+//! template, with its personas arranged by their dependency graph (independent ones in
+//! one Parallel state, each after the personas it reads); and nothing is left over — no
+//! crate, function, event or ASL file the registry does not know.
+//!
+//! Adds nothing to the deployment: it only reads `template.yaml`, `statemachines/`,
+//! `functions/` and `events/`.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use stresslab_registry::{catalog, lambda_names};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn names_in(dir: &str, suffix: &str) -> BTreeSet<String> {
+    std::fs::read_dir(repo().join(dir))
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(suffix).map(str::to_owned)
+        })
+        .collect()
+}
+
+/// `Binary: <name>` values of the template's functions (the cargo-lambda build target).
+fn template_binaries(template: &str) -> BTreeSet<String> {
+    template
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Binary:").map(|b| b.trim().to_owned()))
+        .collect()
+}
+
+/// `partition` → `PartitionFunction`, the template's logical id convention.
+fn logical_id(lambda: &str) -> String {
+    let camel: String = lambda
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("{camel}Function")
+}
+
+#[test]
+fn every_lambda_has_a_crate_a_template_function_and_a_sample_event_and_nothing_is_left_over() {
+    let template = read(&repo().join("template.yaml"));
+    let lambdas: BTreeSet<String> = lambda_names().into_iter().map(str::to_owned).collect();
+    let crates: BTreeSet<String> = std::fs::read_dir(repo().join("functions"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(crates, lambdas, "functions/ crates vs the registry's Lambdas");
+    assert_eq!(template_binaries(&template), lambdas, "template functions vs the registry's Lambdas");
+    for lambda in &lambdas {
+        assert!(
+            template.contains(&format!("\n  {}:\n", logical_id(lambda))),
+            "template.yaml has no resource {}",
+            logical_id(lambda)
+        );
+    }
+    let mut expected_events: BTreeSet<String> = lambdas.clone();
+    for w in catalog() {
+        expected_events.insert(format!("{}.execution", w.name));
+    }
+    assert_eq!(names_in("events", ".json"), expected_events, "events/*.json vs the registry");
+}
+
+/// Where each persona's Task sits in the state machine: the index of the top-level
+/// state that runs it (a Parallel state's branches share one index).
+fn persona_positions(asl: &Value) -> BTreeMap<String, usize> {
+    let states = asl["States"].as_object().expect("States");
+    let mut order = Vec::new();
+    let mut at = asl["StartAt"].as_str().map(str::to_owned);
+    while let Some(name) = at {
+        let state = &states[&name];
+        order.push(state.clone());
+        at = state["Next"].as_str().map(str::to_owned);
+    }
+    let mut positions = BTreeMap::new();
+    let mut record = |state: &Value, index: usize| {
+        if let Some(f) = state["Parameters"]["FunctionName"].as_str() {
+            positions.insert(f.to_owned(), index);
+        }
+    };
+    for (index, state) in order.iter().enumerate() {
+        record(state, index);
+        // Parallel branches and a Map's item processor sit at their state's position.
+        let nested = state["Branches"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain([&state["ItemProcessor"], &state["Iterator"]]);
+        for graph in nested {
+            for inner in graph["States"].as_object().into_iter().flat_map(|m| m.values()) {
+                record(inner, index);
+            }
+        }
+    }
+    positions
+}
+
+#[test]
+fn every_workflow_has_its_state_machine_with_personas_ordered_by_their_graph() {
+    let template = read(&repo().join("template.yaml"));
+    let workflows: BTreeSet<String> = catalog().iter().map(|w| w.name.to_owned()).collect();
+    assert_eq!(names_in("statemachines", ".asl.json"), workflows, "statemachines/ vs the registry");
+    for w in catalog() {
+        assert!(
+            template.contains(&format!("DefinitionUri: {}", w.state_machine)),
+            "template.yaml does not deploy {}",
+            w.state_machine
+        );
+        let asl: Value = serde_json::from_str(&read(&repo().join(&w.state_machine))).unwrap();
+        let positions = persona_positions(&asl);
+        let at = |lambda: &str| {
+            *positions
+                .get(&format!("${{{}Arn}}", logical_id(lambda)))
+                .unwrap_or_else(|| panic!("{}: no Task invokes {lambda}", w.state_machine))
+        };
+        for op in stresslab_registry::OPERATIONS {
+            at(op);
+        }
+        for (level, personas) in w.persona_levels.iter().enumerate() {
+            // One dependency level, one state: its personas run concurrently.
+            let states: BTreeSet<usize> = personas.iter().map(|p| at(p)).collect();
+            assert_eq!(states.len(), 1, "{}: level {level} {personas:?} is not one Parallel state", w.name);
+        }
+        for p in &w.personas {
+            assert!(at(p.name) > at("aggregate") && at(p.name) < at("synthesize"), "{}", p.name);
+            for read in &p.reads {
+                assert!(at(p.name) > at(read), "{} runs before {read}, whose findings it reads", p.name);
+            }
+        }
+    }
+}
