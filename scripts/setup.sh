@@ -18,6 +18,7 @@ python3 -m pip install --quiet --disable-pip-version-check \
 CHECKOV_VENV="${CHECKOV_VENV:-$HOME/.cache/stresslab-checkov}"
 [ -x "$CHECKOV_VENV/bin/checkov" ] || python3 -m venv "$CHECKOV_VENV"
 "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check 'checkov==3.3.30'
+rustup component add rustfmt clippy >/dev/null 2>&1 || echo "note: could not add rustfmt/clippy"
 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || echo "note: could not add the aarch64 target (only needed for ARM packaging)"
 if ! command -v node >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq nodejs npm

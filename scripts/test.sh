@@ -2,7 +2,7 @@
 # The whole test suite: unit and contract tests (local disk adapters, S3/DynamoDB
 # adapters against a moto server the tests start themselves), the state-machine harness
 # (real ASL, real Lambdas under `cargo lambda watch`, moto), and the template/ASL
-# validators. Run scripts/setup.sh once first.
+# validators, rustfmt and clippy. Run scripts/setup.sh once first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # One target directory reused across runs keeps the AWS SDK build warm.
@@ -22,6 +22,10 @@ BC_SKIP_MAPPING=TRUE "$CHECKOV" -f template.yaml --framework cloudformation --qu
 (cd tests/harness && for f in ../../statemachines/*.asl.json; do npx --no-install asl-validator --json-path "$f"; done)
 # Retry/Catch/MarkRunFailed paths of the ASL against fake endpoints.
 node --test tests/harness/
+
+echo "== format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== cargo test (workspace, incl. moto contract tests)"
 cargo test --workspace --no-fail-fast

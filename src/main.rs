@@ -15,7 +15,9 @@ use stresslab_core::input::read_input_file;
 use stresslab_core::local::{self, DiskBlobStore, DiskRunStore};
 use stresslab_core::market_data::{parse_market_data, MAX_MARKET_DATA_BYTES};
 use stresslab_core::narrative::TemplateNarrator;
-use stresslab_core::portfolio::{escape_control, parse_portfolio, Issue, Rejection, MAX_PORTFOLIO_BYTES};
+use stresslab_core::portfolio::{
+    escape_control, parse_portfolio, Issue, Rejection, MAX_PORTFOLIO_BYTES,
+};
 use stresslab_core::runner::{self, Event};
 use stresslab_core::storage::BlobStore;
 use stresslab_core::{stages, StageError};
@@ -156,7 +158,11 @@ enum Command {
     Bench {
         #[arg(long, value_parser = workflow_parser(), default_value = "factor")]
         workflow: String,
-        #[arg(long, value_name = "FILE", default_value = "events/inputs/ff_multifactor_book.json")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "events/inputs/ff_multifactor_book.json"
+        )]
         portfolio: PathBuf,
         /// Timed repetitions (after one warm-up run).
         #[arg(long, default_value_t = 7)]
@@ -187,7 +193,10 @@ fn main() -> ExitCode {
             let wf = wf.as_deref().map(workflow);
             match check_inputs(&file, market_data.as_deref(), wf, &params, seed) {
                 Ok(summary) => {
-                    println!("{}: OK — {summary}", escape_control(&file.display().to_string()));
+                    println!(
+                        "{}: OK — {summary}",
+                        escape_control(&file.display().to_string())
+                    );
                     if wf.is_none() {
                         println!(
                             "  (structure only: add --workflow {} to run every check `run` makes)",
@@ -210,14 +219,28 @@ fn main() -> ExitCode {
             quiet,
         } => {
             let wf = workflow(&wf);
-            if let Err(problems) = check_inputs(&portfolio, market_data.as_deref(), Some(wf), &params, seed) {
+            if let Err(problems) =
+                check_inputs(&portfolio, market_data.as_deref(), Some(wf), &params, seed)
+            {
                 return report_problems(&portfolio, problems);
             }
             let parameters = params.to_map().unwrap_or_default();
             let started = Instant::now();
-            match run_local(wf, &portfolio, market_data.as_deref(), parameters, seed, &out, workers, !quiet) {
+            match run_local(
+                wf,
+                &portfolio,
+                market_data.as_deref(),
+                parameters,
+                seed,
+                &out,
+                workers,
+                !quiet,
+            ) {
                 Ok(run_id) => {
-                    println!("run {run_id} finished in {:.2}s", started.elapsed().as_secs_f64());
+                    println!(
+                        "run {run_id} finished in {:.2}s",
+                        started.elapsed().as_secs_f64()
+                    );
                     for f in stages::DELIVERABLES {
                         println!("  {}", out.join(f).display());
                     }
@@ -233,10 +256,16 @@ fn main() -> ExitCode {
         Command::Workflows { json } => {
             let catalog = registry::catalog();
             if json {
-                println!("{}", serde_json::to_string_pretty(&catalog).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&catalog).unwrap_or_default()
+                );
             } else {
                 for w in catalog {
-                    println!("{} — {} (engine {})", w.name, w.description, w.engine_version);
+                    println!(
+                        "{} — {} (engine {})",
+                        w.name, w.description, w.engine_version
+                    );
                     println!("  defaults: {}", w.default_parameters);
                     for p in &w.personas {
                         let reads = if p.reads.is_empty() {
@@ -282,7 +311,8 @@ fn check_inputs(
     if let Some(w) = workflow {
         registry::check_parameters(w, &parameters)?;
     }
-    let bytes = read_input_file(file, "portfolio", MAX_PORTFOLIO_BYTES as u64).map_err(|i| vec![i])?;
+    let bytes =
+        read_input_file(file, "portfolio", MAX_PORTFOLIO_BYTES as u64).map_err(|i| vec![i])?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -302,7 +332,8 @@ fn check_inputs(
     );
     let market = match market_path {
         Some(path) => {
-            let md = read_input_file(&path, "market_data", MAX_MARKET_DATA_BYTES as u64).map_err(|i| vec![i])?;
+            let md = read_input_file(&path, "market_data", MAX_MARKET_DATA_BYTES as u64)
+                .map_err(|i| vec![i])?;
             let market = parse_market_data(&md).map_err(|r| r.issues)?;
             summary.push_str(&format!(
                 "; market data {} months, {} to {}",
@@ -315,7 +346,8 @@ fn check_inputs(
         None => None,
     };
     if let Some(w) = workflow {
-        let checked = registry::check(w, &portfolio, market.as_ref(), &parameters, seed).map_err(|r| r.issues)?;
+        let checked = registry::check(w, &portfolio, market.as_ref(), &parameters, seed)
+            .map_err(|r| r.issues)?;
         summary.push_str(&format!(
             "; ready for {}: {} scenarios in {} partitions",
             w.name(),
@@ -370,7 +402,10 @@ fn run_local(
         seed: Some(seed),
         started_by: Some(local_user()),
     };
-    bar.set_message(format!("partition: preparing the {} model and scenarios", wf.name()));
+    bar.set_message(format!(
+        "partition: preparing the {} model and scenarios",
+        wf.name()
+    ));
     let on_event = |event: Event| match event {
         Event::Partitioned {
             run_id,
@@ -378,9 +413,14 @@ fn run_local(
             partitions,
         } => {
             bar.set_length(registry::progress_steps(wf, partitions));
-            bar.set_message(format!("run {run_id}: {scenarios} scenarios in {partitions} partitions"));
+            bar.set_message(format!(
+                "run {run_id}: {scenarios} scenarios in {partitions} partitions"
+            ));
         }
-        Event::PartitionDone { partition, computed } => {
+        Event::PartitionDone {
+            partition,
+            computed,
+        } => {
             bar.inc(1);
             bar.set_message(format!(
                 "partition {partition} {}",
@@ -392,7 +432,14 @@ fn run_local(
             bar.set_message(name);
         }
     };
-    let run_id = registry::run_local(&blobs, &runs, &TemplateNarrator, &request, workers, &on_event)?;
+    let run_id = registry::run_local(
+        &blobs,
+        &runs,
+        &TemplateNarrator,
+        &request,
+        workers,
+        &on_event,
+    )?;
     bar.finish_and_clear();
     // Deliverables at the top of --out, copied from the store (atomic writes).
     for file in stages::DELIVERABLES {
@@ -430,7 +477,13 @@ fn audit(run_dir: &Path, json: bool) -> ExitCode {
     }
 }
 
-fn bench(wf: Workflow, portfolio: &Path, runs: usize, params: &ParamArgs, workers: usize) -> ExitCode {
+fn bench(
+    wf: Workflow,
+    portfolio: &Path,
+    runs: usize,
+    params: &ParamArgs,
+    workers: usize,
+) -> ExitCode {
     let parameters = match params.to_map() {
         Ok(p) => p,
         Err(problems) => return report_problems(portfolio, problems),
@@ -440,7 +493,16 @@ fn bench(wf: Workflow, portfolio: &Path, runs: usize, params: &ParamArgs, worker
     for i in 0..=runs {
         let out = base.join(format!("run-{i}"));
         let started = Instant::now();
-        if let Err(e) = run_local(wf, portfolio, None, parameters.clone(), stages::DEFAULT_SEED, &out, workers, false) {
+        if let Err(e) = run_local(
+            wf,
+            portfolio,
+            None,
+            parameters.clone(),
+            stages::DEFAULT_SEED,
+            &out,
+            workers,
+            false,
+        ) {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }

@@ -132,19 +132,44 @@ fn bad_inputs_exit_2_naming_the_field_and_write_nothing() {
     let bad_date = market.replacen("\n1949-01-01,", "\n2000-0é,", 1);
     assert_ne!(bad_date, market);
     let cases: Vec<(&str, &str, String, Option<String>, &str)> = vec![
-        ("a non-ASCII date", "book.json", small_book(|s| s), Some(bad_date), "unreadable date"),
+        (
+            "a non-ASCII date",
+            "book.json",
+            small_book(|s| s),
+            Some(bad_date),
+            "unreadable date",
+        ),
         (
             "an overflowing quantity × price",
             "book.json",
-            small_book(|s| s.replacen("\"market_value\":1000000", "\"quantity\":1e200,\"price\":1e200", 1)),
+            small_book(|s| {
+                s.replacen(
+                    "\"market_value\":1000000",
+                    "\"quantity\":1e200,\"price\":1e200",
+                    1,
+                )
+            }),
             None,
             "positions[0].quantity",
         ),
-        ("a CSV with no market data", "book.csv", "id,name,asset_class,instrument_type,currency,market_value\nx,X,equity,stock,USD,100\n".into(), Some(String::new()), "market_data"),
+        (
+            "a CSV with no market data",
+            "book.csv",
+            "id,name,asset_class,instrument_type,currency,market_value\nx,X,equity,stock,USD,100\n"
+                .into(),
+            Some(String::new()),
+            "market_data",
+        ),
         (
             "a market_data path escaping the folder",
             "book.json",
-            small_book(|s| s.replacen("\"base_currency\"", "\"market_data\":\"../md.csv\",\"base_currency\"", 1)),
+            small_book(|s| {
+                s.replacen(
+                    "\"base_currency\"",
+                    "\"market_data\":\"../md.csv\",\"base_currency\"",
+                    1,
+                )
+            }),
             None,
             "market_data",
         ),
@@ -158,14 +183,26 @@ fn bad_inputs_exit_2_naming_the_field_and_write_nothing() {
         (
             "a duplicate id beside another error",
             "book.json",
-            small_book(|s| s.replacen("\"id\":\"b\"", "\"id\":\"a\"", 1).replacen("\"market_value\":2000000", "\"market_value\":-5", 1)),
+            small_book(|s| {
+                s.replacen("\"id\":\"b\"", "\"id\":\"a\"", 1).replacen(
+                    "\"market_value\":2000000",
+                    "\"market_value\":-5",
+                    1,
+                )
+            }),
             None,
             "duplicate",
         ),
         (
             "a duplicate JSON key",
             "book.json",
-            small_book(|s| s.replacen("\"market_value\":1000000", "\"market_value\":1000000,\"market_value\":5", 1)),
+            small_book(|s| {
+                s.replacen(
+                    "\"market_value\":1000000",
+                    "\"market_value\":1000000,\"market_value\":5",
+                    1,
+                )
+            }),
             None,
             "positions[0].market_value",
         ),
@@ -179,7 +216,13 @@ fn bad_inputs_exit_2_naming_the_field_and_write_nothing() {
         (
             "an option in a factor book",
             "book.json",
-            small_book(|s| s.replacen("\"instrument_type\":\"stock\"", "\"instrument_type\":\"option\"", 1)),
+            small_book(|s| {
+                s.replacen(
+                    "\"instrument_type\":\"stock\"",
+                    "\"instrument_type\":\"option\"",
+                    1,
+                )
+            }),
             None,
             "positions[0].instrument_type",
         ),
@@ -202,8 +245,14 @@ fn bad_inputs_exit_2_naming_the_field_and_write_nothing() {
         for verb in ["validate", "run"] {
             let mut cmd = stresslab();
             match verb {
-                "validate" => cmd.args(["validate", "--workflow", "factor"]).arg(&book_path),
-                _ => cmd.args(["run", "factor", "--quiet", "--portfolio"]).arg(&book_path).arg("--out").arg(&out),
+                "validate" => cmd
+                    .args(["validate", "--workflow", "factor"])
+                    .arg(&book_path),
+                _ => cmd
+                    .args(["run", "factor", "--quiet", "--portfolio"])
+                    .arg(&book_path)
+                    .arg("--out")
+                    .arg(&out),
             };
             if let Some(m) = &market_path {
                 cmd.arg("--market-data").arg(m);
@@ -211,7 +260,10 @@ fn bad_inputs_exit_2_naming_the_field_and_write_nothing() {
             let output = cmd.output().unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert_eq!(output.status.code(), Some(2), "{what} ({verb}): {stderr}");
-            assert!(stderr.contains(needle), "{what} ({verb}) must name {needle}: {stderr}");
+            assert!(
+                stderr.contains(needle),
+                "{what} ({verb}) must name {needle}: {stderr}"
+            );
         }
         assert!(!out.exists(), "{what}: run wrote {}", out.display());
     }
@@ -224,7 +276,11 @@ fn special_files_are_refused_at_once() {
         let output = stresslab().args(["validate", path]).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{path}");
         assert!(String::from_utf8_lossy(&output.stderr).contains("not a regular file"));
-        assert!(started.elapsed().as_secs() < 10, "{path} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "{path} took {:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -233,7 +289,18 @@ fn audit_prints_the_record_of_a_run() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let run = stresslab()
-        .args(["run", "factor", "--portfolio", "events/inputs/ff_multifactor_book.json", "--scenarios", "100", "--partitions", "2", "--quiet", "--out"])
+        .args([
+            "run",
+            "factor",
+            "--portfolio",
+            "events/inputs/ff_multifactor_book.json",
+            "--scenarios",
+            "100",
+            "--partitions",
+            "2",
+            "--quiet",
+            "--out",
+        ])
         .arg(&out)
         .status()
         .unwrap();
@@ -241,7 +308,14 @@ fn audit_prints_the_record_of_a_run() {
     let output = stresslab().arg("audit").arg(&out).output().unwrap();
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
-    for needle in ["engine factor/2", "input portfolio", "input market_data", "risk-decomposition-engineer", "narrator template", "seed 42"] {
+    for needle in [
+        "engine factor/2",
+        "input portfolio",
+        "input market_data",
+        "risk-decomposition-engineer",
+        "narrator template",
+        "seed 42",
+    ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
 }

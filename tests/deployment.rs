@@ -35,7 +35,11 @@ fn names_in(dir: &str, suffix: &str) -> BTreeSet<String> {
 fn template_binaries(template: &str) -> BTreeSet<String> {
     template
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("Binary:").map(|b| b.trim().to_owned()))
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("Binary:")
+                .map(|b| b.trim().to_owned())
+        })
         .collect()
 }
 
@@ -63,8 +67,15 @@ fn every_lambda_has_a_crate_a_template_function_and_a_sample_event_and_nothing_i
         .filter(|e| e.path().join("Cargo.toml").is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(crates, lambdas, "functions/ crates vs the registry's Lambdas");
-    assert_eq!(template_binaries(&template), lambdas, "template functions vs the registry's Lambdas");
+    assert_eq!(
+        crates, lambdas,
+        "functions/ crates vs the registry's Lambdas"
+    );
+    assert_eq!(
+        template_binaries(&template),
+        lambdas,
+        "template functions vs the registry's Lambdas"
+    );
     for lambda in &lambdas {
         assert!(
             template.contains(&format!("\n  {}:\n", logical_id(lambda))),
@@ -76,7 +87,11 @@ fn every_lambda_has_a_crate_a_template_function_and_a_sample_event_and_nothing_i
     for w in catalog() {
         expected_events.insert(format!("{}.execution", w.name));
     }
-    assert_eq!(names_in("events", ".json"), expected_events, "events/*.json vs the registry");
+    assert_eq!(
+        names_in("events", ".json"),
+        expected_events,
+        "events/*.json vs the registry"
+    );
 }
 
 /// Where each persona's Task sits in the state machine: the index of the top-level
@@ -105,7 +120,11 @@ fn persona_positions(asl: &Value) -> BTreeMap<String, usize> {
             .flatten()
             .chain([&state["ItemProcessor"], &state["Iterator"]]);
         for graph in nested {
-            for inner in graph["States"].as_object().into_iter().flat_map(|m| m.values()) {
+            for inner in graph["States"]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
                 record(inner, index);
             }
         }
@@ -117,7 +136,11 @@ fn persona_positions(asl: &Value) -> BTreeMap<String, usize> {
 fn every_workflow_has_its_state_machine_with_personas_ordered_by_their_graph() {
     let template = read(&repo().join("template.yaml"));
     let workflows: BTreeSet<String> = catalog().iter().map(|w| w.name.to_owned()).collect();
-    assert_eq!(names_in("statemachines", ".asl.json"), workflows, "statemachines/ vs the registry");
+    assert_eq!(
+        names_in("statemachines", ".asl.json"),
+        workflows,
+        "statemachines/ vs the registry"
+    );
     for w in catalog() {
         assert!(
             template.contains(&format!("DefinitionUri: {}", w.state_machine)),
@@ -137,12 +160,25 @@ fn every_workflow_has_its_state_machine_with_personas_ordered_by_their_graph() {
         for (level, personas) in w.persona_levels.iter().enumerate() {
             // One dependency level, one state: its personas run concurrently.
             let states: BTreeSet<usize> = personas.iter().map(|p| at(p)).collect();
-            assert_eq!(states.len(), 1, "{}: level {level} {personas:?} is not one Parallel state", w.name);
+            assert_eq!(
+                states.len(),
+                1,
+                "{}: level {level} {personas:?} is not one Parallel state",
+                w.name
+            );
         }
         for p in &w.personas {
-            assert!(at(p.name) > at("aggregate") && at(p.name) < at("synthesize"), "{}", p.name);
+            assert!(
+                at(p.name) > at("aggregate") && at(p.name) < at("synthesize"),
+                "{}",
+                p.name
+            );
             for read in &p.reads {
-                assert!(at(p.name) > at(read), "{} runs before {read}, whose findings it reads", p.name);
+                assert!(
+                    at(p.name) > at(read),
+                    "{} runs before {read}, whose findings it reads",
+                    p.name
+                );
             }
         }
     }

@@ -471,8 +471,9 @@ fn run_locally(work: &Path, workflow: &str) -> Result<(String, BTreeMap<String, 
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let run_id = stresslab_registry::run_local(&blobs, &runs, &TemplateNarrator, &request, 0, &|_| {})
-            .map_err(|e| format!("local run: {e}"))?;
+        let run_id =
+            stresslab_registry::run_local(&blobs, &runs, &TemplateNarrator, &request, 0, &|_| {})
+                .map_err(|e| format!("local run: {e}"))?;
         let mut artifacts = BTreeMap::new();
         for key in blobs
             .list(&format!("runs/{run_id}/"))
@@ -531,51 +532,55 @@ fn every_state_machine_matches_the_local_runner() {
 
 /// One workflow: its state machine on local AWS versus the embedded runner.
 fn compare_workflow(workflow: &str) -> Result<(), String> {
-        let work = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
-        let aws = run_on_local_aws(work.path(), workflow)?;
-        let (local_run_id, local) = run_locally(work.path(), workflow)?;
+    let work = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    let aws = run_on_local_aws(work.path(), workflow)?;
+    let (local_run_id, local) = run_locally(work.path(), workflow)?;
 
-        assert_eq!(
-            aws.output["run_id"].as_str(),
-            Some(local_run_id.as_str()),
-            "the same request must give the same run id on AWS and locally"
-        );
-        let aggregate = aggregate_key(&local_run_id);
-        let (Some(aws_aggregate), Some(local_aggregate)) =
-            (aws.artifacts.get(&aggregate), local.get(&aggregate))
-        else {
-            return Err(format!(
-                "{aggregate} missing (S3: {:?}, local: {:?})",
-                aws.artifacts.keys().collect::<Vec<_>>(),
-                local.keys().collect::<Vec<_>>()
-            ));
-        };
-        assert!(
+    assert_eq!(
+        aws.output["run_id"].as_str(),
+        Some(local_run_id.as_str()),
+        "the same request must give the same run id on AWS and locally"
+    );
+    let aggregate = aggregate_key(&local_run_id);
+    let (Some(aws_aggregate), Some(local_aggregate)) =
+        (aws.artifacts.get(&aggregate), local.get(&aggregate))
+    else {
+        return Err(format!(
+            "{aggregate} missing (S3: {:?}, local: {:?})",
+            aws.artifacts.keys().collect::<Vec<_>>(),
+            local.keys().collect::<Vec<_>>()
+        ));
+    };
+    assert!(
             aws_aggregate == local_aggregate,
             "aggregate.json differs between the state machine run ({} bytes) and the local run ({} bytes)",
             aws_aggregate.len(),
             local_aggregate.len()
         );
-        // Beyond the aggregate: findings, report, results and summary must agree too.
-        assert_eq!(
-            aws.artifacts.keys().collect::<Vec<_>>(),
-            local.keys().collect::<Vec<_>>(),
-            "the two runs wrote different artifacts"
-        );
-        let differing: Vec<&String> = local
-            .iter()
-            .filter(|(key, _)| !PROVENANCE_ONLY.iter().any(|p| key.ends_with(&format!("/{p}"))))
-            .filter(|(key, bytes)| aws.artifacts.get(*key) != Some(*bytes))
-            .map(|(key, _)| key)
-            .collect();
-        assert!(
-            differing.is_empty(),
-            "artifacts differ between the state machine run and the local run: {differing:?}"
-        );
-        eprintln!(
+    // Beyond the aggregate: findings, report, results and summary must agree too.
+    assert_eq!(
+        aws.artifacts.keys().collect::<Vec<_>>(),
+        local.keys().collect::<Vec<_>>(),
+        "the two runs wrote different artifacts"
+    );
+    let differing: Vec<&String> = local
+        .iter()
+        .filter(|(key, _)| {
+            !PROVENANCE_ONLY
+                .iter()
+                .any(|p| key.ends_with(&format!("/{p}")))
+        })
+        .filter(|(key, bytes)| aws.artifacts.get(*key) != Some(*bytes))
+        .map(|(key, _)| key)
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "artifacts differ between the state machine run and the local run: {differing:?}"
+    );
+    eprintln!(
             "{workflow} run {local_run_id}: {} artifacts byte-identical (audit.json excluded), aggregate.json {} bytes",
             local.len() - PROVENANCE_ONLY.len(),
             local_aggregate.len()
         );
-        Ok(())
+    Ok(())
 }

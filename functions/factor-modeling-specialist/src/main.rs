@@ -49,12 +49,11 @@ mod tests {
         let mut run: RunRef = serde_json::from_str(SAMPLE_EVENT)?;
         for workflow in ["factor", "liquidity"] {
             run.workflow = stresslab_core::api::WorkflowName::new(workflow);
-            let failure = pollster::block_on(stresslab_aws::lambda::persona_handler::<FactorWorkflow, _, _>(
-                &blobs,
-                &runs,
-                PERSONA,
-                run.clone(),
-            ))
+            let failure = pollster::block_on(stresslab_aws::lambda::persona_handler::<
+                FactorWorkflow,
+                _,
+                _,
+            >(&blobs, &runs, PERSONA, run.clone()))
             .err()
             .ok_or("ran for a run that does not exist")?;
             assert_eq!(failure.0.error_type(), "NonRetryable", "{}", failure.0);

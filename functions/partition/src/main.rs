@@ -59,7 +59,9 @@ mod tests {
         let mut event: serde_json::Value = serde_json::from_str(SAMPLE_EVENT)?;
         event["workflow"] = "no-such-workflow".into();
         let request: RunRequest = serde_json::from_value(event)?;
-        let err = pollster::block_on(stresslab_registry::partition(&blobs, &runs, &request)).err().ok_or("accepted an unknown workflow")?;
+        let err = pollster::block_on(stresslab_registry::partition(&blobs, &runs, &request))
+            .err()
+            .ok_or("accepted an unknown workflow")?;
         assert_eq!(err.error_type(), "NonRetryable");
         assert!(err.to_string().contains("no-such-workflow"), "{err}");
         Ok(())

@@ -22,7 +22,8 @@ mod tests {
     use stresslab_core::engine::PersonaRole;
 
     /// The sample event that `cargo lambda invoke --data-file` and the docs use.
-    const SAMPLE_EVENT: &str = include_str!("../../../events/portfolio-optimization-strategist.json");
+    const SAMPLE_EVENT: &str =
+        include_str!("../../../events/portfolio-optimization-strategist.json");
 
     #[test]
     fn sample_event_is_a_valid_payload() -> Result<(), serde_json::Error> {
@@ -49,12 +50,11 @@ mod tests {
         let mut run: RunRef = serde_json::from_str(SAMPLE_EVENT)?;
         for workflow in ["factor", "liquidity"] {
             run.workflow = stresslab_core::api::WorkflowName::new(workflow);
-            let failure = pollster::block_on(stresslab_aws::lambda::persona_handler::<FactorWorkflow, _, _>(
-                &blobs,
-                &runs,
-                PERSONA,
-                run.clone(),
-            ))
+            let failure = pollster::block_on(stresslab_aws::lambda::persona_handler::<
+                FactorWorkflow,
+                _,
+                _,
+            >(&blobs, &runs, PERSONA, run.clone()))
             .err()
             .ok_or("ran for a run that does not exist")?;
             assert_eq!(failure.0.error_type(), "NonRetryable", "{}", failure.0);

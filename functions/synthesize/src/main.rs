@@ -43,7 +43,12 @@ mod tests {
         let blobs = DiskBlobStore::new(dir.path().join("blobs"));
         let runs = DiskRunStore::new(dir.path().join("runs"));
         let run: RunRef = serde_json::from_str(SAMPLE_EVENT)?;
-        match pollster::block_on(stresslab_registry::synthesize(&blobs, &runs, &TemplateNarrator, &run)) {
+        match pollster::block_on(stresslab_registry::synthesize(
+            &blobs,
+            &runs,
+            &TemplateNarrator,
+            &run,
+        )) {
             Ok(output) => Err(format!("ran without its inputs: {output:?}").into()),
             Err(e) => {
                 assert_eq!(e.error_type(), "NonRetryable", "{e}");
@@ -61,7 +66,14 @@ mod tests {
         let mut event: serde_json::Value = serde_json::from_str(SAMPLE_EVENT)?;
         event["workflow"] = "no-such-workflow".into();
         let run: RunRef = serde_json::from_value(event)?;
-        let err = pollster::block_on(stresslab_registry::synthesize(&blobs, &runs, &TemplateNarrator, &run)).err().ok_or("accepted an unknown workflow")?;
+        let err = pollster::block_on(stresslab_registry::synthesize(
+            &blobs,
+            &runs,
+            &TemplateNarrator,
+            &run,
+        ))
+        .err()
+        .ok_or("accepted an unknown workflow")?;
         assert_eq!(err.error_type(), "NonRetryable");
         assert!(err.to_string().contains("no-such-workflow"), "{err}");
         Ok(())

@@ -114,11 +114,18 @@ pub async fn serve_persona<E: WorkflowEngine>(
 ) -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let (blobs, runs) = stores().await?;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<RunRef>| {
-        let call: Pin<Box<dyn Future<Output = Result<StageOutput, LambdaFailure>> + Send>> =
-            Box::pin(persona_handler::<E, _, _>(blobs, runs, persona, event.payload));
-        call
-    }))
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<RunRef>| {
+            let call: Pin<Box<dyn Future<Output = Result<StageOutput, LambdaFailure>> + Send>> =
+                Box::pin(persona_handler::<E, _, _>(
+                    blobs,
+                    runs,
+                    persona,
+                    event.payload,
+                ));
+            call
+        },
+    ))
     .await
 }
 

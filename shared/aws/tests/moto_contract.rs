@@ -437,31 +437,53 @@ async fn partitions_and_runs_are_read_across_pages() {
 
 /// Run every stage of a request through the registry on the S3/DynamoDB adapters, in
 /// the state machine's order. Returns the run id.
-async fn run_all<B: BlobStore, R: RunStore>(blobs: &B, runs: &R, request: &stresslab_core::api::RunRequest) -> String {
+async fn run_all<B: BlobStore, R: RunStore>(
+    blobs: &B,
+    runs: &R,
+    request: &stresslab_core::api::RunRequest,
+) -> String {
     use stresslab_core::api::RunRef;
-    let plan = stresslab_registry::partition(blobs, runs, request).await.expect("partition");
+    let plan = stresslab_registry::partition(blobs, runs, request)
+        .await
+        .expect("partition");
     for task in &plan.partitions {
-        stresslab_registry::compute_partition(blobs, runs, task).await.expect("compute");
+        stresslab_registry::compute_partition(blobs, runs, task)
+            .await
+            .expect("compute");
     }
     let run = RunRef {
         run_id: plan.run_id.clone(),
         workflow: plan.workflow.clone(),
     };
-    stresslab_registry::aggregate(blobs, runs, &run).await.expect("aggregate");
-    let info = stresslab_registry::Workflow::parse(&run.workflow).expect("workflow").info();
+    stresslab_registry::aggregate(blobs, runs, &run)
+        .await
+        .expect("aggregate");
+    let info = stresslab_registry::Workflow::parse(&run.workflow)
+        .expect("workflow")
+        .info();
     for level in info.persona_levels {
         for persona in level {
-            stresslab_registry::persona(blobs, runs, persona, &run).await.expect("persona");
+            stresslab_registry::persona(blobs, runs, persona, &run)
+                .await
+                .expect("persona");
         }
     }
-    stresslab_registry::synthesize(blobs, runs, &stresslab_core::narrative::TemplateNarrator, &run)
-        .await
-        .expect("synthesize");
+    stresslab_registry::synthesize(
+        blobs,
+        runs,
+        &stresslab_core::narrative::TemplateNarrator,
+        &run,
+    )
+    .await
+    .expect("synthesize");
     plan.run_id
 }
 
 /// Everything under `runs/<id>/` but the audit record (which holds timings).
-async fn snapshot<B: BlobStore>(blobs: &B, run_id: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+async fn snapshot<B: BlobStore>(
+    blobs: &B,
+    run_id: &str,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut out = std::collections::BTreeMap::new();
     for key in blobs.list(&format!("runs/{run_id}/")).await.expect("list") {
         if !key.ends_with("/audit.json") {
@@ -484,7 +506,10 @@ async fn tampered_artifacts_are_recomputed_on_s3_and_dynamodb() {
         "ff_factors_industries_portfolios_monthly_1949_2017.csv",
     ] {
         let body = std::fs::read(inputs.join(file)).expect("sample input");
-        fx.blobs.put(&format!("uploads/{file}"), body, "application/octet-stream").await.expect("upload");
+        fx.blobs
+            .put(&format!("uploads/{file}"), body, "application/octet-stream")
+            .await
+            .expect("upload");
     }
     let request: stresslab_core::api::RunRequest = serde_json::from_value(serde_json::json!({
         "workflow": "factor",
@@ -498,10 +523,24 @@ async fn tampered_artifacts_are_recomputed_on_s3_and_dynamodb() {
     assert!(clean.keys().any(|k| k.ends_with("/aggregate.json")));
 
     let key = |rest: &str| format!("runs/{run_id}/{rest}");
-    let other = fx.blobs.get(&key("results/0000.json")).await.expect("result 0");
-    fx.blobs.put(&key("results/0001.json"), other, "application/json").await.expect("swap");
+    let other = fx
+        .blobs
+        .get(&key("results/0000.json"))
+        .await
+        .expect("result 0");
+    fx.blobs
+        .put(&key("results/0001.json"), other, "application/json")
+        .await
+        .expect("swap");
     let model = fx.blobs.get(&key("model.json")).await.expect("model");
-    fx.blobs.put(&key("model.json"), model[..model.len() / 2].to_vec(), "application/json").await.expect("truncate");
+    fx.blobs
+        .put(
+            &key("model.json"),
+            model[..model.len() / 2].to_vec(),
+            "application/json",
+        )
+        .await
+        .expect("truncate");
     fx.blobs
         .client()
         .delete_object()
@@ -514,8 +553,15 @@ async fn tampered_artifacts_are_recomputed_on_s3_and_dynamodb() {
     let again = run_all(&fx.blobs, &fx.runs, &request).await;
     assert_eq!(again, run_id);
     let rerun = snapshot(&fx.blobs, &run_id).await;
-    let differing: Vec<&String> = clean.iter().filter(|(k, v)| rerun.get(*k) != Some(*v)).map(|(k, _)| k).collect();
-    assert!(differing.is_empty(), "differs from the clean run: {differing:?}");
+    let differing: Vec<&String> = clean
+        .iter()
+        .filter(|(k, v)| rerun.get(*k) != Some(*v))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "differs from the clean run: {differing:?}"
+    );
     assert_eq!(rerun.len(), clean.len());
     let meta = fx.runs.get_run(&run_id).await.expect("get").expect("run");
     assert_eq!(meta.status, RunStatus::Succeeded);

@@ -80,7 +80,10 @@ impl Audit {
             key: meta.recipe.portfolio_key.clone(),
             sha256: meta.recipe.portfolio_sha256.clone(),
         }];
-        if let (Some(key), Some(sha)) = (&meta.recipe.market_data_key, &meta.recipe.market_data_sha256) {
+        if let (Some(key), Some(sha)) = (
+            &meta.recipe.market_data_key,
+            &meta.recipe.market_data_sha256,
+        ) {
             inputs.push(AuditInput {
                 role: "market_data".into(),
                 key: key.clone(),
@@ -97,7 +100,11 @@ impl Audit {
                 duration_ms: s.duration_ms,
             })
             .collect();
-        stages.sort_by(|a, b| stage_rank(&a.stage).cmp(&stage_rank(&b.stage)).then(a.stage.cmp(&b.stage)));
+        stages.sort_by(|a, b| {
+            stage_rank(&a.stage)
+                .cmp(&stage_rank(&b.stage))
+                .then(a.stage.cmp(&b.stage))
+        });
         Audit {
             schema_version: AUDIT_SCHEMA_VERSION,
             run_id: meta.run_id.clone(),
@@ -162,4 +169,3 @@ impl Audit {
         out
     }
 }
-

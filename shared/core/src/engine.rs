@@ -125,8 +125,11 @@ pub trait WorkflowEngine: Send + Sync + 'static {
 
     /// Pure and deterministic: the same slice gives the same bits on every retry.
     /// `first_scenario` is the id of `scenarios[0]` in the whole set.
-    fn evaluate(model: &Self::Model, first_scenario: u32, scenarios: &[Self::Scenario])
-        -> Self::Partial;
+    fn evaluate(
+        model: &Self::Model,
+        first_scenario: u32,
+        scenarios: &[Self::Scenario],
+    ) -> Self::Partial;
 
     /// Reduce the partials, given in partition order (so the result is bit-stable).
     fn merge(model: &Self::Model, partials: Vec<Self::Partial>) -> Self::Aggregate;
@@ -160,14 +163,13 @@ pub trait WorkflowEngine: Send + Sync + 'static {
 /// Parse the request's parameter object into the engine's typed parameters and check
 /// their bounds. Unknown or mistyped fields are named (`parameters.scenarios: …`).
 pub fn parse_params<E: WorkflowEngine>(raw: &Map<String, Value>) -> Result<E::Params, Rejection> {
-    let params: E::Params = serde_json::from_value(Value::Object(raw.clone())).map_err(|e| {
-        Rejection {
+    let params: E::Params =
+        serde_json::from_value(Value::Object(raw.clone())).map_err(|e| Rejection {
             issues: vec![Issue {
                 path: "parameters".into(),
                 reason: format!("{e} (workflow {})", E::NAME),
             }],
-        }
-    })?;
+        })?;
     let issues = E::check_params(&params);
     if issues.is_empty() {
         Ok(params)
@@ -225,7 +227,10 @@ mod tests {
 
     #[test]
     fn independent_personas_share_a_level() {
-        assert_eq!(team_levels::<P>().unwrap(), vec![vec![P::A, P::B], vec![P::C]]);
+        assert_eq!(
+            team_levels::<P>().unwrap(),
+            vec![vec![P::A, P::B], vec![P::C]]
+        );
         assert_eq!(P::from_name("c"), Some(P::C));
         assert_eq!(P::from_name("d"), None);
     }

@@ -82,17 +82,15 @@ pub fn sweep_orphans(root: &Path) -> usize {
         for entry in entries.flatten() {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => walk(&path, removed),
-                Ok(_) if name.starts_with('.')
-                    && name.contains(TMP_MARK)
-                    && owner_is_gone(&name, &path) =>
-                {
-                    if fs::remove_file(&path).is_ok() {
-                        *removed += 1;
-                    }
-                }
-                _ => {}
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir {
+                walk(&path, removed);
+            } else if name.starts_with('.')
+                && name.contains(TMP_MARK)
+                && owner_is_gone(&name, &path)
+                && fs::remove_file(&path).is_ok()
+            {
+                *removed += 1;
             }
         }
     }
@@ -191,7 +189,9 @@ impl BlobStore for DiskBlobStore {
             limit: max_bytes,
         };
         if !meta.is_file() {
-            return Err(StoreError::Permanent(format!("{key} is not a regular file")));
+            return Err(StoreError::Permanent(format!(
+                "{key} is not a regular file"
+            )));
         }
         if meta.len() > max_bytes {
             return Err(too_large());

@@ -68,7 +68,10 @@ fn parallel_each<T: Sync>(
                 let Some(item) = items.get(i) else { break };
                 if let Err(e) = job(item) {
                     failed.store(true, Ordering::Relaxed);
-                    errors.lock().unwrap_or_else(|p| p.into_inner()).push((i, e));
+                    errors
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((i, e));
                 }
             });
         }
@@ -102,7 +105,11 @@ pub async fn stage_local_inputs<B: BlobStore>(
     // Market data: an explicit path wins; otherwise the portfolio's own reference,
     // resolved beside the portfolio file on disk and stored beside it in the store.
     let market = match market_data_path {
-        Some(p) => Some((p.to_path_buf(), format!("{folder}/market/{}", file_name(p)), true)),
+        Some(p) => Some((
+            p.to_path_buf(),
+            format!("{folder}/market/{}", file_name(p)),
+            true,
+        )),
         None => parse_portfolio(&name, &bytes)
             .ok()
             .and_then(|pf| pf.market_data)
@@ -128,7 +135,8 @@ pub async fn stage_local_inputs<B: BlobStore>(
 /// Read a local input file through [`crate::input::read_input_file`] (regular files
 /// only, size checked before reading), as a NonRetryable stage error.
 pub fn read_local_input(path: &Path, field: &str, limit: u64) -> Result<Vec<u8>, StageError> {
-    crate::input::read_input_file(path, field, limit).map_err(|i| StageError::invalid(i.to_string()))
+    crate::input::read_input_file(path, field, limit)
+        .map_err(|i| StageError::invalid(i.to_string()))
 }
 
 fn file_name(p: &Path) -> String {
@@ -189,7 +197,9 @@ where
             Ok(())
         })?;
     }
-    pollster::block_on(stages::synthesize::<E, B, R, N>(blobs, runs, narrator, &run))?;
+    pollster::block_on(stages::synthesize::<E, B, R, N>(
+        blobs, runs, narrator, &run,
+    ))?;
     on_event(Event::Stage {
         name: stages::STAGE_SYNTHESIZE.into(),
     });

@@ -31,8 +31,8 @@ use crate::market_data::{parse_market_data, MarketData, MAX_MARKET_DATA_BYTES};
 use crate::narrative::Narrator;
 use crate::portfolio::{parse_portfolio, Issue, Portfolio, Rejection, MAX_PORTFOLIO_BYTES};
 use crate::storage::{
-    BlobStore, Completion, PartitionStatus, RunRecipe, RunRecord, RunStatus, RunStore,
-    StageRecord, StoreError,
+    BlobStore, Completion, PartitionStatus, RunRecipe, RunRecord, RunStatus, RunStore, StageRecord,
+    StoreError,
 };
 use crate::StageError;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -138,7 +138,10 @@ async fn read_verified<B: BlobStore, T: DeserializeOwned>(
         Err(e) => return Err(e.into()),
     };
     if sha256_hex(&bytes) != sha256 {
-        tracing::warn!(key, "derived artifact does not match its digest; recomputing");
+        tracing::warn!(
+            key,
+            "derived artifact does not match its digest; recomputing"
+        );
         return Ok(None);
     }
     match serde_json::from_slice(&bytes) {
@@ -192,7 +195,9 @@ fn base_name(key: &str) -> &str {
 
 /// RFC 3339 UTC timestamp from the system clock.
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
@@ -223,7 +228,9 @@ async fn read_input<B: BlobStore>(
         .get_limited(key, limit as u64)
         .await
         .map_err(|e| match e {
-            StoreError::NotFound(_) => StageError::invalid(format!("{field}: no object at {key:?}")),
+            StoreError::NotFound(_) => {
+                StageError::invalid(format!("{field}: no object at {key:?}"))
+            }
             StoreError::TooLarge { limit, .. } => StageError::invalid(format!(
                 "{field}: {key:?} is larger than the limit of {limit} bytes"
             )),
@@ -315,7 +322,8 @@ fn prepare_artifacts<E: WorkflowEngine>(
     seed: u64,
 ) -> Result<PreparedArtifacts, StageError> {
     let (model, scenarios) =
-        check_run::<E>(&inputs.portfolio, inputs.market.as_ref(), params, seed).map_err(rejection)?;
+        check_run::<E>(&inputs.portfolio, inputs.market.as_ref(), params, seed)
+            .map_err(rejection)?;
     let scenario_count = E::scenario_count(params);
     let partition_count = E::partition_count(params);
     if scenarios.len() != scenario_count as usize {
@@ -365,7 +373,10 @@ fn prepare_artifacts<E: WorkflowEngine>(
         model_key: model_key(run_id),
         model_sha256: sha256_hex(&model_bytes),
         portfolio_copy_key: portfolio_copy_key(run_id, &inputs.portfolio_key),
-        market_data_copy_key: inputs.market_bytes.as_ref().map(|_| market_copy_key(run_id)),
+        market_data_copy_key: inputs
+            .market_bytes
+            .as_ref()
+            .map(|_| market_copy_key(run_id)),
         partitions: parts,
     };
     let manifest_bytes = to_json(&manifest)?;
@@ -393,16 +404,26 @@ async fn store_prepared<B: BlobStore>(
         )
         .await?;
     if let Some(m) = &inputs.market_bytes {
-        blobs.put(&market_copy_key(run_id), m.clone(), "text/csv").await?;
+        blobs
+            .put(&market_copy_key(run_id), m.clone(), "text/csv")
+            .await?;
     }
     blobs
-        .put(&artifacts.manifest.model_key, artifacts.model_bytes.clone(), "application/json")
+        .put(
+            &artifacts.manifest.model_key,
+            artifacts.model_bytes.clone(),
+            "application/json",
+        )
         .await?;
     for (key, bytes) in &artifacts.slices {
         blobs.put(key, bytes.clone(), "application/json").await?;
     }
     blobs
-        .put(&manifest_key(run_id), artifacts.manifest_bytes.clone(), "application/json")
+        .put(
+            &manifest_key(run_id),
+            artifacts.manifest_bytes.clone(),
+            "application/json",
+        )
         .await?;
     Ok(())
 }
@@ -418,14 +439,17 @@ async fn prepared_intact<B: BlobStore>(blobs: &B, meta: &RunRecord) -> Result<bo
     else {
         return Ok(false);
     };
-    let model_ok = read_verified::<B, serde_json::Value>(blobs, &manifest.model_key, &manifest.model_sha256)
-        .await?
-        .is_some();
+    let model_ok =
+        read_verified::<B, serde_json::Value>(blobs, &manifest.model_key, &manifest.model_sha256)
+            .await?
+            .is_some();
     if !model_ok {
         return Ok(false);
     }
     for p in &manifest.partitions {
-        let slice = read_verified::<B, serde_json::Value>(blobs, &p.scenarios_key, &p.scenarios_sha256).await?;
+        let slice =
+            read_verified::<B, serde_json::Value>(blobs, &p.scenarios_key, &p.scenarios_sha256)
+                .await?;
         if slice.is_none() {
             return Ok(false);
         }
@@ -456,9 +480,13 @@ async fn load_run<E: WorkflowEngine, R: RunStore>(
 // other stages' IAM roles cannot write them. A damaged one found later is a
 // NonRetryable error; rerunning the run's request has partition regenerate it.
 async fn load_manifest<B: BlobStore>(blobs: &B, meta: &RunRecord) -> Result<Manifest, StageError> {
-    read_verified(blobs, &manifest_key(&meta.run_id), &meta.recipe.manifest_sha256)
-        .await?
-        .ok_or_else(|| damaged(&meta.run_id, "manifest.json"))
+    read_verified(
+        blobs,
+        &manifest_key(&meta.run_id),
+        &meta.recipe.manifest_sha256,
+    )
+    .await?
+    .ok_or_else(|| damaged(&meta.run_id, "manifest.json"))
 }
 
 async fn load_model<E: WorkflowEngine, B: BlobStore>(
@@ -517,7 +545,10 @@ pub async fn partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
         None => false,
     };
     let manifest_sha256 = if intact {
-        existing.as_ref().map(|m| m.recipe.manifest_sha256.clone()).unwrap_or_default()
+        existing
+            .as_ref()
+            .map(|m| m.recipe.manifest_sha256.clone())
+            .unwrap_or_default()
     } else {
         let artifacts = prepare_artifacts::<E>(&id, &inputs, &params, seed)?;
         store_prepared(blobs, &id, &inputs, &artifacts).await?;
@@ -554,7 +585,8 @@ pub async fn partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
             runs.set_run_status(&id, RunStatus::Running, None).await?;
         }
     }
-    runs.register_partitions(&id, record.partition_count).await?;
+    runs.register_partitions(&id, record.partition_count)
+        .await?;
     runs.record_stage(
         &id,
         &StageRecord {
@@ -610,7 +642,8 @@ async fn verified_result<E: WorkflowEngine, B: BlobStore>(
     let Some(sha256) = sha256 else {
         return Ok(None);
     };
-    let stored: Option<PartitionResult<E::Partial>> = read_verified(blobs, &slice.result_key, sha256).await?;
+    let stored: Option<PartitionResult<E::Partial>> =
+        read_verified(blobs, &slice.result_key, sha256).await?;
     Ok(stored.filter(|r| {
         let matches = r.run_id == run_id
             && r.partition == slice.partition
@@ -640,7 +673,9 @@ async fn repair_result<E: WorkflowEngine, B: BlobStore>(
             meta.run_id, slice.partition
         )));
     }
-    blobs.put(&slice.result_key, bytes, "application/json").await?;
+    blobs
+        .put(&slice.result_key, bytes, "application/json")
+        .await?;
     Ok(result)
 }
 
@@ -669,7 +704,10 @@ pub async fn compute_partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
         .iter()
         .find(|p| p.partition == task.partition)
         .ok_or_else(|| {
-            StageError::invalid(format!("partition {} is not in the manifest", task.partition))
+            StageError::invalid(format!(
+                "partition {} is not in the manifest",
+                task.partition
+            ))
         })?;
     let outcome = |computed| PartitionOutcome {
         run_id: task.run_id.clone(),
@@ -679,7 +717,10 @@ pub async fn compute_partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
     };
     if record.status == PartitionStatus::Done {
         let sha = record.result_sha256.as_deref();
-        if verified_result::<E, B>(blobs, &task.run_id, slice, sha).await?.is_some() {
+        if verified_result::<E, B>(blobs, &task.run_id, slice, sha)
+            .await?
+            .is_some()
+        {
             return Ok(outcome(false));
         }
         let model = load_model::<E, B>(blobs, &manifest).await?;
@@ -689,7 +730,9 @@ pub async fn compute_partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
     let model = load_model::<E, B>(blobs, &manifest).await?;
     let (_, bytes) = evaluate_slice::<E, B>(blobs, &manifest, &model, slice).await?;
     let sha = sha256_hex(&bytes);
-    blobs.put(&slice.result_key, bytes, "application/json").await?;
+    blobs
+        .put(&slice.result_key, bytes, "application/json")
+        .await?;
     let completion = runs
         .complete_partition(&task.run_id, task.partition, &slice.result_key, &sha)
         .await?;
@@ -812,7 +855,9 @@ async fn load_merged<E: WorkflowEngine, B: BlobStore, R: RunStore>(
     let recorded = stages
         .iter()
         .find(|s| s.stage == STAGE_AGGREGATE)
-        .ok_or_else(|| StageError::NonRetryable(format!("run {id}: the aggregate stage has not run")))?;
+        .ok_or_else(|| {
+            StageError::NonRetryable(format!("run {id}: the aggregate stage has not run"))
+        })?;
     let aggregate = read_verified(blobs, &recorded.artifact_key, &recorded.sha256)
         .await?
         .ok_or_else(|| damaged(id, "aggregate.json"))?;
@@ -839,8 +884,15 @@ async fn team_findings<E: WorkflowEngine, B: BlobStore, R: RunStore>(
     for &persona in wanted {
         if recompute == Some(persona) {
             let started = Instant::now();
-            let upstream =
-                Box::pin(team_findings::<E, B, R>(blobs, runs, run, merged, persona.reads(), None)).await?;
+            let upstream = Box::pin(team_findings::<E, B, R>(
+                blobs,
+                runs,
+                run,
+                merged,
+                persona.reads(),
+                None,
+            ))
+            .await?;
             let findings = E::persona(persona, &merged.model, &merged.aggregate, &upstream);
             let bytes = to_json(&findings)?;
             let key = findings_key(&run.run_id, persona.name());
@@ -850,16 +902,23 @@ async fn team_findings<E: WorkflowEngine, B: BlobStore, R: RunStore>(
             out.push(findings);
             continue;
         }
-        let recorded = merged.stages.iter().find(|s| s.stage == persona.name()).ok_or_else(|| {
-            StageError::NonRetryable(format!(
-                "run {}: persona {} has not run yet",
-                run.run_id,
-                persona.name()
-            ))
-        })?;
-        let findings = read_verified::<B, Findings>(blobs, &recorded.artifact_key, &recorded.sha256)
-            .await?
-            .ok_or_else(|| damaged(&run.run_id, &format!("the findings of {}", persona.name())))?;
+        let recorded = merged
+            .stages
+            .iter()
+            .find(|s| s.stage == persona.name())
+            .ok_or_else(|| {
+                StageError::NonRetryable(format!(
+                    "run {}: persona {} has not run yet",
+                    run.run_id,
+                    persona.name()
+                ))
+            })?;
+        let findings =
+            read_verified::<B, Findings>(blobs, &recorded.artifact_key, &recorded.sha256)
+                .await?
+                .ok_or_else(|| {
+                    damaged(&run.run_id, &format!("the findings of {}", persona.name()))
+                })?;
         out.push(findings);
     }
     Ok(out)
@@ -903,20 +962,34 @@ pub async fn synthesize<E: WorkflowEngine, B: BlobStore, R: RunStore, N: Narrato
     let report_sha = sha256_hex(out.report_html.as_bytes());
     let deliverables: [(&str, Vec<u8>, &str); 3] = [
         ("results.json", out.results_json, "application/json"),
-        ("summary.md", out.summary_md.into_bytes(), "text/markdown; charset=utf-8"),
-        ("report.html", out.report_html.into_bytes(), "text/html; charset=utf-8"),
+        (
+            "summary.md",
+            out.summary_md.into_bytes(),
+            "text/markdown; charset=utf-8",
+        ),
+        (
+            "report.html",
+            out.report_html.into_bytes(),
+            "text/html; charset=utf-8",
+        ),
     ];
     let mut digests = Vec::new();
     for (file, bytes, content_type) in deliverables {
         digests.push((file.to_owned(), sha256_hex(&bytes)));
-        blobs.put(&deliverable_key(id, file), bytes, content_type).await?;
+        blobs
+            .put(&deliverable_key(id, file), bytes, content_type)
+            .await?;
     }
     // The audit record reads the stage records as they are now, so it includes every
     // stage that ran (and recomputations this call made).
     let stages = runs.stages(id).await?;
     let audit = Audit::new::<E>(&merged.meta, ctx, &stages, narrator.name(), digests);
     blobs
-        .put(&deliverable_key(id, "audit.json"), audit.to_json(), "application/json")
+        .put(
+            &deliverable_key(id, "audit.json"),
+            audit.to_json(),
+            "application/json",
+        )
         .await?;
     let result = finish_stage(
         runs,
@@ -944,7 +1017,10 @@ mod tests {
 
     #[test]
     fn sibling_keys_resolve_relative_to_the_folder() {
-        assert_eq!(sibling_key("uploads/a/book.json", "md.csv"), "uploads/a/md.csv");
+        assert_eq!(
+            sibling_key("uploads/a/book.json", "md.csv"),
+            "uploads/a/md.csv"
+        );
         assert_eq!(sibling_key("book.json", "md.csv"), "md.csv");
     }
 

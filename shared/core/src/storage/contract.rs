@@ -67,7 +67,10 @@ pub async fn blob_store_contract<B: BlobStore>(store: &B, scope: &str) {
     assert_eq!(store.get(&k1).await.expect("get"), b"{\"v\":2}");
     // Capped reads: at the limit it is read, one byte under it is refused unread.
     assert_eq!(
-        store.get_limited(&k1, 7).await.expect("get_limited at the size"),
+        store
+            .get_limited(&k1, 7)
+            .await
+            .expect("get_limited at the size"),
         b"{\"v\":2}"
     );
     match store.get_limited(&k1, 6).await {

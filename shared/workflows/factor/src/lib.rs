@@ -138,7 +138,11 @@ impl WorkflowEngine for FactorWorkflow {
                 reason: format!("must be between {min} and {max}, got {}", params.scenarios),
             });
         }
-        issues.extend(check_partitions(params.partitions, params.scenarios, MAX_PARTITIONS));
+        issues.extend(check_partitions(
+            params.partitions,
+            params.scenarios,
+            MAX_PARTITIONS,
+        ));
         issues
     }
     fn scenario_count(params: &FactorParams) -> u32 {
@@ -174,7 +178,10 @@ impl WorkflowEngine for FactorWorkflow {
             .collect()
     }
 
-    fn merge(model: &FactorModel, partials: Vec<Vec<ScenarioOutcome>>) -> aggregate::FactorAggregate {
+    fn merge(
+        model: &FactorModel,
+        partials: Vec<Vec<ScenarioOutcome>>,
+    ) -> aggregate::FactorAggregate {
         aggregate::merge(model, partials.into_iter().flatten().collect())
     }
 
@@ -257,8 +264,8 @@ fn non_factor_pnl(model: &FactorModel, shock: &NonFactorShock) -> f64 {
                 .iter()
                 .map(|r| {
                     let mut acc = 1.0;
-                    for t in *first as usize..=*last as usize {
-                        acc *= 1.0 + r[t];
+                    for residual in &r[*first as usize..=*last as usize] {
+                        acc *= 1.0 + residual;
                     }
                     acc - 1.0
                 })
@@ -275,8 +282,9 @@ fn non_factor_pnl(model: &FactorModel, shock: &NonFactorShock) -> f64 {
                         .iter()
                         .map(|&j| {
                             let j = j as usize;
-                            let excess =
-                                (fs.crowded_side[j] * (p.exposures[j] - fs.median_beta[j])).max(0.0);
+                            let excess = (fs.crowded_side[j]
+                                * (p.exposures[j] - fs.median_beta[j]))
+                                .max(0.0);
                             -discount * excess * fs.volatility[j]
                         })
                         .sum();
@@ -295,7 +303,10 @@ fn residual_replay_pnl(model: &FactorModel, by_series: &[f64]) -> f64 {
     model
         .positions
         .iter()
-        .filter_map(|p| p.residual_series.map(|s| p.market_value * by_series[s as usize]))
+        .filter_map(|p| {
+            p.residual_series
+                .map(|s| p.market_value * by_series[s as usize])
+        })
         .sum()
 }
 
@@ -328,7 +339,8 @@ pub(crate) mod tests {
     #[test]
     fn the_sample_book_gives_500_scenarios_of_four_kinds() {
         let (portfolio, market) = sample();
-        let (model, set) = FactorWorkflow::prepare(&portfolio, Some(&market), &params(500), 42).unwrap();
+        let (model, set) =
+            FactorWorkflow::prepare(&portfolio, Some(&market), &params(500), 42).unwrap();
         assert_eq!(set.len(), 500);
         for kind in ScenarioKind::ALL {
             assert!(
@@ -362,7 +374,8 @@ pub(crate) mod tests {
         // Replaying a single month must reproduce the book's actual excess return that
         // month, up to the alpha the replay leaves out.
         let (portfolio, market) = sample();
-        let (model, set) = FactorWorkflow::prepare(&portfolio, Some(&market), &params(500), 1).unwrap();
+        let (model, set) =
+            FactorWorkflow::prepare(&portfolio, Some(&market), &params(500), 1).unwrap();
         let s = set.iter().find(|s| s.name.ends_with("— 1987-10")).unwrap();
         let outcome = evaluate_scenario(&model, s);
         let t = market.index_of("1987-10").unwrap();

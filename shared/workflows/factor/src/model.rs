@@ -10,12 +10,12 @@
 //!   Basel 2.5 "stressed VaR" idea (BCBS 2009, §718(lxxvi)) of calibrating to a
 //!   continuous stress period found in the data.
 
-use stresslab_core::market_data::MarketData;
-use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use stresslab_analytics::{covariance, regression};
+use stresslab_core::market_data::MarketData;
+use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 
 /// The four Carhart factors, in model order.
 pub const FACTORS: [&str; 4] = ["MktRF", "SMB", "HML", "Mom"];
@@ -246,7 +246,10 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
             for f in &unknown {
                 issues.push(issue(
                     format!("{path}.exposures.{f}"),
-                    format!("is not a factor of the model (its factors are {})", FACTORS.join(", ")),
+                    format!(
+                        "is not a factor of the model (its factors are {})",
+                        FACTORS.join(", ")
+                    ),
                 ));
             }
             if !missing.is_empty() {
@@ -307,7 +310,8 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
     // Residual returns of each distinct series over the whole history: excess return
     // minus the factor-explained part (alpha excluded: a replay is about the shock, not
     // the drift).
-    let mut by_index: Vec<(&u32, &regression::OlsFit)> = fits.values().map(|(i, f)| (i, f)).collect();
+    let mut by_index: Vec<(&u32, &regression::OlsFit)> =
+        fits.values().map(|(i, f)| (i, f)).collect();
     by_index.sort_by_key(|(i, _)| **i);
     let series_residuals: Vec<Vec<f64>> = by_index
         .iter()
@@ -315,12 +319,8 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
             let col = series_columns[**i as usize];
             (0..n)
                 .map(|t| {
-                    let explained: f64 = fit
-                        .betas
-                        .iter()
-                        .zip(&history[t])
-                        .map(|(b, f)| b * f)
-                        .sum();
+                    let explained: f64 =
+                        fit.betas.iter().zip(&history[t]).map(|(b, f)| b * f).sum();
                     col[t] - rf[t] - fit.intercept - explained
                 })
                 .collect()

@@ -6,9 +6,9 @@
 use crate::aggregate::FactorAggregate;
 use crate::model::{from_rows, FactorModel};
 use crate::scenarios;
-use stresslab_core::findings::{pct, usd, Findings, Table, Unit};
 use nalgebra::{DMatrix, DVector};
 use stresslab_analytics::{covariance, risk, stats};
+use stresslab_core::findings::{pct, usd, Findings, Table, Unit};
 
 /// Factor-modeling specialist: how well the four factors explain the book, its tilts,
 /// and how much the covariance estimate needed shrinking.
@@ -719,13 +719,19 @@ mod tests {
             5,
         )
         .unwrap();
-        let outcomes = set.iter().map(|s| crate::evaluate_scenario(&model, s)).collect();
+        let outcomes = set
+            .iter()
+            .map(|s| crate::evaluate_scenario(&model, s))
+            .collect();
         let agg = crate::aggregate::merge(&model, outcomes);
         let risk = risk_decomposition_engineer(&model, &agg);
         let with = portfolio_optimization_strategist(&model, &agg, Some(&risk));
         let without = portfolio_optimization_strategist(&model, &agg, None);
         assert_eq!(with.get("var99_normal_before"), risk.get("var99_normal"));
-        assert_eq!(with.get("var99_stressed_before"), risk.get("var99_stressed"));
+        assert_eq!(
+            with.get("var99_stressed_before"),
+            risk.get("var99_stressed")
+        );
         // Recomputing gives the same figure up to rounding: the two are one number.
         let (a, b) = (
             with.get("var99_normal_before").unwrap(),

@@ -5,10 +5,10 @@
 
 use crate::aggregate::FactorAggregate;
 use crate::model::FactorModel;
+use serde_json::{json, Value};
+use stresslab_core::engine::{Deliverables, RunContext};
 use stresslab_core::findings::{pct, usd, Findings, Table};
 use stresslab_core::svg;
-use stresslab_core::engine::{Deliverables, RunContext};
-use serde_json::{json, Value};
 
 /// The facts a narrator may use: the headline figures, nothing else.
 pub fn facts(

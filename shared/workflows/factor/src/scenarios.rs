@@ -21,10 +21,10 @@
 //!   for the exit").
 
 use crate::model::{from_rows, FactorModel, FireSaleInputs};
-use stresslab_core::rng::Rng;
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 use stresslab_analytics::{correlation_repair, covariance, risk, stats};
+use stresslab_core::rng::Rng;
 
 /// Smallest and default scenario-set sizes.
 pub const MIN_SCENARIOS: u32 = 100;

@@ -169,7 +169,10 @@ pub fn check(
 }
 
 /// Parse and bound-check parameters only (the CLI checks flags before reading files).
-pub fn check_parameters(workflow: Workflow, parameters: &Map<String, Value>) -> Result<(), Vec<Issue>> {
+pub fn check_parameters(
+    workflow: Workflow,
+    parameters: &Map<String, Value>,
+) -> Result<(), Vec<Issue>> {
     dispatch!(workflow, E => parse_params::<E>(parameters).map(|_| ()).map_err(|r| r.issues))
 }
 
@@ -253,7 +256,10 @@ mod tests {
         }
         let err = Workflow::parse(&WorkflowName::new("liquidty")).unwrap_err();
         assert_eq!(err.error_type(), "NonRetryable");
-        assert!(err.to_string().contains("liquidty") && err.to_string().contains("factor"), "{err}");
+        assert!(
+            err.to_string().contains("liquidty") && err.to_string().contains("factor"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -264,7 +270,12 @@ mod tests {
         }
         for w in catalog() {
             let flat: Vec<&str> = w.persona_levels.concat();
-            assert_eq!(flat.len(), w.personas.len(), "{}: a dependency cycle", w.name);
+            assert_eq!(
+                flat.len(),
+                w.personas.len(),
+                "{}: a dependency cycle",
+                w.name
+            );
         }
     }
 }

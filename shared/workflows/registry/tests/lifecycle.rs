@@ -90,12 +90,14 @@ fn same_inputs_and_seed_give_the_same_run_id_and_bytes() {
     let id_b = run(&b, &req, 1).unwrap();
     assert_eq!(id_a, id_b);
     assert!(differing(&artifacts(&a, &id_a), &artifacts(&b, &id_b)).is_empty());
-    let other = pollster::block_on(registry::partition(&a.blobs, &a.runs, &request(150, 3, 12))).unwrap();
+    let other =
+        pollster::block_on(registry::partition(&a.blobs, &a.runs, &request(150, 3, 12))).unwrap();
     assert_ne!(other.run_id, id_a, "another seed must be another run");
     // An explicit default is the same run as an omitted one.
     let mut defaults = request(500, 4, 11);
     defaults.parameters.clear();
-    let explicit = pollster::block_on(registry::partition(&a.blobs, &a.runs, &request(500, 4, 11))).unwrap();
+    let explicit =
+        pollster::block_on(registry::partition(&a.blobs, &a.runs, &request(500, 4, 11))).unwrap();
     let implicit = pollster::block_on(registry::partition(&a.blobs, &a.runs, &defaults)).unwrap();
     assert_eq!(explicit.run_id, implicit.run_id);
 }
@@ -115,11 +117,22 @@ fn parallel_and_single_threaded_runs_are_bit_identical() {
 #[test]
 fn the_portfolio_id_is_part_of_the_run_id() {
     let e = env();
-    let renamed = String::from_utf8(BOOK.to_vec())
-        .unwrap()
-        .replacen("\"portfolio_id\": \"", "\"portfolio_id\": \"other-", 1);
-    assert_ne!(renamed.as_bytes(), BOOK, "the sample names its portfolio_id");
-    pollster::block_on(e.blobs.put("uploads/other.json", renamed.into_bytes(), "application/json")).unwrap();
+    let renamed = String::from_utf8(BOOK.to_vec()).unwrap().replacen(
+        "\"portfolio_id\": \"",
+        "\"portfolio_id\": \"other-",
+        1,
+    );
+    assert_ne!(
+        renamed.as_bytes(),
+        BOOK,
+        "the sample names its portfolio_id"
+    );
+    pollster::block_on(e.blobs.put(
+        "uploads/other.json",
+        renamed.into_bytes(),
+        "application/json",
+    ))
+    .unwrap();
     let mut req = request(100, 2, 1);
     let a = pollster::block_on(registry::partition(&e.blobs, &e.runs, &req)).unwrap();
     req.portfolio_key = "uploads/other.json".into();
@@ -133,17 +146,28 @@ fn the_portfolio_id_is_part_of_the_run_id() {
 fn damaged_artifacts_are_recomputed_and_the_rerun_is_byte_identical() {
     type Tamper = fn(&Env, &str);
     let cases: [(&str, Tamper); 7] = [
-        ("a partition result replaced by another partition's", |e, id| {
-            let other = pollster::block_on(e.blobs.get(&format!("runs/{id}/results/0000.json"))).unwrap();
-            pollster::block_on(e.blobs.put(&format!("runs/{id}/results/0001.json"), other, "x")).unwrap();
-        }),
+        (
+            "a partition result replaced by another partition's",
+            |e, id| {
+                let other =
+                    pollster::block_on(e.blobs.get(&format!("runs/{id}/results/0000.json")))
+                        .unwrap();
+                pollster::block_on(e.blobs.put(
+                    &format!("runs/{id}/results/0001.json"),
+                    other,
+                    "x",
+                ))
+                .unwrap();
+            },
+        ),
         ("model.json truncated", |e, id| {
             let key = format!("runs/{id}/model.json");
             let bytes = pollster::block_on(e.blobs.get(&key)).unwrap();
             pollster::block_on(e.blobs.put(&key, bytes[..bytes.len() / 3].to_vec(), "x")).unwrap();
         }),
         ("a result deleted while its DONE mark exists", |e, id| {
-            std::fs::remove_file(e.blobs.root().join(format!("runs/{id}/results/0002.json"))).unwrap();
+            std::fs::remove_file(e.blobs.root().join(format!("runs/{id}/results/0002.json")))
+                .unwrap();
         }),
         ("a number altered inside a valid result", |e, id| {
             let key = format!("runs/{id}/results/0000.json");
@@ -160,7 +184,12 @@ fn damaged_artifacts_are_recomputed_and_the_rerun_is_byte_identical() {
             pollster::block_on(e.blobs.put(&key, b"[".to_vec(), "x")).unwrap();
         }),
         ("aggregate and findings garbled", |e, id| {
-            pollster::block_on(e.blobs.put(&format!("runs/{id}/aggregate.json"), b"{}".to_vec(), "x")).unwrap();
+            pollster::block_on(e.blobs.put(
+                &format!("runs/{id}/aggregate.json"),
+                b"{}".to_vec(),
+                "x",
+            ))
+            .unwrap();
             pollster::block_on(e.blobs.put(
                 &format!("runs/{id}/findings/risk-decomposition-engineer.json"),
                 b"null".to_vec(),
@@ -177,9 +206,15 @@ fn damaged_artifacts_are_recomputed_and_the_rerun_is_byte_identical() {
         let e = env();
         assert_eq!(run(&e, &req, 2).unwrap(), id);
         tamper(&e, &id);
-        assert_eq!(run(&e, &req, 2).unwrap_or_else(|err| panic!("{what}: {err}")), id);
+        assert_eq!(
+            run(&e, &req, 2).unwrap_or_else(|err| panic!("{what}: {err}")),
+            id
+        );
         let diff = differing(&clean, &artifacts(&e, &id));
-        assert!(diff.is_empty(), "{what}: differs from the clean run: {diff:?}");
+        assert!(
+            diff.is_empty(),
+            "{what}: differs from the clean run: {diff:?}"
+        );
     }
 }
 
@@ -188,9 +223,16 @@ fn a_failed_run_can_be_rerun() {
     let e = env();
     let req = request(100, 2, 8);
     let plan = pollster::block_on(registry::partition(&e.blobs, &e.runs, &req)).unwrap();
-    pollster::block_on(e.runs.set_run_status(&plan.run_id, RunStatus::Failed, Some("Lambda timed out"))).unwrap();
+    pollster::block_on(e.runs.set_run_status(
+        &plan.run_id,
+        RunStatus::Failed,
+        Some("Lambda timed out"),
+    ))
+    .unwrap();
     assert_eq!(run(&e, &req, 1).unwrap(), plan.run_id);
-    let meta = pollster::block_on(e.runs.get_run(&plan.run_id)).unwrap().unwrap();
+    let meta = pollster::block_on(e.runs.get_run(&plan.run_id))
+        .unwrap()
+        .unwrap();
     assert_eq!(meta.status, RunStatus::Succeeded);
     assert_eq!(meta.detail, None);
 }
@@ -228,11 +270,22 @@ fn results_hold_the_scenarios_and_tail_figures() {
     .unwrap();
     assert_eq!(audit.run_id, id);
     assert_eq!(audit.engine_version, "factor/2");
-    assert_eq!(audit.inputs.len(), 2, "portfolio and market data, with digests");
-    assert_eq!(audit.parameters, serde_json::json!({"scenarios": 120, "partitions": 4}));
+    assert_eq!(
+        audit.inputs.len(),
+        2,
+        "portfolio and market data, with digests"
+    );
+    assert_eq!(
+        audit.parameters,
+        serde_json::json!({"scenarios": 120, "partitions": 4})
+    );
     let stage_names: Vec<&str> = audit.stages.iter().map(|s| s.stage.as_str()).collect();
     assert_eq!(stage_names.first(), Some(&"partition"));
-    assert_eq!(stage_names.len(), 6, "partition, aggregate, four personas: {stage_names:?}");
+    assert_eq!(
+        stage_names.len(),
+        6,
+        "partition, aggregate, four personas: {stage_names:?}"
+    );
     assert_eq!(audit.narrator, "template");
 }
 
@@ -270,7 +323,8 @@ fn retried_partitions_never_double_count_and_aggregate_waits_for_missing_ones() 
         pollster::block_on(registry::partition(&e.blobs, &e.runs, &request(100, 4, 3))).unwrap();
     assert_eq!(again, plan);
     for task in &plan.partitions {
-        let retry = pollster::block_on(registry::compute_partition(&e.blobs, &e.runs, task)).unwrap();
+        let retry =
+            pollster::block_on(registry::compute_partition(&e.blobs, &e.runs, task)).unwrap();
         assert!(!retry.computed, "a DONE partition must not be recomputed");
     }
     pollster::block_on(registry::aggregate(&e.blobs, &e.runs, &run)).unwrap();
@@ -279,7 +333,12 @@ fn retried_partitions_never_double_count_and_aggregate_waits_for_missing_ones() 
     let agg: serde_json::Value = serde_json::from_slice(&second).unwrap();
     assert_eq!(agg["outcomes"].as_array().unwrap().len(), 100);
     // A retried DONE partition whose result verifies is not recomputed.
-    let retry = pollster::block_on(registry::compute_partition(&e.blobs, &e.runs, &plan.partitions[0])).unwrap();
+    let retry = pollster::block_on(registry::compute_partition(
+        &e.blobs,
+        &e.runs,
+        &plan.partitions[0],
+    ))
+    .unwrap();
     assert!(!retry.computed);
 }
 
