@@ -19,7 +19,6 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stresslab_core::local::{DiskBlobStore, DiskRunStore};
 
     /// The sample event that `cargo lambda invoke --data-file` and the docs use.
     const SAMPLE_EVENT: &str = include_str!("../../../events/partition.json");
@@ -30,40 +29,6 @@ mod tests {
         // Round trip: what the state machine passes on is what the handler reads.
         let again: RunRequest = serde_json::from_value(serde_json::to_value(&payload)?)?;
         assert_eq!(payload, again);
-        Ok(())
-    }
-
-    /// What is not there will not appear by retrying: the error must be `NonRetryable`
-    /// (not `Retryable`, which the state machine would retry with backoff).
-    #[test]
-    fn a_missing_portfolio_is_not_retried() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let blobs = DiskBlobStore::new(dir.path().join("blobs"));
-        let runs = DiskRunStore::new(dir.path().join("runs"));
-        let request: RunRequest = serde_json::from_str(SAMPLE_EVENT)?;
-        match pollster::block_on(stresslab_registry::partition(&blobs, &runs, &request)) {
-            Ok(output) => Err(format!("ran without its inputs: {output:?}").into()),
-            Err(e) => {
-                assert_eq!(e.error_type(), "NonRetryable", "{e}");
-                Ok(())
-            }
-        }
-    }
-
-    /// An unknown workflow is refused by name, never retried.
-    #[test]
-    fn an_unknown_workflow_is_refused() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let blobs = DiskBlobStore::new(dir.path().join("blobs"));
-        let runs = DiskRunStore::new(dir.path().join("runs"));
-        let mut event: serde_json::Value = serde_json::from_str(SAMPLE_EVENT)?;
-        event["workflow"] = "no-such-workflow".into();
-        let request: RunRequest = serde_json::from_value(event)?;
-        let err = pollster::block_on(stresslab_registry::partition(&blobs, &runs, &request))
-            .err()
-            .ok_or("accepted an unknown workflow")?;
-        assert_eq!(err.error_type(), "NonRetryable");
-        assert!(err.to_string().contains("no-such-workflow"), "{err}");
         Ok(())
     }
 }

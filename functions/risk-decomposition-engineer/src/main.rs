@@ -38,26 +38,4 @@ mod tests {
     fn crate_is_named_after_its_persona() {
         assert_eq!(PERSONA.name(), env!("CARGO_PKG_NAME"));
     }
-
-    /// A run that does not exist, or belongs to another workflow, will not become
-    /// right by retrying: both are `NonRetryable`.
-    #[test]
-    fn unknown_or_foreign_runs_are_not_retried() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let blobs = stresslab_core::local::DiskBlobStore::new(dir.path().join("blobs"));
-        let runs = stresslab_core::local::DiskRunStore::new(dir.path().join("runs"));
-        let mut run: RunRef = serde_json::from_str(SAMPLE_EVENT)?;
-        for workflow in ["factor", "liquidity"] {
-            run.workflow = stresslab_core::api::WorkflowName::new(workflow);
-            let failure = pollster::block_on(stresslab_aws::lambda::persona_handler::<
-                FactorWorkflow,
-                _,
-                _,
-            >(&blobs, &runs, PERSONA, run.clone()))
-            .err()
-            .ok_or("ran for a run that does not exist")?;
-            assert_eq!(failure.0.error_type(), "NonRetryable", "{}", failure.0);
-        }
-        Ok(())
-    }
 }

@@ -158,6 +158,29 @@ mod tests {
         assert_eq!(d.error_type, "NonRetryable");
     }
 
+    /// A persona Lambda refuses a run of another workflow before touching storage.
+    #[test]
+    fn a_persona_refuses_another_workflows_run() {
+        use stresslab_core::engine::PersonaRole;
+        use stresslab_factor::{FactorPersona, FactorWorkflow};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = stresslab_core::local::DiskBlobStore::new(dir.path().join("blobs"));
+        let runs = stresslab_core::local::DiskRunStore::new(dir.path().join("runs"));
+        for &persona in FactorPersona::TEAM {
+            let run = RunRef {
+                run_id: "liquidity-0000".into(),
+                workflow: stresslab_core::api::WorkflowName::new("liquidity"),
+            };
+            let failure = pollster::block_on(persona_handler::<FactorWorkflow, _, _>(
+                &blobs, &runs, persona, run,
+            ))
+            .expect_err("ran for another workflow's run");
+            let d = Diagnostic::from(failure);
+            assert_eq!(d.error_type, "NonRetryable");
+            assert!(d.error_message.contains("liquidity"), "{}", d.error_message);
+        }
+    }
+
     #[test]
     fn init_tracing_twice_is_harmless() {
         init_tracing();

@@ -380,3 +380,88 @@ fn invalid_input_creates_no_run() {
         other => panic!("expected a missing-object error, got {other:?}"),
     }
 }
+
+/// What is not there will not appear by retrying: every operation answers
+/// `NonRetryable` (not `Retryable`, which the state machine retries with backoff) for a
+/// run that does not exist, and for a workflow the registry does not know — driven by
+/// each operation Lambda's own sample event.
+#[test]
+fn every_operation_refuses_unknown_runs_and_workflows_without_retrying() {
+    let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../events");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(events.join(format!("{name}.json"))).unwrap())
+            .unwrap()
+    };
+    for workflow in [None, Some("no-such-workflow")] {
+        let e = Env {
+            _dir: tempfile::tempdir().unwrap(),
+            blobs: DiskBlobStore::new(std::env::temp_dir().join("stresslab-empty-never-written")),
+            runs: DiskRunStore::new(
+                std::env::temp_dir().join("stresslab-empty-never-written-runs"),
+            ),
+        };
+        let with = |mut v: serde_json::Value| {
+            if let Some(w) = workflow {
+                v["workflow"] = w.into();
+            }
+            v
+        };
+        let results: Vec<(&str, Result<(), StageError>)> = vec![
+            (
+                "partition",
+                pollster::block_on(registry::partition(
+                    &e.blobs,
+                    &e.runs,
+                    &serde_json::from_value(with(read("partition"))).unwrap(),
+                ))
+                .map(|_| ()),
+            ),
+            (
+                "compute-partition",
+                pollster::block_on(registry::compute_partition(
+                    &e.blobs,
+                    &e.runs,
+                    &serde_json::from_value(with(read("compute-partition"))).unwrap(),
+                ))
+                .map(|_| ()),
+            ),
+            (
+                "aggregate",
+                pollster::block_on(registry::aggregate(
+                    &e.blobs,
+                    &e.runs,
+                    &serde_json::from_value(with(read("aggregate"))).unwrap(),
+                ))
+                .map(|_| ()),
+            ),
+            (
+                "synthesize",
+                pollster::block_on(registry::synthesize(
+                    &e.blobs,
+                    &e.runs,
+                    &TemplateNarrator,
+                    &serde_json::from_value(with(read("synthesize"))).unwrap(),
+                ))
+                .map(|_| ()),
+            ),
+        ];
+        for (op, result) in results {
+            let err = result
+                .err()
+                .unwrap_or_else(|| panic!("{op} ran without its inputs"));
+            assert_eq!(err.error_type(), "NonRetryable", "{op}: {err}");
+            if let Some(w) = workflow {
+                assert!(err.to_string().contains(w), "{op}: {err}");
+            }
+        }
+        // Every persona of every workflow, by name, the same way.
+        for info in registry::catalog() {
+            for p in &info.personas {
+                let run: RunRef = serde_json::from_value(with(read(p.name))).unwrap();
+                let err = pollster::block_on(registry::persona(&e.blobs, &e.runs, p.name, &run))
+                    .unwrap_err();
+                assert_eq!(err.error_type(), "NonRetryable", "{}: {err}", p.name);
+            }
+        }
+    }
+}
