@@ -169,8 +169,19 @@ pub struct Position {
     pub asset_class: AssetClass,
     pub instrument_type: InstrumentType,
     pub currency: String,
-    /// In the position's currency; given, or quantity × price.
+    /// In the position's currency; given, or quantity × price. For a derivative, its
+    /// mark-to-market (which may be negative).
     pub market_value: f64,
+    /// Derivatives only: the notional (position currency) whose underlying return the
+    /// position earns — how a futures overlay is represented (exposure = notional, not
+    /// its near-zero mark-to-market).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notional: Option<f64>,
+    /// Derivatives only: the delta that linearises the position (notional × delta is the
+    /// underlying-equivalent exposure). Workflows that cannot revalue a non-linear
+    /// position refuse it rather than use this silently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,14 +208,42 @@ pub struct Portfolio {
     /// Market data file, relative to the portfolio's own location.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub market_data: Option<String>,
+    /// Stated total, in the base currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_market_value: Option<f64>,
+    /// FX rates into the base currency: units of base currency per one unit of the keyed
+    /// currency (base USD: `{"EUR": 1.08}`). Every position currency other than the base
+    /// needs one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fx_rates: BTreeMap<String, f64>,
     pub positions: Vec<Position>,
 }
 
 impl Portfolio {
+    /// Units of base currency per unit of `currency` (1 for the base itself). Parsing
+    /// guarantees a rate for every position currency; an unknown one is NaN, so a
+    /// hand-built portfolio that skips validation cannot produce a plausible number.
+    pub fn fx_rate(&self, currency: &str) -> f64 {
+        if currency == self.base_currency {
+            1.0
+        } else {
+            self.fx_rates.get(currency).copied().unwrap_or(f64::NAN)
+        }
+    }
+    /// A position's market value in the base currency.
+    pub fn base_market_value(&self, p: &Position) -> f64 {
+        p.market_value * self.fx_rate(&p.currency)
+    }
+    /// A derivative's notional in the base currency.
+    pub fn base_notional(&self, p: &Position) -> Option<f64> {
+        p.notional.map(|n| n * self.fx_rate(&p.currency))
+    }
+    /// Total market value in the base currency.
     pub fn total_market_value(&self) -> f64 {
-        self.positions.iter().map(|p| p.market_value).sum()
+        self.positions
+            .iter()
+            .map(|p| self.base_market_value(p))
+            .sum()
     }
 }
 
@@ -717,6 +756,7 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
             "as_of",
             "market_data",
             "total_market_value",
+            "fx_rates",
             "positions",
         ],
     );
@@ -731,6 +771,24 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
         }
     }
     let total = c.number(&root, "", "total_market_value");
+    let mut fx_rates = BTreeMap::new();
+    match root.get("fx_rates") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for key in map.keys() {
+                if let Some(rate) = c.number(map, "fx_rates.", key) {
+                    fx_rates.insert(key.clone(), rate);
+                }
+            }
+        }
+        Some(other) => c.issue(
+            "fx_rates",
+            format!(
+                "must be an object of currency → rate (base units per unit), got {}",
+                kind(other)
+            ),
+        ),
+    }
     let mut positions = Vec::new();
     let mut ids = Vec::new();
     match root.get("positions") {
@@ -773,6 +831,7 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
             as_of,
             market_data,
             total,
+            fx_rates,
         },
         positions,
         ids,
@@ -789,15 +848,19 @@ struct PortfolioHeader {
     as_of: Option<String>,
     market_data: Option<String>,
     total: Option<f64>,
+    /// Per currency: the rate, and where it was given (for messages).
+    fx_rates: BTreeMap<String, f64>,
 }
 
-const POSITION_KEYS: [&str; 13] = [
+const POSITION_KEYS: [&str; 15] = [
     "id",
     "name",
     "asset_class",
     "instrument_type",
     "currency",
     "market_value",
+    "notional",
+    "delta",
     "quantity",
     "price",
     "weight",
@@ -849,6 +912,8 @@ fn position_from_object(
         }
     });
     let market_value = c.number(obj, path, "market_value");
+    let notional = c.number(obj, path, "notional");
+    let delta = c.number(obj, path, "delta");
     let quantity = c.number(obj, path, "quantity");
     let price = c.number(obj, path, "price");
     let weight = c.number(obj, path, "weight");
@@ -958,6 +1023,32 @@ fn position_from_object(
         }
     }
     let derivative = instrument_type.is_some_and(InstrumentType::is_derivative);
+    if instrument_type.is_some() && !derivative {
+        for (key, value) in [("notional", notional), ("delta", delta)] {
+            if value.is_some() {
+                c.issue(
+                    format!("{path}{key}"),
+                    "only derivatives carry a notional or a delta; a cash position's exposure is its market value",
+                );
+            }
+        }
+    }
+    if let Some(n) = notional {
+        if n.abs() > MAX_ABS_MARKET_VALUE {
+            c.issue(
+                format!("{path}notional"),
+                format!("{n} is beyond the limit of ±{MAX_ABS_MARKET_VALUE:e} {SCALE_HINT}"),
+            );
+        }
+    }
+    if let Some(d) = delta {
+        if !(-1.0..=1.0).contains(&d) {
+            c.issue(
+                format!("{path}delta"),
+                format!("must be between -1 and 1 (a delta per unit of notional), got {d}"),
+            );
+        }
+    }
     // quantity × price can overflow even when both are finite (1e200 × 1e200); the
     // product is then no market value at all and must not be compared or summed.
     let implied = match (quantity, price) {
@@ -1042,6 +1133,8 @@ fn position_from_object(
             instrument_type,
             currency,
             market_value,
+            notional,
+            delta,
             quantity,
             price,
             weight,
@@ -1197,10 +1290,59 @@ fn finish(
             c.issue("as_of", format!("must be a date YYYY-MM-DD, got {as_of:?}"));
         }
     }
-    // Only reconcile totals and weights once every position parsed: otherwise the sums
-    // would be wrong and the message misleading.
-    if positions.len() == raw_count && raw_count > 0 {
-        let total: f64 = positions.iter().map(|p| p.market_value).sum();
+    for (currency, rate) in &header.fx_rates {
+        if !is_iso_currency(currency) {
+            c.issue(
+                format!("fx_rates.{currency}"),
+                "is not an ISO 4217 currency code",
+            );
+        } else if !(*rate > 0.0) || !rate.is_finite() {
+            c.issue(format!("fx_rates.{currency}"), "must be a finite rate > 0");
+        } else if base_currency.as_deref() == Some(currency.as_str()) && *rate != 1.0 {
+            c.issue(
+                format!("fx_rates.{currency}"),
+                format!("is the base currency; its rate must be 1, got {rate}"),
+            );
+        }
+    }
+    let rate_of = |currency: &str| -> Option<f64> {
+        if base_currency.as_deref() == Some(currency) {
+            Some(1.0)
+        } else {
+            header
+                .fx_rates
+                .get(currency)
+                .copied()
+                .filter(|r| *r > 0.0 && r.is_finite())
+        }
+    };
+    let mut all_rated = base_currency.is_some();
+    if let Some(base) = &base_currency {
+        for (i, p) in positions.iter().enumerate() {
+            if rate_of(&p.currency).is_none() {
+                all_rated = false;
+                // The id's own path names the position (and, for CSV, its line).
+                let field = ids
+                    .iter()
+                    .find(|(_, id)| *id == p.id)
+                    .map_or(format!("positions[{i}].currency"), |(path, _)| {
+                        path.replacen(".id", ".currency", 1)
+                    });
+                c.issue(
+                    field,
+                    format!(
+                        "is {}, but no FX rate into the base currency {base} is given: add fx_rates.{} ({base} per {})",
+                        p.currency, p.currency, p.currency
+                    ),
+                );
+            }
+        }
+    }
+    // Only reconcile totals and weights once every position parsed (and converts to the
+    // base currency): otherwise the sums would be wrong and the message misleading.
+    if positions.len() == raw_count && raw_count > 0 && all_rated {
+        let base = |p: &Position| p.market_value * rate_of(&p.currency).unwrap_or(f64::NAN);
+        let total: f64 = positions.iter().map(base).sum();
         if !total.is_finite() {
             // Reachable only with positions already flagged as beyond the cap; still
             // named, because a total of inf would poison every figure derived from it.
@@ -1209,7 +1351,8 @@ fn finish(
                 "the sum of the positions' market values overflows (is not a finite number)",
             );
         } else {
-            reconcile_totals(&mut c, &header, &positions, total);
+            let base_values: Vec<f64> = positions.iter().map(base).collect();
+            reconcile_totals(&mut c, &header, &positions, &base_values, total);
         }
     }
     if !c.is_empty() {
@@ -1225,12 +1368,21 @@ fn finish(
         as_of: header.as_of,
         market_data: header.market_data,
         total_market_value: header.total,
+        fx_rates: header.fx_rates,
         positions,
     })
 }
 
 /// The stated total and the weights against the (finite) sum of market values.
-fn reconcile_totals(c: &mut Checker, header: &PortfolioHeader, positions: &[Position], total: f64) {
+/// The stated total and weights are in the base currency: `base_values` are the
+/// positions' market values converted with their FX rates.
+fn reconcile_totals(
+    c: &mut Checker,
+    header: &PortfolioHeader,
+    positions: &[Position],
+    base_values: &[f64],
+    total: f64,
+) {
     if let Some(stated) = header.total {
         if (stated - total).abs() > RECONCILE_TOLERANCE * stated.abs().max(total.abs()).max(1.0) {
             c.issue(
@@ -1261,7 +1413,7 @@ fn reconcile_totals(c: &mut Checker, header: &PortfolioHeader, positions: &[Posi
             }
             if total > 0.0 {
                 for (i, w) in &weighted {
-                    let implied = positions[*i].market_value / total;
+                    let implied = base_values[*i] / total;
                     if (w - implied).abs() > RECONCILE_TOLERANCE {
                         c.issue(
                             format!("positions[{i}].weight"),
@@ -1313,6 +1465,9 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
         "maturity",
         "coupon",
         "base_currency",
+        "notional",
+        "delta",
+        "fx_rate",
     ];
     let mut first_column: HashMap<&str, usize> = HashMap::with_capacity(headers.len());
     for (col, h) in headers.iter().enumerate() {
@@ -1338,6 +1493,7 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
     let mut ids = Vec::new();
     let mut positions = Vec::new();
     let mut base_currency = None;
+    let mut fx_rates: BTreeMap<String, f64> = BTreeMap::new();
     let mut raw_count = 0;
     for (i, record) in reader.records().enumerate() {
         let record = match record {
@@ -1370,7 +1526,32 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
                     .unwrap_or_else(|| Value::String(field.to_owned()))
             };
             match h.as_str() {
-                "market_value" | "quantity" | "price" | "weight" => {
+                "fx_rate" => {
+                    // Base units per unit of this row's currency; rows of one currency
+                    // must agree (checked below).
+                    let cur = record
+                        .iter()
+                        .zip(headers.iter())
+                        .find(|(_, h)| h.as_str() == "currency")
+                        .map(|(v, _)| v.to_ascii_uppercase());
+                    match (cur, field.parse::<f64>()) {
+                        (Some(cur), Ok(rate)) => match fx_rates.get(&cur) {
+                            Some(prev) if *prev != rate => c.issue(
+                                format!("positions[{i}].fx_rate (line {line})"),
+                                format!("{rate} differs from the {cur} rate {prev} given on an earlier row"),
+                            ),
+                            _ => {
+                                fx_rates.insert(cur, rate);
+                            }
+                        },
+                        (_, Err(_)) => c.issue(
+                            format!("positions[{i}].fx_rate (line {line})"),
+                            format!("must be a number, got {field:?}"),
+                        ),
+                        (None, _) => {}
+                    }
+                }
+                "market_value" | "notional" | "delta" | "quantity" | "price" | "weight" => {
                     obj.insert(h.clone(), number());
                 }
                 "return_series" => {
@@ -1438,6 +1619,7 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
             as_of: None,
             market_data: None,
             total: None,
+            fx_rates,
         },
         positions,
         ids,
@@ -1681,5 +1863,91 @@ mod tests {
         assert!(!is_rating("BBB++"));
         assert!(is_iso_currency("EUR"));
         assert!(!is_iso_currency("EURO"));
+    }
+
+    fn paths_of(json: &str) -> Vec<String> {
+        parse_portfolio("p.json", json.as_bytes())
+            .expect_err("must be rejected")
+            .issues
+            .into_iter()
+            .map(|i| format!("{}: {}", i.path, i.reason))
+            .collect()
+    }
+
+    #[test]
+    fn market_values_convert_to_the_base_currency() {
+        let json = r#"{"portfolio_id":"p","base_currency":"USD","fx_rates":{"EUR":1.1,"JPY":0.0067},
+            "total_market_value":310.67,"positions":[
+            {"id":"a","asset_class":"equity","instrument_type":"stock","currency":"EUR","market_value":100,"weight":0.35407989},
+            {"id":"b","asset_class":"equity","instrument_type":"stock","currency":"USD","market_value":200,"weight":0.64377153},
+            {"id":"c","asset_class":"equity","instrument_type":"stock","currency":"JPY","market_value":100,"weight":0.00214858}]}"#;
+        let p = parse_portfolio("p.json", json.as_bytes()).expect("valid");
+        assert!((p.total_market_value() - (110.0 + 200.0 + 0.67)).abs() < 1e-9);
+        assert!((p.base_market_value(&p.positions[0]) - 110.0).abs() < 1e-12);
+        assert_eq!(p.fx_rate("USD"), 1.0);
+    }
+
+    #[test]
+    fn a_missing_fx_rate_names_the_position_and_the_rate_to_add() {
+        let found = paths_of(
+            r#"{"portfolio_id":"p","base_currency":"USD","positions":[
+            {"id":"a","asset_class":"equity","instrument_type":"stock","currency":"GBP","market_value":100}]}"#,
+        );
+        assert!(
+            found
+                .iter()
+                .any(|f| f.starts_with("positions[0].currency:") && f.contains("fx_rates.GBP")),
+            "{found:?}"
+        );
+        let found = paths_of(
+            r#"{"portfolio_id":"p","base_currency":"USD","fx_rates":{"GBP":-1,"USD":2,"XQZ":1},"positions":[
+            {"id":"a","asset_class":"equity","instrument_type":"stock","currency":"USD","market_value":100}]}"#,
+        );
+        for path in ["fx_rates.GBP", "fx_rates.USD", "fx_rates.XQZ"] {
+            assert!(
+                found.iter().any(|f| f.starts_with(path)),
+                "{path}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_derivatives_carry_a_notional_and_deltas_are_bounded() {
+        let found = paths_of(
+            r#"{"portfolio_id":"p","base_currency":"USD","positions":[
+            {"id":"a","asset_class":"equity","instrument_type":"stock","currency":"USD","market_value":100,"notional":5},
+            {"id":"b","asset_class":"equity","instrument_type":"option","currency":"USD","market_value":1,"notional":100,"delta":1.5}]}"#,
+        );
+        assert!(
+            found.iter().any(|f| f.starts_with("positions[0].notional")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|f| f.starts_with("positions[1].delta")),
+            "{found:?}"
+        );
+        let ok = parse_portfolio(
+            "p.json",
+            br#"{"portfolio_id":"p","base_currency":"USD","positions":[
+            {"id":"a","asset_class":"equity","instrument_type":"stock","currency":"USD","market_value":100},
+            {"id":"f","asset_class":"equity","instrument_type":"future","currency":"USD","market_value":0,"notional":-50}]}"#,
+        )
+        .expect("a futures overlay is valid input");
+        assert_eq!(ok.base_notional(&ok.positions[1]), Some(-50.0));
+    }
+
+    #[test]
+    fn csv_rows_carry_their_currency_rate_and_must_agree() {
+        let csv = "id,asset_class,instrument_type,currency,market_value,fx_rate\na,equity,stock,EUR,100,1.1\nb,equity,stock,EUR,50,1.2\n";
+        let err = parse_portfolio("book.csv", csv.as_bytes()).expect_err("conflicting rates");
+        assert!(
+            err.issues
+                .iter()
+                .any(|i| i.path.contains("fx_rate (line 3)")),
+            "{err}"
+        );
+        let csv = "id,asset_class,instrument_type,currency,market_value,fx_rate\na,equity,stock,EUR,100,1.1\nb,equity,stock,USD,50,\n";
+        let p = parse_portfolio("book.csv", csv.as_bytes()).expect("valid");
+        assert!((p.total_market_value() - 160.0).abs() < 1e-9);
     }
 }

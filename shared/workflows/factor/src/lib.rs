@@ -289,7 +289,7 @@ fn non_factor_pnl(model: &FactorModel, shock: &NonFactorShock) -> f64 {
                         })
                         .sum();
                     if extra != 0.0 {
-                        p.market_value * extra
+                        p.exposure_amount * extra
                     } else {
                         0.0
                     }
@@ -305,7 +305,7 @@ fn residual_replay_pnl(model: &FactorModel, by_series: &[f64]) -> f64 {
         .iter()
         .filter_map(|p| {
             p.residual_series
-                .map(|s| p.market_value * by_series[s as usize])
+                .map(|s| p.exposure_amount * by_series[s as usize])
         })
         .sum()
 }
@@ -410,5 +410,78 @@ pub(crate) mod tests {
             .1;
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    fn book(positions: &str, extra: &str) -> Portfolio {
+        parse_portfolio(
+            "b.json",
+            format!(
+                r#"{{"portfolio_id":"b","base_currency":"USD"{extra},"positions":[{positions}]}}"#
+            )
+            .as_bytes(),
+        )
+        .expect("valid book")
+    }
+
+    const STOCK: &str = r#"{"id":"s","asset_class":"equity","instrument_type":"stock","currency":"CUR","market_value":1000000,"factor":{"exposures":{"MktRF":1.1,"SMB":0.2,"HML":-0.1,"Mom":0.05}}}"#;
+
+    #[test]
+    fn a_foreign_currency_book_is_valued_in_the_base_currency() {
+        let (_, market) = sample();
+        let usd = book(&STOCK.replace("CUR", "USD"), "");
+        let eur = book(&STOCK.replace("CUR", "EUR"), r#","fx_rates":{"EUR":1.25}"#);
+        let (m_usd, s_usd) = FactorWorkflow::prepare(&usd, Some(&market), &params(100), 3).unwrap();
+        let (m_eur, s_eur) = FactorWorkflow::prepare(&eur, Some(&market), &params(100), 3).unwrap();
+        assert!((m_eur.total_market_value - 1.25 * m_usd.total_market_value).abs() < 1e-6);
+        for (a, b) in s_usd.iter().zip(&s_eur).take(50) {
+            let (x, y) = (
+                evaluate_scenario(&m_usd, a).pnl,
+                evaluate_scenario(&m_eur, b).pnl,
+            );
+            assert!(
+                (y - 1.25 * x).abs() <= 1e-9 * x.abs().max(1.0),
+                "{} vs {}",
+                y,
+                x
+            );
+        }
+    }
+
+    #[test]
+    fn a_futures_overlay_hedges_through_its_notional() {
+        let (_, market) = sample();
+        let future = r#"{"id":"es","asset_class":"equity","instrument_type":"future","currency":"USD","market_value":0,"notional":-400000,"factor":{"exposures":{"MktRF":1,"SMB":0,"HML":0,"Mom":0}}}"#;
+        let hedged = book(&format!("{},{future}", STOCK.replace("CUR", "USD")), "");
+        let (model, _) = FactorWorkflow::prepare(&hedged, Some(&market), &params(100), 3).unwrap();
+        assert!(
+            (model.book_exposure[0] - (1.1e6 - 4e5)).abs() < 1e-6,
+            "{:?}",
+            model.book_exposure
+        );
+        assert_eq!(
+            model.total_market_value, 1e6,
+            "a future adds exposure, not value"
+        );
+    }
+
+    #[test]
+    fn positions_the_factor_model_cannot_revalue_are_refused_by_field() {
+        let (_, market) = sample();
+        let option = STOCK
+            .replace("CUR", "USD")
+            .replace("\"stock\"", "\"option\"")
+            .replace("\"id\":\"s\"", "\"id\":\"o\"");
+        let bare_future = STOCK
+            .replace("CUR", "USD")
+            .replace("\"stock\"", "\"future\"")
+            .replace("\"id\":\"s\"", "\"id\":\"f\"");
+        let refused = book(&format!("{option},{bare_future}"), "");
+        let err = FactorWorkflow::prepare(&refused, Some(&market), &params(100), 3).unwrap_err();
+        let paths: Vec<&str> = err.issues.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["positions[0].instrument_type", "positions[1].notional"],
+            "{err}"
+        );
     }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use stresslab_analytics::{covariance, regression};
 use stresslab_core::market_data::MarketData;
-use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
+use stresslab_core::portfolio::{InstrumentType, Issue, Portfolio, Rejection};
 
 /// The four Carhart factors, in model order.
 pub const FACTORS: [&str; 4] = ["MktRF", "SMB", "HML", "Mom"];
@@ -39,7 +39,12 @@ pub struct Window {
 pub struct PositionModel {
     pub id: String,
     pub name: String,
+    /// Market value in the base currency (what the position adds to the book's value).
     pub market_value: f64,
+    /// The base-currency amount whose return the position earns: its market value for
+    /// a cash instrument, its notional for a future (whose mark-to-market is near zero).
+    /// Every P&L and risk figure scales with this, not with `market_value`.
+    pub exposure_amount: f64,
     /// Betas to [`FACTORS`].
     pub exposures: Vec<f64>,
     /// Monthly alpha (intercept); 0 for given exposures.
@@ -71,9 +76,9 @@ pub struct FactorModel {
     pub total_market_value: f64,
     pub window: Window,
     pub positions: Vec<PositionModel>,
-    /// Dollar P&L per unit factor return: Σ_i MV_i β_i.
+    /// Base-currency P&L per unit factor return: Σ_i A_i β_i, A_i the exposure amount.
     pub book_exposure: Vec<f64>,
-    /// Σ_i MV_i² σ²_ε,i — monthly idiosyncratic P&L variance, residuals independent.
+    /// Σ_i A_i² σ²_ε,i — monthly idiosyncratic P&L variance, residuals independent.
     pub idiosyncratic_variance: f64,
     pub covariance_sample: Vec<Vec<f64>>,
     pub covariance_shrunk: Vec<Vec<f64>>,
@@ -116,7 +121,7 @@ impl FactorModel {
     /// Position-by-factor dollar exposure matrix (n × k).
     pub fn dollar_exposures(&self) -> DMatrix<f64> {
         DMatrix::from_fn(self.positions.len(), self.factors.len(), |i, j| {
-            self.positions[i].market_value * self.positions[i].exposures[j]
+            self.positions[i].exposure_amount * self.positions[i].exposures[j]
         })
     }
 }
@@ -170,19 +175,33 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
     let mut series_columns: Vec<&[f64]> = Vec::new();
     for (i, p) in portfolio.positions.iter().enumerate() {
         let path = format!("positions[{i}].factor");
-        if p.instrument_type.is_derivative() {
-            issues.push(issue(
-                format!("positions[{i}].instrument_type"),
-                format!(
-                    "the factor workflow revalues delta-one positions only (market value × factor betas); a {} cannot be revalued that way — remove it or state its delta-equivalent exposure as a stock/ETF position",
-                    serde_json::to_value(p.instrument_type)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                ),
-            ));
-            continue;
-        }
+        let market_value = portfolio.base_market_value(p);
+        let exposure_amount = match p.instrument_type {
+            InstrumentType::Future => match portfolio.base_notional(p) {
+                Some(notional) => notional,
+                None => {
+                    issues.push(issue(
+                        format!("positions[{i}].notional"),
+                        "a future needs its notional: its factor exposure is notional × betas, not its mark-to-market",
+                    ));
+                    continue;
+                }
+            },
+            t if t.is_derivative() => {
+                issues.push(issue(
+                    format!("positions[{i}].instrument_type"),
+                    format!(
+                        "the factor workflow revalues delta-one equity positions only (amount × factor betas); a {} cannot be revalued that way — remove it, or state its delta-equivalent exposure as a future with a notional",
+                        serde_json::to_value(t)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    ),
+                ));
+                continue;
+            }
+            _ => market_value,
+        };
         let Some(inputs) = &p.factor else {
             issues.push(issue(
                 path,
@@ -214,7 +233,8 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                 Ok((index, fit)) => PositionModel {
                     id: p.id.clone(),
                     name: p.name.clone(),
-                    market_value: p.market_value,
+                    market_value,
+                    exposure_amount,
                     exposures: fit.betas.clone(),
                     alpha: fit.intercept,
                     r_squared: Some(fit.r_squared),
@@ -264,7 +284,8 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
             PositionModel {
                 id: p.id.clone(),
                 name: p.name.clone(),
-                market_value: p.market_value,
+                market_value,
+                exposure_amount,
                 exposures: FACTORS.iter().map(|f| inputs.exposures[*f]).collect(),
                 alpha: 0.0,
                 r_squared: None,
@@ -291,13 +312,13 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         .map(|j| {
             positions
                 .iter()
-                .map(|p| p.market_value * p.exposures[j])
+                .map(|p| p.exposure_amount * p.exposures[j])
                 .sum()
         })
         .collect();
     let idiosyncratic_variance = positions
         .iter()
-        .map(|p| (p.market_value * p.residual_vol).powi(2))
+        .map(|p| (p.exposure_amount * p.residual_vol).powi(2))
         .sum();
 
     let history: Vec<Vec<f64>> = (0..n)

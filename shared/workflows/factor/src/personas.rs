@@ -328,9 +328,9 @@ pub fn position_contributions(model: &FactorModel, cov: &DMatrix<f64>) -> risk::
                 .exposures
                 .iter()
                 .zip(sigma_book.iter())
-                .map(|(beta, s)| p.market_value * beta * s)
+                .map(|(beta, s)| p.exposure_amount * beta * s)
                 .sum();
-            (factor_part + (p.market_value * p.residual_vol).powi(2)) / total
+            (factor_part + (p.exposure_amount * p.residual_vol).powi(2)) / total
         })
         .collect();
     risk::EulerContributions { total, components }
@@ -692,11 +692,11 @@ mod tests {
         let model = crate::model::estimate(&portfolio, &market).unwrap();
         let cov = from_rows(&model.covariance_stressed);
         let b = DMatrix::from_fn(model.positions.len(), model.factors.len(), |i, j| {
-            model.positions[i].market_value * model.positions[i].exposures[j]
+            model.positions[i].exposure_amount * model.positions[i].exposures[j]
         });
         let mut dense = &b * &cov * b.transpose();
         for (i, p) in model.positions.iter().enumerate() {
-            dense[(i, i)] += (p.market_value * p.residual_vol).powi(2);
+            dense[(i, i)] += (p.exposure_amount * p.residual_vol).powi(2);
         }
         let ones = DVector::from_element(model.positions.len(), 1.0);
         let expected = risk::euler_risk_contributions(&ones, &dense);
