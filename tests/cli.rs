@@ -28,8 +28,11 @@ fn run_factor_on_the_sample_book_writes_the_deliverables() {
     assert!(status.success());
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
-    assert_eq!(results["scenarios"].as_array().unwrap().len(), 500);
-    assert!(results["risk"].as_array().unwrap().len() >= 4);
+    assert_eq!(
+        results["results"]["scenarios"].as_array().unwrap().len(),
+        500
+    );
+    assert!(results["results"]["risk_views"].as_array().unwrap().len() >= 4);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
         html.matches("<svg").count() >= 4,

@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod model;
 pub mod personas;
 pub mod report;
+pub mod results;
 pub mod scenarios;
 
 use model::FactorModel;

@@ -128,7 +128,7 @@ pub fn factor_modeling_specialist(model: &FactorModel) -> Findings {
 }
 
 /// Euler contributions of each factor (and the idiosyncratic part) to P&L volatility.
-fn factor_contributions(model: &FactorModel, cov: &DMatrix<f64>) -> risk::EulerContributions {
+pub fn factor_contributions(model: &FactorModel, cov: &DMatrix<f64>) -> risk::EulerContributions {
     let k = model.factors.len();
     let mut augmented = DMatrix::zeros(k + 1, k + 1);
     augmented.view_mut((0, 0), (k, k)).copy_from(cov);

@@ -94,39 +94,7 @@ pub fn render(
     findings: &[Findings],
     narrative: &str,
 ) -> Deliverables {
-    let worst: Vec<_> = agg.worst.iter().filter_map(|id| agg.outcome(*id)).collect();
-    let results = json!({
-        "run": header,
-        "narrative": narrative,
-        "model": {
-            "factors": model.factors,
-            "estimation_window": model.window,
-            "stressed_window": model.stressed_window,
-            "book_betas": model.book_exposure.iter().map(|b| b / model.total_market_value).collect::<Vec<_>>(),
-            "book_dollar_exposure": model.book_exposure,
-            "idiosyncratic_variance": model.idiosyncratic_variance,
-            "shrinkage_intensity": model.shrinkage_intensity,
-            "covariance": {
-                "sample": model.covariance_sample,
-                "ledoit_wolf": model.covariance_shrunk,
-                "stressed": model.covariance_stressed,
-            },
-            "positions": model.positions.iter().map(|p| json!({
-                "id": p.id, "market_value": p.market_value, "exposures": p.exposures,
-                "alpha": p.alpha, "r_squared": p.r_squared, "residual_vol": p.residual_vol,
-            })).collect::<Vec<_>>(),
-        },
-        "total_market_value": model.total_market_value,
-        "scenario_count": agg.scenario_count,
-        "risk": agg.risk_views,
-        "by_kind": agg.by_kind,
-        "loss_histogram": agg.loss_histogram,
-        "correlation": {"normal": agg.correlation_normal, "stressed": agg.correlation_stressed},
-        "worst_scenarios": worst,
-        "scenarios": agg.outcomes,
-        "findings": findings,
-    });
-    let results_json = serde_json::to_vec_pretty(&results).expect("results are plain data");
+    let results_json = crate::results::results_json(header, model, agg, findings, narrative);
     Deliverables {
         results_json,
         summary_md: summary_markdown(header, model, agg, findings, narrative),

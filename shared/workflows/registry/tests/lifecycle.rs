@@ -245,8 +245,11 @@ fn results_hold_the_scenarios_and_tail_figures() {
         &pollster::block_on(e.blobs.get(&stages::deliverable_key(&id, "results.json"))).unwrap(),
     )
     .unwrap();
-    assert_eq!(results["scenarios"].as_array().unwrap().len(), 120);
-    let views = results["risk"].as_array().unwrap();
+    assert_eq!(
+        results["results"]["scenarios"].as_array().unwrap().len(),
+        120
+    );
+    let views = results["results"]["risk_views"].as_array().unwrap();
     let keys: Vec<&str> = views.iter().map(|v| v["key"].as_str().unwrap()).collect();
     for k in [
         "normal_sample",

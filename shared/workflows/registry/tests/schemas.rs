@@ -1,0 +1,93 @@
+//! The JSON Schemas in `schemas/` are what the outputs and inputs really look like,
+//! checked with a real JSON Schema validator (draft 2020-12): the sample portfolio
+//! validates, a portfolio a tool got wrong does not, and every workflow's results.json
+//! from a real run validates against `schemas/<workflow>-results.schema.json`.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use stresslab_core::local::{DiskBlobStore, DiskRunStore};
+use stresslab_core::narrative::TemplateNarrator;
+use stresslab_core::stages;
+use stresslab_core::storage::BlobStore;
+use stresslab_registry as registry;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn validator(name: &str) -> jsonschema::Validator {
+    let schema = json(&repo().join("schemas").join(name));
+    jsonschema::validator_for(&schema)
+        .unwrap_or_else(|e| panic!("{name} is not a valid schema: {e}"))
+}
+
+fn errors(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    v.iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn the_sample_portfolio_validates_and_malformed_ones_do_not() {
+    let v = validator("portfolio.schema.json");
+    let sample = json(&repo().join("events/inputs/ff_multifactor_book.json"));
+    assert!(errors(&v, &sample).is_empty(), "{:?}", errors(&v, &sample));
+    let mut typo = sample.clone();
+    typo["positions"][0]["markt_value"] = 1.into();
+    assert!(!v.is_valid(&typo), "an unknown field must fail");
+    let mut escape = sample.clone();
+    escape["market_data"] = "../elsewhere/md.csv".into();
+    assert!(
+        !v.is_valid(&escape),
+        "a market_data path leaving the folder must fail"
+    );
+    let mut delta = sample;
+    delta["positions"][0]["delta"] = 2.0.into();
+    assert!(!v.is_valid(&delta), "a delta outside -1..1 must fail");
+}
+
+#[test]
+fn every_workflows_results_validate_against_its_schema() {
+    for workflow in registry::names() {
+        let v = validator(&format!("{workflow}-results.schema.json"));
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = DiskBlobStore::new(dir.path().join("store"));
+        let runs = DiskRunStore::new(dir.path().join("runstore"));
+        let request: stresslab_core::api::RunRequest = serde_json::from_value(json(
+            &repo().join(format!("events/{workflow}.execution.json")),
+        ))
+        .unwrap();
+        for entry in std::fs::read_dir(repo().join("events/inputs"))
+            .unwrap()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let body = std::fs::read(entry.path()).unwrap();
+            pollster::block_on(blobs.put(&format!("uploads/{name}"), body, "x")).unwrap();
+        }
+        let id =
+            registry::run_local(&blobs, &runs, &TemplateNarrator, &request, 0, &|_| {}).unwrap();
+        let results: Value = serde_json::from_slice(
+            &pollster::block_on(blobs.get(&stages::deliverable_key(&id, "results.json"))).unwrap(),
+        )
+        .unwrap();
+        let found = errors(&v, &results);
+        assert!(found.is_empty(), "{workflow}: {found:?}");
+        // Not vacuous: a field the schema does not know (the old signed `pnl`) fails.
+        let mut broken = results.clone();
+        broken["results"]["scenarios"][0]["pnl"] = 1.into();
+        assert!(
+            !v.is_valid(&broken),
+            "{workflow}: a field outside the schema must fail"
+        );
+        assert_eq!(results["base_currency"], "USD");
+        assert_eq!(results["schema_version"], 1);
+    }
+}
