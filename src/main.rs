@@ -267,6 +267,15 @@ fn main() -> ExitCode {
                         w.name, w.description, w.engine_version
                     );
                     println!("  defaults: {}", w.default_parameters);
+                    let inputs: Vec<String> = w
+                        .inputs
+                        .iter()
+                        .filter_map(|i| serde_json::to_value(i).ok()?.as_str().map(str::to_owned))
+                        .collect();
+                    println!(
+                        "  reads: portfolio{}",
+                        inputs.iter().map(|i| format!(", {i}")).collect::<String>()
+                    );
                     for p in &w.personas {
                         let reads = if p.reads.is_empty() {
                             String::new()

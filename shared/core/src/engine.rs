@@ -86,6 +86,16 @@ pub struct NarrativeDraft {
     pub template: String,
 }
 
+/// An input a workflow reads besides the portfolio. The kernel refuses a run (and
+/// `validate --workflow`) that lacks one, naming the field, before any work is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowInput {
+    /// A market-data CSV: the request's `market_data_key` / `--market-data`, or the
+    /// portfolio's own `market_data` reference.
+    MarketData,
+}
+
 pub trait WorkflowEngine: Send + Sync + 'static {
     /// Payload and run-id name (`factor`).
     const NAME: &'static str;
@@ -94,6 +104,8 @@ pub trait WorkflowEngine: Send + Sync + 'static {
     const ENGINE_VERSION: &'static str;
     /// One line for `--help` and the catalog.
     const DESCRIPTION: &'static str;
+    /// What the workflow reads besides the portfolio.
+    const INPUTS: &'static [WorkflowInput];
 
     /// Typed parameters (`deny_unknown_fields`, defaults for every field).
     type Params: Debug + Clone + Default + Serialize + DeserializeOwned + Send + Sync;

@@ -297,6 +297,17 @@ pub fn check_run<E: WorkflowEngine>(
             }],
         });
     }
+    if E::INPUTS.contains(&crate::engine::WorkflowInput::MarketData) && market.is_none() {
+        return Err(Rejection {
+            issues: vec![Issue {
+                path: "market_data".into(),
+                reason: format!(
+                    "the {} workflow needs market data: set market_data in the portfolio, or pass it with the request (market_data_key, --market-data)",
+                    E::NAME
+                ),
+            }],
+        });
+    }
     E::prepare(portfolio, market, params, seed)
 }
 

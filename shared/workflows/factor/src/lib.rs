@@ -17,6 +17,7 @@ use scenarios::{NonFactorShock, Scenario, ScenarioKind};
 use serde::{Deserialize, Serialize};
 use stresslab_core::engine::{
     check_partitions, Deliverables, NarrativeDraft, PersonaRole, RunContext, WorkflowEngine,
+    WorkflowInput,
 };
 use stresslab_core::findings::Findings;
 use stresslab_core::market_data::MarketData;
@@ -123,6 +124,8 @@ impl WorkflowEngine for FactorWorkflow {
     const ENGINE_VERSION: &'static str = "factor/2";
     const DESCRIPTION: &'static str =
         "Factor-model breakdown: correlation breakdowns, regime shifts, style rotations, crowding";
+    /// Factor and asset return history: exposures, covariances and replays come from it.
+    const INPUTS: &'static [WorkflowInput] = &[WorkflowInput::MarketData];
     type Params = FactorParams;
     type Model = FactorModel;
     type Scenario = Scenario;

@@ -88,6 +88,8 @@ pub struct WorkflowInfo {
     pub name: &'static str,
     pub description: &'static str,
     pub engine_version: &'static str,
+    /// What the workflow reads besides the portfolio.
+    pub inputs: &'static [stresslab_core::engine::WorkflowInput],
     /// `statemachines/<name>.asl.json`.
     pub state_machine: String,
     /// Personas in team order, each with the personas whose findings it reads.
@@ -110,6 +112,7 @@ fn info<E: WorkflowEngine>() -> WorkflowInfo {
         name: E::NAME,
         description: E::DESCRIPTION,
         engine_version: E::ENGINE_VERSION,
+        inputs: E::INPUTS,
         state_machine: format!("statemachines/{}.asl.json", E::NAME),
         personas: E::Persona::TEAM
             .iter()
