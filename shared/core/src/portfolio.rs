@@ -1510,16 +1510,12 @@ fn is_rating(s: &str) -> bool {
     RATINGS.contains(&s.to_ascii_uppercase().as_str())
 }
 
-/// Active ISO 4217 currency codes (2024 list, funds and precious-metal codes excluded).
-const ISO_4217: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN \
-BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD \
-HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD \
-MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON \
-RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX \
-USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL";
-
+/// An ISO 4217 currency code (upper case, as the callers pass it), from the
+/// `iso_currency` crate's table: every code it knows except funds (BOV, CLF, USN, …)
+/// and special codes (precious metals, SDR, test and "no currency" codes). Codes
+/// ISO has superseded but that positions may still be booked in (HRK, ZWL, …) pass.
 pub fn is_iso_currency(code: &str) -> bool {
-    code.len() == 3 && ISO_4217.split_ascii_whitespace().any(|c| c == code)
+    iso_currency::Currency::from_code(code).is_some_and(|c| !c.is_fund() && !c.is_special())
 }
 
 #[cfg(test)]
@@ -1681,5 +1677,9 @@ mod tests {
         assert!(!is_rating("BBB++"));
         assert!(is_iso_currency("EUR"));
         assert!(!is_iso_currency("EURO"));
+        assert!(!is_iso_currency("eur"));
+        // New (XCG, 2025) and superseded (HRK) currencies pass; funds, metals, SDR do not.
+        assert!(is_iso_currency("XCG") && is_iso_currency("HRK") && is_iso_currency("XOF"));
+        assert!(!is_iso_currency("USN") && !is_iso_currency("XAU") && !is_iso_currency("XDR"));
     }
 }
