@@ -1,15 +1,16 @@
 //! Local (embedded) adapters: the blob store and run store on the local disk, so a full
 //! run needs no AWS and no network.
 //!
-//! Every write is atomic (write a temp file in the same directory, fsync, rename), so a
-//! crash never leaves half an artifact. The conditional writes DynamoDB gives us are
-//! exclusive creates here (`create_new`), which the OS guarantees to succeed once.
+//! Every write is atomic (a `tempfile::NamedTempFile` in the same directory, fsync,
+//! rename), so a crash never leaves half an artifact. The conditional writes DynamoDB
+//! gives us are exclusive creates here (`NamedTempFile::persist_noclobber`), which
+//! succeed exactly once.
 
 use crate::storage::*;
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use tempfile::NamedTempFile;
 
 fn io_err(context: &str, path: &Path, e: std::io::Error) -> StoreError {
     match e.kind() {
@@ -21,42 +22,61 @@ fn io_err(context: &str, path: &Path, e: std::io::Error) -> StoreError {
     }
 }
 
-/// Marker in every temp file name: `.<name>.tmp-<pid>-<n>` (so concurrent writers in
-/// one process never share a temp file, and [`sweep_orphans`] can tell whose it is).
+/// Marker in every temp file name: `.<name>.tmp-<pid>-<random>`. The random part is
+/// tempfile's (alphanumeric, created with `O_EXCL` and retried on a clash), so
+/// concurrent writers of one key, in one process or several, never share a temp file;
+/// the pid lets [`sweep_orphans`] tell a dead writer's leftovers from a live one's.
+/// tempfile's own default names (`.tmpXXXXXX`) would carry neither the target nor the
+/// owner, so a sweep could only go by age and would have to guess a safe one.
 const TMP_MARK: &str = ".tmp-";
 
-fn temp_path(dir: &Path, file_name: &str) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{file_name}{TMP_MARK}{}-{n}", std::process::id()))
-}
-
-/// Write `bytes` to `path` atomically: temp file beside it, fsync, rename. A failed
-/// write removes its temp file; a killed one leaves it for [`sweep_orphans`].
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+/// Stage `bytes` in a fresh temp file beside `path` (same directory, so the final
+/// rename never crosses a filesystem), fsynced, named with [`TMP_MARK`] and our pid.
+/// On error the temp file is removed (dropping a `NamedTempFile` deletes it).
+fn stage(path: &Path, bytes: &[u8]) -> Result<NamedTempFile, StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| io_err("create directory", dir, e))?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = temp_path(dir, &file_name);
-    let written = (|| {
-        let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, e))?;
-        f.write_all(bytes).map_err(|e| io_err("write", &tmp, e))?;
-        f.sync_all().map_err(|e| io_err("sync", &tmp, e))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(|e| io_err("rename", path, e))
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let prefix = format!(".{file_name}{TMP_MARK}{}-", std::process::id());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).rand_bytes(8);
+    // tempfile creates 0600 files; artifacts keep the mode `File::create` gave them
+    // (0666 less the umask), so a report stays readable by whoever could read it before.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
     }
-    written
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| io_err("create temp file in", dir, e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| io_err("write", tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| io_err("sync", tmp.path(), e))?;
+    Ok(tmp)
+}
+
+/// Write `bytes` to `path` atomically: temp file beside it, fsync, rename
+/// (`NamedTempFile::persist`, i.e. `rename(2)`, which replaces the target in one step).
+/// A failed write removes its temp file; a killed one leaves it for [`sweep_orphans`].
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let tmp = stage(path, bytes)?;
+    // On failure the error carries the temp file back; dropping it removes it.
+    tmp.persist(path)
+        .map(drop)
+        .map_err(|e| io_err("rename", path, e.error))
 }
 
 /// Remove temp files left by writers that were killed mid-write: those whose process
 /// is gone (Linux: no `/proc/<pid>`), or, where that cannot be checked, older than an
-/// hour. Returns how many were removed. Live writers' files are never touched.
+/// hour. Returns how many were removed. Live writers' files are never touched, and
+/// only names of our own pattern (`.<name>.tmp-<pid>-<random>`) are considered, so
+/// another program's temp files in the output directory are left alone.
 pub fn sweep_orphans(root: &Path) -> usize {
     fn owner_is_gone(name: &str, path: &Path) -> bool {
         let pid = name
@@ -100,33 +120,26 @@ pub fn sweep_orphans(root: &Path) -> usize {
 }
 
 /// Create `path` with `bytes` only if it does not exist. `Ok(false)` if it did.
-/// The content is staged in a temp file and hard-linked into place, which is both
-/// exclusive (link fails on an existing target) and atomic (no half-written file).
+///
+/// The content is staged in an fsynced temp file and moved into place with
+/// `NamedTempFile::persist_noclobber`. On Linux (tempfile 3.27) that is
+/// `renameat2(RENAME_NOREPLACE)`: one atomic step that fails with `EEXIST` on an
+/// existing target, supported by ext4 (this machine's disks), xfs, btrfs and tmpfs.
+/// Where the kernel or filesystem lacks it (`ENOSYS`/`EINVAL`, e.g. some network or
+/// FUSE filesystems), and on Unixes other than Linux and Apple's, tempfile falls back
+/// to `link(2)` + `unlink`: still exclusive (link fails on an existing name) and still
+/// atomic for readers (the name appears with the whole content). tempfile's docs call
+/// that path "not atomic" only in that a crash between the two calls leaves the temp
+/// name linked as well; that leftover carries our pid, so [`sweep_orphans`] removes it
+/// like any dead writer's temp file. Both paths give what the hand-rolled
+/// link + unlink this replaced gave.
 fn create_exclusive(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| io_err("create directory", dir, e))?;
-    let tmp = temp_path(
-        dir,
-        &path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    );
-    let staged = (|| {
-        let mut f = fs::File::create(&tmp).map_err(|e| io_err("create", &tmp, e))?;
-        f.write_all(bytes).map_err(|e| io_err("write", &tmp, e))?;
-        f.sync_all().map_err(|e| io_err("sync", &tmp, e))
-    })();
-    if let Err(e) = staged {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    let linked = fs::hard_link(&tmp, path);
-    let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(io_err("link", path, e)),
+    let tmp = stage(path, bytes)?;
+    // On failure the error carries the temp file back; dropping it removes it.
+    match tmp.persist_noclobber(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.error.kind() == ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io_err("create exclusively", path, e.error)),
     }
 }
 
@@ -479,6 +492,88 @@ mod tests {
         let bytes = fs::read(&path).unwrap();
         assert!(bytes.iter().all(|b| *b == bytes[0]), "a torn write");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_killed_writers_temp_file_is_recognised_by_the_sweep() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("k.json");
+        // A writer killed after staging: its temp file stays on disk.
+        let left = stage(&target, b"{")
+            .unwrap()
+            .into_temp_path()
+            .keep()
+            .unwrap();
+        let name = left.file_name().unwrap().to_string_lossy().into_owned();
+        let ours = format!(".k.json{TMP_MARK}{}-", std::process::id());
+        assert!(name.starts_with(&ours), "{name}");
+        // Its writer (this process) is alive: left alone.
+        assert_eq!(sweep_orphans(dir.path()), 0);
+        // The same file owned by a process that is gone (pid 0 never names one): swept.
+        let dead = dir
+            .path()
+            .join(name.replace(&ours, &format!(".k.json{TMP_MARK}0-")));
+        fs::rename(&left, &dead).unwrap();
+        // Someone else's temp files (tempfile's default names, no pid) are not ours.
+        let foreign = dir.path().join(".tmpAbC123");
+        fs::write(&foreign, b"x").unwrap();
+        assert_eq!(sweep_orphans(dir.path()), 1);
+        assert_eq!(names_in(dir.path()), [".tmpAbC123"]);
+    }
+
+    #[test]
+    fn exclusive_create_succeeds_exactly_once_under_contention() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part-0000.done.json");
+        let wins: Vec<(u8, bool)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8u8)
+                .map(|i| {
+                    let path = &path;
+                    s.spawn(move || (i, create_exclusive(path, &[i; 4096]).unwrap()))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<u8> = wins.iter().filter(|w| w.1).map(|w| w.0).collect();
+        assert_eq!(winners.len(), 1, "{wins:?}");
+        assert_eq!(fs::read(&path).unwrap(), [winners[0]; 4096]);
+        // Losers' temp files are gone too.
+        assert_eq!(names_in(dir.path()), ["part-0000.done.json"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // rename(2) cannot replace a non-empty directory.
+        let target = dir.path().join("k.json");
+        fs::create_dir_all(target.join("inner")).unwrap();
+        assert!(write_atomic(&target, b"{}").is_err());
+        assert_eq!(names_in(dir.path()), ["k.json"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn artifacts_keep_the_mode_a_plain_create_gives() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        fs::File::create(&plain).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let atomic = dir.path().join("atomic.json");
+        write_atomic(&atomic, b"{}").unwrap();
+        let exclusive = dir.path().join("exclusive.json");
+        assert!(create_exclusive(&exclusive, b"{}").unwrap());
+        assert_eq!(mode(&atomic), mode(&plain));
+        assert_eq!(mode(&exclusive), mode(&plain));
     }
 
     #[test]

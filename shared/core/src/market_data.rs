@@ -56,6 +56,13 @@ fn digits(part: &str, len: usize) -> Option<u32> {
 /// `YYYY-MM-DD`, `YYYY-MM`, `YYYYMM`, `M/D/YYYY`. Dates are split on their separators
 /// and every part must be ASCII digits, so no byte offset ever lands inside a multi-byte
 /// character (`2000-0é` is just an unreadable date).
+///
+/// Kept hand-written rather than `time`: the result is a month, not a date. `time` has
+/// no year-month type, so `YYYY-MM` and `YYYYMM` (no day at all) would need a dummy day
+/// spliced in; the day, when present, is only checked to be 1–31 (it is discarded, and
+/// `time::Date` would newly reject e.g. `2/30/2000`); the year must be 1800–2200; and
+/// `time`'s `[year]` also accepts a sign (`+2000-01`). Matching these rules with four
+/// format descriptions and pre-checks would be more code than this parser.
 fn month_of(raw: &str) -> Option<String> {
     let s = raw.trim();
     // Timestamps exported by spreadsheets ("2000-01-31 00:00:00", "2000-01-31T00:00")

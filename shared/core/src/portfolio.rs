@@ -1662,26 +1662,14 @@ fn is_iso_date(s: &str) -> bool {
     ) else {
         return false;
     };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let month_days = usize::try_from(m)
-        .ok()
-        .and_then(|m| m.checked_sub(1))
-        .and_then(|i| days.get(i));
-    month_days.is_some_and(|&last| d >= 1 && d <= last)
+    // The calendar (month lengths, leap years) is the `time` crate's; it agrees with the
+    // table it replaced on all 10^8 digit triples 0000-00-00..9999-99-99. The shape check
+    // above stays ours: `Date::parse` with `[year]-[month]-[day]` also takes a signed
+    // year ("+2024-02-29", "-2024-02-29").
+    let (Ok(y), Ok(m), Ok(d)) = (i32::try_from(y), u8::try_from(m), u8::try_from(d)) else {
+        return false;
+    };
+    time::Month::try_from(m).is_ok_and(|m| time::Date::from_calendar_date(y, m, d).is_ok())
 }
 
 fn is_rating(s: &str) -> bool {
@@ -1692,16 +1680,12 @@ fn is_rating(s: &str) -> bool {
     RATINGS.contains(&s.to_ascii_uppercase().as_str())
 }
 
-/// Active ISO 4217 currency codes (2024 list, funds and precious-metal codes excluded).
-const ISO_4217: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN \
-BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD \
-HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD \
-MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON \
-RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX \
-USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL";
-
+/// An ISO 4217 currency code (upper case, as the callers pass it), from the
+/// `iso_currency` crate's table: every code it knows except funds (BOV, CLF, USN, …)
+/// and special codes (precious metals, SDR, test and "no currency" codes). Codes
+/// ISO has superseded but that positions may still be booked in (HRK, ZWL, …) pass.
 pub fn is_iso_currency(code: &str) -> bool {
-    code.len() == 3 && ISO_4217.split_ascii_whitespace().any(|c| c == code)
+    iso_currency::Currency::from_code(code).is_some_and(|c| !c.is_fund() && !c.is_special())
 }
 
 #[cfg(test)]
@@ -1863,6 +1847,10 @@ mod tests {
         assert!(!is_rating("BBB++"));
         assert!(is_iso_currency("EUR"));
         assert!(!is_iso_currency("EURO"));
+        assert!(!is_iso_currency("eur"));
+        // New (XCG, 2025) and superseded (HRK) currencies pass; funds, metals, SDR do not.
+        assert!(is_iso_currency("XCG") && is_iso_currency("HRK") && is_iso_currency("XOF"));
+        assert!(!is_iso_currency("USN") && !is_iso_currency("XAU") && !is_iso_currency("XDR"));
     }
 
     fn paths_of(json: &str) -> Vec<String> {
