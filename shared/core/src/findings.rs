@@ -35,6 +35,9 @@ pub struct Recommendation {
     pub cites: Vec<String>,
 }
 
+/// A table as it travels between stages: strings. Build it with
+/// [`crate::report::Table::to_findings`], which puts each column's unit in its header and
+/// bare numbers in the cells; that is what lets the report right-align the numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {
     pub title: String,
