@@ -2,12 +2,17 @@
 //! report, and recommendations — each recommendation citing, by key, the figures it
 //! rests on, so a reader (or a check) can trace every claim to a computed number.
 
+use crate::report::{money, pct};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
-    Usd,
+    /// An amount in the run's base currency (the currency is the run's, not the
+    /// figure's: one run, one base currency). `usd` is how artifacts written before
+    /// figures became currency-neutral spell it.
+    #[serde(alias = "usd")]
+    Money,
     /// A fraction shown as a percentage (0.05 = 5%).
     Percent,
     Ratio,
@@ -30,6 +35,9 @@ pub struct Recommendation {
     pub cites: Vec<String>,
 }
 
+/// A table as it travels between stages: strings. Build it with
+/// [`crate::report::Table::to_findings`], which puts each column's unit in its header and
+/// bare numbers in the cells; that is what lets the report right-align the numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {
     pub title: String,
@@ -84,29 +92,11 @@ impl Findings {
     }
 }
 
-/// Human formatting shared by findings, the narrative and the report.
-pub fn usd(x: f64) -> String {
-    let abs = x.abs();
-    let sign = if x < 0.0 { "-" } else { "" };
-    if abs >= 1e9 {
-        format!("{sign}${:.2}bn", abs / 1e9)
-    } else if abs >= 1e6 {
-        format!("{sign}${:.1}m", abs / 1e6)
-    } else if abs >= 1e3 {
-        format!("{sign}${:.1}k", abs / 1e3)
-    } else {
-        format!("{sign}${abs:.0}")
-    }
-}
-
-pub fn pct(x: f64) -> String {
-    format!("{:.1}%", 100.0 * x)
-}
-
 impl Figure {
-    pub fn formatted(&self) -> String {
+    /// The value as a reader sees it; `currency` is the run's base currency (ISO code).
+    pub fn formatted(&self, currency: &str) -> String {
         match self.unit {
-            Unit::Usd => usd(self.value),
+            Unit::Money => money(self.value, currency),
             Unit::Percent => pct(self.value),
             Unit::Ratio => format!("{:.2}", self.value),
             Unit::Months | Unit::Count => format!("{:.0}", self.value),
@@ -119,10 +109,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn money_is_readable() {
-        assert_eq!(usd(1_234_567.0), "$1.2m");
-        assert_eq!(usd(-2_500_000_000.0), "-$2.50bn");
-        assert_eq!(usd(950.0), "$950");
-        assert_eq!(pct(0.1234), "12.3%");
+    fn money_figures_use_the_base_currency() {
+        let f = Figure {
+            key: "var".into(),
+            label: "VaR".into(),
+            value: 83_049_000.0,
+            unit: Unit::Money,
+        };
+        assert_eq!(f.formatted("USD"), "USD 83.0m");
+        assert_eq!(f.formatted("EUR"), "EUR 83.0m");
+    }
+
+    #[test]
+    fn findings_written_with_the_old_usd_unit_still_read() {
+        let old: Figure =
+            serde_json::from_str(r#"{"key":"k","label":"l","value":1.0,"unit":"usd"}"#).unwrap();
+        assert_eq!(old.unit, Unit::Money);
+        assert_eq!(serde_json::to_string(&Unit::Money).unwrap(), r#""money""#);
     }
 }

@@ -19,6 +19,7 @@ pub mod local;
 pub mod market_data;
 pub mod narrative;
 pub mod portfolio;
+pub mod report;
 pub mod results;
 pub mod rng;
 pub mod runner;

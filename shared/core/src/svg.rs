@@ -3,7 +3,17 @@
 //! Every chart function returns one self-contained `<svg>` element: no scripts, no external
 //! fonts or CSS, and no `id` attributes (so any number of charts can share one page without
 //! clashing). Bad input (empty, mismatched lengths, all-NaN) never panics; it renders a small
-//! "No data" placeholder that says why. Tooltips are plain SVG `<title>` children.
+//! "No data" placeholder that says why. Tooltips are plain SVG `<title>` children: a label
+//! shortened to fit carries its full text in one.
+//!
+//! Legibility: no text is smaller than 11 px in viewBox units, and no chart is wider than
+//! [`MAX_WIDTH`]. Each chart's `width` attribute equals its viewBox width, so a browser
+//! draws it at scale min(1, container / viewBox width) and never enlarges it. The report
+//! kit makes the content column exactly `MAX_WIDTH` = 1100 px wide whenever the window is
+//! at least 1100 + 2 × 16 (body padding) + 15 (scrollbar) = 1147 px, and lays charts side
+//! by side only while they fit at their own size. So on a 1440-px-wide page every chart is
+//! drawn at scale 1 and its smallest text at 11 px × 1 = 11 px; the tests check the
+//! viewBox widths and font sizes behind that.
 
 use std::fmt::Write;
 
@@ -14,6 +24,10 @@ const MUTED: &str = "#666";
 const GRID: &str = "#e4e4e4";
 /// Rough advance of one glyph at 12px, used to size label columns.
 const CHAR_W: f64 = 6.6;
+/// Widest chart, in viewBox units (= CSS px at scale 1): the report's content width.
+pub const MAX_WIDTH: f64 = 1100.0;
+/// Smallest font size used in any chart, in viewBox units.
+pub const MIN_FONT_PX: f64 = 11.0;
 const MARKER_COLOURS: [&str; 5] = ["#c62828", "#6a1b9a", "#ef6c00", "#2e7d32", "#00838f"];
 
 macro_rules! w {
@@ -63,6 +77,57 @@ pub fn format_number(x: f64, decimals: usize) -> String {
         out.push_str(frac);
     }
     out
+}
+
+/// What a value axis measures and the unit its numbers are in: the axis title reads
+/// `Loss (USD m)`, ticks and value labels show `414.9`, not `414,865,019`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// What is measured, e.g. `Loss`.
+    pub name: String,
+    /// The unit the numbers are shown in, e.g. `USD m` or `%`; empty for none.
+    pub unit: String,
+    /// Raw values are divided by this before display (1e6 for millions).
+    pub divisor: f64,
+    /// Decimals of value labels; `None` picks them from the magnitude.
+    pub decimals: Option<usize>,
+}
+
+impl Axis {
+    /// Values shown as given, with an optional unit.
+    pub fn plain(name: &str, unit: &str) -> Axis {
+        Axis {
+            name: name.into(),
+            unit: unit.into(),
+            divisor: 1.0,
+            decimals: None,
+        }
+    }
+
+    fn title(&self) -> String {
+        if self.unit.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} ({})", self.name, self.unit)
+        }
+    }
+
+    fn scale(&self, v: f64) -> f64 {
+        if self.divisor.is_finite() && self.divisor != 0.0 {
+            v / self.divisor
+        } else {
+            v
+        }
+    }
+
+    /// `414.9 USD m`, for tooltips and legends that stand apart from the axis.
+    fn with_unit(&self, text: &str) -> String {
+        if self.unit.is_empty() {
+            text.to_string()
+        } else {
+            format!("{text} {}", self.unit)
+        }
+    }
 }
 
 /// Heckbert (1990): a "nice" number (1, 2, 5 × 10^k) close to `x`; rounded or the ceiling.
@@ -131,6 +196,28 @@ fn truncate(s: &str, max_chars: usize) -> String {
     t
 }
 
+/// Shortens at the end ("2008-09 global financial cri…"): for labels that are read from
+/// the start, such as scenario names led by their rank.
+fn truncate_end(s: &str, max_chars: usize) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= max_chars {
+        return s.to_string();
+    }
+    let mut t: String = chars[..max_chars.saturating_sub(1)].iter().collect();
+    t.push('…');
+    t
+}
+
+/// The body of a `<text>` element: the shown label, plus the full one as a tooltip when
+/// the shown one was shortened.
+fn label_body(shown: &str, full: &str) -> String {
+    if shown == full {
+        escape(shown)
+    } else {
+        format!("<title>{}</title>{}", escape(full), escape(shown))
+    }
+}
+
 fn text_w(s: &str) -> f64 {
     s.chars().count() as f64 * CHAR_W
 }
@@ -168,8 +255,16 @@ fn diverging(t: f64) -> (u8, u8, u8) {
     (c(0), c(1), c(2))
 }
 
-/// Square heatmap (e.g. a correlation matrix) on a blue–white–red scale from `min` to `max`.
-pub fn heatmap(title: &str, labels: &[String], matrix: &[Vec<f64>], min: f64, max: f64) -> String {
+/// Square heatmap (e.g. a correlation matrix) on a blue–white–red scale from `min` to `max`;
+/// `scale_label` names what the colour legend measures.
+pub fn heatmap(
+    title: &str,
+    labels: &[String],
+    matrix: &[Vec<f64>],
+    min: f64,
+    max: f64,
+    scale_label: &str,
+) -> String {
     let n = labels.len();
     if n == 0 {
         return placeholder(title, "no labels");
@@ -193,13 +288,21 @@ pub fn heatmap(title: &str, labels: &[String], matrix: &[Vec<f64>], min: f64, ma
     };
     let names: Vec<String> = labels.iter().map(|l| truncate(l, 22)).collect();
     let lab_w = names.iter().map(|l| text_w(l)).fold(0.0, f64::max);
-    let cell = (480.0 / n as f64).clamp(34.0, 72.0);
-    let grid = cell * n as f64;
+    let legend_w = 14.0 + 8.0 + text_w(scale_label).max(60.0);
     let (left, top) = (12.0 + lab_w + 8.0, 44.0 + lab_w * 0.71 + 8.0);
+    // Cells shrink with many labels so the chart stays within MAX_WIDTH; below 34 px an
+    // 11 px "-0.30" no longer fits, and the value moves to the tooltip only.
+    let room = MAX_WIDTH - left - 24.0 - legend_w - 12.0;
+    let cell = (480.0 / n as f64).clamp(34.0, 72.0).min(room / n as f64);
+    let show_values = cell >= 34.0;
+    let grid = cell * n as f64;
     let leg_x = left + grid + 24.0;
-    let width = (leg_x + 14.0 + 60.0).max(left + grid + lab_w * 0.71 + 16.0);
-    let mut s = open(width, top + grid + 16.0, title);
-    let fs = if cell < 44.0 { 10 } else { 12 };
+    let width = (leg_x + legend_w + 12.0)
+        .max(left + grid + lab_w * 0.71 + 16.0)
+        .min(MAX_WIDTH);
+    let leg_h = grid.min(240.0);
+    let mut s = open(width, top + grid.max(leg_h + 24.0) + 16.0, title);
+    let fs = if cell < 44.0 { 11 } else { 12 };
     for (i, row) in matrix.iter().enumerate() {
         let y = top + i as f64 * cell;
         w!(
@@ -207,7 +310,7 @@ pub fn heatmap(title: &str, labels: &[String], matrix: &[Vec<f64>], min: f64, ma
             r#"<text x="{:.1}" y="{:.1}" text-anchor="end" dominant-baseline="central">{}</text>"#,
             left - 8.0,
             y + cell / 2.0,
-            escape(&names[i])
+            label_body(&names[i], &labels[i])
         );
         for (j, &v) in row.iter().enumerate() {
             let x = left + j as f64 * cell;
@@ -228,13 +331,15 @@ pub fn heatmap(title: &str, labels: &[String], matrix: &[Vec<f64>], min: f64, ma
                 r##"<rect class="cell" x="{x:.1}" y="{y:.1}" width="{cell:.1}" height="{cell:.1}" fill="rgb({r},{g},{b})" stroke="#fff"><title>{}</title></rect>"##,
                 escape(&tip)
             );
-            w!(
-                s,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" dominant-baseline="central" font-size="{fs}" fill="{ink}" pointer-events="none">{}</text>"#,
-                x + cell / 2.0,
-                y + cell / 2.0,
-                format_number(v, 2)
-            );
+            if show_values {
+                w!(
+                    s,
+                    r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" dominant-baseline="central" font-size="{fs}" fill="{ink}" pointer-events="none">{}</text>"#,
+                    x + cell / 2.0,
+                    y + cell / 2.0,
+                    format_number(v, 2)
+                );
+            }
         }
     }
     for (j, name) in names.iter().enumerate() {
@@ -243,12 +348,11 @@ pub fn heatmap(title: &str, labels: &[String], matrix: &[Vec<f64>], min: f64, ma
             s,
             r#"<text transform="translate({x:.1},{:.1}) rotate(-45)">{}</text>"#,
             top - 6.0,
-            escape(name)
+            label_body(name, &labels[j])
         );
     }
-    // Legend: stepped strip (no gradient, so no ids), max at the top.
+    // Legend: stepped strip (no gradient, so no ids), max at the top, titled below.
     let steps = 32;
-    let leg_h = grid.min(240.0);
     for k in 0..steps {
         let (r, g, b) = diverging(1.0 - (k as f64 + 0.5) / steps as f64);
         let y = top + leg_h * k as f64 / steps as f64;
@@ -271,12 +375,23 @@ pub fn heatmap(title: &str, labels: &[String], matrix: &[Vec<f64>], min: f64, ma
             format_number(v, 2)
         );
     }
+    w!(
+        s,
+        r#"<text x="{leg_x:.1}" y="{:.1}" font-size="11" fill="{MUTED}">{}</text>"#,
+        top + leg_h + 20.0,
+        escape(scale_label)
+    );
     s.push_str("</svg>");
     s
 }
 
+/// Longest bar label shown, in characters (≈ 330 px at 12 px); longer ones end in "…"
+/// and keep their full text in a tooltip.
+const BAR_LABEL_CHARS: usize = 50;
+
 /// Horizontal bars in the given order, top to bottom; negatives extend left of zero.
-pub fn bar_chart(title: &str, labels: &[String], values: &[f64], value_label: &str) -> String {
+/// Values are shown in `axis`'s unit (e.g. millions), which the axis title states.
+pub fn bar_chart(title: &str, labels: &[String], values: &[f64], axis: &Axis) -> String {
     let n = labels.len();
     if n == 0 || values.len() != n {
         return placeholder(
@@ -288,27 +403,33 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[f64], value_label: &s
             },
         );
     }
-    let finite = values.iter().copied().filter(|v| v.is_finite());
-    let (lo, hi) = finite.fold((0.0f64, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
     if !values.iter().any(|v| v.is_finite()) {
         return placeholder(title, "no finite values");
     }
+    let values: Vec<f64> = values.iter().map(|&v| axis.scale(v)).collect();
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((0.0f64, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
     let (ticks, tick_dec) = nice_ticks(lo, if hi == lo { 1.0 } else { hi });
     let (d0, d1) = (ticks[0], ticks[ticks.len() - 1]);
-    let dec = auto_decimals(lo.abs().max(hi.abs()));
+    let dec = axis
+        .decimals
+        .unwrap_or_else(|| auto_decimals(lo.abs().max(hi.abs())));
     let texts: Vec<String> = values.iter().map(|&v| format_number(v, dec)).collect();
     let val_w = texts.iter().map(|t| text_w(t)).fold(0.0, f64::max) + 10.0;
-    let names: Vec<String> = labels.iter().map(|l| truncate(l, 32)).collect();
+    let names: Vec<String> = labels
+        .iter()
+        .map(|l| truncate_end(l, BAR_LABEL_CHARS))
+        .collect();
     let lab_w = names
         .iter()
         .map(|l| text_w(l))
         .fold(0.0, f64::max)
-        .clamp(40.0, 220.0);
+        .clamp(40.0, text_w(&"m".repeat(BAR_LABEL_CHARS)));
     let x0 = 12.0 + lab_w + 12.0 + if lo < 0.0 { val_w } else { 0.0 };
-    let width = (x0 + 300.0 + val_w + 12.0).max(760.0);
+    let width = (x0 + 420.0 + val_w + 12.0).clamp(760.0, MAX_WIDTH);
     let x1 = width - 12.0 - if hi > 0.0 || lo == hi { val_w } else { 24.0 };
     let x = |v: f64| x0 + (v - d0) / (d1 - d0) * (x1 - x0);
-    let (row, bar_h, top) = (30.0, 22.0, 44.0);
+    let (row, bar_h, top) = (28.0, 20.0, 44.0);
     let plot_h = row * n as f64;
     let mut s = open(width, top + plot_h + 52.0, title);
     for &t in &ticks {
@@ -328,7 +449,7 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[f64], value_label: &s
             s,
             r#"<text x="{:.1}" y="{cy:.1}" text-anchor="end" dominant-baseline="central">{}</text>"#,
             12.0 + lab_w,
-            escape(&names[i])
+            label_body(&names[i], &labels[i])
         );
         let (a, b) = if v.is_finite() {
             (x(0.0).min(x(v)), x(0.0).max(x(v)))
@@ -336,7 +457,7 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[f64], value_label: &s
             (x(0.0), x(0.0))
         };
         let fill = if v < 0.0 { "#72b7b2" } else { "#4c78a8" };
-        let tip = format!("{}: {}", labels[i], texts[i]);
+        let tip = format!("{}: {}", labels[i], axis.with_unit(&texts[i]));
         w!(
             s,
             r#"<rect class="bar" x="{a:.1}" y="{y:.1}" width="{:.1}" height="{bar_h}" fill="{fill}"><title>{}</title></rect>"#,
@@ -365,17 +486,20 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[f64], value_label: &s
         r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="{MUTED}">{}</text></svg>"#,
         (x0 + x1) / 2.0,
         top + plot_h + 40.0,
-        escape(value_label)
+        escape(&axis.title())
     );
     s
 }
 
-/// Vertical histogram over `edges` (one more than `counts`), with dashed marker lines.
+/// Vertical histogram over `edges` (one more than `counts`), in `axis`'s unit, with dashed
+/// marker lines (VaR, ES …) named in a legend under the axis rather than beside the
+/// lines, where close markers would overlap.
 pub fn histogram(
     title: &str,
     edges: &[f64],
     counts: &[u64],
-    x_label: &str,
+    axis: &Axis,
+    count_label: &str,
     markers: &[(String, f64)],
 ) -> String {
     if counts.is_empty() || edges.len() != counts.len() + 1 {
@@ -394,6 +518,7 @@ pub fn histogram(
     {
         return placeholder(title, "bin edges are not finite and increasing");
     }
+    let edges: Vec<f64> = edges.iter().map(|&e| axis.scale(e)).collect();
     let (e0, en) = (edges[0], edges[counts.len()]);
     let (xt, x_dec) = nice_ticks(e0, en);
     let (d0, d1) = (xt[0].min(e0), xt[xt.len() - 1].max(en));
@@ -403,41 +528,42 @@ pub fn histogram(
         yt = (0..=cmax).map(|c| c as f64).collect();
     }
     let ymax = yt[yt.len() - 1];
-    let val_dec = auto_decimals(e0.abs().max(en.abs()));
+    let val_dec = axis
+        .decimals
+        .unwrap_or_else(|| auto_decimals(e0.abs().max(en.abs())));
     let y_lab_w = yt
         .iter()
         .map(|&t| text_w(&format_number(t, 0)))
         .fold(0.0, f64::max);
     let width = 760.0;
-    let (x0, x1) = (12.0 + y_lab_w + 10.0, width - 40.0);
+    // Room on the left for the rotated count title, then the tick labels.
+    let (x0, x1) = (12.0 + 18.0 + y_lab_w + 10.0, width - 40.0);
     let x = |v: f64| x0 + (v - d0) / (d1 - d0) * (x1 - x0);
-    // Marker labels sit above the plot, beside their line; greedy rows keep them apart.
-    let mut rows: Vec<Vec<(f64, f64)>> = Vec::new();
-    let mut place = |(label, v): &(String, f64)| {
-        let (mx, text) = (
-            x(v.clamp(d0, d1)),
-            format!("{label} {}", format_number(*v, val_dec)),
-        );
-        let (tx, anchor, l, r) = if mx < (x0 + x1) / 2.0 {
-            (mx + 4.0, "start", mx, mx + 4.0 + text_w(&text))
-        } else {
-            (mx - 4.0, "end", mx - 4.0 - text_w(&text), mx)
-        };
-        let free = |row: &Vec<(f64, f64)>| row.iter().all(|&(a, b)| r + 8.0 < a || l > b + 8.0);
-        let row = rows.iter().position(free).unwrap_or_else(|| {
-            rows.push(Vec::new());
-            rows.len() - 1
-        });
-        rows[row].push((l, r));
-        (mx, tx, anchor, row, text)
-    };
-    let marks: Vec<_> = markers
+    // Legend items, "VaR 95%: 218.3 USD m", flowed into rows under the axis title.
+    let items: Vec<(String, f64)> = markers
         .iter()
         .filter(|m| m.1.is_finite())
-        .map(&mut place)
+        .map(|(label, v)| {
+            let v = axis.scale(*v);
+            (
+                format!("{label}: {}", axis.with_unit(&format_number(v, val_dec))),
+                v,
+            )
+        })
         .collect();
-    let height = 380.0 + rows.len() as f64 * 16.0;
-    let (y0, y1) = (44.0 + rows.len() as f64 * 16.0, height - 56.0);
+    let mut legend: Vec<(f64, usize)> = Vec::new();
+    let (mut lx, mut lrow) = (x0, 0);
+    for (text, _) in &items {
+        let w = 28.0 + text_w(text) + 18.0;
+        if lx + w > width - 12.0 && lx > x0 {
+            (lx, lrow) = (x0, lrow + 1);
+        }
+        legend.push((lx, lrow));
+        lx += w;
+    }
+    let legend_rows = legend.last().map_or(0, |l| l.1 + 1);
+    let (y0, y1) = (44.0, 44.0 + 280.0);
+    let height = y1 + 56.0 + legend_rows as f64 * 20.0 + 8.0;
     let y = |c: f64| y1 - c / ymax * (y1 - y0);
     let mut s = open(width, height, title);
     for &t in &yt {
@@ -449,14 +575,22 @@ pub fn histogram(
             format_number(t, 0)
         );
     }
+    w!(
+        s,
+        r#"<text transform="translate(22,{:.1}) rotate(-90)" text-anchor="middle" fill="{MUTED}">{}</text>"#,
+        (y0 + y1) / 2.0,
+        escape(count_label)
+    );
     for (i, &c) in counts.iter().enumerate() {
         let (a, b) = (x(edges[i]), x(edges[i + 1]));
         let gap = if b - a > 4.0 { 1.0 } else { 0.0 };
         let tip = format!(
-            "[{}, {}): {}",
+            "[{}, {}) {}: {} {}",
             format_number(edges[i], val_dec),
             format_number(edges[i + 1], val_dec),
-            format_number(c as f64, 0)
+            axis.unit,
+            format_number(c as f64, 0),
+            count_label.to_lowercase()
         );
         w!(
             s,
@@ -486,16 +620,20 @@ pub fn histogram(
         s,
         r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="{MUTED}">{}</text>"#,
         (x0 + x1) / 2.0,
-        y1 + 40.0,
-        escape(x_label)
+        y1 + 38.0,
+        escape(&axis.title())
     );
-    for (i, (mx, tx, anchor, row, text)) in marks.iter().enumerate() {
+    for (i, ((text, v), (lx, row))) in items.iter().zip(&legend).enumerate() {
         let colour = MARKER_COLOURS[i % MARKER_COLOURS.len()];
-        let ly = y0 - 6.0 - *row as f64 * 16.0;
+        let mx = x(v.clamp(d0, d1));
+        let ly = y1 + 62.0 + *row as f64 * 20.0;
         w!(
             s,
-            r#"<line x1="{mx:.1}" x2="{mx:.1}" y1="{y0:.1}" y2="{y1:.1}" stroke="{colour}" stroke-width="1.5" stroke-dasharray="5 3"><title>{0}</title></line><text x="{tx:.1}" y="{ly:.1}" text-anchor="{anchor}" font-size="11" font-weight="600" fill="{colour}">{0}</text>"#,
-            escape(text)
+            r#"<line x1="{mx:.1}" x2="{mx:.1}" y1="{y0:.1}" y2="{y1:.1}" stroke="{colour}" stroke-width="1.5" stroke-dasharray="5 3"><title>{0}</title></line><line x1="{lx:.1}" x2="{1:.1}" y1="{2:.1}" y2="{2:.1}" stroke="{colour}" stroke-width="2" stroke-dasharray="5 3"/><text x="{3:.1}" y="{ly:.1}" dominant-baseline="central" font-size="11" font-weight="600" fill="{colour}">{0}</text>"#,
+            escape(text),
+            lx + 22.0,
+            ly,
+            lx + 28.0
         );
     }
     s.push_str("</svg>");
@@ -707,12 +845,12 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let svg = heatmap("Correlations", &labels(n), &m, -1.0, 1.0);
+            let svg = heatmap("Correlations", &labels(n), &m, -1.0, 1.0, "Correlation");
             assert_chart(&svg);
             assert_eq!(svg.matches(r#"class="cell""#).count(), n * n);
         }
         let m = vec![vec![f64::NAN, 0.5], vec![0.5, 1.0]];
-        let svg = heatmap("nan", &labels(2), &m, f64::NAN, f64::NAN);
+        let svg = heatmap("nan", &labels(2), &m, f64::NAN, f64::NAN, "x");
         assert_chart(&svg);
         assert!(svg.contains("n/a"));
     }
@@ -721,11 +859,16 @@ mod tests {
     fn bar_chart_handles_signs_and_sizes() {
         for n in [1, 7, 30] {
             let v: Vec<f64> = (0..n).map(|i| (i as f64 - 3.0) * 123456.7).collect();
-            let svg = bar_chart("Losses", &labels(n), &v, "Loss (USD)");
+            let svg = bar_chart("Losses", &labels(n), &v, &Axis::plain("Loss", "USD"));
             assert_chart(&svg);
             assert_eq!(svg.matches(r#"class="bar""#).count(), n);
         }
-        let svg = bar_chart("mixed", &labels(3), &[1.5, f64::NAN, -0.25], "x");
+        let svg = bar_chart(
+            "mixed",
+            &labels(3),
+            &[1.5, f64::NAN, -0.25],
+            &Axis::plain("x", ""),
+        );
         assert_chart(&svg);
         assert!(svg.contains("n/a") && svg.contains("-0.25"));
     }
@@ -742,12 +885,27 @@ mod tests {
             ("clamped".into(), 1e12),
             ("nan".into(), f64::NAN),
         ];
-        let svg = histogram("P&L", &edges, &counts, "P&L (USD)", &marks);
+        let svg = histogram(
+            "P&L",
+            &edges,
+            &counts,
+            &Axis::plain("P&L", "USD"),
+            "Scenarios",
+            &marks,
+        );
         assert_chart(&svg);
         assert_eq!(svg.matches(r#"class="bar""#).count(), counts.len());
-        assert_eq!(svg.matches("stroke-dasharray").count(), 3);
+        // Three finite markers: a line on the plot and a swatch in the legend each.
+        assert_eq!(svg.matches("stroke-dasharray").count(), 6);
         // One count at most: y ticks must be 0 and 1, not 0, 0.2, … (the only end-anchored text).
-        let small = histogram("tiny", &[0.0, 1.0, 2.0], &[0, 1], "x", &[]);
+        let small = histogram(
+            "tiny",
+            &[0.0, 1.0, 2.0],
+            &[0, 1],
+            &Axis::plain("x", ""),
+            "n",
+            &[],
+        );
         assert_chart(&small);
         assert_eq!(small.matches(r#"text-anchor="end""#).count(), 2);
     }
@@ -755,23 +913,161 @@ mod tests {
     #[test]
     fn bad_input_renders_placeholders() {
         let nan = [f64::NAN];
+        let x = Axis::plain("x", "");
         let cases = [
-            heatmap("", &[], &[], -1.0, 1.0),
-            heatmap("t", &labels(2), &[vec![1.0]], -1.0, 1.0),
-            heatmap("t", &labels(2), &[vec![1.0], vec![1.0, 2.0]], -1.0, 1.0),
-            bar_chart("t", &[], &[], "x"),
-            bar_chart("t", &labels(2), &[1.0], "x"),
-            bar_chart("t", &labels(1), &nan, "x"),
-            histogram("t", &[], &[], "x", &[]),
-            histogram("t", &[0.0, 1.0], &[1, 2], "x", &[]),
-            histogram("t", &[0.0, f64::NAN], &[1], "x", &[]),
-            histogram("t", &[1.0, 1.0], &[1], "x", &[]),
-            histogram("t", &[2.0, 1.0, 3.0], &[1, 1], "x", &[]),
+            heatmap("", &[], &[], -1.0, 1.0, "c"),
+            heatmap("t", &labels(2), &[vec![1.0]], -1.0, 1.0, "c"),
+            heatmap(
+                "t",
+                &labels(2),
+                &[vec![1.0], vec![1.0, 2.0]],
+                -1.0,
+                1.0,
+                "c",
+            ),
+            bar_chart("t", &[], &[], &x),
+            bar_chart("t", &labels(2), &[1.0], &x),
+            bar_chart("t", &labels(1), &nan, &x),
+            histogram("t", &[], &[], &x, "n", &[]),
+            histogram("t", &[0.0, 1.0], &[1, 2], &x, "n", &[]),
+            histogram("t", &[0.0, f64::NAN], &[1], &x, "n", &[]),
+            histogram("t", &[1.0, 1.0], &[1], &x, "n", &[]),
+            histogram("t", &[2.0, 1.0, 3.0], &[1, 1], &x, "n", &[]),
         ];
         for svg in &cases {
             assert_chart(svg);
             assert!(svg.contains("No data"), "{svg}");
         }
+    }
+
+    fn millions(name: &str) -> Axis {
+        Axis {
+            name: name.into(),
+            unit: "USD m".into(),
+            divisor: 1e6,
+            decimals: Some(1),
+        }
+    }
+
+    /// A chart's viewBox width and every font size in it (the root's default included).
+    fn width_and_fonts(svg: &str) -> (f64, Vec<f64>) {
+        let view_box = svg.split("viewBox=\"0 0 ").nth(1).expect("a viewBox");
+        let width = view_box.split(' ').next().unwrap().parse().unwrap();
+        let fonts = svg
+            .split("font-size=\"")
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].parse().unwrap())
+            .collect();
+        (width, fonts)
+    }
+
+    #[test]
+    fn chart_text_is_at_least_11px_on_a_1440px_wide_page() {
+        // A 1440-px window leaves 1440 - 2 × 16 (padding) - 15 (scrollbar) = 1393 px,
+        // more than the report's content column, which is MAX_WIDTH wide.
+        let content_at_1440 = MAX_WIDTH.min(1440.0 - 2.0 * 16.0 - 15.0);
+        assert_eq!(content_at_1440, 1100.0);
+        let long: Vec<String> = (0..20)
+            .map(|i| format!("{}. Correlation breakdown #{i}: style factors turn against the market (λ=0.59), vols ×2.80, market −2.63σ", i + 1))
+            .collect();
+        let square = |n: usize| -> Vec<Vec<f64>> { vec![vec![0.25; n]; n] };
+        let losses: Vec<f64> = (0..20).map(|i| 4.1e8 - i as f64 * 1.1e7).collect();
+        let edges: Vec<f64> = (0..=30).map(|i| -2e8 + i as f64 * 2e7).collect();
+        let counts: Vec<u64> = (0..30).map(|i| (i * 7 % 23) as u64).collect();
+        let marks: Vec<(String, f64)> = ["VaR 95%", "VaR 99%", "ES 99%"]
+            .iter()
+            .zip([2.18e8, 2.67e8, 3.24e8])
+            .map(|(l, v)| (l.to_string(), v))
+            .collect();
+        let charts = [
+            heatmap(
+                "4 factors",
+                &labels(4),
+                &square(4),
+                -1.0,
+                1.0,
+                "Correlation",
+            ),
+            heatmap(
+                "12 long",
+                &long[..12],
+                &square(12),
+                -1.0,
+                1.0,
+                "Correlation",
+            ),
+            heatmap("30", &labels(30), &square(30), -1.0, 1.0, "Correlation"),
+            bar_chart("Top 20", &long, &losses, &millions("Loss")),
+            bar_chart(
+                "raw",
+                &labels(3),
+                &[1e12, -3e11, 5.0],
+                &Axis::plain("x", ""),
+            ),
+            histogram(
+                "Loss",
+                &edges,
+                &counts,
+                &millions("Loss"),
+                "Scenarios",
+                &marks,
+            ),
+            placeholder("empty", "none"),
+        ];
+        for svg in &charts {
+            assert_chart(svg);
+            let (width, fonts) = width_and_fonts(svg);
+            assert!(width <= MAX_WIDTH, "{width}");
+            let scale = (content_at_1440 / width).min(1.0);
+            let smallest = fonts.iter().copied().fold(f64::INFINITY, f64::min);
+            assert!(
+                smallest * scale >= MIN_FONT_PX,
+                "{smallest} px at scale {scale} in {}",
+                &svg[..200]
+            );
+        }
+    }
+
+    #[test]
+    fn long_labels_are_shortened_with_the_full_text_in_a_tooltip() {
+        let name = "2008-09 global financial crisis (2007-11 to 2009-02, compounded)".to_string();
+        let svg = bar_chart(
+            "Top",
+            std::slice::from_ref(&name),
+            &[3.7e8],
+            &millions("Loss"),
+        );
+        assert_chart(&svg);
+        let shown = truncate_end(&name, BAR_LABEL_CHARS);
+        assert!(shown.ends_with('…') && shown.chars().count() == BAR_LABEL_CHARS);
+        assert!(svg.contains(&format!(
+            "<title>{}</title>{}</text>",
+            escape(&name),
+            escape(&shown)
+        )));
+        // Values in the axis unit, not raw digits; the unit is in the axis title.
+        assert!(svg.contains(">370.0</text>"), "{svg}");
+        assert!(svg.contains(">Loss (USD m)</text>"));
+        assert!(!svg.contains("370,000,000"));
+        let short = bar_chart("Top", &["Short".to_string()], &[1.0], &millions("Loss"));
+        assert!(short.contains(">Short</text>") && !short.contains("<title>Short</title>"));
+    }
+
+    #[test]
+    fn histogram_markers_are_named_in_a_legend() {
+        let marks = vec![("VaR 99%".to_string(), 2.67e8), ("ES 99%".into(), 3.24e8)];
+        let svg = histogram(
+            "Loss",
+            &[0.0, 1e8, 2e8, 3e8, 4e8],
+            &[3, 9, 4, 1],
+            &millions("Loss"),
+            "Scenarios",
+            &marks,
+        );
+        assert_chart(&svg);
+        assert!(svg.contains(">VaR 99%: 267.0 USD m</text>"), "{svg}");
+        assert!(svg.contains(">ES 99%: 324.0 USD m</text>"));
+        assert!(svg.contains("rotate(-90)") && svg.contains(">Scenarios</text>"));
     }
 
     /// `SVG_SAMPLE=/tmp/svgcheck.html cargo test -p stresslab-core svg` writes a visual sample.
@@ -844,11 +1140,11 @@ mod tests {
         ];
         let html = format!(
             "<!doctype html><meta charset=utf-8><body style=\"font-family:sans-serif;margin:20px\">{}<br>{}<br>{}<br>{}<br>{}</body>",
-            heatmap("Factor correlations", &names, &m, -1.0, 1.0),
-            bar_chart("Scenario losses", &scen, &losses, "Loss (USD)"),
-            histogram("Portfolio P&L distribution", &edges, &counts, "Loss (USD)", &marks),
-            bar_chart("Single", &names[..1], &[0.42], "Share"),
-            histogram("Empty", &[], &[], "x", &[]),
+            heatmap("Factor correlations", &names, &m, -1.0, 1.0, "Correlation"),
+            bar_chart("Scenario losses", &scen, &losses, &millions("Loss")),
+            histogram("Portfolio P&L distribution", &edges, &counts, &millions("Loss"), "Scenarios", &marks),
+            bar_chart("Single", &names[..1], &[0.42], &Axis::plain("Share", "")),
+            histogram("Empty", &[], &[], &Axis::plain("x", ""), "n", &[]),
         );
         std::fs::write(path, html).unwrap();
     }

@@ -73,6 +73,8 @@ pub struct FireSaleInputs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FactorModel {
     pub factors: Vec<String>,
+    /// The portfolio's base currency (ISO code): every amount in the model is in it.
+    pub base_currency: String,
     pub total_market_value: f64,
     pub window: Window,
     pub positions: Vec<PositionModel>,
@@ -350,6 +352,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
 
     let mut model = FactorModel {
         factors: FACTORS.iter().map(|f| f.to_string()).collect(),
+        base_currency: portfolio.base_currency.clone(),
         total_market_value: portfolio.total_market_value(),
         window: Window {
             start: market.dates[start].clone(),

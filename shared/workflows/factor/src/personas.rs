@@ -8,13 +8,15 @@ use crate::model::{from_rows, FactorModel};
 use crate::scenarios;
 use nalgebra::{DMatrix, DVector};
 use stresslab_analytics::{covariance, risk, stats};
-use stresslab_core::findings::{pct, usd, Findings, Table, Unit};
+use stresslab_core::findings::{Findings, Unit};
+use stresslab_core::report::{money, pct, Cell, Column, Table};
 
 /// Factor-modeling specialist: how well the four factors explain the book, its tilts,
 /// and how much the covariance estimate needed shrinking.
 pub fn factor_modeling_specialist(model: &FactorModel) -> Findings {
     let mut f = Findings::new("factor-modeling-specialist");
     let tmv = model.total_market_value;
+    let cur = model.base_currency.as_str();
     for (j, name) in model.factors.iter().enumerate() {
         f.figure(
             &format!("beta_{name}"),
@@ -73,29 +75,36 @@ pub fn factor_modeling_specialist(model: &FactorModel) -> Findings {
     f.headline = format!(
         "The four-factor model puts the book's market beta at {beta_mkt:.2}; its largest style tilt is {tilt_name} at {tilt:+.2}."
     );
-    f.tables.push(Table {
-        title: "Estimated exposures (OLS on monthly excess returns)".into(),
-        columns: ["Position", "Market value"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(model.factors.iter().map(|n| format!("β {n}")))
-            .chain(["R²".to_string(), "Residual vol (ann.)".to_string()])
-            .collect(),
-        rows: model
-            .positions
-            .iter()
-            .map(|p| {
-                [p.id.clone(), usd(p.market_value)]
-                    .into_iter()
-                    .chain(p.exposures.iter().map(|b| format!("{b:+.2}")))
-                    .chain([
-                        p.r_squared.map_or("given".into(), |r| format!("{r:.2}")),
-                        pct(p.residual_vol * 12f64.sqrt()),
-                    ])
-                    .collect()
-            })
-            .collect(),
-    });
+    let columns = [Column::text("Position"), Column::money("Market value", cur)]
+        .into_iter()
+        .chain(
+            model
+                .factors
+                .iter()
+                .map(|n| Column::signed(&format!("β {n}"), 2)),
+        )
+        .chain([
+            Column::number("R²", 2),
+            Column::percent("Residual vol (ann.)"),
+        ])
+        .collect();
+    f.tables.push(
+        Table::new(
+            "Estimated exposures (OLS on monthly excess returns; R² is — where exposures were given)",
+            columns,
+        )
+        .with_rows(model.positions.iter().map(|p| {
+            [p.id.as_str().into(), p.market_value.into()]
+                .into_iter()
+                .chain(p.exposures.iter().map(|&b| b.into()))
+                .chain([
+                    Cell::from(p.r_squared),
+                    (p.residual_vol * 12f64.sqrt()).into(),
+                ])
+                .collect()
+        }))
+        .to_findings(),
+    );
     if let (Some(min), Some(weak)) = (f.get("min_r_squared"), f.get("weakly_explained_positions")) {
         if weak > 0.0 {
             let names: Vec<&str> = r2
@@ -120,7 +129,7 @@ pub fn factor_modeling_specialist(model: &FactorModel) -> Findings {
     }
     f.recommend(
         format!(
-            "The largest style tilt is {tilt_name} at {tilt:+.2} per dollar; {tilt_name} reversal and crowding scenarios are where the book's style risk concentrates."
+            "The largest style tilt is {tilt_name} at {tilt:+.2} per {cur} of book value; {tilt_name} reversal and crowding scenarios are where the book's style risk concentrates."
         ),
         &[&format!("beta_{tilt_name}")],
     );
@@ -142,6 +151,7 @@ pub fn factor_contributions(model: &FactorModel, cov: &DMatrix<f64>) -> risk::Eu
 /// Risk-decomposition engineer: where normal and stressed risk come from.
 pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -> Findings {
     let mut f = Findings::new("risk-decomposition-engineer");
+    let cur = model.base_currency.as_str();
     let normal = from_rows(&model.covariance_shrunk);
     let stressed = from_rows(&model.covariance_stressed);
     let c_normal = factor_contributions(model, &normal);
@@ -161,13 +171,13 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
         "var99_normal",
         "VaR 99% (normal, Ledoit-Wolf)",
         var("normal_shrunk"),
-        Unit::Usd,
+        Unit::Money,
     );
     let var_stressed = f.figure(
         "var99_stressed",
         "VaR 99% (stressed covariance)",
         var("stressed_period"),
-        Unit::Usd,
+        Unit::Money,
     );
     let ratio = f.figure(
         "stress_multiplier",
@@ -179,7 +189,7 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
         "es99_scenarios",
         "ES 99% across the stress scenarios",
         es("scenario_set"),
-        Unit::Usd,
+        Unit::Money,
     );
     let worst = agg.worst.first().and_then(|id| agg.outcome(*id));
     if let Some(w) = worst {
@@ -187,7 +197,7 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
             "worst_scenario_loss",
             "Worst scenario loss",
             w.loss(),
-            Unit::Usd,
+            Unit::Money,
         );
     }
     let labels: Vec<String> = model
@@ -210,36 +220,41 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
         share_stressed,
         Unit::Percent,
     );
-    f.tables.push(Table {
-        title: "Euler contributions to one-month VaR 99% (components sum to the total)".into(),
-        columns: vec![
-            "Source".into(),
-            "Normal VaR 99%".into(),
-            "Share".into(),
-            "Stressed VaR 99%".into(),
-            "Share".into(),
-        ],
-        rows: labels
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                vec![
-                    name.clone(),
-                    usd(z99 * c_normal.components[j]),
-                    pct(c_normal.components[j] / c_normal.total),
-                    usd(z99 * c_stressed.components[j]),
-                    pct(c_stressed.components[j] / c_stressed.total),
-                ]
-            })
-            .chain([vec![
-                "Total".into(),
-                usd(z99 * c_normal.total),
-                pct(1.0),
-                usd(z99 * c_stressed.total),
-                pct(1.0),
-            ]])
-            .collect(),
-    });
+    f.tables.push(
+        Table::new(
+            "Euler contributions to one-month VaR 99% (components sum to the total)",
+            vec![
+                Column::text("Source"),
+                Column::money("Normal VaR 99%", cur),
+                Column::percent("Share of normal"),
+                Column::money("Stressed VaR 99%", cur),
+                Column::percent("Share of stressed"),
+            ],
+        )
+        .with_rows(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(j, name)| {
+                    vec![
+                        name.as_str().into(),
+                        (z99 * c_normal.components[j]).into(),
+                        (c_normal.components[j] / c_normal.total).into(),
+                        (z99 * c_stressed.components[j]).into(),
+                        (c_stressed.components[j] / c_stressed.total).into(),
+                    ]
+                })
+                .chain([vec![
+                    "Total".into(),
+                    (z99 * c_normal.total).into(),
+                    1.0.into(),
+                    (z99 * c_stressed.total).into(),
+                    1.0.into(),
+                ]]),
+        )
+        .one_money_scale()
+        .to_findings(),
+    );
     // Position-level Euler contributions under the stressed covariance, in O(n·k²):
     // with Cov(positions) = B Σ Bᵀ + diag(MV² σ²_ε) and unit weights, position i's
     // component is (bᵢᵀ Σ B_book + MVᵢ² σ²_ε,ᵢ) / σ_book — the n × n matrix is never
@@ -255,40 +270,39 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
         top.1 / by_position.total,
         Unit::Percent,
     );
-    f.tables.push(Table {
-        title: "Top 10 positions by stressed VaR 99% contribution".into(),
-        columns: vec![
-            "Position".into(),
-            "Market value".into(),
-            "Contribution".into(),
-            "Share of risk".into(),
-            "Share of value".into(),
-        ],
-        rows: ranked
-            .iter()
-            .take(10)
-            .map(|(i, c)| {
-                let p = &model.positions[*i];
-                vec![
-                    p.id.clone(),
-                    usd(p.market_value),
-                    usd(z99 * c),
-                    pct(c / by_position.total),
-                    pct(p.market_value / model.total_market_value),
-                ]
-            })
-            .collect(),
-    });
+    f.tables.push(
+        Table::new(
+            "Top 10 positions by stressed VaR 99% contribution",
+            vec![
+                Column::text("Position"),
+                Column::money("Market value", cur),
+                Column::money("Contribution", cur),
+                Column::percent("Share of risk"),
+                Column::percent("Share of value"),
+            ],
+        )
+        .with_rows(ranked.iter().take(10).map(|(i, c)| {
+            let p = &model.positions[*i];
+            vec![
+                p.id.as_str().into(),
+                p.market_value.into(),
+                (z99 * c).into(),
+                (c / by_position.total).into(),
+                (p.market_value / model.total_market_value).into(),
+            ]
+        }))
+        .to_findings(),
+    );
     f.headline = format!(
         "One-month VaR 99% is {} under normal covariance and {} under stressed covariance ({ratio:.2}×).",
-        usd(var_normal),
-        usd(var_stressed)
+        money(var_normal, cur),
+        money(var_stressed, cur)
     );
     f.recommend(
         format!(
             "Set limits on the stressed VaR 99% ({}), not the normal one ({}): the stressed covariance multiplies tail risk by {ratio:.2}.",
-            usd(var_stressed),
-            usd(var_normal)
+            money(var_stressed, cur),
+            money(var_normal, cur)
         ),
         &["var99_stressed", "var99_normal", "stress_multiplier"],
     );
@@ -305,8 +319,8 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
             format!(
                 "The worst scenario, “{}”, loses {}; the scenario-set ES 99% is {}.",
                 w.name,
-                usd(w.loss()),
-                usd(es("scenario_set"))
+                money(w.loss(), cur),
+                money(es("scenario_set"), cur)
             ),
             &["worst_scenario_loss", "es99_scenarios"],
         );
@@ -411,30 +425,24 @@ pub fn market_regime_analyst(model: &FactorModel) -> Findings {
     };
     let trailing = scenarios::trailing_returns(model, 12);
     let crowding = scenarios::crowding_scores(model);
-    f.tables.push(Table {
-        title: "Factor trends and crowding (trailing 12 months)".into(),
-        columns: vec![
-            "Factor".into(),
-            "12-month return".into(),
-            "Crowding z-score".into(),
-        ],
-        rows: model
-            .factors
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                vec![
-                    name.clone(),
-                    pct(trailing[j]),
-                    if j == 0 {
-                        "—".into()
-                    } else {
-                        format!("{:+.2}", crowding[j])
-                    },
-                ]
-            })
-            .collect(),
-    });
+    f.tables.push(
+        Table::new(
+            "Factor trends and crowding (trailing 12 months; no crowding score for the market)",
+            vec![
+                Column::text("Factor"),
+                Column::percent("12-month return"),
+                Column::signed("Crowding z-score", 2),
+            ],
+        )
+        .with_rows(model.factors.iter().enumerate().map(|(j, name)| {
+            vec![
+                name.as_str().into(),
+                trailing[j].into(),
+                Cell::from((j > 0).then(|| crowding[j])),
+            ]
+        }))
+        .to_findings(),
+    );
     let (most_crowded, score) = (1..k)
         .map(|j| (j, crowding[j]))
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
@@ -526,6 +534,7 @@ pub fn portfolio_optimization_strategist(
     risk: Option<&Findings>,
 ) -> Findings {
     let mut f = Findings::new("portfolio-optimization-strategist");
+    let cur = model.base_currency.as_str();
     let b_mkt = model.book_exposure[0];
     let tol = (b_mkt.abs() * 1e-4).max(1.0);
     let hedge = golden_section_min(
@@ -543,7 +552,7 @@ pub fn portfolio_optimization_strategist(
         "hedge_notional",
         "Equity index futures to sell (notional)",
         hedge,
-        Unit::Usd,
+        Unit::Money,
     );
     f.figure(
         "hedge_ratio",
@@ -555,13 +564,13 @@ pub fn portfolio_optimization_strategist(
         "es99_scenarios_before",
         "Scenario ES 99% before hedge",
         hedged_es(agg, b_mkt, 0.0, 0.99),
-        Unit::Usd,
+        Unit::Money,
     );
     let es_after = f.figure(
         "es99_scenarios_after",
         "Scenario ES 99% after hedge",
         hedged_es(agg, b_mkt, hedge, 0.99),
-        Unit::Usd,
+        Unit::Money,
     );
     let mut hedged_model = model.clone();
     hedged_model.book_exposure[0] -= hedge;
@@ -584,25 +593,25 @@ pub fn portfolio_optimization_strategist(
         "var99_normal_before",
         "VaR 99% normal, before",
         upstream("var99_normal").unwrap_or_else(|| var_normal(model)),
-        Unit::Usd,
+        Unit::Money,
     );
     let vn1 = f.figure(
         "var99_normal_after",
         "VaR 99% normal, after",
         var_normal(&hedged_model),
-        Unit::Usd,
+        Unit::Money,
     );
     let vs0 = f.figure(
         "var99_stressed_before",
         "VaR 99% stressed, before",
         upstream("var99_stressed").unwrap_or_else(|| var_stressed(model)),
-        Unit::Usd,
+        Unit::Money,
     );
     let vs1 = f.figure(
         "var99_stressed_after",
         "VaR 99% stressed, after",
         var_stressed(&hedged_model),
-        Unit::Usd,
+        Unit::Money,
     );
     let worst_before = agg
         .outcomes
@@ -625,56 +634,61 @@ pub fn portfolio_optimization_strategist(
         "worst_loss_before",
         "Worst scenario loss, before",
         worst_before,
-        Unit::Usd,
+        Unit::Money,
     );
     f.figure(
         "worst_loss_after",
         "Worst scenario loss, after",
         worst_after,
-        Unit::Usd,
+        Unit::Money,
     );
-    f.tables.push(Table {
-        title: "Market hedge that minimises scenario ES 99%".into(),
-        columns: vec![
-            "Measure".into(),
-            "Before".into(),
-            "After".into(),
-            "Change".into(),
-        ],
-        rows: [
-            ("Scenario ES 99%", es_before, es_after),
-            ("VaR 99% (normal)", vn0, vn1),
-            ("VaR 99% (stressed)", vs0, vs1),
-            ("Worst scenario loss", worst_before, worst_after),
-        ]
-        .iter()
-        .map(|(name, a, b)| vec![name.to_string(), usd(*a), usd(*b), pct(b / a - 1.0)])
-        .collect(),
-    });
+    f.tables.push(
+        Table::new(
+            "Market hedge that minimises scenario ES 99%",
+            vec![
+                Column::text("Measure"),
+                Column::money("Before", cur),
+                Column::money("After", cur),
+                Column::percent("Change"),
+            ],
+        )
+        .with_rows(
+            [
+                ("Scenario ES 99%", es_before, es_after),
+                ("VaR 99% (normal)", vn0, vn1),
+                ("VaR 99% (stressed)", vs0, vs1),
+                ("Worst scenario loss", worst_before, worst_after),
+            ]
+            .iter()
+            .map(|&(name, a, b)| vec![name.into(), a.into(), b.into(), (b / a - 1.0).into()]),
+        )
+        .one_money_scale()
+        .to_findings(),
+    );
     f.headline = format!(
         "Selling {} of equity index futures ({:.2} of market exposure) cuts scenario ES 99% from {} to {}.",
-        usd(hedge),
+        money(hedge, cur),
         hedge / b_mkt,
-        usd(es_before),
-        usd(es_after)
+        money(es_before, cur),
+        money(es_after, cur)
     );
     f.recommend(
         format!(
             "Sell {} notional of equity index futures (hedge ratio {:.2}): scenario ES 99% falls from {} to {} and stressed VaR 99% from {} to {}.",
-            usd(hedge),
+            money(hedge, cur),
             hedge / b_mkt,
-            usd(es_before),
-            usd(es_after),
-            usd(vs0),
-            usd(vs1)
+            money(es_before, cur),
+            money(es_after, cur),
+            money(vs0, cur),
+            money(vs1, cur)
         ),
         &["hedge_notional", "hedge_ratio", "es99_scenarios_before", "es99_scenarios_after", "var99_stressed_before", "var99_stressed_after"],
     );
     f.recommend(
         format!(
             "After the hedge the worst scenario still loses {} (from {}): what remains is style and residual risk, which index futures cannot remove.",
-            usd(worst_after),
-            usd(worst_before)
+            money(worst_after, cur),
+            money(worst_before, cur)
         ),
         &["worst_loss_after", "worst_loss_before"],
     );

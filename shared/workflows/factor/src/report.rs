@@ -1,13 +1,16 @@
 //! The factor run's deliverables: `results.json` (every figure, machine-readable),
 //! `summary.md` (the one-page brief) and `report.html` (self-contained: inline CSS and
 //! SVG, no scripts, no network), plus the template narrative — every sentence built
-//! from a computed figure.
+//! from a computed figure. The page, its tables and number formats come from the core
+//! report kit, in the run's base currency.
 
 use crate::aggregate::FactorAggregate;
 use crate::model::FactorModel;
+use crate::ScenarioOutcome;
 use serde_json::{json, Value};
 use stresslab_core::engine::{Deliverables, RunContext};
-use stresslab_core::findings::{pct, usd, Findings, Table};
+use stresslab_core::findings::Findings;
+use stresslab_core::report::{self, money, money_axis, pct, Cell, Column, Estimate, Header, Table};
 use stresslab_core::svg;
 
 /// The facts a narrator may use: the headline figures, nothing else.
@@ -34,11 +37,12 @@ pub fn template_narrative(
     findings: &[Findings],
 ) -> String {
     let tail = |key: &str, c: f64| agg.view(key).and_then(|v| v.tail(c)).cloned();
+    let amount = |x: f64| money(x, &header.base_currency);
     let mut s = Vec::new();
     s.push(format!(
         "{} ({}) was stressed over {} factor scenarios on exposures estimated from {} to {}.",
         header.portfolio_name,
-        usd(model.total_market_value),
+        amount(model.total_market_value),
         agg.scenario_count,
         model.window.start,
         model.window.end
@@ -46,21 +50,21 @@ pub fn template_narrative(
     if let (Some(n), Some(st)) = (tail("normal_shrunk", 0.99), tail("stressed_period", 0.99)) {
         s.push(format!(
             "One-month VaR 99% is {} ({} of value) under the normal Ledoit-Wolf covariance and {} ({}) under the covariance of the stressed window {} to {}; ES 99% rises from {} to {}.",
-            usd(n.var),
+            amount(n.var),
             pct(n.var / model.total_market_value),
-            usd(st.var),
+            amount(st.var),
             pct(st.var / model.total_market_value),
             model.stressed_window.start,
             model.stressed_window.end,
-            usd(n.es),
-            usd(st.es)
+            amount(n.es),
+            amount(st.es)
         ));
     }
     if let Some(w) = agg.worst.first().and_then(|id| agg.outcome(*id)) {
         s.push(format!(
             "The worst scenario is “{}”, losing {} ({} of value).",
             w.name,
-            usd(w.loss()),
+            amount(w.loss()),
             pct(w.loss() / model.total_market_value)
         ));
     }
@@ -102,32 +106,160 @@ pub fn render(
     }
 }
 
-fn risk_rows(agg: &FactorAggregate, tmv: f64) -> Vec<Vec<String>> {
-    agg.risk_views
-        .iter()
-        .map(|v| {
-            let t95 = v.tail(0.95);
-            let t99 = v.tail(0.99);
-            vec![
-                v.label.clone(),
-                t95.map_or("—".into(), |t| usd(t.var)),
-                t95.map_or("—".into(), |t| usd(t.es)),
-                t99.map_or("—".into(), |t| usd(t.var)),
-                t99.map_or("—".into(), |t| usd(t.es)),
-                t99.map_or("—".into(), |t| pct(t.var / tmv)),
-            ]
-        })
-        .collect()
+/// The horizon every figure is measured over; the one exception, multi-month episode
+/// replays, says so in its name ("…, compounded)").
+const HORIZON: &str =
+    "one month for VaR, ES and scenario losses; historical episodes marked “compounded” cover the whole episode";
+
+/// One-month unless the scenario replays a multi-month episode compounded.
+fn scenario_horizon(o: &ScenarioOutcome) -> &'static str {
+    if o.name.contains("compounded") {
+        "episode"
+    } else {
+        "one month"
+    }
 }
 
-const RISK_COLUMNS: [&str; 6] = [
-    "Measure (one month)",
-    "VaR 95%",
-    "ES 95%",
-    "VaR 99%",
-    "ES 99%",
-    "VaR 99% / value",
-];
+/// How each kind of figure was estimated, in the words of the model's own windows.
+fn estimates(header: &RunContext, model: &FactorModel) -> Vec<Estimate> {
+    let estimated = model
+        .positions
+        .iter()
+        .filter(|p| p.r_squared.is_some())
+        .count();
+    let given = model.positions.len() - estimated;
+    let (w, sw) = (&model.window, &model.stressed_window);
+    let mut out = Vec::new();
+    if estimated > 0 {
+        let mut method = format!(
+            "OLS of monthly excess returns on {} over {} months, {} to {}",
+            model.factors.join(", "),
+            w.months,
+            w.start,
+            w.end
+        );
+        if given > 0 {
+            method.push_str(&format!(
+                " ({estimated} positions; {given} use exposures given in the portfolio)"
+            ));
+        }
+        out.push(Estimate::new("Exposures", method));
+    }
+    out.push(Estimate::new(
+        "Normal covariance",
+        format!(
+            "Ledoit-Wolf shrinkage (intensity {:.2}) of the sample covariance of the same {} months",
+            model.shrinkage_intensity, w.months
+        ),
+    ));
+    out.push(Estimate::new(
+        "Stressed covariance",
+        format!(
+            "sample covariance of the {} months {} to {}, the window in which this book's factor P&L was most volatile",
+            sw.months, sw.start, sw.end
+        ),
+    ));
+    if let (Some(first), Some(last)) = (model.history_dates.first(), model.history_dates.last()) {
+        out.push(Estimate::new(
+            "Historical VaR / ES",
+            format!(
+                "every month of factor history, {first} to {last}, applied to today's exposures"
+            ),
+        ));
+    }
+    out.push(Estimate::new(
+        "Parametric VaR / ES",
+        "Gaussian factor returns with the stated covariance, plus independent residuals",
+    ));
+    out.push(Estimate::new(
+        "Scenario set",
+        format!(
+            "{} scenarios drawn with seed {} (historical replays, correlation breakdowns, style rotations, crowding unwinds), each weighted equally",
+            header.scenario_count, header.seed
+        ),
+    ));
+    out
+}
+
+fn risk_table(agg: &FactorAggregate, tmv: f64, currency: &str) -> Table {
+    Table::new(
+        "One-month tail risk: normal versus stressed",
+        vec![
+            Column::text("Measure (one month)"),
+            Column::money("VaR 95%", currency),
+            Column::money("ES 95%", currency),
+            Column::money("VaR 99%", currency),
+            Column::money("ES 99%", currency),
+            Column::percent("VaR 99% / book value"),
+        ],
+    )
+    .with_rows(agg.risk_views.iter().map(|v| {
+        let t95 = v.tail(0.95);
+        let t99 = v.tail(0.99);
+        vec![
+            v.label.as_str().into(),
+            t95.map(|t| t.var).into(),
+            t95.map(|t| t.es).into(),
+            t99.map(|t| t.var).into(),
+            t99.map(|t| t.es).into(),
+            t99.map(|t| t.var / tmv).into(),
+        ]
+    }))
+    .one_money_scale()
+}
+
+/// The worst scenarios, ranked (the rank is what the chart shows too).
+fn worst_table(caption: &str, worst: &[&ScenarioOutcome], currency: &str) -> Table {
+    Table::new(
+        caption,
+        vec![
+            Column::rank(),
+            Column::text("Kind"),
+            Column::text("Scenario"),
+            Column::text("Horizon"),
+            Column::money("Loss", currency),
+        ],
+    )
+    .with_rows(worst.iter().enumerate().map(|(i, o)| {
+        vec![
+            ((i + 1) as f64).into(),
+            capitalise(o.kind.label()).into(),
+            o.name.as_str().into(),
+            scenario_horizon(o).into(),
+            o.loss().into(),
+        ]
+    }))
+}
+
+/// Where each of the worst scenarios' P&L came from, by the same ranks: a table of its
+/// own, so the scenario names keep the width they need in the table above.
+fn attribution_table(worst: &[&ScenarioOutcome], model: &FactorModel, currency: &str) -> Table {
+    let columns = [Column::rank(), Column::money("Loss", currency)]
+        .into_iter()
+        .chain(
+            model
+                .factors
+                .iter()
+                .map(|f| Column::money(&format!("{f} P&L"), currency)),
+        )
+        .chain([Column::money("Residual P&L", currency)])
+        .collect();
+    Table::new(
+        &format!(
+            "P&L by source for the worst {} scenarios (negative = loss; the sources sum to minus the loss)",
+            worst.len()
+        ),
+        columns,
+    )
+    .with_rows(worst.iter().enumerate().map(|(i, o)| {
+        [((i + 1) as f64).into(), o.loss().into()]
+            .into_iter()
+            .chain(o.factor_pnl.iter().map(|&x| Cell::from(x)))
+            .chain([o.residual_pnl.into()])
+            .collect()
+    }))
+    .one_money_scale()
+}
 
 fn summary_markdown(
     header: &RunContext,
@@ -136,43 +268,29 @@ fn summary_markdown(
     findings: &[Findings],
     narrative: &str,
 ) -> String {
-    let mut md = String::new();
+    let cur = header.base_currency.as_str();
+    let title = format!("Factor stress test — {}", header.portfolio_name);
+    let estimates = estimates(header, model);
+    let mut md = Header {
+        title: &title,
+        run: header,
+        horizon: HORIZON,
+        estimates: &estimates,
+    }
+    .markdown();
     md.push_str(&format!(
-        "# Factor stress test — {}\n\n",
-        header.portfolio_name
+        "Book value {}.\n\n{narrative}\n\n## Tail risk\n\n",
+        money(model.total_market_value, cur)
     ));
-    md.push_str(&format!(
-        "Run `{}` · {} scenarios in {} partitions · seed {} · book value {}\n\n",
-        header.run_id,
-        header.scenario_count,
-        header.partition_count,
-        header.seed,
-        usd(model.total_market_value)
-    ));
-    md.push_str(&format!("{narrative}\n\n## Tail risk\n\n"));
-    md.push_str(&md_table(
-        &RISK_COLUMNS.map(String::from),
-        &risk_rows(agg, model.total_market_value),
-    ));
+    md.push_str(&risk_table(agg, model.total_market_value, cur).to_markdown());
     md.push_str("\n## Worst scenarios\n\n");
-    let rows: Vec<Vec<String>> = agg
+    let worst: Vec<_> = agg
         .worst
         .iter()
         .take(10)
         .filter_map(|id| agg.outcome(*id))
-        .map(|o| {
-            vec![
-                o.id.to_string(),
-                o.kind.label().into(),
-                o.name.clone(),
-                usd(o.loss()),
-            ]
-        })
         .collect();
-    md.push_str(&md_table(
-        &["#".into(), "Kind".into(), "Scenario".into(), "Loss".into()],
-        &rows,
-    ));
+    md.push_str(&worst_table("Worst 10 scenarios", &worst, cur).to_markdown());
     md.push_str("\n## Recommendations\n\n");
     for f in findings {
         for r in &f.recommendations {
@@ -187,52 +305,6 @@ fn summary_markdown(
     md
 }
 
-fn md_table(columns: &[String], rows: &[Vec<String>]) -> String {
-    let mut s = format!(
-        "| {} |\n|{}\n",
-        columns.join(" | "),
-        "---|".repeat(columns.len())
-    );
-    for r in rows {
-        s.push_str(&format!(
-            "| {} |\n",
-            r.iter()
-                .map(|c| c.replace('|', "\\|"))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        ));
-    }
-    s
-}
-
-fn html_table(t: &Table) -> String {
-    let mut s = format!(
-        "<table><caption>{}</caption><thead><tr>",
-        svg::escape(&t.title)
-    );
-    for c in &t.columns {
-        s.push_str(&format!("<th>{}</th>", svg::escape(c)));
-    }
-    s.push_str("</tr></thead><tbody>");
-    for r in &t.rows {
-        s.push_str("<tr>");
-        for c in r {
-            s.push_str(&format!("<td>{}</td>", svg::escape(c)));
-        }
-        s.push_str("</tr>");
-    }
-    s.push_str("</tbody></table>");
-    s
-}
-
-const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#1b1f24;line-height:1.45}\
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:2px solid #e3e6ea;padding-bottom:.2rem;margin-top:2.2rem}\
-.meta{color:#57606a;font-size:.9rem}.narrative{background:#f6f8fa;border-left:4px solid #0969da;padding:.8rem 1rem}\
-table{border-collapse:collapse;margin:1rem 0;font-size:.88rem;width:100%}caption{text-align:left;font-weight:600;padding:.3rem 0}\
-th,td{border-bottom:1px solid #e3e6ea;padding:.3rem .5rem;text-align:right}th:first-child,td:first-child{text-align:left}\
-th{background:#f6f8fa}.charts{display:flex;flex-wrap:wrap;gap:1rem}.charts>div{flex:1 1 480px}svg{max-width:100%;height:auto}\
-.rec{margin:.4rem 0}.cites{color:#57606a;font-size:.8rem}details{margin:.5rem 0}";
-
 fn html(
     header: &RunContext,
     model: &FactorModel,
@@ -240,71 +312,67 @@ fn html(
     findings: &[Findings],
     narrative: &str,
 ) -> String {
-    let e = svg::escape;
-    let mut h = String::new();
-    h.push_str(&format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Factor stress test — {}</title><style>{CSS}</style></head><body>",
-        e(&header.portfolio_name)
-    ));
-    h.push_str(&format!(
-        "<h1>Factor stress test — {}</h1><p class=\"meta\">Run <code>{}</code> · {} scenarios in {} partitions · seed {} · book value {} · exposures estimated {} to {}</p>",
-        e(&header.portfolio_name),
-        e(&header.run_id),
-        header.scenario_count,
-        header.partition_count,
-        header.seed,
-        usd(model.total_market_value),
-        e(&model.window.start),
-        e(&model.window.end)
-    ));
-    h.push_str(&format!(
-        "<h2>Summary</h2><p class=\"narrative\">{}</p>",
-        e(narrative)
-    ));
-    h.push_str(&html_table(&Table {
-        title: "One-month tail risk: normal versus stressed".into(),
-        columns: RISK_COLUMNS.map(String::from).to_vec(),
-        rows: risk_rows(agg, model.total_market_value),
-    }));
-
-    h.push_str("<h2>Factor correlations: normal versus stressed</h2><div class=\"charts\">");
-    h.push_str(&format!(
-        "<div>{}</div><div>{}</div></div>",
-        svg::heatmap(
-            &format!(
-                "Normal (Ledoit-Wolf, {} to {})",
-                model.window.start, model.window.end
-            ),
-            &model.factors,
-            &agg.correlation_normal,
-            -1.0,
-            1.0
+    let cur = header.base_currency.as_str();
+    let title = format!("Factor stress test — {}", header.portfolio_name);
+    let estimates = estimates(header, model);
+    let head = Header {
+        title: &title,
+        run: header,
+        horizon: HORIZON,
+        estimates: &estimates,
+    };
+    let mut sections = Vec::new();
+    sections.push(report::section(
+        "Summary",
+        &format!("Book value {}.", money(model.total_market_value, cur)),
+        &format!(
+            "<p class=\"narrative\">{}</p>{}",
+            svg::escape(narrative),
+            risk_table(agg, model.total_market_value, cur).to_html()
         ),
-        svg::heatmap(
-            &format!(
-                "Stressed window ({} to {})",
-                model.stressed_window.start, model.stressed_window.end
+    ));
+    sections.push(report::section(
+        "Factor correlations: normal versus stressed",
+        "",
+        &report::figures(&[
+            svg::heatmap(
+                &format!(
+                    "Normal (Ledoit-Wolf, {} to {})",
+                    model.window.start, model.window.end
+                ),
+                &model.factors,
+                &agg.correlation_normal,
+                -1.0,
+                1.0,
+                "Correlation",
             ),
-            &model.factors,
-            &agg.correlation_stressed,
-            -1.0,
-            1.0
-        )
+            svg::heatmap(
+                &format!(
+                    "Stressed window ({} to {})",
+                    model.stressed_window.start, model.stressed_window.end
+                ),
+                &model.factors,
+                &agg.correlation_stressed,
+                -1.0,
+                1.0,
+                "Correlation",
+            ),
+        ]),
     ));
+    sections.push(scenario_section(model, agg, cur));
+    sections.push(findings_section(findings, cur));
+    sections.push(report::section("How to read this report", "", METHODS_HTML));
+    report::page(&head, &sections)
+}
 
-    h.push_str("<h2>Scenario losses</h2><div class=\"charts\">");
+fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> String {
     let worst: Vec<_> = agg.worst.iter().filter_map(|id| agg.outcome(*id)).collect();
-    let labels: Vec<String> = worst.iter().map(|o| shorten(&o.name, 60)).collect();
+    let labels: Vec<String> = worst
+        .iter()
+        .enumerate()
+        .map(|(i, o)| format!("{}. {}", i + 1, o.name))
+        .collect();
     let losses: Vec<f64> = worst.iter().map(|o| o.loss()).collect();
-    h.push_str(&format!(
-        "<div>{}</div>",
-        svg::bar_chart(
-            "Top 20 scenario losses (USD)",
-            &labels,
-            &losses,
-            "Loss (USD)"
-        )
-    ));
     let mut markers = Vec::new();
     if let Some(v) = agg.view("scenario_set") {
         for t in &v.tails {
@@ -314,101 +382,92 @@ fn html(
             markers.push(("ES 99%".to_string(), t.es));
         }
     }
-    h.push_str(&format!(
-        "<div>{}</div></div>",
+    let charts = report::figures(&[
+        svg::bar_chart(
+            &format!("Top {} scenario losses", worst.len()),
+            &labels,
+            &losses,
+            &money_axis("Loss", cur, &losses),
+        ),
         svg::histogram(
             &format!("Loss distribution over {} scenarios", agg.scenario_count),
             &agg.loss_histogram.edges,
             &agg.loss_histogram.counts,
-            "Loss (USD; negative = gain)",
-            &markers
-        )
-    ));
-    h.push_str(&html_table(&Table {
-        title: "Scenarios by kind".into(),
-        columns: vec![
-            "Kind".into(),
-            "Count".into(),
-            "Worst loss".into(),
-            "Mean loss".into(),
-            "In worst 5%".into(),
+            &money_axis("Loss, gains negative", cur, &agg.loss_histogram.edges),
+            "Scenarios",
+            &markers,
+        ),
+    ]);
+    let by_kind = Table::new(
+        "Scenarios by kind",
+        vec![
+            Column::text("Kind"),
+            Column::number("Count", 0),
+            Column::money("Worst loss", cur),
+            Column::money("Mean loss", cur),
+            Column::number("In worst 5%", 0),
         ],
-        rows: agg
-            .by_kind
-            .iter()
-            .map(|k| {
-                vec![
-                    capitalise(k.kind.label()),
-                    k.count.to_string(),
-                    usd(k.worst_loss),
-                    usd(k.mean_loss),
-                    k.in_worst_5pct.to_string(),
-                ]
-            })
-            .collect(),
-    }));
-    h.push_str(&html_table(&Table {
-        title: "Worst 20 scenarios, with the P&L each factor contributed".into(),
-        columns: ["#", "Kind", "Scenario", "Loss"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain(model.factors.iter().map(|f| format!("{f} P&L")))
-            .chain(["Residual P&L".to_string()])
-            .collect(),
-        rows: worst
-            .iter()
-            .map(|o| {
-                [
-                    o.id.to_string(),
-                    o.kind.label().to_string(),
-                    o.name.clone(),
-                    usd(o.loss()),
-                ]
-                .into_iter()
-                .chain(o.factor_pnl.iter().map(|x| usd(*x)))
-                .chain([usd(o.residual_pnl)])
-                .collect()
-            })
-            .collect(),
-    }));
+    )
+    .with_rows(agg.by_kind.iter().map(|k| {
+        vec![
+            capitalise(k.kind.label()).into(),
+            (k.count as f64).into(),
+            k.worst_loss.into(),
+            k.mean_loss.into(),
+            (k.in_worst_5pct as f64).into(),
+        ]
+    }))
+    .one_money_scale();
+    report::section(
+        "Scenario losses",
+        "Losses are positive, gains negative. Single-month scenarios are one-month moves; historical episodes marked “compounded” replay the whole episode.",
+        &format!(
+            "{charts}{}{}{}",
+            by_kind.to_html(),
+            worst_table(&format!("Worst {} scenarios", worst.len()), &worst, cur).to_html(),
+            attribution_table(&worst, model, cur).to_html()
+        ),
+    )
+}
 
-    h.push_str("<h2>The persona agents' findings</h2>");
+fn findings_section(findings: &[Findings], cur: &str) -> String {
+    let e = svg::escape;
+    let mut body = String::new();
     for f in findings {
-        h.push_str(&format!(
-            "<h3>{}</h3><p><strong>{}</strong></p>",
-            e(&title_case(&f.persona)),
-            e(&f.headline)
-        ));
+        let mut sub = format!("<p><strong>{}</strong></p>", e(&f.headline));
         for r in &f.recommendations {
             let cited: Vec<String> = r
                 .cites
                 .iter()
                 .filter_map(|k| f.figures.iter().find(|x| &x.key == k))
-                .map(|x| format!("{} = {}", x.label, x.formatted()))
+                .map(|x| format!("{} = {}", x.label, x.formatted(cur)))
                 .collect();
-            h.push_str(&format!(
+            sub.push_str(&format!(
                 "<p class=\"rec\">→ {} <span class=\"cites\">[{}]</span></p>",
                 e(&r.text),
                 e(&cited.join("; "))
             ));
         }
         for t in &f.tables {
-            h.push_str(&format!(
-                "<details><summary>{}</summary>{}</details>",
-                e(&t.title),
-                html_table(t)
+            sub.push_str(&report::collapsible(
+                &t.title,
+                &report::findings_table_html(t),
             ));
         }
+        body.push_str(&report::subsection(&title_case(&f.persona), &sub));
     }
-    h.push_str(METHODS_HTML);
-    h.push_str("</body></html>\n");
-    h
+    report::section(
+        "The persona agents' findings",
+        "Each recommendation cites, in brackets, the computed figures it rests on.",
+        &body,
+    )
 }
 
-const METHODS_HTML: &str = "<h2>How to read this report</h2><ul>\
-<li><strong>VaR / ES</strong> are one-month losses in USD: VaR at 99% is the loss exceeded one month in a hundred; ES is the average loss in those months. Parametric views assume Gaussian factor returns with the stated covariance plus independent residuals; historical views apply every month of the factor history to today's exposures.</li>\
+const METHODS_HTML: &str = "<ul>\
+<li><strong>VaR / ES</strong> are one-month losses in the base currency: VaR at 99% is the loss exceeded one month in a hundred; ES is the average loss in those months. Parametric views assume Gaussian factor returns with the stated covariance plus independent residuals; historical views apply every month of the factor history to today's exposures.</li>\
 <li><strong>Normal vs stressed</strong>: normal uses the last 120 months (Ledoit-Wolf shrinkage, Ledoit &amp; Wolf 2004); stressed uses the 24-month window in which this book's factor P&amp;L was most volatile (the Basel 2.5 stressed-VaR idea).</li>\
 <li><strong>Scenarios</strong>: historical replays of named episodes found in the data (full revaluation incl. residuals); correlation breakdowns (stressed correlations repaired to a valid matrix, Higham 2002, with a conditional market shock, Kupiec 1998); style rotations / factor reversals; crowding unwinds (Khandani &amp; Lo 2007; Pedersen 2009). The scenario-set VaR/ES weights every scenario equally: it measures the set, not a probability.</li>\
+<li><strong>Tables</strong> state each column's unit once, in its header; amounts are in the base currency, scaled as marked (k, m, bn).</li>\
 <li><strong>Recommendations</strong> cite the figures they rest on, in brackets.</li></ul>";
 
 fn title_case(kebab: &str) -> String {
@@ -419,10 +478,72 @@ fn title_case(kebab: &str) -> String {
         .join(" ")
 }
 
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(max - 1).collect::<String>())
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FactorPersona, FactorWorkflow};
+    use stresslab_core::engine::{PersonaRole, WorkflowEngine};
+
+    fn sample_deliverables() -> Deliverables {
+        let (portfolio, market) = crate::tests::sample();
+        let (model, set) =
+            FactorWorkflow::prepare(&portfolio, Some(&market), &crate::tests::params(200), 7)
+                .unwrap();
+        let agg = FactorWorkflow::merge(&model, vec![FactorWorkflow::evaluate(&model, 0, &set)]);
+        let mut findings: Vec<Findings> = Vec::new();
+        for &p in FactorPersona::TEAM {
+            let upstream: Vec<Findings> = p
+                .reads()
+                .iter()
+                .filter_map(|r| findings.iter().find(|f| f.persona == r.name()).cloned())
+                .collect();
+            findings.push(FactorWorkflow::persona(p, &model, &agg, &upstream));
+        }
+        let run = RunContext {
+            run_id: "factor-test".into(),
+            workflow: "factor".into(),
+            engine_version: FactorWorkflow::ENGINE_VERSION.into(),
+            portfolio_id: portfolio.portfolio_id.clone(),
+            portfolio_name: portfolio.name.clone(),
+            base_currency: portfolio.base_currency.clone(),
+            as_of: portfolio.as_of.clone(),
+            seed: 7,
+            scenario_count: 200,
+            partition_count: 1,
+        };
+        let narrative = template_narrative(&run, &model, &agg, &findings);
+        render(&run, &model, &agg, &findings, &narrative)
+    }
+
+    #[test]
+    fn the_sample_report_is_in_usd_without_a_dollar_sign() {
+        let d = sample_deliverables();
+        for (name, text) in [
+            ("report.html", &d.report_html),
+            ("summary.md", &d.summary_md),
+        ] {
+            assert!(text.contains("USD"), "{name}");
+            assert!(
+                !text.contains('$'),
+                "{name} has a $ at {:?}",
+                text.find('$')
+            );
+        }
+        let html = &d.report_html;
+        assert!(html.contains("<dt>As of</dt><dd>2017-03-31</dd>"));
+        assert!(html.contains("<dt>Base currency</dt><dd>USD</dd>"));
+        assert!(html.contains("<strong>Exposures</strong>: OLS of monthly excess returns"));
+        assert!(html.contains(r#"<th scope="col" class="num">VaR 99% (USD m)</th>"#));
+        // Scenario tables list ranks, not internal ids.
+        assert!(html.contains(r#"<th scope="col" class="num">Rank</th>"#));
+        assert!(
+            html.contains("1. "),
+            "the chart labels carry the same ranks"
+        );
+        // Persona tables keep right-aligned numbers through their findings strings.
+        assert!(html.contains(r#"<th scope="col" class="num">Market value (USD m)</th>"#));
+        assert!(html.contains("compounded"));
+        let results: serde_json::Value = serde_json::from_slice(&d.results_json).unwrap();
+        assert_eq!(results["findings"][1]["figures"][0]["unit"], "money");
     }
 }
