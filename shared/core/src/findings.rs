@@ -13,8 +13,10 @@ pub enum Unit {
     /// figures became currency-neutral spell it.
     #[serde(alias = "usd")]
     Money,
-    /// A fraction shown as a percentage (0.05 = 5%).
-    Percent,
+    /// A fraction of one (0.05 = 5%), shown as a percentage. `percent` is how older
+    /// artifacts spelt it.
+    #[serde(alias = "percent")]
+    Fraction,
     Ratio,
     Months,
     Count,
@@ -35,22 +37,13 @@ pub struct Recommendation {
     pub cites: Vec<String>,
 }
 
-/// A table as it travels between stages: strings. Build it with
-/// [`crate::report::Table::to_findings`], which puts each column's unit in its header and
-/// bare numbers in the cells; that is what lets the report right-align the numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Table {
-    pub title: String,
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Findings {
     pub persona: String,
     pub headline: String,
     pub figures: Vec<Figure>,
-    pub tables: Vec<Table>,
+    /// Tables as numbers with their units (see [`crate::report::Table`]).
+    pub tables: Vec<crate::report::Table>,
     pub recommendations: Vec<Recommendation>,
 }
 
@@ -97,7 +90,7 @@ impl Figure {
     pub fn formatted(&self, currency: &str) -> String {
         match self.unit {
             Unit::Money => money(self.value, currency),
-            Unit::Percent => pct(self.value),
+            Unit::Fraction => pct(self.value),
             Unit::Ratio => format!("{:.2}", self.value),
             Unit::Months | Unit::Count => format!("{:.0}", self.value),
         }

@@ -1296,7 +1296,7 @@ fn finish(
                 format!("fx_rates.{currency}"),
                 "is not an ISO 4217 currency code",
             );
-        } else if !(*rate > 0.0) || !rate.is_finite() {
+        } else if *rate <= 0.0 || !rate.is_finite() {
             c.issue(format!("fx_rates.{currency}"), "must be a finite rate > 0");
         } else if base_currency.as_deref() == Some(currency.as_str()) && *rate != 1.0 {
             c.issue(

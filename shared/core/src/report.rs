@@ -7,8 +7,8 @@
 //! formats in the run's base currency — a report never hard-codes a currency symbol.
 
 use crate::engine::RunContext;
-use crate::findings;
 use crate::svg::{self, escape, format_number};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 // ---------------------------------------------------------------------------------------
@@ -158,12 +158,15 @@ pub fn money_axis(name: &str, currency: &str, values: &[f64]) -> svg::Axis {
 // ---------------------------------------------------------------------------------------
 // Tables
 
-/// One cell: a number (formatted by its column) or text.
-#[derive(Debug, Clone, PartialEq)]
+/// One cell: a number (formatted by its column) or text. In JSON (findings,
+/// results.json) a cell is the bare number, the string, or `null` when missing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
 pub enum Cell {
     Number(f64),
     Text(String),
-    /// Not applicable here: shown as an em dash, aligned with the column.
+    /// Not applicable here: shown as an em dash, aligned with the column. (A non-finite
+    /// number also travels as `null`, JSON having no NaN.)
     Missing,
 }
 
@@ -190,13 +193,20 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
 
 const MISSING: &str = "—";
 
-#[derive(Debug, Clone, PartialEq)]
+/// What a column holds — its unit in results.json (`"unit": "money"` …), and how the
+/// report formats it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "unit", rename_all = "snake_case")]
 enum Kind {
     Text,
     /// 1, 2, 3 … — where a table lists scenarios, readers get ranks, not internal ids.
     Rank,
-    Money(String),
-    /// Fractions shown as percentages.
+    /// Amounts in the base currency's units (not scaled: the report picks k/m/bn).
+    Money {
+        currency: String,
+    },
+    /// Fractions of one (0.05 = 5%); the report shows them as percentages.
+    #[serde(rename = "fraction")]
     Percent,
     Number {
         decimals: usize,
@@ -204,9 +214,11 @@ enum Kind {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Column {
+    #[serde(rename = "name")]
     header: String,
+    #[serde(flatten)]
     kind: Kind,
 }
 
@@ -227,7 +239,9 @@ impl Column {
     pub fn money(header: &str, currency: &str) -> Column {
         Column {
             header: header.into(),
-            kind: Kind::Money(currency.into()),
+            kind: Kind::Money {
+                currency: currency.into(),
+            },
         }
     }
     /// Fractions, shown as percentages (the header says `(%)`).
@@ -260,12 +274,15 @@ impl Column {
 }
 
 /// A table whose cells keep their values until rendering, so each numeric column is
-/// formatted in one unit, stated once in its header.
-#[derive(Debug, Clone, PartialEq)]
+/// formatted in one unit, stated once in its header. Persona findings carry tables in
+/// this form, so results.json has every table as numbers with their units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {
+    #[serde(rename = "title")]
     caption: String,
     columns: Vec<Column>,
     rows: Vec<Vec<Cell>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     one_money_scale: bool,
 }
 
@@ -286,6 +303,10 @@ impl Table {
             rows: Vec::new(),
             one_money_scale: false,
         }
+    }
+
+    pub fn title(&self) -> &str {
+        &self.caption
     }
 
     /// Append a row; it must have one cell per column.
@@ -316,7 +337,7 @@ impl Table {
     }
 
     fn money_scales(&self) -> Vec<Scale> {
-        let is_money = |j: usize| matches!(self.columns[j].kind, Kind::Money(_));
+        let is_money = |j: usize| matches!(self.columns[j].kind, Kind::Money { .. });
         let own: Vec<Scale> = (0..self.columns.len())
             .map(|j| Scale::for_values(self.column_numbers(j)))
             .collect();
@@ -337,7 +358,7 @@ impl Table {
             .iter()
             .zip(&scales)
             .map(|(c, &scale)| match &c.kind {
-                Kind::Money(currency) => {
+                Kind::Money { currency } => {
                     format!("{} ({})", c.header, money_unit(currency, scale))
                 }
                 Kind::Percent => format!("{} (%)", c.header),
@@ -358,7 +379,7 @@ impl Table {
                         Cell::Number(x) => match col.kind {
                             Kind::Text => format_number(*x, 2),
                             Kind::Rank => format_number(*x, 0),
-                            Kind::Money(_) => scale.format(*x),
+                            Kind::Money { .. } => scale.format(*x),
                             Kind::Percent => format_number(100.0 * x, 1),
                             Kind::Number { decimals, signed } => {
                                 let s = format_number(*x, decimals);
@@ -392,43 +413,6 @@ impl Table {
     pub fn to_markdown(&self) -> String {
         self.formatted().markdown()
     }
-
-    /// The findings form of this table: strings, units in the headers, bare numbers in
-    /// the cells — which is what lets [`findings_table_html`] right-align the numbers.
-    pub fn to_findings(&self) -> findings::Table {
-        let f = self.formatted();
-        findings::Table {
-            title: f.caption,
-            columns: f.headers,
-            rows: f.rows,
-        }
-    }
-}
-
-/// A cell the kit's own formats produce for a number: `-1,234.5`, `+0.52`, `n/a`, `∞`.
-fn is_number_text(s: &str) -> bool {
-    let t = s.trim_start_matches(['+', '-']).replace(',', "");
-    matches!(t.as_str(), "n/a" | "∞") || (!t.is_empty() && t.parse::<f64>().is_ok())
-}
-
-/// A persona's table, as it travels in its findings (strings). Findings tables built
-/// with [`Table::to_findings`] carry their units in the headers and bare numbers in the
-/// cells, so a column whose every cell is a number (or a dash) is numeric.
-pub fn findings_table_html(t: &findings::Table) -> String {
-    let numeric = (0..t.columns.len())
-        .map(|j| {
-            let cells = || t.rows.iter().filter_map(|r| r.get(j));
-            cells().any(|c| is_number_text(c))
-                && cells().all(|c| c == MISSING || c.is_empty() || is_number_text(c))
-        })
-        .collect();
-    Formatted {
-        caption: t.title.clone(),
-        headers: t.columns.clone(),
-        numeric,
-        rows: t.rows.clone(),
-    }
-    .html()
 }
 
 impl Formatted {
@@ -799,28 +783,42 @@ mod tests {
     }
 
     #[test]
-    fn findings_tables_keep_their_alignment_through_strings() {
+    fn tables_travel_as_numbers_with_their_units_and_render_the_same() {
         let t = Table::new(
             "Exposures",
             vec![
                 Column::text("Position"),
                 Column::money("Market value", "EUR"),
                 Column::signed("β MktRF", 2),
-                Column::number("R²", 2),
+                Column::percent("Share"),
             ],
         )
         .with_rows([
             vec!["A".into(), 42e6.into(), 1.02.into(), Cell::Missing],
-            vec!["B".into(), 1.5e6.into(), (-0.3).into(), 0.91.into()],
+            vec!["B".into(), 1.5e6.into(), (-0.3).into(), 0.25.into()],
         ]);
-        let f = t.to_findings();
+        let json = serde_json::to_value(&t).unwrap();
         assert_eq!(
-            f.columns,
-            ["Position", "Market value (EUR m)", "β MktRF", "R²"]
+            json["columns"],
+            serde_json::json!([
+                {"name": "Position", "unit": "text"},
+                {"name": "Market value", "unit": "money", "currency": "EUR"},
+                {"name": "β MktRF", "unit": "number", "decimals": 2, "signed": true},
+                {"name": "Share", "unit": "fraction"},
+            ])
         );
-        assert_eq!(f.rows[0], ["A", "42.0", "+1.02", "—"]);
-        assert_eq!(f.rows[1], ["B", "1.5", "-0.30", "0.91"]);
-        assert_eq!(findings_table_html(&f), t.to_html());
+        // Raw values: base units and fractions, never pre-formatted strings.
+        assert_eq!(json["rows"][0], serde_json::json!(["A", 42e6, 1.02, null]));
+        assert_eq!(json["rows"][1][3], 0.25);
+        let back: Table = serde_json::from_value(json).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(back.to_html(), t.to_html());
+        let html = t.to_html();
+        assert!(
+            html.contains("Market value (EUR m)")
+                && html.contains("+1.02")
+                && html.contains("25.0")
+        );
     }
 
     #[test]
@@ -834,8 +832,8 @@ mod tests {
         )
         .with_rows([vec![4.1e8.into(), 2e5.into()]])
         .one_money_scale()
-        .to_findings();
-        assert_eq!(t.columns, ["Loss (USD m)", "Residual (USD m)"]);
+        .formatted();
+        assert_eq!(t.headers, ["Loss (USD m)", "Residual (USD m)"]);
         assert_eq!(t.rows[0], ["410.0", "0.2"]);
     }
 

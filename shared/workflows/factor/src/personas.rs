@@ -103,7 +103,7 @@ pub fn factor_modeling_specialist(model: &FactorModel) -> Findings {
                 ])
                 .collect()
         }))
-        .to_findings(),
+        ,
     );
     if let (Some(min), Some(weak)) = (f.get("min_r_squared"), f.get("weakly_explained_positions")) {
         if weak > 0.0 {
@@ -212,13 +212,13 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
         "market_share_normal",
         "Market factor share of risk (normal)",
         share_normal,
-        Unit::Percent,
+        Unit::Fraction,
     );
     f.figure(
         "market_share_stressed",
         "Market factor share of risk (stressed)",
         share_stressed,
-        Unit::Percent,
+        Unit::Fraction,
     );
     f.tables.push(
         Table::new(
@@ -252,8 +252,7 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
                     1.0.into(),
                 ]]),
         )
-        .one_money_scale()
-        .to_findings(),
+        .one_money_scale(),
     );
     // Position-level Euler contributions under the stressed covariance, in O(n·k²):
     // with Cov(positions) = B Σ Bᵀ + diag(MV² σ²_ε) and unit weights, position i's
@@ -268,7 +267,7 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
         "top_position_share_stressed",
         "Largest single-position share of stressed risk",
         top.1 / by_position.total,
-        Unit::Percent,
+        Unit::Fraction,
     );
     f.tables.push(
         Table::new(
@@ -290,8 +289,7 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
                 (c / by_position.total).into(),
                 (p.market_value / model.total_market_value).into(),
             ]
-        }))
-        .to_findings(),
+        })),
     );
     f.headline = format!(
         "One-month VaR 99% is {} under normal covariance and {} under stressed covariance ({ratio:.2}×).",
@@ -383,13 +381,13 @@ pub fn market_regime_analyst(model: &FactorModel) -> Findings {
         "market_vol_now",
         "Market factor volatility now (EWMA, annualised)",
         (ewma[(0, 0)] * 12.0).sqrt(),
-        Unit::Percent,
+        Unit::Fraction,
     );
     let vol_long = f.figure(
         "market_vol_long_run",
         "Market factor volatility, whole history (annualised)",
         (long_run[(0, 0)] * 12.0).sqrt(),
-        Unit::Percent,
+        Unit::Fraction,
     );
     let ratio = f.figure(
         "vol_ratio",
@@ -440,8 +438,7 @@ pub fn market_regime_analyst(model: &FactorModel) -> Findings {
                 trailing[j].into(),
                 Cell::from((j > 0).then(|| crowding[j])),
             ]
-        }))
-        .to_findings(),
+        })),
     );
     let (most_crowded, score) = (1..k)
         .map(|j| (j, crowding[j]))
@@ -662,8 +659,7 @@ pub fn portfolio_optimization_strategist(
             .iter()
             .map(|&(name, a, b)| vec![name.into(), a.into(), b.into(), (b / a - 1.0).into()]),
         )
-        .one_money_scale()
-        .to_findings(),
+        .one_money_scale(),
     );
     f.headline = format!(
         "Selling {} of equity index futures ({:.2} of market exposure) cuts scenario ES 99% from {} to {}.",

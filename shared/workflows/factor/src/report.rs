@@ -449,10 +449,7 @@ fn findings_section(findings: &[Findings], cur: &str) -> String {
             ));
         }
         for t in &f.tables {
-            sub.push_str(&report::collapsible(
-                &t.title,
-                &report::findings_table_html(t),
-            ));
+            sub.push_str(&report::collapsible(t.title(), &t.to_html()));
         }
         body.push_str(&report::subsection(&title_case(&f.persona), &sub));
     }

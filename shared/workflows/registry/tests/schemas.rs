@@ -87,6 +87,36 @@ fn every_workflows_results_validate_against_its_schema() {
             !v.is_valid(&broken),
             "{workflow}: a field outside the schema must fail"
         );
+        // Every table is numbers: a column with a unit holds numbers (or null), never a
+        // pre-formatted string such as "$83.0m".
+        let mut numeric_cells = 0;
+        for f in results["findings"].as_array().unwrap() {
+            for t in f["tables"].as_array().unwrap() {
+                for (j, c) in t["columns"].as_array().unwrap().iter().enumerate() {
+                    if c["unit"] == "text" {
+                        continue;
+                    }
+                    for row in t["rows"].as_array().unwrap() {
+                        assert!(
+                            row[j].is_number() || row[j].is_null(),
+                            "{workflow}: {} {c}: {}",
+                            t["title"],
+                            row[j]
+                        );
+                        numeric_cells += usize::from(row[j].is_number());
+                    }
+                }
+            }
+        }
+        assert!(
+            numeric_cells > 50,
+            "{workflow}: only {numeric_cells} numeric cells"
+        );
+        let serialized = serde_json::to_string(&results).unwrap();
+        assert!(
+            !serialized.contains("\"percent\""),
+            "{workflow}: fractions are called fractions"
+        );
         assert_eq!(results["base_currency"], "USD");
         assert_eq!(results["schema_version"], 1);
     }
