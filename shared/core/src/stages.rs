@@ -439,8 +439,12 @@ async fn store_prepared<B: BlobStore>(
     Ok(())
 }
 
-/// True when the manifest, model and every scenario slice match their digests.
-async fn prepared_intact<B: BlobStore>(blobs: &B, meta: &RunRecord) -> Result<bool, StageError> {
+/// True when the manifest, model and every scenario slice match their digests and read
+/// back as this engine's types (so a later stage cannot fail on them).
+async fn prepared_intact<E: WorkflowEngine, B: BlobStore>(
+    blobs: &B,
+    meta: &RunRecord,
+) -> Result<bool, StageError> {
     let Some(manifest) = read_verified::<B, Manifest>(
         blobs,
         &manifest_key(&meta.run_id),
@@ -450,16 +454,15 @@ async fn prepared_intact<B: BlobStore>(blobs: &B, meta: &RunRecord) -> Result<bo
     else {
         return Ok(false);
     };
-    let model_ok =
-        read_verified::<B, serde_json::Value>(blobs, &manifest.model_key, &manifest.model_sha256)
-            .await?
-            .is_some();
+    let model_ok = read_verified::<B, E::Model>(blobs, &manifest.model_key, &manifest.model_sha256)
+        .await?
+        .is_some();
     if !model_ok {
         return Ok(false);
     }
     for p in &manifest.partitions {
         let slice =
-            read_verified::<B, serde_json::Value>(blobs, &p.scenarios_key, &p.scenarios_sha256)
+            read_verified::<B, Vec<E::Scenario>>(blobs, &p.scenarios_key, &p.scenarios_sha256)
                 .await?;
         if slice.is_none() {
             return Ok(false);
@@ -552,7 +555,7 @@ pub async fn partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
     );
     let existing = runs.get_run(&id).await?;
     let intact = match &existing {
-        Some(meta) => prepared_intact(blobs, meta).await?,
+        Some(meta) => prepared_intact::<E, B>(blobs, meta).await?,
         None => false,
     };
     let manifest_sha256 = if intact {
