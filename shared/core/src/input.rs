@@ -190,3 +190,53 @@ mod tests {
         }
     }
 }
+
+/// Line numbers from byte offsets, counted the way an editor counts them. The csv
+/// crate's own `Position::line` is one too low in CRLF files, so error messages take the
+/// line from the byte offset instead.
+pub struct LineIndex {
+    newlines: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(bytes: &[u8]) -> LineIndex {
+        LineIndex {
+            newlines: bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+
+    /// 1-based line of a record that starts at `offset`. In a CRLF file the csv reader
+    /// reports a record as starting on the `\n` of the previous line's `\r\n`, so a
+    /// newline *at* the offset counts as behind it.
+    pub fn line_of(&self, offset: u64) -> usize {
+        self.newlines.partition_point(|&nl| (nl as u64) <= offset) + 1
+    }
+
+    /// The line of a csv record or error position (0 when the reader gave none).
+    pub fn line_of_position(&self, position: Option<&csv::Position>) -> usize {
+        position.map_or(0, |p| self.line_of(p.byte()))
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_counted_alike_for_lf_and_crlf() {
+        for text in ["a,b\n1,2\n3,4\n", "a,b\r\n1,2\r\n3,4\r\n"] {
+            let index = LineIndex::new(text.as_bytes());
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let lines: Vec<usize> = reader
+                .records()
+                .map(|r| index.line_of_position(r.unwrap().position()))
+                .collect();
+            assert_eq!(lines, [2, 3], "{text:?}");
+        }
+    }
+}

@@ -5,6 +5,24 @@
 use crate::portfolio::{strip_bom, Checker, Issue, Rejection};
 use std::collections::HashMap;
 
+/// Bounds of a monthly return, as a fraction. A return below −100% is impossible for
+/// an asset; above +1,000% in a month it is almost surely a percentage (5 for 5%) or a
+/// price level in the wrong file — and either would poison every covariance (and, at
+/// 1e300, overflow it).
+pub const MIN_RETURN: f64 = -1.0;
+pub const MAX_RETURN: f64 = 10.0;
+
+/// The month after `YYYY-MM`.
+fn next_month(month: &str) -> Option<String> {
+    let (y, m) = month.split_once('-')?;
+    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+    Some(if m >= 12 {
+        format!("{:04}-01", y + 1)
+    } else {
+        format!("{y:04}-{:02}", m + 1)
+    })
+}
+
 /// Largest market-data file accepted.
 pub const MAX_MARKET_DATA_BYTES: usize = 32 * 1024 * 1024;
 
@@ -117,9 +135,11 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
     }
     // The csv reader skips a leading UTF-8 byte-order mark itself; stripping it here too
     // keeps the behaviour the same as the portfolio's, whatever the reader does.
+    let body = strip_bom(bytes);
+    let lines = crate::input::LineIndex::new(body);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(strip_bom(bytes));
+        .from_reader(body);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| fail("market_data line 1".into(), format!("malformed CSV: {e}")))?
@@ -150,13 +170,13 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
             );
         }
     }
-    let mut dates = Vec::new();
+    let mut dates: Vec<String> = Vec::new();
     let mut series = vec![Vec::new(); columns.len()];
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = lines.line_of_position(e.position());
                 c.issue(
                     format!("market_data line {line}"),
                     format!("malformed CSV: {e}"),
@@ -164,15 +184,26 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = lines.line_of_position(record.position());
         let date = record.get(0).unwrap_or_default();
         match month_of(date) {
             Some(m) => {
-                if dates.last().is_some_and(|prev: &String| *prev >= m) {
-                    c.issue(
-                        format!("market_data line {line} column 1"),
-                        format!("date {m} is not after the previous row"),
-                    );
+                if let Some(prev) = dates.last() {
+                    if *prev >= m {
+                        c.issue(
+                            format!("market_data line {line} column 1"),
+                            format!("date {m} is not after the previous row"),
+                        );
+                    } else if next_month(prev).as_deref() != Some(m.as_str()) {
+                        // A monthly panel with a hole would silently treat two months
+                        // apart as one, in every covariance and replay.
+                        c.issue(
+                            format!("market_data line {line} column 1"),
+                            format!(
+                                "month {m} follows {prev}: the months between are missing (the data must be one row per consecutive month)"
+                            ),
+                        );
+                    }
                 }
                 dates.push(m);
             }
@@ -184,6 +215,19 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
         for (col, out) in series.iter_mut().enumerate() {
             let cell = record.get(col + 1).unwrap_or_default();
             match cell.parse::<f64>() {
+                Ok(x) if x.is_finite() && !(MIN_RETURN..=MAX_RETURN).contains(&x) => {
+                    c.issue(
+                        format!(
+                            "market_data line {line} column {} ({})",
+                            col + 2,
+                            columns.get(col).map_or("", String::as_str)
+                        ),
+                        format!(
+                            "{x:e} is not a plausible monthly return: returns are fractions (0.05 = 5%) between {MIN_RETURN} (−100%) and {MAX_RETURN} (+1,000%) — percentages must be divided by 100"
+                        ),
+                    );
+                    out.push(f64::NAN);
+                }
                 Ok(x) if x.is_finite() => out.push(x),
                 _ => {
                     c.issue(
@@ -256,5 +300,24 @@ mod tests {
         // October 1987 is in the data, and it was a crash month for the market factor.
         let oct87 = md.index_of("1987-10").unwrap();
         assert!(md.column("MktRF").unwrap()[oct87] < -0.2);
+    }
+
+    #[test]
+    fn implausible_returns_and_missing_months_are_named() {
+        let csv = "dates,A,B\n2000-01-01,0.1,5.2\n2000-02-01,1e308,0.1\n2000-04-01,0.1,0.1\n";
+        let err = parse_market_data(csv.as_bytes()).unwrap_err();
+        let found: Vec<String> = err.issues.iter().map(|i| i.to_string()).collect();
+        assert!(found.iter().any(|f| f.starts_with("market_data line 3 column 2 (A)") && f.contains("fractions")), "{found:?}");
+        assert!(found.iter().any(|f| f.starts_with("market_data line 4 column 1") && f.contains("missing")), "{found:?}");
+        // 5.2 (+520% in a month) is implausible but possible: only > +1,000% is refused.
+        assert!(!found.iter().any(|f| f.contains("column 3")), "{found:?}");
+        assert_eq!(next_month("1999-12").as_deref(), Some("2000-01"));
+    }
+
+    #[test]
+    fn crlf_files_report_the_line_an_editor_shows() {
+        let csv = "dates,A\r\n2000-01-01,0.1\r\n2000-02-01,x\r\n";
+        let err = parse_market_data(csv.as_bytes()).unwrap_err();
+        assert!(err.issues[0].path.starts_with("market_data line 3 "), "{err}");
     }
 }

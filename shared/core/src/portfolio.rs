@@ -1436,12 +1436,13 @@ fn reconcile_totals(
 /// `rating`, `sector`, `maturity`, `coupon`. The portfolio id is the file stem, the base
 /// currency USD unless a `base_currency` column says otherwise.
 fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
+    let lines = crate::input::LineIndex::new(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(bytes);
     let headers = reader
         .headers()
-        .map_err(|e| csv_error(&e))?
+        .map_err(|e| csv_error(&e, &lines))?
         .iter()
         .map(str::to_owned)
         .collect::<Vec<_>>();
@@ -1499,14 +1500,14 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                for issue in csv_error(&e).issues {
+                for issue in csv_error(&e, &lines).issues {
                     c.push(issue);
                 }
                 continue;
             }
         };
         raw_count += 1;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = lines.line_of_position(record.position());
         let mut obj = Map::new();
         let mut factor = Map::new();
         let mut exposures = Map::new();
@@ -1626,9 +1627,9 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
     )
 }
 
-fn csv_error(e: &csv::Error) -> Rejection {
+fn csv_error(e: &csv::Error, lines: &crate::input::LineIndex) -> Rejection {
     let path = match e.position() {
-        Some(p) => format!("line {} (record {})", p.line(), p.record()),
+        Some(p) => format!("line {} (record {})", lines.line_of(p.byte()), p.record()),
         None => "csv".to_owned(),
     };
     let reason = match e.kind() {
