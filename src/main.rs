@@ -72,7 +72,15 @@ impl ParamArgs {
             match kv.split_once('=') {
                 Some((k, v)) if !k.trim().is_empty() => {
                     let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.into()));
-                    map.insert(k.trim().into(), value);
+                    let key = k.trim();
+                    if map.insert(key.into(), value).is_some() {
+                        // `--scenarios 300 --param scenarios=200`, or the same --param
+                        // twice: which one was meant is anyone's guess.
+                        issues.push(Issue {
+                            path: format!("--param {key}"),
+                            reason: format!("parameters.{key} is given more than once"),
+                        });
+                    }
                 }
                 _ => issues.push(Issue {
                     path: "--param".into(),
@@ -369,9 +377,18 @@ fn check_inputs(
 
 /// Who started a local run, for audit.json.
 fn local_user() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    // The login name where the environment has one, else the numeric uid (a container
+    // or CI job often sets no USER).
+    let user = ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .or_else(|| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata("/proc/self")
+                .ok()
+                .map(|m| format!("uid {}", m.uid()))
+        })
+        .unwrap_or_else(|| "unknown".into());
     format!("local:{}", escape_control(&user))
 }
 

@@ -227,6 +227,7 @@ impl RunStore for DynamoRunStore {
         partition: u32,
         result_key: &str,
         result_sha256: &str,
+        duration_ms: u64,
     ) -> Result<Completion, StoreError> {
         let sk = partition_sort_key(partition);
         let result = self
@@ -234,15 +235,17 @@ impl RunStore for DynamoRunStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(run_id, &sk)))
-            .update_expression("SET #s = :done, #k = :k, #d = :d")
+            .update_expression("SET #s = :done, #k = :k, #d = :d, #t = :t")
             .condition_expression("attribute_exists(PK) AND #s = :pending")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#k", "result_key")
             .expression_attribute_names("#d", "result_sha256")
+            .expression_attribute_names("#t", "duration_ms")
             .expression_attribute_values(":done", s(DONE))
             .expression_attribute_values(":pending", s(PENDING))
             .expression_attribute_values(":k", s(result_key))
             .expression_attribute_values(":d", s(result_sha256))
+            .expression_attribute_values(":t", n(duration_ms))
             .send()
             .await;
         match result {
@@ -498,6 +501,10 @@ fn parse_partition(item: &Item) -> Result<PartitionRecord, StoreError> {
         status,
         result_key: get_opt_s(item, "result_key")?,
         result_sha256: get_opt_s(item, "result_sha256")?,
+        duration_ms: match item.get("duration_ms") {
+            None | Some(AttributeValue::Null(_)) => None,
+            Some(_) => Some(get_n(item, "duration_ms")?),
+        },
     })
 }
 
@@ -562,6 +569,7 @@ mod tests {
                 status: PartitionStatus::Pending,
                 result_key: None,
                 result_sha256: None,
+                duration_ms: None,
             }
         );
         let stage = StageRecord {

@@ -6,7 +6,7 @@
 
 use crate::engine::{RunContext, WorkflowEngine};
 use crate::portfolio::escape_control;
-use crate::storage::{RunRecord, StageRecord};
+use crate::storage::{PartitionRecord, RunRecord, StageRecord};
 use serde::{Deserialize, Serialize};
 
 pub const AUDIT_SCHEMA_VERSION: u32 = 1;
@@ -57,13 +57,15 @@ pub struct AuditDigest {
     pub sha256: String,
 }
 
-/// Stage order for the record: partition, aggregate, personas (by name), synthesize.
+/// Stage order for the record: partition, each partition's evaluation, aggregate,
+/// personas (by name), synthesize.
 fn stage_rank(stage: &str) -> u8 {
     match stage {
         "partition" => 0,
-        "aggregate" => 1,
-        "synthesize" => 3,
-        _ => 2,
+        s if s.starts_with("compute-partition") => 1,
+        "aggregate" => 2,
+        s if s.starts_with("synthesize") => 4,
+        _ => 3,
     }
 }
 
@@ -72,6 +74,8 @@ impl Audit {
         meta: &RunRecord,
         run: &RunContext,
         stages: &[StageRecord],
+        partitions: &[PartitionRecord],
+        synthesize_ms: u64,
         narrator: &str,
         deliverables: Vec<(String, String)>,
     ) -> Self {
@@ -100,6 +104,20 @@ impl Audit {
                 duration_ms: s.duration_ms,
             })
             .collect();
+        // Each partition's evaluation, as its DONE mark recorded it.
+        stages.extend(partitions.iter().map(|p| AuditStage {
+            stage: format!("compute-partition {:04}", p.partition),
+            artifact_key: p.result_key.clone().unwrap_or_default(),
+            sha256: p.result_sha256.clone().unwrap_or_default(),
+            duration_ms: p.duration_ms.unwrap_or_default(),
+        }));
+        // synthesize writes this record, so its time is up to that point.
+        stages.push(AuditStage {
+            stage: "synthesize (until audit.json)".into(),
+            artifact_key: String::new(),
+            sha256: String::new(),
+            duration_ms: synthesize_ms,
+        });
         stages.sort_by(|a, b| {
             stage_rank(&a.stage)
                 .cmp(&stage_rank(&b.stage))

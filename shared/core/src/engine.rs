@@ -175,12 +175,22 @@ pub trait WorkflowEngine: Send + Sync + 'static {
 /// Parse the request's parameter object into the engine's typed parameters and check
 /// their bounds. Unknown or mistyped fields are named (`parameters.scenarios: …`).
 pub fn parse_params<E: WorkflowEngine>(raw: &Map<String, Value>) -> Result<E::Params, Rejection> {
+    // The path to the offending field, so `"scenarios": "abc"` is reported at
+    // `parameters.scenarios`, not somewhere in `parameters`.
     let params: E::Params =
-        serde_json::from_value(Value::Object(raw.clone())).map_err(|e| Rejection {
-            issues: vec![Issue {
-                path: "parameters".into(),
-                reason: format!("{e} (workflow {})", E::NAME),
-            }],
+        serde_path_to_error::deserialize(Value::Object(raw.clone())).map_err(|e| {
+            let field = e.path().to_string();
+            let path = if field == "." || field.is_empty() {
+                "parameters".to_owned()
+            } else {
+                format!("parameters.{field}")
+            };
+            Rejection {
+                issues: vec![Issue {
+                    path,
+                    reason: format!("{} (workflow {})", e.inner(), E::NAME),
+                }],
+            }
         })?;
     let issues = E::check_params(&params);
     if issues.is_empty() {

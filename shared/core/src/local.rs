@@ -326,6 +326,7 @@ impl RunStore for DiskRunStore {
                 status: PartitionStatus::Pending,
                 result_key: None,
                 result_sha256: None,
+                duration_ms: None,
             };
             // Exclusive: an existing item (maybe already DONE) is left alone.
             create_exclusive(
@@ -342,6 +343,7 @@ impl RunStore for DiskRunStore {
         partition: u32,
         result_key: &str,
         result_sha256: &str,
+        duration_ms: u64,
     ) -> Result<Completion, StoreError> {
         let dir = self.run_dir(run_id)?;
         if !dir.join(format!("part-{partition:04}.json")).is_file() {
@@ -354,6 +356,7 @@ impl RunStore for DiskRunStore {
             status: PartitionStatus::Done,
             result_key: Some(result_key.to_owned()),
             result_sha256: Some(result_sha256.to_owned()),
+            duration_ms: Some(duration_ms),
         };
         if create_exclusive(
             &dir.join(format!("part-{partition:04}.done.json")),

@@ -307,8 +307,18 @@ mod tests {
         let csv = "dates,A,B\n2000-01-01,0.1,5.2\n2000-02-01,1e308,0.1\n2000-04-01,0.1,0.1\n";
         let err = parse_market_data(csv.as_bytes()).unwrap_err();
         let found: Vec<String> = err.issues.iter().map(|i| i.to_string()).collect();
-        assert!(found.iter().any(|f| f.starts_with("market_data line 3 column 2 (A)") && f.contains("fractions")), "{found:?}");
-        assert!(found.iter().any(|f| f.starts_with("market_data line 4 column 1") && f.contains("missing")), "{found:?}");
+        assert!(
+            found.iter().any(
+                |f| f.starts_with("market_data line 3 column 2 (A)") && f.contains("fractions")
+            ),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|f| f.starts_with("market_data line 4 column 1") && f.contains("missing")),
+            "{found:?}"
+        );
         // 5.2 (+520% in a month) is implausible but possible: only > +1,000% is refused.
         assert!(!found.iter().any(|f| f.contains("column 3")), "{found:?}");
         assert_eq!(next_month("1999-12").as_deref(), Some("2000-01"));
@@ -318,6 +328,9 @@ mod tests {
     fn crlf_files_report_the_line_an_editor_shows() {
         let csv = "dates,A\r\n2000-01-01,0.1\r\n2000-02-01,x\r\n";
         let err = parse_market_data(csv.as_bytes()).unwrap_err();
-        assert!(err.issues[0].path.starts_with("market_data line 3 "), "{err}");
+        assert!(
+            err.issues[0].path.starts_with("market_data line 3 "),
+            "{err}"
+        );
     }
 }

@@ -448,7 +448,7 @@ impl Formatted {
     }
 
     fn markdown(&self) -> String {
-        let cell = |c: &str| c.replace('|', "\\|");
+        let cell = |c: &str| markdown_text(c);
         let mut s = format!(
             "| {} |\n|{}\n",
             self.headers
@@ -552,9 +552,10 @@ impl Header<'_> {
     /// The same facts for `summary.md`.
     pub fn markdown(&self) -> String {
         let r = self.run;
+        let title = markdown_text(self.title);
         let mut s = format!(
             "# {}\n\n- As of: {} · base currency: {} · horizon: {}\n- Workflow: {} (engine {}) · {} scenarios in {} partitions · seed {} · run `{}`\n",
-            self.title,
+            title,
             r.as_of.as_deref().unwrap_or("not stated"),
             r.base_currency,
             self.horizon,
@@ -571,6 +572,25 @@ impl Header<'_> {
         s.push('\n');
         s
     }
+}
+
+/// Text from the input (names, ids) made inert in Markdown: every character Markdown or
+/// embedded HTML could act on is backslash-escaped, so `<script>` or `**x**` in a
+/// portfolio name prints as itself in summary.md. Control characters are escaped too
+/// (validation refuses them in names; this is the second line of defence).
+pub fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A titled section: an optional one-paragraph intro (plain text) and a body of HTML
@@ -881,5 +901,15 @@ mod tests {
             !html.contains("<details "),
             "every details uses the plain tag"
         );
+    }
+
+    #[test]
+    fn input_text_is_inert_in_markdown() {
+        assert_eq!(
+            markdown_text("A <script> | **b**"),
+            "A \\<script\\> \\| \\*\\*b\\*\\*"
+        );
+        assert_eq!(markdown_text("plain 5.0% (USD m)"), "plain 5.0% (USD m)");
+        assert_eq!(markdown_text("bell\u{7}"), "bell\\u{7}");
     }
 }

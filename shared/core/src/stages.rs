@@ -741,6 +741,7 @@ pub async fn compute_partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
         repair_result::<E, B>(blobs, &meta, &manifest, &model, slice, sha).await?;
         return Ok(outcome(true));
     }
+    let started = Instant::now();
     let model = load_model::<E, B>(blobs, &manifest).await?;
     let (_, bytes) = evaluate_slice::<E, B>(blobs, &manifest, &model, slice).await?;
     let sha = sha256_hex(&bytes);
@@ -748,7 +749,13 @@ pub async fn compute_partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
         .put(&slice.result_key, bytes, "application/json")
         .await?;
     let completion = runs
-        .complete_partition(&task.run_id, task.partition, &slice.result_key, &sha)
+        .complete_partition(
+            &task.run_id,
+            task.partition,
+            &slice.result_key,
+            &sha,
+            elapsed_ms(started),
+        )
         .await?;
     Ok(outcome(completion == Completion::Completed))
 }
@@ -997,7 +1004,16 @@ pub async fn synthesize<E: WorkflowEngine, B: BlobStore, R: RunStore, N: Narrato
     // The audit record reads the stage records as they are now, so it includes every
     // stage that ran (and recomputations this call made).
     let stages = runs.stages(id).await?;
-    let audit = Audit::new::<E>(&merged.meta, ctx, &stages, narrator.name(), digests);
+    let partitions = runs.partitions(id).await?;
+    let audit = Audit::new::<E>(
+        &merged.meta,
+        ctx,
+        &stages,
+        &partitions,
+        elapsed_ms(started),
+        narrator.name(),
+        digests,
+    );
     blobs
         .put(
             &deliverable_key(id, "audit.json"),

@@ -144,6 +144,9 @@ pub struct PartitionRecord {
     /// bytes do not match it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_sha256: Option<String>,
+    /// How long the evaluation took, set when DONE (for audit.json).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 /// One `STAGE#<name>` item: which stage produced which artifact, its digest, and how
@@ -207,6 +210,7 @@ pub trait RunStore: Send + Sync {
         partition: u32,
         result_key: &str,
         result_sha256: &str,
+        duration_ms: u64,
     ) -> impl Future<Output = Result<Completion, StoreError>> + Send;
     /// All partitions of a run, by number, read consistently.
     fn partitions(

@@ -127,20 +127,20 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
     let digest1 = "0f".repeat(32);
     assert_eq!(
         store
-            .complete_partition(&run_id, 1, &key1, &digest1)
+            .complete_partition(&run_id, 1, &key1, &digest1, 12)
             .await
             .expect("complete"),
         Completion::Completed
     );
     assert_eq!(
         store
-            .complete_partition(&run_id, 1, &key1, &digest1)
+            .complete_partition(&run_id, 1, &key1, &digest1, 99)
             .await
             .expect("complete again"),
         Completion::AlreadyDone,
         "completing a DONE partition must be a no-op"
     );
-    match store.complete_partition(&run_id, 9, "k", &digest1).await {
+    match store.complete_partition(&run_id, 9, "k", &digest1, 1).await {
         Err(StoreError::NotFound(_)) => {}
         other => panic!("completing an unregistered partition must be NotFound, got {other:?}"),
     }
@@ -159,6 +159,11 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
         parts[1].result_sha256.as_deref(),
         Some(digest1.as_str()),
         "a DONE partition keeps its result digest"
+    );
+    assert_eq!(
+        parts[1].duration_ms,
+        Some(12),
+        "a DONE partition keeps the duration of the call that completed it"
     );
     assert_eq!(parts[0].status, PartitionStatus::Pending);
     assert_eq!(parts[2].status, PartitionStatus::Pending);

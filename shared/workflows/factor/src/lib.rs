@@ -142,11 +142,15 @@ impl WorkflowEngine for FactorWorkflow {
                 reason: format!("must be between {min} and {max}, got {}", params.scenarios),
             });
         }
-        issues.extend(check_partitions(
-            params.partitions,
-            params.scenarios,
-            MAX_PARTITIONS,
-        ));
+        // The partition bound depends on the scenario count: only check it against a
+        // valid one, or one mistake would be reported twice.
+        if issues.is_empty() {
+            issues.extend(check_partitions(
+                params.partitions,
+                params.scenarios,
+                MAX_PARTITIONS,
+            ));
+        }
         issues
     }
     fn scenario_count(params: &FactorParams) -> u32 {
@@ -485,6 +489,42 @@ pub(crate) mod tests {
         assert_eq!(
             paths,
             ["positions[0].instrument_type", "positions[1].notional"],
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_as_of_date_must_match_the_market_data() {
+        let (_, market) = sample();
+        let last = market.dates.last().unwrap().clone();
+        for (as_of, ok) in [
+            (format!("{last}-28"), true),
+            ("2016-12-31".to_owned(), false),
+            ("2099-01-31".to_owned(), false),
+        ] {
+            let b = book(
+                &STOCK.replace("CUR", "USD"),
+                &format!(r#","as_of":"{as_of}""#),
+            );
+            let result = FactorWorkflow::prepare(&b, Some(&market), &params(100), 3);
+            match (ok, result) {
+                (true, Ok(_)) => {}
+                (false, Err(e)) => assert_eq!(e.issues[0].path, "as_of", "{e}"),
+                (ok, other) => panic!("as_of {as_of}: expected ok={ok}, got {:?}", other.err()),
+            }
+        }
+    }
+
+    #[test]
+    fn implausible_given_betas_are_refused_before_they_overflow() {
+        let (_, market) = sample();
+        let huge = STOCK
+            .replace("CUR", "USD")
+            .replace("\"MktRF\":1.1", "\"MktRF\":1e160");
+        let err =
+            FactorWorkflow::prepare(&book(&huge, ""), Some(&market), &params(100), 3).unwrap_err();
+        assert_eq!(
+            err.issues[0].path, "positions[0].factor.exposures.MktRF",
             "{err}"
         );
     }

@@ -25,6 +25,12 @@ pub const RISK_FREE: &str = "RF";
 pub const ESTIMATION_MONTHS: usize = 120;
 /// Length of the stressed calibration window.
 pub const STRESS_WINDOW_MONTHS: usize = 24;
+/// Largest factor beta accepted as given: far beyond any real position (a 3× levered
+/// ETF has a market beta near 3), so a larger one is a unit mistake, and it keeps every
+/// product of betas, amounts and variances far from overflow.
+pub const MAX_ABS_BETA: f64 = 50.0;
+/// How stale the market data may be against the portfolio's as-of date.
+pub const MAX_STALE_MONTHS: i64 = 3;
 /// Fewest observations for a regression with an intercept and four slopes to mean much.
 pub const MIN_OBSERVATIONS: usize = 36;
 
@@ -39,6 +45,9 @@ pub struct Window {
 pub struct PositionModel {
     pub id: String,
     pub name: String,
+    /// The position's own currency and the rate that converted it (base per unit).
+    pub currency: String,
+    pub fx_rate: f64,
     /// Market value in the base currency (what the position adds to the book's value).
     pub market_value: f64,
     /// The base-currency amount whose return the position earns: its market value for
@@ -162,6 +171,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
             ),
         ));
     }
+    issues.extend(check_as_of(portfolio, market));
     if !issues.is_empty() {
         return Err(Rejection { issues });
     }
@@ -235,6 +245,8 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                 Ok((index, fit)) => PositionModel {
                     id: p.id.clone(),
                     name: p.name.clone(),
+                    currency: p.currency.clone(),
+                    fx_rate: portfolio.fx_rate(&p.currency),
                     market_value,
                     exposure_amount,
                     exposures: fit.betas.clone(),
@@ -280,12 +292,27 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                     format!("missing {}", missing.join(", ")),
                 ));
             }
-            if !missing.is_empty() || !unknown.is_empty() {
+            for (f, beta) in &inputs.exposures {
+                if FACTORS.contains(&f.as_str()) && beta.abs() > MAX_ABS_BETA {
+                    issues.push(issue(
+                        format!("{path}.exposures.{f}"),
+                        format!(
+                            "{beta:e} is not a plausible factor beta (the limit is ±{MAX_ABS_BETA}): betas are per unit of the position's value"
+                        ),
+                    ));
+                }
+            }
+            if !missing.is_empty()
+                || !unknown.is_empty()
+                || inputs.exposures.values().any(|b| b.abs() > MAX_ABS_BETA)
+            {
                 continue;
             }
             PositionModel {
                 id: p.id.clone(),
                 name: p.name.clone(),
+                currency: p.currency.clone(),
+                fx_rate: portfolio.fx_rate(&p.currency),
                 market_value,
                 exposure_amount,
                 exposures: FACTORS.iter().map(|f| inputs.exposures[*f]).collect(),
@@ -377,7 +404,84 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         fire_sale: FireSaleInputs::default(),
     };
     model.fire_sale = crate::scenarios::fire_sale_inputs(&model);
+    check_finite(&model)?;
     Ok(model)
+}
+
+/// Months since year 0 of a `YYYY-MM[-DD]` date.
+fn month_index(date: &str) -> Option<i64> {
+    let mut parts = date.split('-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    Some(y * 12 + m - 1)
+}
+
+/// The model must describe the book as of its date: market data that runs past the
+/// as-of date would let the model use returns the book could not have known; data that
+/// ends long before it is stale.
+pub fn check_as_of(portfolio: &Portfolio, market: &MarketData) -> Vec<Issue> {
+    let (Some(as_of), Some(last)) = (portfolio.as_of.as_deref(), market.dates.last()) else {
+        return Vec::new();
+    };
+    let (Some(a), Some(l)) = (month_index(as_of), month_index(last)) else {
+        return Vec::new();
+    };
+    if l > a {
+        vec![issue(
+            "as_of",
+            format!(
+                "{as_of} is before the end of the market data ({last}): the model would use returns after the as-of date — cut the market data at {as_of}"
+            ),
+        )]
+    } else if a - l > MAX_STALE_MONTHS {
+        vec![issue(
+            "as_of",
+            format!(
+                "{as_of} is {} months after the market data ends ({last}); the limit is {MAX_STALE_MONTHS} — refresh the market data",
+                a - l
+            ),
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Every number the later stages rely on must be finite: a NaN or infinity would be
+/// written to JSON as `null` and fail the run after it started.
+fn check_finite(model: &FactorModel) -> Result<(), Rejection> {
+    let matrices = [
+        &model.covariance_sample,
+        &model.covariance_shrunk,
+        &model.covariance_stressed,
+    ];
+    let finite = model.book_exposure.iter().all(|x| x.is_finite())
+        && model.idiosyncratic_variance.is_finite()
+        && model.total_market_value.is_finite()
+        && matrices
+            .iter()
+            .all(|m| m.iter().flatten().all(|x| x.is_finite()))
+        && model
+            .series_residuals
+            .iter()
+            .flatten()
+            .all(|x| x.is_finite())
+        && model
+            .positions
+            .iter()
+            .all(|p| p.exposure_amount.is_finite() && p.exposures.iter().all(|x| x.is_finite()))
+        && model
+            .pnl_volatility(&from_rows(&model.covariance_stressed))
+            .is_finite();
+    if finite {
+        Ok(())
+    } else {
+        Err(Rejection {
+            issues: vec![issue(
+                "positions",
+                "the book's exposures and the market data give a non-finite risk (an overflow): check the magnitudes of exposures, amounts and returns",
+            )],
+        })
+    }
 }
 
 /// The `len`-month window where the book's factor P&L is most volatile, and its sample

@@ -88,12 +88,26 @@ pub fn factor_modeling_specialist(model: &FactorModel) -> Findings {
             Column::percent("Residual vol (ann.)"),
         ])
         .collect();
-    f.tables.push(
-        Table::new(
-            "Estimated exposures (OLS on monthly excess returns; R² is — where exposures were given)",
-            columns,
+    // The report is for people: the largest positions by exposure amount, with every
+    // position's numbers in results.json (a 50,000-row table would be a 10 MB page).
+    let mut by_size: Vec<&crate::model::PositionModel> = model.positions.iter().collect();
+    by_size.sort_by(|a, b| {
+        b.exposure_amount
+            .abs()
+            .total_cmp(&a.exposure_amount.abs())
+            .then(a.id.cmp(&b.id))
+    });
+    let listed = by_size.len().min(EXPOSURE_ROWS);
+    let title = if listed < by_size.len() {
+        format!(
+            "Exposures of the {listed} largest of {} positions (all in results.json; OLS on monthly excess returns; R² is — where exposures were given)",
+            by_size.len()
         )
-        .with_rows(model.positions.iter().map(|p| {
+    } else {
+        "Exposures (OLS on monthly excess returns; R² is — where exposures were given)".to_owned()
+    };
+    f.tables.push(
+        Table::new(&title, columns).with_rows(by_size.into_iter().take(listed).map(|p| {
             [p.id.as_str().into(), p.market_value.into()]
                 .into_iter()
                 .chain(p.exposures.iter().map(|&b| b.into()))
@@ -102,8 +116,7 @@ pub fn factor_modeling_specialist(model: &FactorModel) -> Findings {
                     (p.residual_vol * 12f64.sqrt()).into(),
                 ])
                 .collect()
-        }))
-        ,
+        })),
     );
     if let (Some(min), Some(weak)) = (f.get("min_r_squared"), f.get("weakly_explained_positions")) {
         if weak > 0.0 {
@@ -135,6 +148,9 @@ pub fn factor_modeling_specialist(model: &FactorModel) -> Findings {
     );
     f
 }
+
+/// Rows of the exposures table in the report.
+pub const EXPOSURE_ROWS: usize = 50;
 
 /// Euler contributions of each factor (and the idiosyncratic part) to P&L volatility.
 pub fn factor_contributions(model: &FactorModel, cov: &DMatrix<f64>) -> risk::EulerContributions {

@@ -39,13 +39,27 @@ pub fn template_narrative(
     let tail = |key: &str, c: f64| agg.view(key).and_then(|v| v.tail(c)).cloned();
     let amount = |x: f64| money(x, &header.base_currency);
     let mut s = Vec::new();
+    let estimated = model
+        .positions
+        .iter()
+        .filter(|p| p.r_squared.is_some())
+        .count();
+    let exposures = match (estimated, model.positions.len() - estimated) {
+        (_, 0) => format!(
+            "exposures estimated from {} to {}",
+            model.window.start, model.window.end
+        ),
+        (0, _) => "the exposures given in the portfolio".to_owned(),
+        (e, g) => format!(
+            "exposures estimated from {} to {} ({e} positions) or given in the portfolio ({g})",
+            model.window.start, model.window.end
+        ),
+    };
     s.push(format!(
-        "{} ({}) was stressed over {} factor scenarios on exposures estimated from {} to {}.",
+        "{} ({}) was stressed over {} factor scenarios on {exposures}.",
         header.portfolio_name,
         amount(model.total_market_value),
         agg.scenario_count,
-        model.window.start,
-        model.window.end
     ));
     if let (Some(n), Some(st)) = (tail("normal_shrunk", 0.99), tail("stressed_period", 0.99)) {
         s.push(format!(
@@ -148,8 +162,8 @@ fn estimates(header: &RunContext, model: &FactorModel) -> Vec<Estimate> {
     out.push(Estimate::new(
         "Normal covariance",
         format!(
-            "Ledoit-Wolf shrinkage (intensity {:.2}) of the sample covariance of the same {} months",
-            model.shrinkage_intensity, w.months
+            "Ledoit-Wolf shrinkage (intensity {:.2}) of the sample covariance of the factor returns over {} months, {} to {}",
+            model.shrinkage_intensity, w.months, w.start, w.end
         ),
     ));
     out.push(Estimate::new(
@@ -164,6 +178,27 @@ fn estimates(header: &RunContext, model: &FactorModel) -> Vec<Estimate> {
             "Historical VaR / ES",
             format!(
                 "every month of factor history, {first} to {last}, applied to today's exposures"
+            ),
+        ));
+    }
+    let foreign: Vec<&str> = {
+        let mut c: Vec<&str> = model
+            .positions
+            .iter()
+            .map(|p| p.currency.as_str())
+            .filter(|c| *c != header.base_currency)
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    if !foreign.is_empty() {
+        out.push(Estimate::new(
+            "Currency",
+            format!(
+                "positions in {} are converted to {} at the portfolio's fx_rates and stressed with the equity factors only: FX translation risk is not modelled",
+                foreign.join(", "),
+                header.base_currency
             ),
         ));
     }
@@ -278,9 +313,11 @@ fn summary_markdown(
         estimates: &estimates,
     }
     .markdown();
+    // The narrative quotes the portfolio's name and scenario names: inert in Markdown.
     md.push_str(&format!(
-        "Book value {}.\n\n{narrative}\n\n## Tail risk\n\n",
-        money(model.total_market_value, cur)
+        "Book value {}.\n\n{}\n\n## Tail risk\n\n",
+        money(model.total_market_value, cur),
+        stresslab_core::report::markdown_text(narrative)
     ));
     md.push_str(&risk_table(agg, model.total_market_value, cur).to_markdown());
     md.push_str("\n## Worst scenarios\n\n");
@@ -297,7 +334,7 @@ fn summary_markdown(
             md.push_str(&format!(
                 "- **{}** — {} _(cites: {})_\n",
                 f.persona,
-                r.text,
+                stresslab_core::report::markdown_text(&r.text),
                 r.cites.join(", ")
             ));
         }

@@ -75,6 +75,8 @@ pub fn results_json(
             "positions": model.positions.iter().map(|p| json!({
                 "id": p.id,
                 "name": p.name,
+                "currency": p.currency,
+                "fx_rate": p.fx_rate,
                 "market_value": p.market_value,
                 "exposure_amount": p.exposure_amount,
                 "exposures": named(&p.exposures),

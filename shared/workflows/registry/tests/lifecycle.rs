@@ -286,9 +286,14 @@ fn results_hold_the_scenarios_and_tail_figures() {
     assert_eq!(stage_names.first(), Some(&"partition"));
     assert_eq!(
         stage_names.len(),
-        6,
-        "partition, aggregate, four personas: {stage_names:?}"
+        11,
+        "partition, four partitions, aggregate, four personas, synthesize: {stage_names:?}"
     );
+    assert!(
+        stage_names.contains(&"compute-partition 0003"),
+        "{stage_names:?}"
+    );
+    assert_eq!(stage_names.last(), Some(&"synthesize (until audit.json)"));
     assert_eq!(audit.narrator, "template");
 }
 
