@@ -1,13 +1,14 @@
-//! End to end: the factor state machine, run the way AWS runs it, gives the same bytes
-//! as the local runner.
+//! End to end: every workflow's state machine (the registry lists them), run the way
+//! AWS runs it, gives the same bytes as the local runner.
 //!
-//! The real `statemachines/factor.asl.json` runs under aws-local-stepfunctions
-//! (`tests/harness/run-factor.mjs`); every Lambda task goes to the real Rust Lambdas
+//! The real `statemachines/<workflow>.asl.json` runs under aws-local-stepfunctions
+//! (`tests/harness/run-workflow.mjs`) with `events/<workflow>.execution.json` as its
+//! input; every Lambda task goes to the real Rust Lambdas
 //! behind `cargo lambda watch`'s Lambda API emulator, and they talk to S3 and DynamoDB
 //! on a moto server; the table and bucket are created from `template.yaml`'s own
 //! definitions. The same request then runs in-process on the local disk adapters, and
 //! the run id and every artifact under `runs/<run_id>/` — the aggregate first — must be
-//! byte-identical: the promise in DESIGN.md that a laptop run and an AWS run of the same
+//! byte-identical (audit.json aside: it records timings and who started the run): the promise in DESIGN.md that a laptop run and an AWS run of the same
 //! inputs and seed agree bit for bit.
 //!
 //! The watch server runs with `--only-lambda-apis` and the test starts the function
@@ -39,7 +40,6 @@ use stresslab_core::local::{DiskBlobStore, DiskRunStore};
 use stresslab_core::narrative::TemplateNarrator;
 use stresslab_core::storage::BlobStore;
 
-const PORTFOLIO_FILE: &str = "ff_multifactor_book.json";
 const UPLOAD_PREFIX: &str = "uploads/";
 /// Artifacts that legitimately differ between two runs of the same request: the audit
 /// record holds wall-clock timings, who started the run and when.
@@ -206,16 +206,18 @@ fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Result<ExitStatus
     }
 }
 
-/// The market data file the sample portfolio names (relative to the portfolio).
-fn market_data_file(inputs: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(inputs.join(PORTFOLIO_FILE))
-        .map_err(|e| format!("{PORTFOLIO_FILE}: {e}"))?;
-    let portfolio: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{PORTFOLIO_FILE}: {e}"))?;
-    portfolio["market_data"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{PORTFOLIO_FILE} has no market_data"))
+/// Every sample input (`events/inputs/*`, the README aside), uploaded under `uploads/`
+/// on both sides: each workflow's execution input names what it reads from there.
+fn sample_inputs(inputs: &Path) -> Result<Vec<String>, String> {
+    let mut files: Vec<String> = std::fs::read_dir(inputs)
+        .map_err(|e| format!("{}: {e}", inputs.display()))?
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "README.md")
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// The AWS side: moto, the Lambdas under `cargo lambda watch`, one execution of the real
@@ -225,7 +227,7 @@ fn run_on_local_aws(work: &Path, workflow: &str) -> Result<AwsRun, String> {
     let repo = repo_root();
     let harness = repo.join("tests/harness");
     let inputs = repo.join("events/inputs");
-    let market_data = market_data_file(&inputs)?;
+    let uploads = sample_inputs(&inputs)?;
 
     let moto_port = free_port()?;
     let endpoint = format!("http://127.0.0.1:{moto_port}");
@@ -248,8 +250,7 @@ fn run_on_local_aws(work: &Path, workflow: &str) -> Result<AwsRun, String> {
             .arg(&fixture)
             .args(["provision", &endpoint, BUCKET, TABLE])
             .arg(repo.join("template.yaml"))
-            .arg(upload(PORTFOLIO_FILE))
-            .arg(upload(&market_data)),
+            .args(uploads.iter().map(|f| upload(f))),
         "moto provisioning",
     )?;
 
@@ -460,7 +461,7 @@ fn run_locally(work: &Path, workflow: &str) -> Result<(String, BTreeMap<String, 
         .map_err(|e| format!("execution input: {e}"))?;
     let started = Instant::now();
     let result = pollster::block_on(async {
-        for file in [PORTFOLIO_FILE.to_owned(), market_data_file(&inputs)?] {
+        for file in sample_inputs(&inputs)? {
             let body = std::fs::read(inputs.join(&file)).map_err(|e| format!("{file}: {e}"))?;
             blobs
                 .put(
