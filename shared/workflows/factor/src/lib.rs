@@ -234,7 +234,7 @@ impl WorkflowEngine for FactorWorkflow {
     }
 }
 
-/// Linear revaluation: factor P&L is dollar exposure × factor return; non-factor moves
+/// Linear revaluation: factor P&L is exposure amount × beta × factor return; non-factor moves
 /// (replayed residuals, fire-sale discounts) add market value × return, computed here
 /// from the model rather than stored per position in every scenario. Exact for the
 /// linear (delta-one) instruments the factor workflow accepts.

@@ -124,16 +124,11 @@ impl FactorModel {
     pub fn exposure_vector(&self) -> DVector<f64> {
         DVector::from_column_slice(&self.book_exposure)
     }
-    /// Monthly dollar P&L volatility under a factor covariance, idiosyncratic included.
+    /// Monthly P&L volatility (base currency) under a factor covariance, idiosyncratic
+    /// included.
     pub fn pnl_volatility(&self, factor_cov: &DMatrix<f64>) -> f64 {
         let b = self.exposure_vector();
         ((b.transpose() * factor_cov * &b)[(0, 0)] + self.idiosyncratic_variance).sqrt()
-    }
-    /// Position-by-factor dollar exposure matrix (n × k).
-    pub fn dollar_exposures(&self) -> DMatrix<f64> {
-        DMatrix::from_fn(self.positions.len(), self.factors.len(), |i, j| {
-            self.positions[i].exposure_amount * self.positions[i].exposures[j]
-        })
     }
 }
 

@@ -494,7 +494,7 @@ pub fn market_regime_analyst(model: &FactorModel) -> Findings {
     f
 }
 
-/// Scenario-set ES 99% of the book with `hedge` dollars of market exposure sold.
+/// Scenario-set ES 99% of the book with `hedge` (base currency) of market exposure sold.
 fn hedged_es(agg: &FactorAggregate, market_exposure: f64, hedge: f64, confidence: f64) -> f64 {
     let pnl: Vec<f64> = agg
         .outcomes
