@@ -312,7 +312,7 @@ fn audit_prints_the_record_of_a_run() {
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
     for needle in [
-        "engine factor/2",
+        "engine factor/",
         "input portfolio",
         "input market_data",
         "risk-decomposition-engineer",

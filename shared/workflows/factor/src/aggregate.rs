@@ -66,8 +66,16 @@ pub struct FactorAggregate {
     pub total_market_value: f64,
     /// Every scenario's outcome, by id.
     pub outcomes: Vec<ScenarioOutcome>,
-    /// Ids of the worst scenarios, worst first.
+    /// Ids of the worst one-month scenarios, worst first.
     pub worst: Vec<u32>,
+    /// Ids of the multi-month historical episodes (compounded), worst first. They are
+    /// never pooled with the one-month scenarios: not in `worst`, the histogram, the
+    /// kind table or the scenario-set view.
+    #[serde(default)]
+    pub episodes: Vec<u32>,
+    /// How many scenarios are one-month moves.
+    #[serde(default)]
+    pub one_month_count: usize,
     pub loss_histogram: LossHistogram,
     pub risk_views: Vec<RiskView>,
     pub by_kind: Vec<KindSummary>,
@@ -123,13 +131,20 @@ fn empirical(key: &str, label: String, pnl: &[f64]) -> RiskView {
 
 pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorAggregate {
     outcomes.sort_by_key(|o| o.id);
-    let pnl: Vec<f64> = outcomes.iter().map(|o| o.pnl).collect();
-    let losses: Vec<f64> = outcomes.iter().map(ScenarioOutcome::loss).collect();
+    // One horizon per figure: the one-month moves make up the scenario distribution;
+    // multi-month episodes are reported on their own.
+    let one_month: Vec<&ScenarioOutcome> =
+        outcomes.iter().filter(|o| o.horizon_months == 1).collect();
+    let mut episodes: Vec<&ScenarioOutcome> =
+        outcomes.iter().filter(|o| o.horizon_months > 1).collect();
+    episodes.sort_by(|a, b| b.loss().total_cmp(&a.loss()).then(a.id.cmp(&b.id)));
+    let pnl: Vec<f64> = one_month.iter().map(|o| o.pnl).collect();
+    let losses: Vec<f64> = one_month.iter().map(|o| o.loss()).collect();
 
-    let mut by_loss: Vec<&ScenarioOutcome> = outcomes.iter().collect();
+    let mut by_loss: Vec<&ScenarioOutcome> = one_month.clone();
     by_loss.sort_by(|a, b| b.loss().total_cmp(&a.loss()).then(a.id.cmp(&b.id)));
     let worst: Vec<u32> = by_loss.iter().take(WORST_LISTED).map(|o| o.id).collect();
-    let tail_count = (outcomes.len() as f64 * 0.05).ceil() as usize;
+    let tail_count = (one_month.len() as f64 * 0.05).ceil() as usize;
     // Membership by id in O(1): a `Vec::contains` per scenario would make this
     // quadratic in the scenario count (5·10⁸ steps at 100,000 scenarios).
     let tail_ids: std::collections::HashSet<u32> =
@@ -138,8 +153,11 @@ pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorA
     let by_kind = ScenarioKind::ALL
         .iter()
         .filter_map(|&kind| {
-            let of_kind: Vec<&ScenarioOutcome> =
-                outcomes.iter().filter(|o| o.kind == kind).collect();
+            let of_kind: Vec<&ScenarioOutcome> = one_month
+                .iter()
+                .copied()
+                .filter(|o| o.kind == kind)
+                .collect();
             if of_kind.is_empty() {
                 return None;
             }
@@ -212,8 +230,8 @@ pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorA
         empirical(
             "scenario_set",
             format!(
-                "Across the {} stress scenarios (equal weight)",
-                outcomes.len()
+                "Across the {} one-month stress scenarios (equal weight: a summary of the set, not a probability)",
+                one_month.len()
             ),
             &pnl,
         ),
@@ -225,6 +243,8 @@ pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorA
         scenario_count: outcomes.len(),
         total_market_value: model.total_market_value,
         worst,
+        episodes: episodes.iter().map(|o| o.id).collect(),
+        one_month_count: one_month.len(),
         loss_histogram: LossHistogram {
             edges: hist.edges,
             counts: hist.counts,

@@ -203,7 +203,7 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
     );
     f.figure(
         "es99_scenarios",
-        "ES 99% across the stress scenarios",
+        "ES 99% across the one-month stress scenarios (equal weight)",
         es("scenario_set"),
         Unit::Money,
     );
@@ -211,9 +211,26 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
     if let Some(w) = worst {
         f.figure(
             "worst_scenario_loss",
-            "Worst scenario loss",
+            "Worst one-month scenario loss",
             w.loss(),
             Unit::Money,
+        );
+    }
+    if let Some(e) = agg.episodes.first().and_then(|id| agg.outcome(*id)) {
+        f.figure(
+            "worst_episode_loss",
+            &format!(
+                "Worst historical episode loss, compounded over its {} months",
+                e.horizon_months
+            ),
+            e.loss(),
+            Unit::Money,
+        );
+        f.figure(
+            "worst_episode_months",
+            "Length of the worst historical episode",
+            f64::from(e.horizon_months),
+            Unit::Months,
         );
     }
     let labels: Vec<String> = model
@@ -331,12 +348,28 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
     if let Some(w) = worst {
         f.recommend(
             format!(
-                "The worst scenario, “{}”, loses {}; the scenario-set ES 99% is {}.",
+                "The worst one-month scenario, “{}”, loses {}; the equal-weight ES 99% of the one-month scenario set is {}.",
                 w.name,
                 money(w.loss(), cur),
                 money(es("scenario_set"), cur)
             ),
             &["worst_scenario_loss", "es99_scenarios"],
+        );
+    }
+    if let (Some(loss), Some(months)) = (f.get("worst_episode_loss"), f.get("worst_episode_months"))
+    {
+        let name = agg
+            .episodes
+            .first()
+            .and_then(|id| agg.outcome(*id))
+            .map_or("", |o| o.name.as_str())
+            .to_owned();
+        f.recommend(
+            format!(
+                "Over a whole historical episode the loss is larger and slower: “{name}” would cost {} over {months:.0} months, compounded on today's book — plan liquidity and limits for the episode, not only for the month.",
+                money(loss, cur)
+            ),
+            &["worst_episode_loss", "worst_episode_months"],
         );
     }
     f
@@ -494,11 +527,13 @@ pub fn market_regime_analyst(model: &FactorModel) -> Findings {
     f
 }
 
-/// Scenario-set ES 99% of the book with `hedge` (base currency) of market exposure sold.
+/// Scenario-set ES 99% of the book with `hedge` (base currency) of market exposure sold,
+/// over the one-month scenarios only (one horizon).
 fn hedged_es(agg: &FactorAggregate, market_exposure: f64, hedge: f64, confidence: f64) -> f64 {
     let pnl: Vec<f64> = agg
         .outcomes
         .iter()
+        .filter(|o| o.horizon_months == 1)
         .map(|o| {
             let market_return = if market_exposure != 0.0 {
                 o.factor_pnl[0] / market_exposure
@@ -629,11 +664,13 @@ pub fn portfolio_optimization_strategist(
     let worst_before = agg
         .outcomes
         .iter()
+        .filter(|o| o.horizon_months == 1)
         .map(|o| o.loss())
         .fold(f64::MIN, f64::max);
     let worst_after = agg
         .outcomes
         .iter()
+        .filter(|o| o.horizon_months == 1)
         .map(|o| {
             let market_return = if b_mkt != 0.0 {
                 o.factor_pnl[0] / b_mkt
@@ -645,13 +682,13 @@ pub fn portfolio_optimization_strategist(
         .fold(f64::MIN, f64::max);
     f.figure(
         "worst_loss_before",
-        "Worst scenario loss, before",
+        "Worst one-month scenario loss, before",
         worst_before,
         Unit::Money,
     );
     f.figure(
         "worst_loss_after",
-        "Worst scenario loss, after",
+        "Worst one-month scenario loss, after",
         worst_after,
         Unit::Money,
     );

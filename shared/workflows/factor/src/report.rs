@@ -24,7 +24,8 @@ pub fn facts(
         "run": header,
         "total_market_value": model.total_market_value,
         "risk_views": agg.risk_views,
-        "worst_scenarios": agg.worst.iter().take(5).filter_map(|id| agg.outcome(*id)).map(|o| json!({"name": o.name, "loss": o.loss()})).collect::<Vec<_>>(),
+        "worst_one_month_scenarios": agg.worst.iter().take(5).filter_map(|id| agg.outcome(*id)).map(|o| json!({"name": o.name, "loss": o.loss(), "horizon_months": 1})).collect::<Vec<_>>(),
+        "worst_episodes": agg.episodes.iter().take(3).filter_map(|id| agg.outcome(*id)).map(|o| json!({"name": o.name, "loss": o.loss(), "horizon_months": o.horizon_months})).collect::<Vec<_>>(),
         "findings": findings.iter().map(|f| json!({"persona": f.persona, "headline": f.headline, "figures": f.figures})).collect::<Vec<_>>(),
     })
 }
@@ -76,18 +77,27 @@ pub fn template_narrative(
     }
     if let Some(w) = agg.worst.first().and_then(|id| agg.outcome(*id)) {
         s.push(format!(
-            "The worst scenario is “{}”, losing {} ({} of value).",
+            "The worst one-month scenario is “{}”, losing {} ({} of value).",
             w.name,
             amount(w.loss()),
             pct(w.loss() / model.total_market_value)
         ));
     }
+    if let Some(e) = agg.episodes.first().and_then(|id| agg.outcome(*id)) {
+        s.push(format!(
+            "Replayed whole, the worst historical episode, “{}”, would lose {} ({} of value) over {} months.",
+            e.name,
+            amount(e.loss()),
+            pct(e.loss() / model.total_market_value),
+            e.horizon_months
+        ));
+    }
     if let Some(k) = agg.by_kind.iter().max_by_key(|k| k.in_worst_5pct) {
         s.push(format!(
-            "{} scenarios make up {} of the {} worst 5% outcomes.",
+            "{} scenarios make up {} of the {} worst 5% one-month outcomes.",
             capitalise(k.kind.label()),
             k.in_worst_5pct,
-            (agg.scenario_count as f64 * 0.05).ceil()
+            (agg.one_month_count as f64 * 0.05).ceil()
         ));
     }
     for f in findings {
@@ -126,11 +136,10 @@ const HORIZON: &str =
     "one month for VaR, ES and scenario losses; historical episodes marked “compounded” cover the whole episode";
 
 /// One-month unless the scenario replays a multi-month episode compounded.
-fn scenario_horizon(o: &ScenarioOutcome) -> &'static str {
-    if o.name.contains("compounded") {
-        "episode"
-    } else {
-        "one month"
+fn scenario_horizon(o: &ScenarioOutcome) -> String {
+    match o.horizon_months {
+        1 => "one month".to_owned(),
+        n => format!("{n} months, compounded"),
     }
 }
 
@@ -268,7 +277,12 @@ fn worst_table(caption: &str, worst: &[&ScenarioOutcome], currency: &str) -> Tab
 
 /// Where each of the worst scenarios' P&L came from, by the same ranks: a table of its
 /// own, so the scenario names keep the width they need in the table above.
-fn attribution_table(worst: &[&ScenarioOutcome], model: &FactorModel, currency: &str) -> Table {
+fn attribution_table(
+    what: &str,
+    worst: &[&ScenarioOutcome],
+    model: &FactorModel,
+    currency: &str,
+) -> Table {
     let columns = [Column::rank(), Column::money("Loss", currency)]
         .into_iter()
         .chain(
@@ -281,8 +295,7 @@ fn attribution_table(worst: &[&ScenarioOutcome], model: &FactorModel, currency: 
         .collect();
     Table::new(
         &format!(
-            "P&L by source for the worst {} scenarios (negative = loss; the sources sum to minus the loss)",
-            worst.len()
+            "P&L by source for {what}, by the ranks above (negative = loss; the sources sum to minus the loss)"
         ),
         columns,
     )
@@ -327,7 +340,7 @@ fn summary_markdown(
         .take(10)
         .filter_map(|id| agg.outcome(*id))
         .collect();
-    md.push_str(&worst_table("Worst 10 scenarios", &worst, cur).to_markdown());
+    md.push_str(&worst_table("Worst 10 one-month scenarios", &worst, cur).to_markdown());
     md.push_str("\n## Recommendations\n\n");
     for f in findings {
         for r in &f.recommendations {
@@ -421,13 +434,16 @@ fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> St
     }
     let charts = report::figures(&[
         svg::bar_chart(
-            &format!("Top {} scenario losses", worst.len()),
+            &format!("Top {} one-month scenario losses", worst.len()),
             &labels,
             &losses,
             &money_axis("Loss", cur, &losses),
         ),
         svg::histogram(
-            &format!("Loss distribution over {} scenarios", agg.scenario_count),
+            &format!(
+                "Loss distribution over {} one-month scenarios",
+                agg.one_month_count
+            ),
             &agg.loss_histogram.edges,
             &agg.loss_histogram.counts,
             &money_axis("Loss, gains negative", cur, &agg.loss_histogram.edges),
@@ -455,14 +471,52 @@ fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> St
         ]
     }))
     .one_money_scale();
+    let episodes: Vec<_> = agg
+        .episodes
+        .iter()
+        .filter_map(|id| agg.outcome(*id))
+        .collect();
+    let episode_table = Table::new(
+        "Historical episodes replayed whole (each over its own length, compounded month by month on today's book; not comparable with the one-month figures above)",
+        vec![
+            Column::rank(),
+            Column::text("Episode"),
+            Column::number("Months", 0),
+            Column::money("Loss", cur),
+            Column::percent("Loss / book value"),
+        ],
+    )
+    .with_rows(episodes.iter().enumerate().map(|(i, o)| {
+        vec![
+            ((i + 1) as f64).into(),
+            o.name.as_str().into(),
+            f64::from(o.horizon_months).into(),
+            o.loss().into(),
+            (o.loss() / model.total_market_value).into(),
+        ]
+    }));
     report::section(
         "Scenario losses",
-        "Losses are positive, gains negative. Single-month scenarios are one-month moves; historical episodes marked “compounded” replay the whole episode.",
+        "Losses are positive, gains negative. The charts and the first tables are one-month moves only; multi-month historical episodes follow in a table of their own, never pooled with them.",
         &format!(
-            "{charts}{}{}{}",
+            "{charts}{}{}{}{}{}",
             by_kind.to_html(),
-            worst_table(&format!("Worst {} scenarios", worst.len()), &worst, cur).to_html(),
-            attribution_table(&worst, model, cur).to_html()
+            worst_table(&format!("Worst {} one-month scenarios", worst.len()), &worst, cur).to_html(),
+            attribution_table(
+                &format!("the worst {} one-month scenarios", worst.len()),
+                &worst,
+                model,
+                cur
+            )
+            .to_html(),
+            episode_table.to_html(),
+            attribution_table(
+                "the episodes (each month's moves on the position values carried into it)",
+                &episodes,
+                model,
+                cur
+            )
+            .to_html()
         ),
     )
 }
