@@ -19,8 +19,12 @@ pub struct TailFigures {
     pub confidence: f64,
     /// Loss not exceeded with this confidence, in the base currency (positive = loss).
     pub var: f64,
-    /// Mean loss beyond VaR, in the base currency.
+    /// Expected shortfall in the base currency: the Gaussian tail mean for parametric
+    /// views, the Acerbi-Tasche estimator for empirical ones.
     pub es: f64,
+    /// Empirical views: how many observations the ES rests on, n (1 − confidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_observations: Option<f64>,
 }
 
 /// One way of measuring the book's one-month tail risk.
@@ -105,6 +109,7 @@ fn parametric(key: &str, label: String, model: &FactorModel, cov: &[Vec<f64>]) -
                 confidence: c,
                 var: risk::parametric_var(sigma, 0.0, c),
                 es: risk::parametric_es(sigma, 0.0, c),
+                tail_observations: None,
             })
             .collect(),
     }
@@ -123,6 +128,7 @@ fn empirical(key: &str, label: String, pnl: &[f64]) -> RiskView {
                     confidence: c,
                     var: t.var,
                     es: t.es,
+                    tail_observations: Some(t.tail_observations),
                 }
             })
             .collect(),

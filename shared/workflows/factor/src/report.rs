@@ -235,6 +235,8 @@ fn risk_table(agg: &FactorAggregate, tmv: f64, currency: &str) -> Table {
             Column::money("VaR 99%", currency),
             Column::money("ES 99%", currency),
             Column::percent("VaR 99% / book value"),
+            // A historical ES 99% over 24 months rests on a fraction of one month: say so.
+            Column::number("Observations behind ES 99%", 1),
         ],
     )
     .with_rows(agg.risk_views.iter().map(|v| {
@@ -247,6 +249,7 @@ fn risk_table(agg: &FactorAggregate, tmv: f64, currency: &str) -> Table {
             t99.map(|t| t.var).into(),
             t99.map(|t| t.es).into(),
             t99.map(|t| t.var / tmv).into(),
+            t99.and_then(|t| t.tail_observations).into(),
         ]
     }))
     .one_money_scale()

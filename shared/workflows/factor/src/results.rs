@@ -96,6 +96,7 @@ pub fn results_json(
                 "es": t.es,
                 "var_fraction_of_value": t.var / tmv,
                 "es_fraction_of_value": t.es / tmv,
+                "tail_observations": t.tail_observations,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "risk_contributions": {
