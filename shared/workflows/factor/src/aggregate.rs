@@ -58,6 +58,20 @@ pub struct KindSummary {
     pub in_worst_5pct: usize,
 }
 
+/// The correlation breakdowns against the same market shocks under normal correlations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationEffect {
+    pub scenarios: usize,
+    pub mean_loss: f64,
+    /// Mean loss of the same market shocks with the same vols, normal correlations.
+    pub mean_loss_normal_correlation: f64,
+    /// `mean_loss − mean_loss_normal_correlation`.
+    pub mean_effect: f64,
+    pub largest_effect: f64,
+    /// Share of breakdowns whose correlations add to the loss.
+    pub fraction_adding_loss: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LossHistogram {
     pub edges: Vec<f64>,
@@ -80,6 +94,9 @@ pub struct FactorAggregate {
     /// How many scenarios are one-month moves.
     #[serde(default)]
     pub one_month_count: usize,
+    /// What the correlation breakdowns' correlations alone add to their losses.
+    #[serde(default)]
+    pub correlation_effect: Option<CorrelationEffect>,
     pub loss_histogram: LossHistogram,
     pub risk_views: Vec<RiskView>,
     pub by_kind: Vec<KindSummary>,
@@ -133,6 +150,27 @@ fn empirical(key: &str, label: String, pnl: &[f64]) -> RiskView {
             })
             .collect(),
     }
+}
+
+fn correlation_effect(one_month: &[&ScenarioOutcome]) -> Option<CorrelationEffect> {
+    let with: Vec<(f64, f64)> = one_month
+        .iter()
+        .filter_map(|o| o.correlation_effect.map(|e| (o.loss(), e)))
+        .collect();
+    if with.is_empty() {
+        return None;
+    }
+    let n = with.len() as f64;
+    let mean_loss = with.iter().map(|(l, _)| l).sum::<f64>() / n;
+    let mean_effect = with.iter().map(|(_, e)| e).sum::<f64>() / n;
+    Some(CorrelationEffect {
+        scenarios: with.len(),
+        mean_loss,
+        mean_loss_normal_correlation: mean_loss - mean_effect,
+        mean_effect,
+        largest_effect: with.iter().map(|(_, e)| *e).fold(f64::MIN, f64::max),
+        fraction_adding_loss: with.iter().filter(|(_, e)| *e > 0.0).count() as f64 / n,
+    })
 }
 
 pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorAggregate {
@@ -251,6 +289,7 @@ pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorA
         worst,
         episodes: episodes.iter().map(|o| o.id).collect(),
         one_month_count: one_month.len(),
+        correlation_effect: correlation_effect(&one_month),
         loss_histogram: LossHistogram {
             edges: hist.edges,
             counts: hist.counts,

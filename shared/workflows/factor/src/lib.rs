@@ -39,6 +39,17 @@ pub struct ScenarioOutcome {
     /// The scenario's horizon: 1 for a one-month move, the episode's length for a
     /// compounded historical episode. Figures never pool different horizons.
     pub horizon_months: u32,
+    /// Plausibility of the factor move: Mahalanobis distance under the normal and the
+    /// stressed covariance (scaled to the horizon), and for one-month moves the share of
+    /// history months at least as far out.
+    pub mahalanobis_normal: f64,
+    pub mahalanobis_stressed: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_exceedance: Option<f64>,
+    /// Correlation breakdowns: loss minus the loss of the same market shock with the
+    /// same vols under the normal correlations — what the correlations alone add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_effect: Option<f64>,
 }
 
 impl ScenarioOutcome {
@@ -244,7 +255,11 @@ impl WorkflowEngine for FactorWorkflow {
 /// multi-month episode is revalued month by month instead (see [`episode_outcome`]).
 pub fn evaluate_scenario(model: &FactorModel, scenario: &Scenario) -> ScenarioOutcome {
     if let NonFactorShock::ResidualEpisode { first, last } = scenario.non_factor {
-        return episode_outcome(model, scenario, first as usize, last as usize);
+        return with_plausibility(
+            model,
+            scenario,
+            episode_outcome(model, scenario, first as usize, last as usize),
+        );
     }
     let factor_pnl: Vec<f64> = model
         .book_exposure
@@ -253,7 +268,7 @@ pub fn evaluate_scenario(model: &FactorModel, scenario: &Scenario) -> ScenarioOu
         .map(|(b, f)| b * f)
         .collect();
     let residual_pnl = non_factor_pnl(model, &scenario.non_factor);
-    ScenarioOutcome {
+    let outcome = ScenarioOutcome {
         id: scenario.id,
         kind: scenario.kind,
         name: scenario.name.clone(),
@@ -261,7 +276,37 @@ pub fn evaluate_scenario(model: &FactorModel, scenario: &Scenario) -> ScenarioOu
         factor_pnl,
         residual_pnl,
         horizon_months: 1,
-    }
+        mahalanobis_normal: 0.0,
+        mahalanobis_stressed: 0.0,
+        history_exceedance: None,
+        correlation_effect: None,
+    };
+    with_plausibility(model, scenario, outcome)
+}
+
+/// Adds the plausibility of the scenario's factor move and, for a correlation
+/// breakdown, the loss its correlations alone add.
+fn with_plausibility(
+    model: &FactorModel,
+    scenario: &Scenario,
+    mut outcome: ScenarioOutcome,
+) -> ScenarioOutcome {
+    let p = &model.plausibility;
+    let months = outcome.horizon_months;
+    outcome.mahalanobis_normal = p.distance_normal(&scenario.factor_shocks, months);
+    outcome.mahalanobis_stressed = p.distance_stressed(&scenario.factor_shocks, months);
+    outcome.history_exceedance =
+        (months == 1).then(|| p.history_exceedance(outcome.mahalanobis_normal));
+    outcome.correlation_effect = scenario.reference_shocks.as_ref().map(|reference| {
+        let reference_loss: f64 = -model
+            .book_exposure
+            .iter()
+            .zip(reference)
+            .map(|(b, f)| b * f)
+            .sum::<f64>();
+        outcome.loss() - reference_loss
+    });
+    outcome
 }
 
 /// A historical episode replayed on today's book: each position's modelled monthly
@@ -307,6 +352,10 @@ pub fn episode_outcome(
         factor_pnl,
         residual_pnl,
         horizon_months: (last + 1 - first) as u32,
+        mahalanobis_normal: 0.0,
+        mahalanobis_stressed: 0.0,
+        history_exceedance: None,
+        correlation_effect: None,
     }
 }
 
@@ -660,5 +709,58 @@ pub(crate) mod tests {
         assert_eq!(counted, agg.one_month_count);
         let in_histogram: u64 = agg.loss_histogram.counts.iter().sum();
         assert_eq!(in_histogram as usize, agg.one_month_count);
+    }
+    #[test]
+    fn plausibility_is_the_mahalanobis_distance_and_ranks_history() {
+        let (portfolio, market) = sample();
+        let (model, set) =
+            FactorWorkflow::prepare(&portfolio, Some(&market), &params(200), 4).unwrap();
+        let cov = model::from_rows(&model.covariance_shrunk);
+        let inverse = cov.clone().try_inverse().unwrap();
+        for s in set.iter().take(40) {
+            let o = evaluate_scenario(&model, s);
+            let f = nalgebra::DVector::from_column_slice(&s.factor_shocks);
+            let d2 = (f.transpose() * &inverse * &f)[(0, 0)] / f64::from(o.horizon_months);
+            assert!((o.mahalanobis_normal - d2.sqrt()).abs() < 1e-9 * d2.sqrt().max(1.0));
+            assert_eq!(o.history_exceedance.is_some(), o.horizon_months == 1);
+        }
+        // The most extreme month of history is matched by itself alone.
+        let p = &model.plausibility;
+        let top = *p.history_distances.last().unwrap();
+        assert_eq!(
+            p.history_exceedance(top),
+            1.0 / p.history_distances.len() as f64
+        );
+        assert_eq!(p.history_exceedance(0.0), 1.0);
+    }
+
+    #[test]
+    fn a_breakdown_reports_what_its_correlations_add() {
+        let (portfolio, market) = sample();
+        let (model, set) =
+            FactorWorkflow::prepare(&portfolio, Some(&market), &params(200), 4).unwrap();
+        let breakdowns: Vec<&Scenario> = set
+            .iter()
+            .filter(|s| s.kind == ScenarioKind::CorrelationBreakdown)
+            .collect();
+        assert!(!breakdowns.is_empty());
+        for s in breakdowns {
+            let o = evaluate_scenario(&model, s);
+            let reference = s.reference_shocks.as_ref().unwrap();
+            // Same market shock in both; only the other factors differ.
+            assert_eq!(reference[0], s.factor_shocks[0]);
+            let reference_loss: f64 = -model
+                .book_exposure
+                .iter()
+                .zip(reference)
+                .map(|(b, f)| b * f)
+                .sum::<f64>();
+            assert!((o.correlation_effect.unwrap() - (o.loss() - reference_loss)).abs() < 1e-6);
+        }
+        let other = set
+            .iter()
+            .find(|s| s.kind == ScenarioKind::StyleRotation)
+            .unwrap();
+        assert_eq!(evaluate_scenario(&model, other).correlation_effect, None);
     }
 }

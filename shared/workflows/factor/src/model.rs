@@ -106,6 +106,66 @@ pub struct FactorModel {
     /// data, not with the book.
     pub series_residuals: Vec<Vec<f64>>,
     pub fire_sale: FireSaleInputs,
+    /// What a scenario's plausibility is measured with.
+    pub plausibility: Plausibility,
+}
+
+/// How plausible a factor move is: its Mahalanobis distance under the normal and the
+/// stressed covariance (Mahalanobis 1936; as a stress-test plausibility measure,
+/// Breuer, Jandačka, Rheinberger & Summer 2009, "How to find plausible, severe and
+/// useful stress scenarios", International Journal of Central Banking 5(3)), and where
+/// a one-month move of that distance ranks among the months of history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plausibility {
+    /// L⁻¹ for Σ = L Lᵀ (normal, Ledoit-Wolf; stressed): d(f) = ‖L⁻¹ f‖.
+    pub whiten_normal: Vec<Vec<f64>>,
+    pub whiten_stressed: Vec<Vec<f64>>,
+    /// Every history month's distance under the normal covariance, ascending.
+    pub history_distances: Vec<f64>,
+}
+
+impl Plausibility {
+    fn new(normal: &DMatrix<f64>, stressed: &DMatrix<f64>, history: &[Vec<f64>]) -> Option<Self> {
+        let whiten = |cov: &DMatrix<f64>| -> Option<Vec<Vec<f64>>> {
+            let l = cov.clone().cholesky()?.l();
+            Some(to_rows(&l.try_inverse()?))
+        };
+        let mut p = Plausibility {
+            whiten_normal: whiten(normal)?,
+            whiten_stressed: whiten(stressed)?,
+            history_distances: Vec::new(),
+        };
+        let mut d: Vec<f64> = history.iter().map(|f| p.distance_normal(f, 1)).collect();
+        d.sort_by(f64::total_cmp);
+        p.history_distances = d;
+        Some(p)
+    }
+
+    fn distance(whiten: &[Vec<f64>], f: &[f64], months: u32) -> f64 {
+        let squared: f64 = whiten
+            .iter()
+            .map(|row| row.iter().zip(f).map(|(a, x)| a * x).sum::<f64>().powi(2))
+            .sum();
+        // Over h months the covariance is h Σ (independent months).
+        (squared / f64::from(months.max(1))).sqrt()
+    }
+
+    /// Mahalanobis distance of a move over `months` under the normal covariance.
+    pub fn distance_normal(&self, f: &[f64], months: u32) -> f64 {
+        Self::distance(&self.whiten_normal, f, months)
+    }
+
+    /// The same under the stressed covariance.
+    pub fn distance_stressed(&self, f: &[f64], months: u32) -> f64 {
+        Self::distance(&self.whiten_stressed, f, months)
+    }
+
+    /// Share of history months whose move was at least as far out (normal metric).
+    pub fn history_exceedance(&self, distance: f64) -> f64 {
+        let n = self.history_distances.len();
+        let below = self.history_distances.partition_point(|&d| d < distance);
+        (n - below) as f64 / n.max(1) as f64
+    }
 }
 
 pub fn to_rows(m: &DMatrix<f64>) -> Vec<Vec<f64>> {
@@ -397,7 +457,17 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         history,
         series_residuals,
         fire_sale: FireSaleInputs::default(),
+        plausibility: Plausibility::default(),
     };
+    model.plausibility =
+        Plausibility::new(&shrunk.covariance, &covariance_stressed, &model.history).ok_or_else(
+            || Rejection {
+                issues: vec![issue(
+            "market_data",
+            "the factor covariance is not positive definite: the factors are collinear in the data",
+        )],
+            },
+        )?;
     model.fire_sale = crate::scenarios::fire_sale_inputs(&model);
     check_finite(&model)?;
     Ok(model)

@@ -216,6 +216,20 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
             Unit::Money,
         );
     }
+    if let Some(c) = &agg.correlation_effect {
+        f.figure(
+            "breakdown_correlation_effect",
+            "Mean loss the stressed correlations add to a breakdown (same market shock and vols, normal correlations as the reference)",
+            c.mean_effect,
+            Unit::Money,
+        );
+        f.figure(
+            "breakdown_fraction_adding_loss",
+            "Share of breakdowns whose correlations add to the loss",
+            c.fraction_adding_loss,
+            Unit::Fraction,
+        );
+    }
     if let Some(e) = agg.episodes.first().and_then(|id| agg.outcome(*id)) {
         f.figure(
             "worst_episode_loss",
@@ -354,6 +368,31 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
                 money(es("scenario_set"), cur)
             ),
             &["worst_scenario_loss", "es99_scenarios"],
+        );
+    }
+    if let (Some(effect), Some(share)) = (
+        f.get("breakdown_correlation_effect"),
+        f.get("breakdown_fraction_adding_loss"),
+    ) {
+        let text = if effect > 0.0 {
+            format!(
+                "Read the correlation breakdowns by their correlation effect, not their total: the stressed correlations alone add {} on average to the loss of the same market move (they add loss in {} of the breakdowns); the rest is the market shock itself.",
+                money(effect, cur),
+                pct(share)
+            )
+        } else {
+            format!(
+                "The correlation breakdowns measure market shocks more than correlation risk for this book: on average the stressed correlations *reduce* the loss of the same market move by {} (they add loss in only {} of the breakdowns). Judge correlation risk by the breakdowns that add loss, not by the set's totals.",
+                money(-effect, cur),
+                pct(share)
+            )
+        };
+        f.recommend(
+            text,
+            &[
+                "breakdown_correlation_effect",
+                "breakdown_fraction_adding_loss",
+            ],
         );
     }
     if let (Some(loss), Some(months)) = (f.get("worst_episode_loss"), f.get("worst_episode_months"))

@@ -265,6 +265,11 @@ fn worst_table(caption: &str, worst: &[&ScenarioOutcome], currency: &str) -> Tab
             Column::text("Scenario"),
             Column::text("Horizon"),
             Column::money("Loss", currency),
+            // Plausibility: how far out the factor move is, and how often history went
+            // that far in a month.
+            Column::number("Mahalanobis, normal", 1),
+            Column::number("Mahalanobis, stressed", 1),
+            Column::percent("History months as extreme"),
         ],
     )
     .with_rows(worst.iter().enumerate().map(|(i, o)| {
@@ -274,6 +279,9 @@ fn worst_table(caption: &str, worst: &[&ScenarioOutcome], currency: &str) -> Tab
             o.name.as_str().into(),
             scenario_horizon(o).into(),
             o.loss().into(),
+            o.mahalanobis_normal.into(),
+            o.mahalanobis_stressed.into(),
+            o.history_exceedance.into(),
         ]
     }))
 }
@@ -474,6 +482,29 @@ fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> St
         ]
     }))
     .one_money_scale();
+    let correlation = agg.correlation_effect.as_ref().map_or(String::new(), |c| {
+        Table::new(
+            "What the correlations add: each breakdown against the same market shock and vols under the normal correlations (mean over the breakdowns)",
+            vec![
+                Column::number("Breakdowns", 0),
+                Column::money("Loss, stressed correlations", cur),
+                Column::money("Loss, normal correlations", cur),
+                Column::money("Correlation effect", cur),
+                Column::money("Largest effect", cur),
+                Column::percent("Breakdowns where correlations add loss"),
+            ],
+        )
+        .with_rows([vec![
+            (c.scenarios as f64).into(),
+            c.mean_loss.into(),
+            c.mean_loss_normal_correlation.into(),
+            c.mean_effect.into(),
+            c.largest_effect.into(),
+            c.fraction_adding_loss.into(),
+        ]])
+        .one_money_scale()
+        .to_html()
+    });
     let episodes: Vec<_> = agg
         .episodes
         .iter()
@@ -502,7 +533,7 @@ fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> St
         "Scenario losses",
         "Losses are positive, gains negative. The charts and the first tables are one-month moves only; multi-month historical episodes follow in a table of their own, never pooled with them.",
         &format!(
-            "{charts}{}{}{}{}{}",
+            "{charts}{}{correlation}{}{}{}{}",
             by_kind.to_html(),
             worst_table(&format!("Worst {} one-month scenarios", worst.len()), &worst, cur).to_html(),
             attribution_table(

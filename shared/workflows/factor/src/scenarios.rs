@@ -69,6 +69,11 @@ pub struct Scenario {
     pub factor_shocks: Vec<f64>,
     #[serde(default, skip_serializing_if = "NonFactorShock::is_none")]
     pub non_factor: NonFactorShock,
+    /// Correlation breakdowns: the same market shock with the same (stressed) vols but
+    /// the *normal* correlations — the move the breakdown is compared with, so the
+    /// scenario reports what the correlations alone add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_shocks: Option<Vec<f64>>,
 }
 
 /// Non-factor returns a scenario applies on top of its factor move.
@@ -190,6 +195,7 @@ fn historical_scenarios(model: &FactorModel) -> Vec<Scenario> {
         name,
         factor_shocks: model.history[t].clone(),
         non_factor: NonFactorShock::ResidualMonth { month: t as u32 },
+        reference_shocks: None,
     };
     let mut out = Vec::new();
     let mut used = vec![false; dates.len()];
@@ -216,6 +222,7 @@ fn historical_scenarios(model: &FactorModel) -> Vec<Scenario> {
                 first: *a as u32,
                 last: *b as u32,
             },
+            reference_shocks: None,
         });
     }
     // Their single months, then the book's worst other months.
@@ -304,13 +311,20 @@ fn correlation_breakdowns(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec
             let cov = covariance::covariance_from_correlation(&stressed, &stressed_vols);
             let z = stats::normal_quantile(tail);
             let market_shock = -z * stressed_vols[0];
-            let shocks = risk::conditional_scenario(&cov, &[0], &[market_shock])
-                .map(|v| v.iter().copied().collect())
-                .unwrap_or_else(|_| {
-                    let mut v = vec![0.0; k];
-                    v[0] = market_shock;
-                    v
-                });
+            let given_market = |cov: &DMatrix<f64>| -> Vec<f64> {
+                risk::conditional_scenario(cov, &[0], &[market_shock])
+                    .map(|v| v.iter().copied().collect())
+                    .unwrap_or_else(|_| {
+                        let mut v = vec![0.0; k];
+                        v[0] = market_shock;
+                        v
+                    })
+            };
+            let shocks = given_market(&cov);
+            let reference = given_market(&covariance::covariance_from_correlation(
+                &corr,
+                &stressed_vols,
+            ));
             Scenario {
                 id: 0,
                 kind: ScenarioKind::CorrelationBreakdown,
@@ -322,6 +336,7 @@ fn correlation_breakdowns(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec
                 ),
                 factor_shocks: shocks,
                 non_factor: NonFactorShock::None,
+                reference_shocks: Some(reference),
             }
         })
         .collect()
@@ -419,6 +434,7 @@ fn style_rotations(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenar
                 ),
                 factor_shocks: conditional(model, set, &shocks),
                 non_factor: NonFactorShock::None,
+                reference_shocks: None,
             }
         })
         .collect()
@@ -478,6 +494,7 @@ fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scena
                     factors: set.iter().map(|&j| j as u32).collect(),
                     discount,
                 },
+                reference_shocks: None,
             }
         })
         .collect()
