@@ -517,24 +517,33 @@ pub fn market_regime_analyst(model: &FactorModel) -> Findings {
             vec![
                 Column::text("Factor"),
                 Column::percent("12-month return"),
-                Column::signed("Crowding z-score", 2),
+                Column::signed("Run-up z-score", 2),
+                Column::signed("Book's side", 0),
+                Column::signed("Crowding on the book's side", 2),
             ],
         )
         .with_rows(model.factors.iter().enumerate().map(|(j, name)| {
+            let side = model.book_exposure[j].signum();
             vec![
                 name.as_str().into(),
                 trailing[j].into(),
                 Cell::from((j > 0).then(|| crowding[j])),
+                side.into(),
+                Cell::from((j > 0).then(|| crowding[j] * side)),
             ]
         })),
     );
+    // Crowding matters to this book where its position has ridden the trend: the
+    // run-up z-score signed by the book's exposure (positive = long a rising or short a
+    // falling factor — with the crowd, and hit by an unwind). A factor that fell while
+    // the book is long it is not a crowded trade of this book.
     let (most_crowded, score) = (1..k)
-        .map(|j| (j, crowding[j]))
-        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .map(|j| (j, crowding[j] * model.book_exposure[j].signum()))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or((1, 0.0));
     f.figure(
         "max_crowding_z",
-        "Largest style crowding z-score",
+        "Largest crowding z-score on the side the book holds",
         score,
         Unit::Ratio,
     );
@@ -557,10 +566,16 @@ pub fn market_regime_analyst(model: &FactorModel) -> Findings {
         &["mean_abs_corr_recent", "mean_abs_corr_stressed"],
     );
     f.recommend(
-        format!(
-            "{} is the most crowded style trade (run-up z-score {score:+.2}); its unwind is in the crowding scenarios.",
-            model.factors[most_crowded]
-        ),
+        if score > 0.0 {
+            format!(
+                "The book is with the crowd in {}: its position has ridden the 12-month trend (z-score {score:+.2} on the book's side, long a rising or short a falling factor), so a reversal — the crowding unwind in the scenarios — would hit it.",
+                model.factors[most_crowded]
+            )
+        } else {
+            format!(
+                "The book rides no style trend (largest z-score on its side {score:+.2}): it is positioned against the recent winners, so a crowding unwind would hit others more than this book."
+            )
+        },
         &["max_crowding_z"],
     );
     f
