@@ -411,8 +411,123 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
             &["worst_episode_loss", "worst_episode_months"],
         );
     }
+    reverse_stress_findings(&mut f, model, var_stressed);
     f
 }
+
+/// The most plausible one-month factor move that loses `loss`: the minimum of the
+/// Mahalanobis distance fᵀΣ⁻¹f subject to the factor P&L bᵀf = −loss, which by
+/// Lagrange is f* = −loss · Σb / (bᵀΣb), at distance loss / √(bᵀΣb) (Studer 1999,
+/// "Maximum loss for measurement of market risk", ETH Zürich; Breuer, Jandačka,
+/// Rheinberger & Summer 2009, "How to find plausible, severe and useful stress
+/// scenarios", International Journal of Central Banking 5(3)). Factor moves only: the
+/// idiosyncratic part cannot be steered by a scenario.
+pub fn reverse_stress(book: &[f64], cov: &DMatrix<f64>, loss: f64) -> (Vec<f64>, f64) {
+    let b = DVector::from_column_slice(book);
+    let sigma_b = cov * &b;
+    let variance = b.dot(&sigma_b);
+    let shocks = sigma_b.iter().map(|x| -loss * x / variance).collect();
+    (shocks, loss / variance.sqrt())
+}
+
+/// Reverse stress tests at two losses — the stressed VaR 99% and 15% of book value (the
+/// seed's drawdown) — under the normal and the stressed covariance.
+fn reverse_stress_findings(f: &mut Findings, model: &FactorModel, var_stressed: f64) {
+    let cur = model.base_currency.clone();
+    let cur = cur.as_str();
+    let tmv = model.total_market_value;
+    let covariances = [
+        ("normal", from_rows(&model.covariance_shrunk)),
+        ("stressed", from_rows(&model.covariance_stressed)),
+    ];
+    let targets = [
+        ("stressed VaR 99%", "var", var_stressed),
+        (
+            "15% of book value",
+            "drawdown15",
+            REVERSE_STRESS_DRAWDOWN * tmv,
+        ),
+    ];
+    let columns = [
+        Column::text("Loss to explain"),
+        Column::money("Loss", cur),
+        Column::text("Covariance"),
+    ]
+    .into_iter()
+    .chain(
+        model
+            .factors
+            .iter()
+            .map(|n| Column::percent(&format!("{n} move"))),
+    )
+    .chain([
+        Column::number("Mahalanobis distance", 2),
+        Column::percent("History months as extreme"),
+    ])
+    .collect();
+    let mut table = Table::new(
+        "Reverse stress test: the most plausible one-month factor move that causes each loss",
+        columns,
+    );
+    for (label, key, loss) in targets {
+        for (cov_name, cov) in &covariances {
+            let (shocks, distance) = reverse_stress(&model.book_exposure, cov, loss);
+            let exceedance = model
+                .plausibility
+                .history_exceedance(model.plausibility.distance_normal(&shocks, 1));
+            f.figure(
+                &format!("reverse_{key}_{cov_name}_distance"),
+                &format!("Mahalanobis distance of the most plausible move losing the {label} ({cov_name} covariance)"),
+                distance,
+                Unit::Ratio,
+            );
+            f.figure(
+                &format!("reverse_{key}_{cov_name}_market_move"),
+                &format!("Market-factor move of that scenario ({label}, {cov_name} covariance)"),
+                shocks[0],
+                Unit::Fraction,
+            );
+            f.figure(
+                &format!("reverse_{key}_{cov_name}_history_exceedance"),
+                &format!("Share of history months at least as extreme as that move ({label}, {cov_name})"),
+                exceedance,
+                Unit::Fraction,
+            );
+            table.row(
+                [label.into(), loss.into(), (*cov_name).into()]
+                    .into_iter()
+                    .chain(shocks.iter().map(|&x| Cell::from(x)))
+                    .chain([distance.into(), exceedance.into()])
+                    .collect(),
+            );
+        }
+    }
+    f.tables.push(table);
+    if let (Some(d_normal), Some(d_stressed), Some(market), Some(seen)) = (
+        f.get("reverse_drawdown15_normal_distance"),
+        f.get("reverse_drawdown15_stressed_distance"),
+        f.get("reverse_drawdown15_stressed_market_move"),
+        f.get("reverse_drawdown15_normal_history_exceedance"),
+    ) {
+        f.recommend(
+            format!(
+                "The most plausible way to lose 15% of the book in a month is a market move of {} with the other factors following: {d_normal:.1} standard deviations out under normal correlations but {d_stressed:.1} under stressed ones; history went at least that far in {} of months.",
+                pct(market),
+                pct(seen)
+            ),
+            &[
+                "reverse_drawdown15_normal_distance",
+                "reverse_drawdown15_stressed_distance",
+                "reverse_drawdown15_stressed_market_move",
+                "reverse_drawdown15_normal_history_exceedance",
+            ],
+        );
+    }
+}
+
+/// The seed's drawdown: a loss of 15% of book value, the reverse stress test's second
+/// target.
+pub const REVERSE_STRESS_DRAWDOWN: f64 = 0.15;
 
 /// Euler contributions of each position to the book's P&L volatility under the factor
 /// covariance `cov` (Tasche 1999; Qian 2006): components sum to the total.
@@ -990,6 +1105,38 @@ mod tests {
             without.get("var99_normal_before").unwrap(),
         );
         assert!((a - b).abs() < 1e-9 * a, "{a} vs {b}");
+    }
+
+    #[test]
+    fn the_reverse_stress_move_attains_the_loss_at_the_smallest_distance() {
+        let cov = DMatrix::from_row_slice(
+            3,
+            3,
+            &[
+                0.0020, 0.0004, -0.0003, 0.0004, 0.0010, 0.0001, -0.0003, 0.0001, 0.0015,
+            ],
+        );
+        let book = [900.0, 150.0, -80.0];
+        let loss = 120.0;
+        let (f, d) = reverse_stress(&book, &cov, loss);
+        let b = DVector::from_column_slice(&book);
+        let fv = DVector::from_column_slice(&f);
+        // Attains the loss, along Σb, at distance loss / √(bᵀΣb).
+        assert!((b.dot(&fv) + loss).abs() < 1e-9);
+        let sigma_b = &cov * &b;
+        for j in 0..3 {
+            assert!((f[j] / sigma_b[j] - f[0] / sigma_b[0]).abs() < 1e-12);
+        }
+        let inv = cov.clone().try_inverse().unwrap();
+        let dist = |x: &DVector<f64>| (x.transpose() * &inv * x)[(0, 0)].sqrt();
+        assert!((dist(&fv) - d).abs() < 1e-9 * d);
+        assert!((d - loss / b.dot(&sigma_b).sqrt()).abs() < 1e-12);
+        // Any other move with the same loss is further out: add a loss-neutral step.
+        let neutral = DVector::from_column_slice(&[150.0, -900.0, 0.0]);
+        assert!(b.dot(&neutral).abs() < 1e-9);
+        for step in [-1e-3, 1e-3, 5e-3] {
+            assert!(dist(&(&fv + &neutral * step)) > d);
+        }
     }
 
     #[test]
