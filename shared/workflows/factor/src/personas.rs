@@ -506,19 +506,19 @@ fn reverse_stress_findings(f: &mut Findings, model: &FactorModel, var_stressed: 
     if let (Some(d_normal), Some(d_stressed), Some(market), Some(seen)) = (
         f.get("reverse_drawdown15_normal_distance"),
         f.get("reverse_drawdown15_stressed_distance"),
-        f.get("reverse_drawdown15_stressed_market_move"),
+        f.get("reverse_drawdown15_normal_market_move"),
         f.get("reverse_drawdown15_normal_history_exceedance"),
     ) {
         f.recommend(
             format!(
-                "The most plausible way to lose 15% of the book in a month is a market move of {} with the other factors following: {d_normal:.1} standard deviations out under normal correlations but {d_stressed:.1} under stressed ones; history went at least that far in {} of months.",
+                "The most plausible way to lose 15% of the book in a month, under normal correlations, is a market move of {} with the other factors following — {d_normal:.1} standard deviations out, a distance history reached in {} of months; under stressed correlations the same loss is only {d_stressed:.1} standard deviations out.",
                 pct(market),
                 pct(seen)
             ),
             &[
                 "reverse_drawdown15_normal_distance",
                 "reverse_drawdown15_stressed_distance",
-                "reverse_drawdown15_stressed_market_move",
+                "reverse_drawdown15_normal_market_move",
                 "reverse_drawdown15_normal_history_exceedance",
             ],
         );
