@@ -39,6 +39,9 @@ pub struct ScenarioOutcome {
     /// The scenario's horizon: 1 for a one-month move, the episode's length for a
     /// compounded historical episode. Figures never pool different horizons.
     pub horizon_months: u32,
+    /// Synthetic kinds: the historically calibrated severity of the move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<scenarios::Severity>,
     /// Plausibility of the factor move: Mahalanobis distance under the normal and the
     /// stressed covariance (scaled to the horizon), and for one-month moves the share of
     /// history months at least as far out.
@@ -276,6 +279,7 @@ pub fn evaluate_scenario(model: &FactorModel, scenario: &Scenario) -> ScenarioOu
         factor_pnl,
         residual_pnl,
         horizon_months: 1,
+        severity: None,
         mahalanobis_normal: 0.0,
         mahalanobis_stressed: 0.0,
         history_exceedance: None,
@@ -293,6 +297,7 @@ fn with_plausibility(
 ) -> ScenarioOutcome {
     let p = &model.plausibility;
     let months = outcome.horizon_months;
+    outcome.severity = scenario.severity;
     outcome.mahalanobis_normal = p.distance_normal(&scenario.factor_shocks, months);
     outcome.mahalanobis_stressed = p.distance_stressed(&scenario.factor_shocks, months);
     outcome.history_exceedance =
@@ -352,6 +357,7 @@ pub fn episode_outcome(
         factor_pnl,
         residual_pnl,
         horizon_months: (last + 1 - first) as u32,
+        severity: None,
         mahalanobis_normal: 0.0,
         mahalanobis_stressed: 0.0,
         history_exceedance: None,
@@ -762,5 +768,37 @@ pub(crate) mod tests {
             .find(|s| s.kind == ScenarioKind::StyleRotation)
             .unwrap();
         assert_eq!(evaluate_scenario(&model, other).correlation_effect, None);
+    }
+
+    #[test]
+    fn synthetic_severities_are_the_factors_own_historical_quantiles() {
+        let (portfolio, market) = sample();
+        let (model, set) =
+            FactorWorkflow::prepare(&portfolio, Some(&market), &params(500), 8).unwrap();
+        let mut market_history: Vec<f64> = model.history.iter().map(|r| r[0]).collect();
+        market_history.sort_by(f64::total_cmp);
+        let worst_month = market_history[0];
+        let p1 = stresslab_analytics::stats::quantile(&market_history, 0.01);
+        let p5 = stresslab_analytics::stats::quantile(&market_history, 0.05);
+        let mut seen = std::collections::BTreeSet::new();
+        for s in set
+            .iter()
+            .filter(|s| s.kind == ScenarioKind::CorrelationBreakdown)
+        {
+            let expected = match s.severity.unwrap() {
+                scenarios::Severity::Moderate => p5,
+                scenarios::Severity::Severe => p1,
+                scenarios::Severity::Extreme => worst_month,
+            };
+            assert_eq!(s.factor_shocks[0], expected, "{}", s.name);
+            // No breakdown is worse than the worst month on record (October 1987).
+            assert!(s.factor_shocks[0] >= worst_month);
+            seen.insert(s.severity.unwrap());
+        }
+        assert_eq!(seen.len(), 3, "all three severities drawn");
+        assert!(set
+            .iter()
+            .filter(|s| s.kind == ScenarioKind::HistoricalReplay)
+            .all(|s| s.severity.is_none()));
     }
 }

@@ -382,7 +382,7 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
             )
         } else {
             format!(
-                "The correlation breakdowns measure market shocks more than correlation risk for this book: on average the stressed correlations *reduce* the loss of the same market move by {} (they add loss in only {} of the breakdowns). Judge correlation risk by the breakdowns that add loss, not by the set's totals.",
+                "The correlation breakdowns measure market shocks more than correlation risk for this book: on average the stressed correlations reduce the loss of the same market move by {} (they add loss in only {} of the breakdowns). Judge correlation risk by the breakdowns that add loss, not by the set's totals.",
                 money(-effect, cur),
                 pct(share)
             )

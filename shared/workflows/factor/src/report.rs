@@ -275,7 +275,11 @@ fn worst_table(caption: &str, worst: &[&ScenarioOutcome], currency: &str) -> Tab
     .with_rows(worst.iter().enumerate().map(|(i, o)| {
         vec![
             ((i + 1) as f64).into(),
-            capitalise(o.kind.label()).into(),
+            match o.severity {
+                Some(s) => format!("{} ({})", capitalise(o.kind.label()), s.label()),
+                None => capitalise(o.kind.label()),
+            }
+            .into(),
             o.name.as_str().into(),
             scenario_horizon(o).into(),
             o.loss().into(),

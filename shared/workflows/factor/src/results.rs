@@ -116,6 +116,7 @@ pub fn results_json(
             "kind": o.kind,
             "name": o.name,
             "horizon_months": o.horizon_months,
+            "severity": o.severity,
             "loss": o.loss(),
             "loss_fraction_of_value": o.loss() / tmv,
             "factor_loss": named(&o.factor_pnl.iter().map(|x| -x).collect::<Vec<_>>()),

@@ -1,24 +1,29 @@
-//! The factor breakdown scenario set: four kinds of stress, all expressed as one-month
-//! factor returns (plus, where the story needs it, extra position-level returns).
+//! The factor breakdown scenario set: four kinds of stress. Every synthetic scenario is a
+//! one-month factor move whose size is calibrated to history ([`Severity`]: the shocked
+//! factor's 5th or 1st percentile month, or its worst month on record); historical
+//! episodes are replayed whole over their own length and reported apart.
 //!
 //! - **Historical replay** — named episodes found in the data, replayed on today's
-//!   exposures: each episode compounded over its window, then its single months, then
-//!   the book's worst months elsewhere in the history. Residual (non-factor) returns of
-//!   the month are replayed too, so the replay is a full revaluation of the book.
+//!   exposures over their whole window (compounded month by month, see
+//!   `episode_outcome`), then their single months, then the book's worst months
+//!   elsewhere in the history. Residual (non-factor) returns are replayed too, so a
+//!   replay is a full revaluation of the book.
 //! - **Correlation breakdown** — the normal correlation matrix pushed towards a crisis
 //!   pattern (all factors moving together, or the style factors flipping sign against
 //!   the market) with noise, repaired to the nearest valid correlation matrix (Higham
-//!   2002), volatilities scaled up; the factor move is the conditional expectation of
-//!   all factors given a tail market shock under the stressed covariance (Kupiec 1998).
+//!   2002), with the vols of the book's stressed window; the move is the conditional
+//!   expectation of all factors given a market fall of the drawn severity (Kupiec 1998).
+//!   Each carries the same market fall under the *normal* correlations as its
+//!   reference, so it reports what the correlations alone add.
 //! - **Style rotation / factor reversal** — a style factor (or a value-momentum pair)
-//!   reverses its trailing-12-month trend, or moves against the book's tilt, by 2–5
-//!   monthly standard deviations; the other factors follow conditionally (Kupiec 1998).
-//!   The 2009 momentum crash (Daniel & Moskowitz 2016) is the template.
+//!   reverses its trailing-12-month trend, or moves against the book's tilt, as far as
+//!   its own history at the drawn severity; the other factors follow conditionally
+//!   (Kupiec 1998). The 2009 momentum crash (Daniel & Moskowitz 2016) is the template.
 //! - **Crowding unwind** — the most crowded style trades (largest trailing run-up
-//!   relative to their volatility) unwind, and positions most exposed to them take an
-//!   extra fire-sale discount proportional to their excess exposure (Khandani & Lo 2007,
-//!   "What happened to the quants in August 2007?"; Pedersen 2009, "When everyone runs
-//!   for the exit").
+//!   relative to their volatility) unwind as far as their history at the drawn
+//!   severity, and positions most exposed to them take an extra fire-sale discount
+//!   proportional to their excess exposure (Khandani & Lo 2007, "What happened to the
+//!   quants in August 2007?"; Pedersen 2009, "When everyone runs for the exit").
 
 use crate::model::{from_rows, FactorModel, FireSaleInputs};
 use nalgebra::DMatrix;
@@ -69,11 +74,72 @@ pub struct Scenario {
     pub factor_shocks: Vec<f64>,
     #[serde(default, skip_serializing_if = "NonFactorShock::is_none")]
     pub non_factor: NonFactorShock,
+    /// Synthetic kinds: how hard the shocked factors move, calibrated to history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
     /// Correlation breakdowns: the same market shock with the same (stressed) vols but
     /// the *normal* correlations — the move the breakdown is compared with, so the
     /// scenario reports what the correlations alone add.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_shocks: Option<Vec<f64>>,
+}
+
+/// How hard a synthetic scenario hits, calibrated to the factor's own history: the
+/// shocked factor moves as far as its 5th percentile month (moderate), its 1st
+/// percentile month (severe) or its worst month on record (extreme), in the direction
+/// of the scenario. So a "severe" market shock is one the data has seen about once in
+/// eight years, never an arbitrary multiple of a volatility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Moderate,
+    Severe,
+    Extreme,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Moderate, Severity::Severe, Severity::Extreme];
+    /// Tail probability of the calibrating month (None: the worst month on record).
+    pub fn tail(self) -> Option<f64> {
+        match self {
+            Severity::Moderate => Some(0.05),
+            Severity::Severe => Some(0.01),
+            Severity::Extreme => None,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Moderate => "moderate",
+            Severity::Severe => "severe",
+            Severity::Extreme => "extreme",
+        }
+    }
+    /// 40% moderate, 35% severe, 25% extreme: most stress is plausible, some is not.
+    fn draw(rng: &mut Rng) -> Severity {
+        let u = rng.uniform();
+        if u < 0.40 {
+            Severity::Moderate
+        } else if u < 0.75 {
+            Severity::Severe
+        } else {
+            Severity::Extreme
+        }
+    }
+}
+
+/// The move of factor `j` in `direction` (±1) at `severity`, from its own monthly
+/// history: the type-7 quantile at the tail probability on that side, or the most
+/// extreme month on record.
+pub fn historical_move(model: &FactorModel, j: usize, direction: f64, severity: Severity) -> f64 {
+    let mut column: Vec<f64> = model.history.iter().map(|row| row[j]).collect();
+    column.sort_by(f64::total_cmp);
+    let down = direction < 0.0;
+    match (severity.tail(), down) {
+        (Some(p), true) => stats::quantile(&column, p),
+        (Some(p), false) => stats::quantile(&column, 1.0 - p),
+        (None, true) => column.first().copied().unwrap_or(0.0),
+        (None, false) => column.last().copied().unwrap_or(0.0),
+    }
 }
 
 /// Non-factor returns a scenario applies on top of its factor move.
@@ -195,6 +261,7 @@ fn historical_scenarios(model: &FactorModel) -> Vec<Scenario> {
         name,
         factor_shocks: model.history[t].clone(),
         non_factor: NonFactorShock::ResidualMonth { month: t as u32 },
+        severity: None,
         reference_shocks: None,
     };
     let mut out = Vec::new();
@@ -222,6 +289,7 @@ fn historical_scenarios(model: &FactorModel) -> Vec<Scenario> {
                 first: *a as u32,
                 last: *b as u32,
             },
+            severity: None,
             reference_shocks: None,
         });
     }
@@ -299,18 +367,22 @@ pub fn stressed_correlation(
 fn correlation_breakdowns(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenario> {
     let (corr, vols) = normal_correlation(model);
     let k = vols.len();
+    let stressed_cov = from_rows(&model.covariance_stressed);
+    let stressed_window_vols: Vec<f64> = (0..k).map(|j| stressed_cov[(j, j)].sqrt()).collect();
     (0..count)
         .map(|n| {
             let intensity = rng.uniform_in(0.3, 0.9);
             let flip = rng.uniform() < 0.4;
-            let noise: Vec<f64> = (0..k * (k - 1) / 2).map(|_| rng.uniform_in(-0.15, 0.15)).collect();
-            let vol_multiplier = rng.uniform_in(1.5, 3.0);
-            let tail = rng.uniform_in(0.95, 0.999);
+            let noise: Vec<f64> = (0..k * (k - 1) / 2)
+                .map(|_| rng.uniform_in(-0.15, 0.15))
+                .collect();
+            let severity = Severity::draw(rng);
             let (stressed, repaired) = stressed_correlation(&corr, intensity, flip, &noise);
-            let stressed_vols: Vec<f64> = vols.iter().map(|v| v * vol_multiplier).collect();
-            let cov = covariance::covariance_from_correlation(&stressed, &stressed_vols);
-            let z = stats::normal_quantile(tail);
-            let market_shock = -z * stressed_vols[0];
+            // The vols of the book's own stressed window; only the correlations are
+            // broken here, and the market falls as far as history says the severity is.
+            let stressed_vols = &stressed_window_vols;
+            let cov = covariance::covariance_from_correlation(&stressed, stressed_vols);
+            let market_shock = historical_move(model, 0, -1.0, severity);
             let given_market = |cov: &DMatrix<f64>| -> Vec<f64> {
                 risk::conditional_scenario(cov, &[0], &[market_shock])
                     .map(|v| v.iter().copied().collect())
@@ -323,19 +395,26 @@ fn correlation_breakdowns(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec
             let shocks = given_market(&cov);
             let reference = given_market(&covariance::covariance_from_correlation(
                 &corr,
-                &stressed_vols,
+                stressed_vols,
             ));
             Scenario {
                 id: 0,
                 kind: ScenarioKind::CorrelationBreakdown,
                 name: format!(
-                    "Correlation breakdown #{}: {} (λ={intensity:.2}{}), vols ×{vol_multiplier:.2}, market −{z:.2}σ",
+                    "Correlation breakdown #{} ({}): {} (λ={intensity:.2}{}), market {:+.1}%",
                     n + 1,
-                    if flip { "style factors turn against the market" } else { "correlations go to one" },
+                    severity.label(),
+                    if flip {
+                        "style factors turn against the market"
+                    } else {
+                        "correlations go to one"
+                    },
                     if repaired { ", Higham-repaired" } else { "" },
+                    100.0 * market_shock,
                 ),
                 factor_shocks: shocks,
                 non_factor: NonFactorShock::None,
+                severity: Some(severity),
                 reference_shocks: Some(reference),
             }
         })
@@ -400,31 +479,30 @@ fn style_rotations(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenar
         .map(|n| {
             let set = &choices[rng.below(choices.len() as u64) as usize];
             let against_book = rng.uniform() < 0.5;
-            let sigmas: Vec<f64> = set.iter().map(|_| rng.uniform_in(2.0, 5.0)).collect();
+            let severity = Severity::draw(rng);
             let shocks: Vec<f64> = set
                 .iter()
-                .zip(&sigmas)
-                .map(|(&j, s)| {
+                .map(|&j| {
                     let direction = if against_book {
                         -model.book_exposure[j].signum()
                     } else {
                         -trailing[j].signum()
                     };
-                    direction * s * vols[j]
+                    historical_move(model, j, direction, severity)
                 })
                 .collect();
             let described: Vec<String> = set
                 .iter()
                 .zip(&shocks)
-                .zip(&sigmas)
-                .map(|((&j, x), s)| format!("{} {:+.1}% ({s:.1}σ)", names[j], 100.0 * x))
+                .map(|(&j, x)| format!("{} {:+.1}% ({:.1}σ)", names[j], 100.0 * x, x / vols[j]))
                 .collect();
             Scenario {
                 id: 0,
                 kind: ScenarioKind::StyleRotation,
                 name: format!(
-                    "Style rotation #{}: {} — {}",
+                    "Style rotation #{} ({}): {} — {}",
                     n + 1,
+                    severity.label(),
                     if against_book {
                         "against the book's tilt"
                     } else {
@@ -434,6 +512,7 @@ fn style_rotations(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenar
                 ),
                 factor_shocks: conditional(model, set, &shocks),
                 non_factor: NonFactorShock::None,
+                severity: Some(severity),
                 reference_shocks: None,
             }
         })
@@ -458,7 +537,6 @@ pub fn fire_sale_inputs(model: &FactorModel) -> FireSaleInputs {
 }
 
 fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenario> {
-    let (_, vols) = normal_correlation(model);
     let scores = crowding_scores(model);
     // Style factors ranked by crowding (absolute run-up z-score), most crowded first.
     let mut ranked: Vec<usize> = (1..model.factors.len()).collect();
@@ -471,11 +549,11 @@ fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scena
             } else {
                 vec![ranked[(rng.below(ranked.len().min(2) as u64)) as usize]]
             };
-            let unwind_sigma = rng.uniform_in(2.0, 4.0);
+            let severity = Severity::draw(rng);
             let discount = rng.uniform_in(0.5, 2.0);
             let shocks: Vec<f64> = set
                 .iter()
-                .map(|&j| -scores[j].signum() * unwind_sigma * vols[j])
+                .map(|&j| historical_move(model, j, -scores[j].signum(), severity))
                 .collect();
             let described: Vec<String> = set
                 .iter()
@@ -485,15 +563,22 @@ fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scena
                 id: 0,
                 kind: ScenarioKind::CrowdingUnwind,
                 name: format!(
-                    "Crowding unwind #{}: {} unwinds {unwind_sigma:.1}σ, fire-sale discount ×{discount:.2}",
+                    "Crowding unwind #{} ({}): {} unwinds {}, fire-sale discount ×{discount:.2}",
                     n + 1,
-                    described.join(" + ")
+                    severity.label(),
+                    described.join(" + "),
+                    shocks
+                        .iter()
+                        .map(|x| format!("{:+.1}%", 100.0 * x))
+                        .collect::<Vec<_>>()
+                        .join(" / ")
                 ),
                 factor_shocks: conditional(model, &set, &shocks),
                 non_factor: NonFactorShock::FireSale {
                     factors: set.iter().map(|&j| j as u32).collect(),
                     discount,
                 },
+                severity: Some(severity),
                 reference_shocks: None,
             }
         })
