@@ -12,6 +12,10 @@ use std::collections::HashMap;
 pub const MIN_RETURN: f64 = -1.0;
 pub const MAX_RETURN: f64 = 10.0;
 
+/// Largest median absolute monthly return accepted for a series (0.2 = 20% a month, far
+/// above any asset's typical month; a series in percent has medians of 1–5).
+pub const PERCENT_MEDIAN: f64 = 0.2;
+
 /// The month after `YYYY-MM`.
 fn next_month(month: &str) -> Option<String> {
     let (y, m) = month.split_once('-')?;
@@ -246,6 +250,24 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
     if dates.is_empty() && c.is_empty() {
         c.issue("market_data", "has no rows");
     }
+    // Percentages where fractions belong: a monthly return series in percent has a
+    // typical size of a few units (3 for 3%), in fractions a few hundredths. A median
+    // absolute value above PERCENT_MEDIAN is no plausible series of monthly fractions.
+    if c.is_empty() {
+        for (name, values) in columns.iter().zip(&series) {
+            let mut abs: Vec<f64> = values.iter().map(|x| x.abs()).collect();
+            abs.sort_by(f64::total_cmp);
+            let median = abs.get(abs.len() / 2).copied().unwrap_or(0.0);
+            if median > PERCENT_MEDIAN {
+                c.issue(
+                    format!("market_data column {name:?}"),
+                    format!(
+                        "looks like percentages (median |value| {median:.3}): returns must be fractions (0.05 = 5%) — divide the column by 100"
+                    ),
+                );
+            }
+        }
+    }
     if !c.is_empty() {
         return Err(Rejection {
             issues: c.into_issues(),
@@ -330,6 +352,17 @@ mod tests {
         let err = parse_market_data(csv.as_bytes()).unwrap_err();
         assert!(
             err.issues[0].path.starts_with("market_data line 3 "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_series_in_percent_is_named() {
+        let csv = "dates,A,B\n2000-01-01,0.01,2.5\n2000-02-01,-0.02,0.8\n2000-03-01,0.03,1.2\n";
+        let err = parse_market_data(csv.as_bytes()).unwrap_err();
+        assert_eq!(err.issues.len(), 1, "{err}");
+        assert!(
+            err.issues[0].path.contains("\"B\"") && err.issues[0].reason.contains("percentages"),
             "{err}"
         );
     }
