@@ -26,6 +26,12 @@ pub enum AnalyticsError {
     NotConverged { iterations: usize },
     /// Any other invalid argument (non-finite value, out-of-range parameter, ...).
     InvalidArgument(String),
+    /// An optimisation problem has no feasible point (e.g. caps that sum to less than
+    /// the budget); the message names the problem and the constraints involved.
+    Infeasible(String),
+    /// A convex solver stopped without a solution for a reason other than
+    /// infeasibility or its iteration cap (numerical trouble, unboundedness, ...).
+    SolverFailed(String),
 }
 
 impl fmt::Display for AnalyticsError {
@@ -52,6 +58,8 @@ impl fmt::Display for AnalyticsError {
                 write!(f, "did not converge within {iterations} iterations")
             }
             Self::InvalidArgument(msg) => write!(f, "invalid argument: {msg}"),
+            Self::Infeasible(msg) => write!(f, "infeasible problem: {msg}"),
+            Self::SolverFailed(msg) => write!(f, "solver failed: {msg}"),
         }
     }
 }
