@@ -362,9 +362,9 @@ fn add_common(prog: &mut Program, n: usize, c: &Constraints, long_only: bool) {
     }
     if let Some(t) = &c.turnover {
         let d: Vec<usize> = (0..n).map(|_| prog.add_var()).collect();
-        for i in 0..n {
-            prog.le_w(vec![(i, 1.0), (d[i], -1.0)], t.current[i]);
-            prog.le_w(vec![(i, -1.0), (d[i], -1.0)], -t.current[i]);
+        for (i, (&di, &w0)) in d.iter().zip(&t.current).enumerate() {
+            prog.le_w(vec![(i, 1.0), (di, -1.0)], w0);
+            prog.le_w(vec![(i, -1.0), (di, -1.0)], -w0);
         }
         prog.le_w(d.iter().map(|&j| (j, 1.0)).collect(), t.limit);
     }
@@ -379,6 +379,19 @@ fn add_common(prog: &mut Program, n: usize, c: &Constraints, long_only: bool) {
             }
         }
     }
+}
+
+/// For the homogenised problems: a constraint set with no normalised long-only point
+/// makes the `y`-cone collapse to `{0}`, which an interior-point method cannot certify
+/// (the exponential cone and the `σ'y = 1` row make it only weakly infeasible). A
+/// feasibility LP in `w` (zero objective) gives a clean certificate first.
+fn ensure_feasible(what: &str, n: usize, c: &Constraints) -> Result<(), AnalyticsError> {
+    if c.caps.is_none() && c.turnover.is_none() && c.factor_bounds.is_none() {
+        return Ok(()); // equal weights are feasible
+    }
+    let mut prog = Program::new(n);
+    add_common(&mut prog, n, c, true);
+    prog.solve(what).map(|_| ())
 }
 
 /// A finite, square, (numerically) symmetric covariance, returned symmetrised.
@@ -532,6 +545,7 @@ pub fn risk_parity(
     let cov = checked_cov("risk_parity covariance", cov)?;
     let n = cov.nrows();
     validate_constraints("risk_parity", n, constraints)?;
+    ensure_feasible("risk_parity", n, constraints)?;
     let c = 1.0 / n as f64;
     let mut prog = Program::new(n);
     prog.add_quadratic(0, &cov);
@@ -645,6 +659,7 @@ pub fn max_diversification(
     let cov = checked_cov("max_diversification covariance", cov)?;
     let n = cov.nrows();
     validate_constraints("max_diversification", n, constraints)?;
+    ensure_feasible("max_diversification", n, constraints)?;
     let sigma: Vec<f64> = (0..n).map(|i| cov[(i, i)].sqrt()).collect();
     if sigma.iter().any(|s| *s <= 0.0) {
         return Err(AnalyticsError::InvalidArgument(
@@ -752,4 +767,561 @@ pub fn worst_case_min_variance(
         status: s.status,
         iterations: s.iterations,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xorshift64* — deterministic test data without a rand dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn uniform(&mut self) -> f64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn normal(&mut self) -> f64 {
+            // Box–Muller.
+            let u = self.uniform().max(1e-300);
+            let v = self.uniform();
+            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+        }
+    }
+
+    /// A random, well-conditioned covariance with annual-style vols of 10–40%.
+    fn random_cov(n: usize, seed: u64) -> DMatrix<f64> {
+        let mut rng = Rng(seed);
+        let a = DMatrix::from_fn(n, n + 3, |_, _| rng.normal());
+        let mut c = &a * a.transpose() / (n + 3) as f64;
+        for i in 0..n {
+            c[(i, i)] += 0.2;
+        }
+        let d: Vec<f64> = (0..n).map(|i| c[(i, i)].sqrt()).collect();
+        let vols: Vec<f64> = (0..n).map(|_| 0.1 + 0.3 * rng.uniform()).collect();
+        DMatrix::from_fn(n, n, |i, j| c[(i, j)] / (d[i] * d[j]) * vols[i] * vols[j])
+    }
+
+    fn cov_from(vols: &[f64], corr: &[&[f64]]) -> DMatrix<f64> {
+        let n = vols.len();
+        DMatrix::from_fn(n, n, |i, j| vols[i] * vols[j] * corr[i][j])
+    }
+
+    fn random_scenarios(s: usize, n: usize, seed: u64) -> DMatrix<f64> {
+        let mut rng = Rng(seed);
+        let drift: Vec<f64> = (0..n).map(|i| 0.002 * i as f64).collect();
+        let vol: Vec<f64> = (0..n).map(|i| 0.01 + 0.01 * i as f64).collect();
+        let common: Vec<f64> = (0..s).map(|_| rng.normal()).collect();
+        DMatrix::from_fn(s, n, |r, i| {
+            drift[i] + vol[i] * (0.5 * common[r] + 0.8 * rng.normal())
+        })
+    }
+
+    /// Rockafellar–Uryasev empirical CVaR: `min_ζ ζ + Σ (l_s − ζ)+ / ((1−β)S)`; the
+    /// minimum of this convex piecewise-linear function of ζ is at one of the losses.
+    fn ru_cvar(losses: &[f64], beta: f64) -> f64 {
+        let k = 1.0 / ((1.0 - beta) * losses.len() as f64);
+        losses
+            .iter()
+            .map(|&z| z + k * losses.iter().map(|&l| (l - z).max(0.0)).sum::<f64>())
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    fn losses(scen: &DMatrix<f64>, w: &[f64]) -> Vec<f64> {
+        (0..scen.nrows())
+            .map(|s| -(0..w.len()).map(|i| scen[(s, i)] * w[i]).sum::<f64>())
+            .collect()
+    }
+
+    /// All points of the simplex in 3 assets on a grid of `steps` intervals.
+    fn simplex3(steps: usize) -> impl Iterator<Item = [f64; 3]> {
+        let h = 1.0 / steps as f64;
+        (0..=steps).flat_map(move |i| {
+            (0..=steps - i).map(move |j| {
+                let (a, b) = (i as f64 * h, j as f64 * h);
+                [a, b, 1.0 - a - b]
+            })
+        })
+    }
+
+    fn q3(cov: &DMatrix<f64>, w: &[f64; 3]) -> f64 {
+        quad(cov, &DVector::from_column_slice(w))
+    }
+
+    fn closed_form_min_var(cov: &DMatrix<f64>) -> (DVector<f64>, f64) {
+        let ones = DVector::from_element(cov.nrows(), 1.0);
+        let x = cov.clone().cholesky().unwrap().solve(&ones);
+        let s = x.sum();
+        (x / s, 1.0 / s)
+    }
+
+    /// Checks every constraint of `c` at `w` within `tol`.
+    fn assert_feasible(w: &DVector<f64>, c: &Constraints, tol: f64) {
+        assert!((w.sum() - 1.0).abs() <= tol, "budget {}", w.sum());
+        if c.long_only {
+            assert!(w.iter().all(|x| *x >= -tol), "long-only violated: {w}");
+        }
+        if let Some(caps) = &c.caps {
+            for (x, cap) in w.iter().zip(caps) {
+                assert!(*x <= cap + tol, "cap violated: {x} > {cap}");
+            }
+        }
+        if let Some(t) = &c.turnover {
+            let to: f64 = w.iter().zip(&t.current).map(|(a, b)| (a - b).abs()).sum();
+            assert!(to <= t.limit + tol, "turnover {to} > {}", t.limit);
+        }
+        if let Some(f) = &c.factor_bounds {
+            let e = f.exposures.tr_mul(w);
+            for j in 0..e.len() {
+                assert!(
+                    e[j] >= f.lower[j] - tol && e[j] <= f.upper[j] + tol,
+                    "factor {j}: {}",
+                    e[j]
+                );
+            }
+        }
+    }
+
+    // ---------------- minimum variance ----------------
+
+    #[test]
+    fn min_variance_budget_only_is_the_closed_form() {
+        let cov = random_cov(6, 11);
+        let (w_star, v_star) = closed_form_min_var(&cov);
+        assert!(
+            w_star.iter().any(|x| *x < 0.0),
+            "want a short in the closed form: {w_star}"
+        );
+        let opt = min_variance(&cov, &Constraints::default()).unwrap();
+        assert_eq!(opt.status, SolveStatus::Solved);
+        for i in 0..6 {
+            assert!(
+                (opt.weights[i] - w_star[i]).abs() < 1e-7,
+                "{} vs {}",
+                opt.weights[i],
+                w_star[i]
+            );
+        }
+        assert!((opt.objective - v_star).abs() < 1e-9 * v_star);
+    }
+
+    #[test]
+    fn min_variance_long_only_matches_a_grid_on_three_assets() {
+        // Asset 3 is a noisier copy of asset 1: unconstrained, it is shorted.
+        let cov = cov_from(
+            &[0.10, 0.15, 0.20],
+            &[&[1.0, 0.2, 0.9], &[0.2, 1.0, 0.3], &[0.9, 0.3, 1.0]],
+        );
+        let (w_free, _) = closed_form_min_var(&cov);
+        assert!(
+            w_free[2] < -0.05,
+            "the test case needs an active bound: {w_free}"
+        );
+        let c = Constraints {
+            long_only: true,
+            ..Constraints::default()
+        };
+        let opt = min_variance(&cov, &c).unwrap();
+        let (best, arg) =
+            simplex3(2000)
+                .map(|w| (q3(&cov, &w), w))
+                .fold(
+                    (f64::INFINITY, [0.0; 3]),
+                    |a, b| if b.0 < a.0 { b } else { a },
+                );
+        assert!(
+            opt.objective <= best + 1e-12,
+            "{} vs grid {best}",
+            opt.objective
+        );
+        assert!(best - opt.objective < 1e-6 * best);
+        for i in 0..3 {
+            assert!(
+                (opt.weights[i] - arg[i]).abs() < 1e-3,
+                "{} vs {:?}",
+                opt.weights,
+                arg
+            );
+        }
+        assert!(opt.weights[2].abs() < 1e-8);
+    }
+
+    // ---------------- minimum CVaR ----------------
+
+    #[test]
+    fn min_cvar_two_assets_matches_exact_breakpoint_search() {
+        let scen = random_scenarios(20, 2, 5);
+        let c = Constraints {
+            long_only: true,
+            ..Constraints::default()
+        };
+        for beta in [0.8, 0.87] {
+            let opt = min_cvar(&scen, beta, &c).unwrap();
+            // CVaR(a) for w = (a, 1 − a) is convex and piecewise linear with kinks only
+            // where two scenario losses cross: its minimum on [0, 1] is at a crossing
+            // or an end point.
+            let mut cands = vec![0.0, 1.0];
+            for s in 0..20 {
+                for t in 0..s {
+                    let (ds, dt) = (scen[(s, 0)] - scen[(s, 1)], scen[(t, 0)] - scen[(t, 1)]);
+                    if ds != dt {
+                        let a = (scen[(t, 1)] - scen[(s, 1)]) / (ds - dt);
+                        if (0.0..=1.0).contains(&a) {
+                            cands.push(a);
+                        }
+                    }
+                }
+            }
+            let (best, arg) = cands
+                .iter()
+                .map(|&a| (ru_cvar(&losses(&scen, &[a, 1.0 - a]), beta), a))
+                .fold((f64::INFINITY, 0.0), |x, y| if y.0 < x.0 { y } else { x });
+            assert!(
+                (opt.objective - best).abs() <= 1e-6 * best.abs(),
+                "beta {beta}: {} vs exact {best}",
+                opt.objective
+            );
+            assert!(
+                (opt.weights[0] - arg).abs() < 1e-5,
+                "{} vs {arg}",
+                opt.weights[0]
+            );
+            // The reported value is the CVaR of the reported weights.
+            let own = ru_cvar(&losses(&scen, opt.weights.as_slice()), beta);
+            assert!((own - opt.objective).abs() <= 1e-7 * best.abs());
+        }
+    }
+
+    #[test]
+    fn min_cvar_three_assets_is_no_worse_than_a_grid() {
+        let scen = random_scenarios(20, 3, 9);
+        let c = Constraints {
+            long_only: true,
+            ..Constraints::default()
+        };
+        let opt = min_cvar(&scen, 0.85, &c).unwrap();
+        let best = simplex3(400)
+            .map(|w| ru_cvar(&losses(&scen, &w), 0.85))
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            opt.objective <= best + 1e-9,
+            "{} vs grid {best}",
+            opt.objective
+        );
+        assert!(best - opt.objective < 1e-3 * best.abs().max(1e-3));
+    }
+
+    #[test]
+    fn min_cvar_rejects_bad_confidence() {
+        let scen = random_scenarios(10, 2, 1);
+        for beta in [0.0, 1.0, f64::NAN] {
+            assert!(matches!(
+                min_cvar(&scen, beta, &Constraints::default()),
+                Err(AnalyticsError::InvalidArgument(_))
+            ));
+        }
+    }
+
+    // ---------------- risk parity ----------------
+
+    #[test]
+    fn risk_parity_equalises_risk_contributions() {
+        let cov = random_cov(7, 3);
+        let opt = risk_parity(&cov, &Constraints::default()).unwrap();
+        let w = &opt.weights;
+        assert!((w.sum() - 1.0).abs() < 1e-12);
+        assert!(w.iter().all(|x| *x > 0.0));
+        let m = &cov * w;
+        let rc: Vec<f64> = (0..7).map(|i| w[i] * m[i]).collect();
+        let mean = rc.iter().sum::<f64>() / 7.0;
+        for r in &rc {
+            assert!((r - mean).abs() <= 1e-8 * mean, "{rc:?}");
+        }
+    }
+
+    #[test]
+    fn risk_parity_with_diagonal_covariance_is_inverse_volatility() {
+        let vols = [0.05, 0.1, 0.2, 0.4];
+        let cov = DMatrix::from_fn(4, 4, |i, j| if i == j { vols[i] * vols[i] } else { 0.0 });
+        let opt = risk_parity(&cov, &Constraints::default()).unwrap();
+        let norm: f64 = vols.iter().map(|v| 1.0 / v).sum();
+        for (i, v) in vols.iter().enumerate() {
+            assert!((opt.weights[i] - 1.0 / v / norm).abs() < 1e-10);
+        }
+    }
+
+    // ---------------- maximum diversification ----------------
+
+    #[test]
+    fn max_diversification_equal_correlation_is_inverse_volatility() {
+        // With R = (1−ρ)I + ρ11', 1 is an eigenvector of R, so Σ⁻¹σ = D⁻¹R⁻¹1 ∝ 1/σ
+        // (the unconstrained optimum, positive, hence also the long-only one).
+        let vols = [0.1, 0.2, 0.3, 0.25];
+        let rho = 0.4;
+        let cov = DMatrix::from_fn(4, 4, |i, j| {
+            vols[i] * vols[j] * if i == j { 1.0 } else { rho }
+        });
+        let opt = max_diversification(&cov, &Constraints::default()).unwrap();
+        let norm: f64 = vols.iter().map(|v| 1.0 / v).sum();
+        for (i, v) in vols.iter().enumerate() {
+            assert!(
+                (opt.weights[i] - 1.0 / v / norm).abs() < 1e-7,
+                "{}",
+                opt.weights
+            );
+        }
+    }
+
+    #[test]
+    fn max_diversification_beats_equal_weight_and_min_variance_and_meets_kkt() {
+        let cov = random_cov(8, 21);
+        let opt = max_diversification(&cov, &Constraints::default()).unwrap();
+        let ew = DVector::from_element(8, 1.0 / 8.0);
+        let lo = Constraints {
+            long_only: true,
+            ..Constraints::default()
+        };
+        let mv = min_variance(&cov, &lo).unwrap();
+        assert!(opt.objective >= diversification_ratio(&cov, &ew) - 1e-12);
+        assert!(opt.objective >= diversification_ratio(&cov, &mv.weights) - 1e-12);
+        assert!((opt.objective - diversification_ratio(&cov, &opt.weights)).abs() < 1e-14);
+        // KKT of min y'Σy s.t. σ'y = 1, y ≥ 0: (Σy)_i / σ_i = λ where y_i > 0, ≥ λ else.
+        let m = &cov * &opt.weights;
+        let ratio: Vec<f64> = (0..8).map(|i| m[i] / cov[(i, i)].sqrt()).collect();
+        let active: Vec<usize> = (0..8).filter(|&i| opt.weights[i] > 1e-6).collect();
+        assert!(active.len() >= 2);
+        let lambda = ratio[active[0]];
+        for i in 0..8 {
+            if active.contains(&i) {
+                assert!((ratio[i] - lambda).abs() < 1e-6 * lambda, "{ratio:?}");
+            } else {
+                assert!(ratio[i] >= lambda * (1.0 - 1e-6), "{ratio:?}");
+            }
+        }
+    }
+
+    // ---------------- worst-case minimum variance ----------------
+
+    #[test]
+    fn worst_case_with_one_matrix_is_min_variance() {
+        let cov = random_cov(6, 31);
+        for c in [
+            Constraints::default(),
+            Constraints {
+                long_only: true,
+                ..Constraints::default()
+            },
+        ] {
+            let mv = min_variance(&cov, &c).unwrap();
+            let wc = worst_case_min_variance(std::slice::from_ref(&cov), &c).unwrap();
+            assert!((wc.objective - mv.objective).abs() < 1e-8 * mv.objective);
+            assert!((&wc.weights - &mv.weights).amax() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn worst_case_with_two_regimes_matches_a_grid() {
+        let calm = cov_from(
+            &[0.10, 0.15, 0.20],
+            &[&[1.0, 0.2, 0.1], &[0.2, 1.0, 0.3], &[0.1, 0.3, 1.0]],
+        );
+        let crisis = cov_from(
+            &[0.30, 0.18, 0.25],
+            &[&[1.0, 0.8, 0.7], &[0.8, 1.0, 0.6], &[0.7, 0.6, 1.0]],
+        );
+        let c = Constraints {
+            long_only: true,
+            ..Constraints::default()
+        };
+        let wc = worst_case_min_variance(&[calm.clone(), crisis.clone()], &c).unwrap();
+        let worst = |w: &DVector<f64>| quad(&calm, w).max(quad(&crisis, w));
+        assert!((wc.objective - worst(&wc.weights)).abs() < 1e-15);
+        for cov in [&calm, &crisis] {
+            let mv = min_variance(cov, &c).unwrap();
+            assert!(wc.objective >= mv.objective - 1e-10);
+            // ... and no worse than holding either regime's own minimum-variance mix.
+            assert!(wc.objective <= worst(&mv.weights) + 1e-10);
+        }
+        let best = simplex3(2000)
+            .map(|w| q3(&calm, &w).max(q3(&crisis, &w)))
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            wc.objective <= best + 1e-10,
+            "{} vs grid {best}",
+            wc.objective
+        );
+        assert!(best - wc.objective < 1e-4 * best);
+    }
+
+    // ---------------- constraints ----------------
+
+    fn binding_constraints(n: usize, seed: u64) -> Constraints {
+        let mut rng = Rng(seed);
+        let current: Vec<f64> = (0..n).map(|_| 1.0 / n as f64).collect();
+        let b = DMatrix::from_fn(n, 2, |_, _| rng.normal());
+        let e0 = b.tr_mul(&DVector::from_column_slice(&current));
+        Constraints {
+            long_only: true,
+            caps: Some(vec![0.2; n]),
+            turnover: Some(Turnover {
+                current,
+                limit: 0.4,
+            }),
+            factor_bounds: Some(FactorBounds {
+                exposures: b,
+                lower: vec![e0[0] - 0.05, f64::NEG_INFINITY],
+                upper: vec![e0[0] + 0.05, e0[1] + 0.02],
+            }),
+        }
+    }
+
+    #[test]
+    fn every_problem_respects_caps_turnover_and_factor_bounds() {
+        let n = 8;
+        let cov = random_cov(n, 41);
+        let cov2 = random_cov(n, 42);
+        let scen = random_scenarios(60, n, 43);
+        let c = binding_constraints(n, 44);
+        let results = [
+            ("min_variance", min_variance(&cov, &c).unwrap()),
+            ("min_cvar", min_cvar(&scen, 0.9, &c).unwrap()),
+            ("risk_parity", risk_parity(&cov, &c).unwrap()),
+            (
+                "max_diversification",
+                max_diversification(&cov, &c).unwrap(),
+            ),
+            (
+                "worst_case",
+                worst_case_min_variance(&[cov.clone(), cov2], &c).unwrap(),
+            ),
+        ];
+        for (name, opt) in &results {
+            assert_eq!(opt.status, SolveStatus::Solved, "{name}");
+            assert_feasible(&opt.weights, &c, 1e-7);
+        }
+        // The constraints bind: unconstrained long-only min variance leaves the set.
+        let free = min_variance(
+            &cov,
+            &Constraints {
+                long_only: true,
+                ..Constraints::default()
+            },
+        )
+        .unwrap();
+        let to: f64 = free
+            .weights
+            .iter()
+            .map(|x| (x - 1.0 / n as f64).abs())
+            .sum();
+        let capped = free.weights.iter().any(|x| *x > 0.2 + 1e-6);
+        assert!(to > 0.4 || capped, "test constraints do not bind");
+        let constrained = &results[0].1;
+        assert!(constrained.objective >= free.objective - 1e-12);
+    }
+
+    #[test]
+    fn caps_summing_below_one_are_infeasible() {
+        let n = 5;
+        let cov = random_cov(n, 51);
+        let scen = random_scenarios(30, n, 52);
+        let c = Constraints {
+            long_only: true,
+            caps: Some(vec![0.19; n]),
+            ..Constraints::default()
+        };
+        let all = [
+            min_variance(&cov, &c),
+            min_cvar(&scen, 0.95, &c),
+            risk_parity(&cov, &c),
+            max_diversification(&cov, &c),
+            worst_case_min_variance(std::slice::from_ref(&cov), &c),
+        ];
+        for (i, r) in all.into_iter().enumerate() {
+            let e = r.expect_err(&format!("problem {i}"));
+            assert!(
+                matches!(e, AnalyticsError::Infeasible(_)),
+                "problem {i}: {e}"
+            );
+            assert!(e.to_string().contains("infeasible"));
+        }
+    }
+
+    #[test]
+    fn malformed_inputs_are_refused() {
+        let cov = random_cov(3, 61);
+        let c = Constraints {
+            caps: Some(vec![0.5; 2]),
+            ..Constraints::default()
+        };
+        assert!(matches!(
+            min_variance(&cov, &c),
+            Err(AnalyticsError::DimensionMismatch { .. })
+        ));
+        let mut asym = cov.clone();
+        asym[(0, 1)] += 0.01;
+        assert!(min_variance(&asym, &Constraints::default()).is_err());
+        assert!(worst_case_min_variance(&[], &Constraints::default()).is_err());
+        let neg = Constraints {
+            turnover: Some(Turnover {
+                current: vec![0.3; 3],
+                limit: -1.0,
+            }),
+            ..Constraints::default()
+        };
+        assert!(risk_parity(&cov, &neg).is_err());
+    }
+
+    /// Solve times at n = 30 assets, S = 500 scenarios (measured, not asserted):
+    /// `cargo test -p stresslab-analytics --release -- --ignored --nocapture solve_times`.
+    #[test]
+    #[ignore]
+    fn solve_times_n30_s500() {
+        let n = 30;
+        let cov = random_cov(n, 71);
+        let cov2 = random_cov(n, 72);
+        let scen = random_scenarios(500, n, 73);
+        let lo = Constraints {
+            long_only: true,
+            ..Constraints::default()
+        };
+        let full = binding_constraints(n, 74);
+        for (label, c) in [("long-only", &lo), ("caps+turnover+factors", &full)] {
+            let t = std::time::Instant::now();
+            let r = min_variance(&cov, c).unwrap();
+            println!(
+                "{label:24} min_variance        {:>8.2?} ({} it)",
+                t.elapsed(),
+                r.iterations
+            );
+            let t = std::time::Instant::now();
+            let r = min_cvar(&scen, 0.95, c).unwrap();
+            println!(
+                "{label:24} min_cvar            {:>8.2?} ({} it)",
+                t.elapsed(),
+                r.iterations
+            );
+            let t = std::time::Instant::now();
+            let r = risk_parity(&cov, c).unwrap();
+            println!(
+                "{label:24} risk_parity         {:>8.2?} ({} it)",
+                t.elapsed(),
+                r.iterations
+            );
+            let t = std::time::Instant::now();
+            let r = max_diversification(&cov, c).unwrap();
+            println!(
+                "{label:24} max_diversification {:>8.2?} ({} it)",
+                t.elapsed(),
+                r.iterations
+            );
+            let t = std::time::Instant::now();
+            let r = worst_case_min_variance(&[cov.clone(), cov2.clone()], c).unwrap();
+            println!(
+                "{label:24} worst_case (K=2)    {:>8.2?} ({} it)",
+                t.elapsed(),
+                r.iterations
+            );
+        }
+    }
 }
