@@ -1270,6 +1270,13 @@ mod tests {
             ..Constraints::default()
         };
         assert!(risk_parity(&cov, &neg).is_err());
+        // An indefinite "covariance" makes the QP unbounded: an error, not a panic.
+        let indefinite = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0]);
+        assert!(min_variance(&indefinite, &Constraints::default()).is_err());
+        assert!(matches!(
+            worst_case_min_variance(&[indefinite], &Constraints::default()),
+            Err(AnalyticsError::NotPositiveDefinite)
+        ));
     }
 
     /// Solve times at n = 30 assets, S = 500 scenarios (measured, not asserted):
@@ -1290,37 +1297,42 @@ mod tests {
             let t = std::time::Instant::now();
             let r = min_variance(&cov, c).unwrap();
             println!(
-                "{label:24} min_variance        {:>8.2?} ({} it)",
+                "{label:24} min_variance        {:>8.2?} ({} it, {:?})",
                 t.elapsed(),
-                r.iterations
+                r.iterations,
+                r.status
             );
             let t = std::time::Instant::now();
             let r = min_cvar(&scen, 0.95, c).unwrap();
             println!(
-                "{label:24} min_cvar            {:>8.2?} ({} it)",
+                "{label:24} min_cvar            {:>8.2?} ({} it, {:?})",
                 t.elapsed(),
-                r.iterations
+                r.iterations,
+                r.status
             );
             let t = std::time::Instant::now();
             let r = risk_parity(&cov, c).unwrap();
             println!(
-                "{label:24} risk_parity         {:>8.2?} ({} it)",
+                "{label:24} risk_parity         {:>8.2?} ({} it, {:?})",
                 t.elapsed(),
-                r.iterations
+                r.iterations,
+                r.status
             );
             let t = std::time::Instant::now();
             let r = max_diversification(&cov, c).unwrap();
             println!(
-                "{label:24} max_diversification {:>8.2?} ({} it)",
+                "{label:24} max_diversification {:>8.2?} ({} it, {:?})",
                 t.elapsed(),
-                r.iterations
+                r.iterations,
+                r.status
             );
             let t = std::time::Instant::now();
             let r = worst_case_min_variance(&[cov.clone(), cov2.clone()], c).unwrap();
             println!(
-                "{label:24} worst_case (K=2)    {:>8.2?} ({} it)",
+                "{label:24} worst_case (K=2)    {:>8.2?} ({} it, {:?})",
                 t.elapsed(),
-                r.iterations
+                r.iterations,
+                r.status
             );
         }
     }
