@@ -532,7 +532,10 @@ pub fn min_cvar(
 /// factor bounds are imposed on `w = y/Σy` in homogenised form (see the module docs);
 /// when they bind, contributions are no longer equal — the result is then the
 /// constrained risk-budgeting portfolio of T. Richard and T. Roncalli (2019),
-/// "Constrained risk budgeting portfolios", arXiv:1902.05710.
+/// "Constrained risk budgeting portfolios", arXiv:1902.05710. Constraints that force
+/// some weight to exactly zero (a zero cap) leave the logarithm without a minimiser:
+/// that is an error ([`AnalyticsError::NotConverged`] or
+/// [`AnalyticsError::SolverFailed`]), not a portfolio.
 ///
 /// `objective` is the value of `½ y'Σy − (1/n) Σ ln y_i` at the optimal `y`.
 ///
@@ -1270,6 +1273,15 @@ mod tests {
             ..Constraints::default()
         };
         assert!(risk_parity(&cov, &neg).is_err());
+        // Risk parity needs every asset strictly held: a zero cap leaves no solution.
+        let zero_cap = Constraints {
+            caps: Some(vec![0.0, 1.0, 1.0]),
+            ..Constraints::default()
+        };
+        assert!(matches!(
+            risk_parity(&cov, &zero_cap),
+            Err(AnalyticsError::NotConverged { .. } | AnalyticsError::SolverFailed(_))
+        ));
         // An indefinite "covariance" makes the QP unbounded: an error, not a panic.
         let indefinite = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0]);
         assert!(min_variance(&indefinite, &Constraints::default()).is_err());
