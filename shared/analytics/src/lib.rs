@@ -7,8 +7,12 @@ pub mod covariance;
 pub mod error;
 pub mod histogram;
 mod linalg;
+pub mod pca;
 pub mod regression;
 pub mod risk;
+// Used only by tests until a resampling routine needs it.
+#[allow(dead_code)]
+mod rng;
 pub mod stats;
 
 pub use error::AnalyticsError;
