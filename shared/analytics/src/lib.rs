@@ -13,6 +13,7 @@ pub mod risk;
 // Used only by tests until a resampling routine needs it.
 #[allow(dead_code)]
 mod rng;
+pub mod stability;
 pub mod stats;
 
 pub use error::AnalyticsError;

@@ -13,7 +13,7 @@ use crate::stats::mean;
 
 /// A column whose QR pivot is below this fraction of its own norm is treated as a
 /// linear combination of the columns before it (condition number beyond ~1e10).
-const RANK_TOLERANCE: f64 = 1e-10;
+pub(crate) const RANK_TOLERANCE: f64 = 1e-10;
 
 /// Result of [`ols`]: the fit and its classical (homoskedastic) inference.
 #[derive(Debug, Clone, PartialEq)]
@@ -244,13 +244,13 @@ pub fn ols_newey_west(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     // Data: numpy.random.default_rng(20240611); n, k = 24, 3;
     // X = rng.normal(size=(n, k)) * [0.02, 0.01, 0.05];
     // y = 0.001 + X @ [1.2, -0.4, 0.3] + rng.normal(scale=0.01, size=n).
-    const X_ROWS: [[f64; 3]; 24] = [
+    pub(crate) const X_ROWS: [[f64; 3]; 24] = [
         [
             -0.004223782411145827,
             -0.005177334709845255,
@@ -372,7 +372,7 @@ mod tests {
             -0.002446349135022962,
         ],
     ];
-    const Y: [f64; 24] = [
+    pub(crate) const Y: [f64; 24] = [
         -0.005813091407504911,
         -0.04191927414283709,
         -0.050977236129339354,
