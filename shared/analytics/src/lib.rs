@@ -2,6 +2,7 @@
 //! and returns numbers, cites the published method it implements, and is tested against
 //! an independent value.
 
+pub mod bootstrap;
 pub mod correlation_repair;
 pub mod covariance;
 pub mod error;
@@ -10,8 +11,6 @@ mod linalg;
 pub mod pca;
 pub mod regression;
 pub mod risk;
-// Used only by tests until a resampling routine needs it.
-#[allow(dead_code)]
 mod rng;
 pub mod stability;
 pub mod stats;

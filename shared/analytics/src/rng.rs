@@ -7,6 +7,7 @@
 //! splittable pseudorandom number generators", OOPSLA '14) as the authors recommend.
 //! Same seed, same stream, on every platform.
 
+#[cfg(test)]
 use crate::stats::normal_quantile;
 
 /// xoshiro256** state.
@@ -67,7 +68,9 @@ impl Xoshiro256 {
         }
     }
 
-    /// Standard normal by inversion of the (full-precision) normal quantile.
+    /// Standard normal by inversion of the (full-precision) normal quantile (only the
+    /// simulations in tests need it so far).
+    #[cfg(test)]
     pub(crate) fn normal(&mut self) -> f64 {
         normal_quantile(self.uniform())
     }
