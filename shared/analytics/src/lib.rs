@@ -2,14 +2,18 @@
 //! and returns numbers, cites the published method it implements, and is tested against
 //! an independent value.
 
+pub mod bootstrap;
 pub mod correlation_repair;
 pub mod covariance;
 pub mod error;
 pub mod histogram;
 mod linalg;
 pub mod optimize;
+pub mod pca;
 pub mod regression;
 pub mod risk;
+mod rng;
+pub mod stability;
 pub mod stats;
 
 pub use error::AnalyticsError;

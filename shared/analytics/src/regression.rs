@@ -13,7 +13,7 @@ use crate::stats::mean;
 
 /// A column whose QR pivot is below this fraction of its own norm is treated as a
 /// linear combination of the columns before it (condition number beyond ~1e10).
-const RANK_TOLERANCE: f64 = 1e-10;
+pub(crate) const RANK_TOLERANCE: f64 = 1e-10;
 
 /// Result of [`ols`]: the fit and its classical (homoskedastic) inference.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +51,12 @@ pub struct OlsFit {
 /// non-finite input; a regressor that is (numerically) a linear combination of the
 /// constant and earlier regressors ([`AnalyticsError::RankDeficient`]).
 pub fn ols(y: &[f64], x: &DMatrix<f64>) -> Result<OlsFit, AnalyticsError> {
+    ols_with_inverse(y, x).map(|(fit, _)| fit)
+}
+
+/// [`ols`] plus `R^{-1}` of the QR of the design `[1 X]`, so that callers needing
+/// `(X'X)^{-1} = R^{-1} R^{-T}` (sandwich estimators) reuse the same factorisation.
+fn ols_with_inverse(y: &[f64], x: &DMatrix<f64>) -> Result<(OlsFit, DMatrix<f64>), AnalyticsError> {
     let n = y.len();
     let k = x.ncols();
     if x.nrows() != n {
@@ -112,19 +118,11 @@ pub fn ols(y: &[f64], x: &DMatrix<f64>) -> Result<OlsFit, AnalyticsError> {
         // [(X'X)^{-1}]_jj = ||row j of R^{-1}||^2.
         let xtx_inv_jj = r_inv.row(j).norm_squared();
         let se = (residual_variance * xtx_inv_jj).sqrt();
-        let b = coef[j];
-        let t = if se > 0.0 {
-            b / se
-        } else if b == 0.0 {
-            0.0
-        } else {
-            b.signum() * f64::INFINITY
-        };
         beta_std_errors.push(se);
-        t_stats.push(t);
+        t_stats.push(t_stat(coef[j], se));
     }
 
-    Ok(OlsFit {
+    let fit = OlsFit {
         intercept: coef[0],
         betas: coef.iter().skip(1).copied().collect(),
         residuals,
@@ -132,17 +130,127 @@ pub fn ols(y: &[f64], x: &DMatrix<f64>) -> Result<OlsFit, AnalyticsError> {
         residual_variance,
         beta_std_errors,
         t_stats,
+    };
+    Ok((fit, r_inv))
+}
+
+/// `b / se`, with the conventions of [`OlsFit::t_stats`] when `se` is 0.
+fn t_stat(b: f64, se: f64) -> f64 {
+    if se > 0.0 {
+        b / se
+    } else if b == 0.0 {
+        0.0
+    } else {
+        b.signum() * f64::INFINITY
+    }
+}
+
+/// Result of [`ols_newey_west`]: the unchanged OLS fit plus Newey–West (HAC) inference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OlsHacFit {
+    /// Exactly what [`ols`] returns for the same data (classical inference included).
+    pub fit: OlsFit,
+    /// Bartlett truncation lag `L` actually used (given, or the automatic rule).
+    pub lags: usize,
+    /// Whether the `n / (n - k - 1)` small-sample factor was applied.
+    pub small_sample_correction: bool,
+    /// HAC covariance of `[intercept, betas...]`, `(k + 1) x (k + 1)`.
+    pub hac_covariance: DMatrix<f64>,
+    /// HAC standard error of the intercept.
+    pub hac_intercept_std_error: f64,
+    /// HAC standard error of each slope, in the column order of `x`.
+    pub hac_std_errors: Vec<f64>,
+    /// `beta_j / hac_se_j` (same zero-`se` conventions as [`OlsFit::t_stats`]).
+    pub hac_t_stats: Vec<f64>,
+}
+
+/// Automatic Newey–West lag `floor(4 (n / 100)^(2/9))`: the rule of thumb of
+/// W. K. Newey & K. D. West (1994), "Automatic lag selection in covariance matrix
+/// estimation", Review of Economic Studies 61(4), 631–653 (the `4 (T/100)^(2/9)`
+/// starting bandwidth for the Bartlett kernel), and the default of statsmodels'
+/// `sandwich_covariance.S_hac_simple(nlags=None)`. Gives 2 for n = 24, 3 for 60,
+/// 4 for 100–250, 6 for 1000.
+pub fn newey_west_default_lag(n: usize) -> usize {
+    (4.0 * (n as f64 / 100.0).powf(2.0 / 9.0)).floor() as usize
+}
+
+/// OLS ([`ols`], unchanged) with Newey–West heteroskedasticity- and
+/// autocorrelation-consistent (HAC) standard errors and t-statistics.
+///
+/// Method: W. K. Newey & K. D. West (1987), "A simple, positive semi-definite,
+/// heteroskedasticity and autocorrelation consistent covariance matrix",
+/// Econometrica 55(3), 703–708. With design `Z = [1 X]`, residuals `e` and scores
+/// `g_t = z_t e_t`,
+/// `S = sum_t g_t g_t' + sum_{l=1..L} w_l sum_{t>l} (g_t g_{t-l}' + g_{t-l} g_t')`,
+/// Bartlett weights `w_l = 1 - l / (L + 1)`, and
+/// `V = (Z'Z)^{-1} S (Z'Z)^{-1}`, times `n / (n - k - 1)` when
+/// `small_sample_correction` is set. `L = 0` is White's HC0.
+///
+/// Convention: `lags = None` uses [`newey_west_default_lag`]. With
+/// `small_sample_correction = false` this matches
+/// `statsmodels.api.OLS(y, add_constant(X)).fit(cov_type="HAC",
+/// cov_kwds={"maxlags": L})` exactly (statsmodels' default `use_correction=False`);
+/// with `true` it matches `cov_kwds={"maxlags": L, "use_correction": True}`.
+/// `(Z'Z)^{-1}` comes from the same Householder QR as the fit (`R^{-1} R^{-T}`).
+///
+/// Errors: those of [`ols`], and `lags >= n` ([`AnalyticsError::InvalidArgument`]).
+pub fn ols_newey_west(
+    y: &[f64],
+    x: &DMatrix<f64>,
+    lags: Option<usize>,
+    small_sample_correction: bool,
+) -> Result<OlsHacFit, AnalyticsError> {
+    let (fit, r_inv) = ols_with_inverse(y, x)?;
+    let n = y.len();
+    let k = x.ncols();
+    let p = k + 1;
+    let lags = lags.unwrap_or_else(|| newey_west_default_lag(n));
+    if lags >= n {
+        return Err(AnalyticsError::InvalidArgument(format!(
+            "ols_newey_west: lag {lags} must be below the number of observations {n}"
+        )));
+    }
+    // Scores g_t = z_t e_t, one row per observation.
+    let scores = DMatrix::from_fn(n, p, |t, j| {
+        let z = if j == 0 { 1.0 } else { x[(t, j - 1)] };
+        z * fit.residuals[t]
+    });
+    let mut meat = scores.tr_mul(&scores);
+    for l in 1..=lags {
+        let w = 1.0 - l as f64 / (lags as f64 + 1.0);
+        let lead = scores.rows(l, n - l);
+        let lagged = scores.rows(0, n - l);
+        let gamma = lead.tr_mul(&lagged);
+        meat += (&gamma + gamma.transpose()) * w;
+    }
+    let xtx_inv = &r_inv * r_inv.transpose();
+    let mut cov = &xtx_inv * meat * &xtx_inv;
+    if small_sample_correction {
+        cov *= n as f64 / (n - p) as f64;
+    }
+    // Symmetrise away the rounding of the triple product.
+    let cov = DMatrix::from_fn(p, p, |i, j| 0.5 * (cov[(i, j)] + cov[(j, i)]));
+    let se: Vec<f64> = (0..p).map(|j| cov[(j, j)].max(0.0).sqrt()).collect();
+    let hac_t_stats = (0..k).map(|j| t_stat(fit.betas[j], se[j + 1])).collect();
+    Ok(OlsHacFit {
+        hac_intercept_std_error: se[0],
+        hac_std_errors: se[1..].to_vec(),
+        hac_t_stats,
+        hac_covariance: cov,
+        lags,
+        small_sample_correction,
+        fit,
     })
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     // Data: numpy.random.default_rng(20240611); n, k = 24, 3;
     // X = rng.normal(size=(n, k)) * [0.02, 0.01, 0.05];
     // y = 0.001 + X @ [1.2, -0.4, 0.3] + rng.normal(scale=0.01, size=n).
-    const X_ROWS: [[f64; 3]; 24] = [
+    pub(crate) const X_ROWS: [[f64; 3]; 24] = [
         [
             -0.004223782411145827,
             -0.005177334709845255,
@@ -264,7 +372,7 @@ mod tests {
             -0.002446349135022962,
         ],
     ];
-    const Y: [f64; 24] = [
+    pub(crate) const Y: [f64; 24] = [
         -0.005813091407504911,
         -0.04191927414283709,
         -0.050977236129339354,
@@ -392,6 +500,125 @@ mod tests {
                 rank: 3,
                 columns: 4
             })
+        ));
+    }
+
+    // Oracle for the HAC tests (statsmodels 0.14, numpy 2; same data as above):
+    //   import numpy as np, statsmodels.api as sm
+    //   rng = np.random.default_rng(20240611); n, k = 24, 3
+    //   X = rng.normal(size=(n, k)) * [0.02, 0.01, 0.05]
+    //   y = 0.001 + X @ [1.2, -0.4, 0.3] + rng.normal(scale=0.01, size=n)
+    //   r = sm.OLS(y, sm.add_constant(X)).fit(cov_type="HAC",
+    //           cov_kwds={"maxlags": L, "use_correction": corr})
+    //   r.bse, r.tvalues          # [const, x1, x2, x3]
+    fn assert_hac(fit: &OlsHacFit, bse: [f64; 4], tvalues: [f64; 4]) {
+        assert_close(fit.hac_intercept_std_error, bse[0], 1e-8);
+        for j in 0..3 {
+            assert_close(fit.hac_std_errors[j], bse[j + 1], 1e-8);
+            assert_close(fit.hac_t_stats[j], tvalues[j + 1], 1e-8);
+        }
+        assert_close(
+            fit.fit.intercept / fit.hac_intercept_std_error,
+            tvalues[0],
+            1e-8,
+        );
+    }
+
+    #[test]
+    fn newey_west_matches_statsmodels_hac() {
+        // L = 3, use_correction=False (statsmodels' default for cov_type="HAC").
+        let hac = ols_newey_west(&Y, &design(), Some(3), false).unwrap();
+        assert_eq!(hac.lags, 3);
+        assert_hac(
+            &hac,
+            [
+                0.0010400495870044057,
+                0.07055048199022304,
+                0.12248713163493273,
+                0.019842904387834436,
+            ],
+            [
+                -1.4382345471843674,
+                12.491831922752294,
+                -2.7284517512410704,
+                21.05838886943181,
+            ],
+        );
+        // L = 3, use_correction=True: V * n / (n - 4).
+        let hac = ols_newey_west(&Y, &design(), Some(3), true).unwrap();
+        assert_hac(
+            &hac,
+            [
+                0.0011393172394524899,
+                0.07728418085781426,
+                0.13417793000111458,
+                0.021736812679270322,
+            ],
+            [
+                -1.312922507460177,
+                11.40343021442427,
+                -2.4907242853653475,
+                19.223591014172523,
+            ],
+        );
+        // L = 0 is White's HC0 (statsmodels maxlags=0).
+        let hac = ols_newey_west(&Y, &design(), Some(0), false).unwrap();
+        assert_hac(
+            &hac,
+            [
+                0.0015016352185631603,
+                0.07742869111518406,
+                0.1724008818179171,
+                0.03000327147779111,
+            ],
+            [
+                -0.9961375627869595,
+                11.382147242809348,
+                -1.9385064930630493,
+                13.927134486226894,
+            ],
+        );
+    }
+
+    #[test]
+    fn newey_west_automatic_lag_and_unchanged_ols() {
+        // floor(4 (24/100)^(2/9)) = 2; statsmodels maxlags=2, use_correction=False.
+        let hac = ols_newey_west(&Y, &design(), None, false).unwrap();
+        assert_eq!(hac.lags, 2);
+        assert_hac(
+            &hac,
+            [
+                0.0011641253499642375,
+                0.07937279183868778,
+                0.1296751607305793,
+                0.022580270976126603,
+            ],
+            [
+                -1.2849434529198445,
+                11.103361021773514,
+                -2.5772108315190883,
+                18.50551737575523,
+            ],
+        );
+        // The OLS part is bit-for-bit what `ols` returns.
+        assert_eq!(hac.fit, ols(&Y, &design()).unwrap());
+        // Python: [int(np.floor(4 * (t / 100.0) ** (2.0 / 9.0))) for t in (1, 60, 100, 250, 1000)]
+        let lags: Vec<usize> = [1, 60, 100, 250, 1000]
+            .iter()
+            .map(|&t| newey_west_default_lag(t))
+            .collect();
+        assert_eq!(lags, vec![1, 3, 4, 4, 6]);
+    }
+
+    #[test]
+    fn newey_west_rejects_bad_lag() {
+        assert!(matches!(
+            ols_newey_west(&Y, &design(), Some(24), false),
+            Err(AnalyticsError::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            ols_newey_west(&Y[..10], &design(), Some(1), false),
+            Err(AnalyticsError::DimensionMismatch { .. })
         ));
     }
 }
