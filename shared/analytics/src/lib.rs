@@ -7,6 +7,7 @@ pub mod covariance;
 pub mod error;
 pub mod histogram;
 mod linalg;
+pub mod regime;
 pub mod regression;
 pub mod risk;
 pub mod stats;
