@@ -10,6 +10,7 @@ pub mod histogram;
 mod linalg;
 pub mod optimize;
 pub mod pca;
+pub mod regime;
 pub mod regression;
 pub mod risk;
 mod rng;
