@@ -13,7 +13,7 @@ pub mod pca;
 pub mod regime;
 pub mod regression;
 pub mod risk;
-mod rng;
+pub mod rng;
 pub mod stability;
 pub mod stats;
 
