@@ -127,18 +127,35 @@ impl Severity {
     }
 }
 
-/// The move of factor `j` in `direction` (±1) at `severity`, from its own monthly
-/// history: the type-7 quantile at the tail probability on that side, or the most
-/// extreme month on record.
-pub fn historical_move(model: &FactorModel, j: usize, direction: f64, severity: Severity) -> f64 {
-    let mut column: Vec<f64> = model.history.iter().map(|row| row[j]).collect();
-    column.sort_by(f64::total_cmp);
-    let down = direction < 0.0;
-    match (severity.tail(), down) {
-        (Some(p), true) => stats::quantile(&column, p),
-        (Some(p), false) => stats::quantile(&column, 1.0 - p),
-        (None, true) => column.first().copied().unwrap_or(0.0),
-        (None, false) => column.last().copied().unwrap_or(0.0),
+/// Each factor's monthly history, sorted once per scenario set (every synthetic
+/// scenario reads its tails).
+pub struct FactorTails {
+    sorted: Vec<Vec<f64>>,
+}
+
+impl FactorTails {
+    pub fn new(model: &FactorModel) -> FactorTails {
+        let sorted = (0..model.factors.len())
+            .map(|j| {
+                let mut column: Vec<f64> = model.history.iter().map(|row| row[j]).collect();
+                column.sort_by(f64::total_cmp);
+                column
+            })
+            .collect();
+        FactorTails { sorted }
+    }
+
+    /// The move of factor `j` in `direction` (±1) at `severity`, from its own monthly
+    /// history: the type-7 quantile at the tail probability on that side, or the most
+    /// extreme month on record.
+    pub fn historical_move(&self, j: usize, direction: f64, severity: Severity) -> f64 {
+        let column = &self.sorted[j];
+        match (severity.tail(), direction < 0.0) {
+            (Some(p), true) => stats::quantile(column, p),
+            (Some(p), false) => stats::quantile(column, 1.0 - p),
+            (None, true) => column.first().copied().unwrap_or(0.0),
+            (None, false) => column.last().copied().unwrap_or(0.0),
+        }
     }
 }
 
@@ -234,9 +251,10 @@ pub fn generate(model: &FactorModel, total: u32, seed: u64) -> Vec<Scenario> {
     let counts = kind_counts(total, historical.len() as u32);
     let mut out: Vec<Scenario> = historical.into_iter().take(counts[0] as usize).collect();
     let mut rng = Rng::new(seed, 0x5CE7_A210);
-    out.extend(correlation_breakdowns(model, counts[1], &mut rng));
-    out.extend(style_rotations(model, counts[2], &mut rng));
-    out.extend(crowding_unwinds(model, counts[3], &mut rng));
+    let tails = FactorTails::new(model);
+    out.extend(correlation_breakdowns(model, &tails, counts[1], &mut rng));
+    out.extend(style_rotations(model, &tails, counts[2], &mut rng));
+    out.extend(crowding_unwinds(model, &tails, counts[3], &mut rng));
     for (i, s) in out.iter_mut().enumerate() {
         s.id = i as u32;
     }
@@ -364,7 +382,12 @@ pub fn stressed_correlation(
     }
 }
 
-fn correlation_breakdowns(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenario> {
+fn correlation_breakdowns(
+    model: &FactorModel,
+    tails: &FactorTails,
+    count: u32,
+    rng: &mut Rng,
+) -> Vec<Scenario> {
     let (corr, vols) = normal_correlation(model);
     let k = vols.len();
     let stressed_cov = from_rows(&model.covariance_stressed);
@@ -382,7 +405,7 @@ fn correlation_breakdowns(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec
             // broken here, and the market falls as far as history says the severity is.
             let stressed_vols = &stressed_window_vols;
             let cov = covariance::covariance_from_correlation(&stressed, stressed_vols);
-            let market_shock = historical_move(model, 0, -1.0, severity);
+            let market_shock = tails.historical_move(0, -1.0, severity);
             let given_market = |cov: &DMatrix<f64>| -> Vec<f64> {
                 risk::conditional_scenario(cov, &[0], &[market_shock])
                     .map(|v| v.iter().copied().collect())
@@ -462,7 +485,12 @@ fn conditional(model: &FactorModel, shocked: &[usize], shocks: &[f64]) -> Vec<f6
     }
 }
 
-fn style_rotations(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenario> {
+fn style_rotations(
+    model: &FactorModel,
+    tails: &FactorTails,
+    count: u32,
+    rng: &mut Rng,
+) -> Vec<Scenario> {
     let (_, vols) = normal_correlation(model);
     let trailing = trailing_returns(model, 12);
     let names = &model.factors;
@@ -488,7 +516,7 @@ fn style_rotations(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenar
                     } else {
                         -trailing[j].signum()
                     };
-                    historical_move(model, j, direction, severity)
+                    tails.historical_move(j, direction, severity)
                 })
                 .collect();
             let described: Vec<String> = set
@@ -536,7 +564,12 @@ pub fn fire_sale_inputs(model: &FactorModel) -> FireSaleInputs {
     }
 }
 
-fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scenario> {
+fn crowding_unwinds(
+    model: &FactorModel,
+    tails: &FactorTails,
+    count: u32,
+    rng: &mut Rng,
+) -> Vec<Scenario> {
     let scores = crowding_scores(model);
     // Style factors ranked by crowding (absolute run-up z-score), most crowded first.
     let mut ranked: Vec<usize> = (1..model.factors.len()).collect();
@@ -553,7 +586,7 @@ fn crowding_unwinds(model: &FactorModel, count: u32, rng: &mut Rng) -> Vec<Scena
             let discount = rng.uniform_in(0.5, 2.0);
             let shocks: Vec<f64> = set
                 .iter()
-                .map(|&j| historical_move(model, j, -scores[j].signum(), severity))
+                .map(|&j| tails.historical_move(j, -scores[j].signum(), severity))
                 .collect();
             let described: Vec<String> = set
                 .iter()
