@@ -16,7 +16,6 @@ use crate::portfolio::parse_portfolio;
 use crate::stages;
 use crate::storage::{BlobStore, RunStore};
 use crate::StageError;
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -100,7 +99,7 @@ pub async fn stage_local_inputs<B: BlobStore>(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "portfolio.json".into());
-    let folder = format!("inputs/{}", &hex(&Sha256::digest(&bytes))[..16]);
+    let folder = format!("inputs/{}", &stages::sha256_hex(&bytes)[..16]);
     let portfolio_key = format!("{folder}/{name}");
     // Market data: an explicit path wins; otherwise the portfolio's own reference,
     // resolved beside the portfolio file on disk and stored beside it in the store.
@@ -143,10 +142,6 @@ fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "market_data.csv".into())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Run every stage of one workflow. `workers` bounds the threads used for partitions

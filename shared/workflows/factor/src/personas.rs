@@ -764,12 +764,6 @@ pub fn walk_forward(
     (unhedged, hedged)
 }
 
-fn stdev(x: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let mean = x.iter().sum::<f64>() / n;
-    (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-}
-
 /// Portfolio-optimization strategist: a market hedge sized on a stated criterion —
 /// minimum variance under the stressed covariance, capped at the market exposure — and
 /// judged where it was not fitted: walk-forward on the whole history, on every month of
@@ -889,13 +883,13 @@ pub fn portfolio_optimization_strategist(
     let oos_vol_none = f.figure(
         "walk_forward_volatility_unhedged",
         "Walk-forward monthly volatility, unhedged",
-        stdev(&oos_none),
+        stats::std_dev(&oos_none),
         Unit::Money,
     );
     let oos_vol_hedged = f.figure(
         "walk_forward_volatility_hedged",
         "Walk-forward monthly volatility, hedged",
-        stdev(&oos_hedged),
+        stats::std_dev(&oos_hedged),
         Unit::Money,
     );
     // Rallies: what the hedge gives up in the best 5% of market months.
@@ -930,43 +924,39 @@ pub fn portfolio_optimization_strategist(
     );
     let mut hedged_model = model.clone();
     hedged_model.book_exposure[0] -= hedge;
-    let var_normal = |m: &FactorModel| {
-        risk::parametric_var(
-            m.pnl_volatility(&from_rows(&m.covariance_shrunk)),
-            0.0,
-            0.99,
-        )
+    // After the hedge: parametric VaR 99% of the hedged book, as the aggregate's
+    // normal and stressed views compute it. Before: the risk engineer's figures (the
+    // same numbers), or the aggregate's own views when run without it.
+    let var99_after = |cov: &[Vec<f64>]| {
+        risk::parametric_var(hedged_model.pnl_volatility(&from_rows(cov)), 0.0, 0.99)
     };
-    let var_stressed = |m: &FactorModel| {
-        risk::parametric_var(
-            m.pnl_volatility(&from_rows(&m.covariance_stressed)),
-            0.0,
-            0.99,
-        )
+    let before = |risk_key: &str, view: &str| {
+        risk.and_then(|r| r.get(risk_key))
+            .or_else(|| agg.view(view).and_then(|v| v.tail(0.99)).map(|t| t.var))
+            .unwrap_or(f64::NAN)
     };
-    let upstream = |key: &str| risk.and_then(|r| r.get(key));
     let vn0 = f.figure(
         "var99_normal_before",
         "VaR 99% normal, before",
-        upstream("var99_normal").unwrap_or_else(|| var_normal(model)),
+        before("var99_normal", "normal_shrunk"),
         Unit::Money,
     );
     let vn1 = f.figure(
         "var99_normal_after",
         "VaR 99% normal, after",
-        var_normal(&hedged_model),
+        var99_after(&model.covariance_shrunk),
         Unit::Money,
     );
     let vs0 = f.figure(
         "var99_stressed_before",
         "VaR 99% stressed, before",
-        upstream("var99_stressed").unwrap_or_else(|| var_stressed(model)),
+        before("var99_stressed", "stressed_period"),
         Unit::Money,
     );
     let vs1 = f.figure(
         "var99_stressed_after",
         "VaR 99% stressed, after",
-        var_stressed(&hedged_model),
+        var99_after(&model.covariance_stressed),
         Unit::Money,
     );
     let first = model.history_dates.first().map_or("", String::as_str);
@@ -1165,7 +1155,7 @@ mod tests {
             .collect();
         let (none, hedged) = walk_forward(&[1e6], &history, &[], 24);
         assert_eq!(none.len(), 36);
-        assert!(stdev(&none) > 1e3);
+        assert!(stats::std_dev(&none) > 1e3);
         assert!(hedged.iter().all(|p| p.abs() < 1e-6), "{hedged:?}");
     }
 
