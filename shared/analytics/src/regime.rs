@@ -1711,11 +1711,13 @@ mod tests {
         .is_err());
     }
 
-    /// Timing on data of the Market Regime Analyst's size (820 months x 4 factors):
-    /// `cargo test --release -p stresslab-analytics regime::tests::timing -- --ignored --nocapture`.
+    /// Selection over K = 1..5 at the Market Regime Analyst's size (820 months × 4
+    /// factors, three planted regimes) gives a finite fit for every K and finds more than
+    /// one regime. It also prints the time — a measurement, never asserted; the figure
+    /// quoted comes from `cargo test --release -p stresslab-analytics
+    /// regime::tests::selects_on_820_by_4 -- --nocapture`.
     #[test]
-    #[ignore]
-    fn timing_select_k1_to_k5_on_820_by_4() {
+    fn selects_on_820_by_4() {
         let c = |v: [f64; 4], rho: f64| {
             DMatrix::from_fn(4, 4, |i, j| v[i] * v[j] * if i == j { 1.0 } else { rho })
         };
@@ -1752,5 +1754,11 @@ mod tests {
             );
         }
         println!("best K={} in {elapsed:?}", sel.candidates[sel.best].states);
+        assert_eq!(sel.candidates.len(), 5);
+        assert!(sel.candidates.iter().all(|c| c.log_likelihood.is_finite()));
+        assert!(
+            sel.candidates[sel.best].states >= 2,
+            "three planted regimes"
+        );
     }
 }
