@@ -81,7 +81,8 @@ impl Default for FactorParams {
 }
 
 /// The factor team. The optimisation strategist reads the risk-decomposition
-/// engineer's VaR figures for its "before" column; the other three are independent.
+/// engineer's VaR figures for its "before" column and the regime analyst's regime
+/// covariances for its worst-case optimiser; the other three are independent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FactorPersona {
@@ -108,9 +109,10 @@ impl PersonaRole for FactorPersona {
     }
     fn reads(self) -> &'static [FactorPersona] {
         match self {
-            FactorPersona::PortfolioOptimizationStrategist => {
-                &[FactorPersona::RiskDecompositionEngineer]
-            }
+            FactorPersona::PortfolioOptimizationStrategist => &[
+                FactorPersona::RiskDecompositionEngineer,
+                FactorPersona::MarketRegimeAnalyst,
+            ],
             _ => &[],
         }
     }
@@ -223,7 +225,12 @@ impl WorkflowEngine for FactorWorkflow {
             }
             FactorPersona::MarketRegimeAnalyst => personas::market_regime_analyst(model),
             FactorPersona::PortfolioOptimizationStrategist => {
-                personas::portfolio_optimization_strategist(model, agg, upstream.first())
+                personas::portfolio_optimization_strategist(
+                    model,
+                    agg,
+                    upstream.first(),
+                    upstream.get(1),
+                )
             }
         }
     }

@@ -60,8 +60,8 @@ mod tests {
             .collect();
         let agg = crate::aggregate::merge(&model, outcomes);
         let risk = risk_decomposition_engineer(&model, &agg);
-        let with = portfolio_optimization_strategist(&model, &agg, Some(&risk));
-        let without = portfolio_optimization_strategist(&model, &agg, None);
+        let with = portfolio_optimization_strategist(&model, &agg, Some(&risk), None);
+        let without = portfolio_optimization_strategist(&model, &agg, None, None);
         assert_eq!(with.get("var99_normal_before"), risk.get("var99_normal"));
         assert_eq!(
             with.get("var99_stressed_before"),

@@ -89,6 +89,7 @@ pub fn portfolio_optimization_strategist(
     model: &FactorModel,
     agg: &FactorAggregate,
     risk: Option<&Findings>,
+    _regimes: Option<&Findings>,
 ) -> Findings {
     let mut f = Findings::new("portfolio-optimization-strategist");
     let cur = model.base_currency.as_str();
