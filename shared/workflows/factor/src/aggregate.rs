@@ -242,7 +242,7 @@ pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorA
         parametric(
             "normal_shrunk",
             format!(
-                "Normal, Ledoit-Wolf covariance (shrinkage {:.2})",
+                "Normal, Ledoit-Wolf constant-correlation covariance (shrinkage {:.2})",
                 model.shrinkage_intensity
             ),
             model,

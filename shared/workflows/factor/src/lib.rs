@@ -140,7 +140,7 @@ pub struct FactorWorkflow;
 impl WorkflowEngine for FactorWorkflow {
     const NAME: &'static str = "factor";
     /// Bump with any change that can move a number.
-    const ENGINE_VERSION: &'static str = "factor/3";
+    const ENGINE_VERSION: &'static str = "factor/4";
     const DESCRIPTION: &'static str =
         "Factor-model breakdown: correlation breakdowns, regime shifts, style rotations, crowding";
     /// Factor and asset return history: exposures, covariances and replays come from it.

@@ -3,12 +3,15 @@
 //! and momentum (Mom) — estimated by OLS on monthly excess returns (Fama & French 1993;
 //! Carhart 1997), and the factor covariance under three views:
 //! - **normal, sample**: the sample covariance of the estimation window;
-//! - **normal, shrunk**: Ledoit & Wolf (2004) shrinkage of the same window, the one the
-//!   workflow treats as its "normal" risk model because it is well conditioned;
+//! - **normal, shrunk**: Ledoit & Wolf (2004, "Honey, I shrunk the sample covariance
+//!   matrix") shrinkage of the same window towards the constant-correlation target —
+//!   which keeps each factor's own variance (a scaled-identity target would pull the
+//!   market's variance towards momentum's) — the workflow's "normal" risk model;
 //! - **stressed**: the sample covariance of the most volatile 24-month window of the
 //!   whole history *for this book* (its factor P&L volatility is largest there) — the
 //!   Basel 2.5 "stressed VaR" idea (BCBS 2009, §718(lxxvi)) of calibrating to a
-//!   continuous stress period found in the data.
+//!   continuous stress period found in the data — shrunk with the same estimator as
+//!   the normal view, so normal and stressed differ by their data only.
 
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
@@ -94,6 +97,9 @@ pub struct FactorModel {
     pub covariance_sample: Vec<Vec<f64>>,
     pub covariance_shrunk: Vec<Vec<f64>>,
     pub shrinkage_intensity: f64,
+    /// Shrinkage of the stressed window's covariance: the same estimator as the normal
+    /// one, so the two differ by their data, not by their method.
+    pub stressed_shrinkage_intensity: f64,
     pub stressed_window: Window,
     pub covariance_stressed: Vec<Vec<f64>>,
     /// Full factor history (dates, rows of [`FACTORS`] returns) for historical
@@ -390,7 +396,8 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
     };
     let covariance_sample =
         covariance::sample_covariance(&x).map_err(|e| reject_numeric("sample covariance", e))?;
-    let shrunk = covariance::ledoit_wolf(&x).map_err(|e| reject_numeric("Ledoit-Wolf", e))?;
+    let shrunk = covariance::ledoit_wolf_constant_correlation(&x)
+        .map_err(|e| reject_numeric("Ledoit-Wolf", e))?;
 
     let book_exposure: Vec<f64> = (0..k)
         .map(|j| {
@@ -408,7 +415,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
     let history: Vec<Vec<f64>> = (0..n)
         .map(|t| factor_cols.iter().map(|c| c[t]).collect())
         .collect();
-    let (stress_start, covariance_stressed) =
+    let (stress_start, stressed) =
         most_stressed_window(&history, &book_exposure, STRESS_WINDOW_MONTHS)
             .map_err(|e| reject_numeric("stressed covariance", e))?;
 
@@ -452,7 +459,8 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
             end: market.dates[stress_start + STRESS_WINDOW_MONTHS - 1].clone(),
             months: STRESS_WINDOW_MONTHS,
         },
-        covariance_stressed: to_rows(&covariance_stressed),
+        covariance_stressed: to_rows(&stressed.covariance),
+        stressed_shrinkage_intensity: stressed.intensity,
         history_dates: market.dates.clone(),
         history,
         series_residuals,
@@ -460,7 +468,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         plausibility: Plausibility::default(),
     };
     model.plausibility =
-        Plausibility::new(&shrunk.covariance, &covariance_stressed, &model.history).ok_or_else(
+        Plausibility::new(&shrunk.covariance, &stressed.covariance, &model.history).ok_or_else(
             || Rejection {
                 issues: vec![issue(
             "market_data",
@@ -555,7 +563,7 @@ fn most_stressed_window(
     history: &[Vec<f64>],
     exposure: &[f64],
     len: usize,
-) -> Result<(usize, DMatrix<f64>), stresslab_analytics::AnalyticsError> {
+) -> Result<(usize, covariance::Shrinkage), stresslab_analytics::AnalyticsError> {
     let b = DVector::from_column_slice(exposure);
     let k = exposure.len();
     let mut best: Option<(usize, f64, DMatrix<f64>)> = None;
@@ -567,6 +575,12 @@ fn most_stressed_window(
             best = Some((start, variance, cov));
         }
     }
-    let (start, _, cov) = best.expect("history has at least one window");
-    Ok((start, cov))
+    let (start, _, _) = best.expect("history has at least one window");
+    // The window is chosen on the sample covariance (which window was worst is a fact
+    // of the data); its covariance is then estimated as the normal one is.
+    let window = DMatrix::from_fn(len, k, |t, j| history[start + t][j]);
+    Ok((
+        start,
+        covariance::ledoit_wolf_constant_correlation(&window)?,
+    ))
 }

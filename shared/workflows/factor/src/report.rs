@@ -171,15 +171,15 @@ fn estimates(header: &RunContext, model: &FactorModel) -> Vec<Estimate> {
     out.push(Estimate::new(
         "Normal covariance",
         format!(
-            "Ledoit-Wolf shrinkage (intensity {:.2}) of the sample covariance of the factor returns over {} months, {} to {}",
+            "Ledoit-Wolf shrinkage towards constant correlation (intensity {:.2}; variances kept, correlations shrunk) of the factor returns over {} months, {} to {}",
             model.shrinkage_intensity, w.months, w.start, w.end
         ),
     ));
     out.push(Estimate::new(
         "Stressed covariance",
         format!(
-            "sample covariance of the {} months {} to {}, the window in which this book's factor P&L was most volatile",
-            sw.months, sw.start, sw.end
+            "the same estimator (intensity {:.2}) on the {} months {} to {}, the window in which this book's factor P&L was most volatile",
+            model.stressed_shrinkage_intensity, sw.months, sw.start, sw.end
         ),
     ));
     if let (Some(first), Some(last)) = (model.history_dates.first(), model.history_dates.last()) {
@@ -591,7 +591,7 @@ fn findings_section(findings: &[Findings], cur: &str) -> String {
 
 const METHODS_HTML: &str = "<ul>\
 <li><strong>VaR / ES</strong> are one-month losses in the base currency: VaR at 99% is the loss exceeded one month in a hundred; ES is the average loss in those months. Parametric views assume Gaussian factor returns with the stated covariance plus independent residuals; historical views apply every month of the factor history to today's exposures.</li>\
-<li><strong>Normal vs stressed</strong>: normal uses the last 120 months (Ledoit-Wolf shrinkage, Ledoit &amp; Wolf 2004); stressed uses the 24-month window in which this book's factor P&amp;L was most volatile (the Basel 2.5 stressed-VaR idea).</li>\
+<li><strong>Normal vs stressed</strong>: normal uses the last 120 months (Ledoit-Wolf shrinkage towards constant correlation, Ledoit &amp; Wolf 2004); stressed uses the 24-month window in which this book's factor P&amp;L was most volatile (the Basel 2.5 stressed-VaR idea).</li>\
 <li><strong>Scenarios</strong>: historical replays of named episodes found in the data (full revaluation incl. residuals); correlation breakdowns (stressed correlations repaired to a valid matrix, Higham 2002, with a conditional market shock, Kupiec 1998); style rotations / factor reversals; crowding unwinds (Khandani &amp; Lo 2007; Pedersen 2009). The scenario-set VaR/ES weights every scenario equally: it measures the set, not a probability.</li>\
 <li><strong>Tables</strong> state each column's unit once, in its header; amounts are in the base currency, scaled as marked (k, m, bn).</li>\
 <li><strong>Recommendations</strong> cite the figures they rest on, in brackets.</li></ul>";

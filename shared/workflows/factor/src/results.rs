@@ -67,6 +67,8 @@ pub fn results_json(
             "book_exposure": named(&model.book_exposure),
             "idiosyncratic_variance": model.idiosyncratic_variance,
             "shrinkage_intensity": model.shrinkage_intensity,
+            "stressed_shrinkage_intensity": model.stressed_shrinkage_intensity,
+            "shrinkage_target": "constant_correlation",
             "covariance": {
                 "sample": model.covariance_sample,
                 "ledoit_wolf": model.covariance_shrunk,

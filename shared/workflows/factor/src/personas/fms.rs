@@ -30,7 +30,7 @@ pub fn factor_modeling_specialist(model: &FactorModel) -> Findings {
     let sorted: Vec<f64> = r2.iter().map(|x| x.0).collect();
     f.figure(
         "shrinkage_intensity",
-        "Ledoit-Wolf shrinkage intensity",
+        "Ledoit-Wolf shrinkage intensity (constant-correlation target, estimation window)",
         model.shrinkage_intensity,
         Unit::Ratio,
         Horizon::Point,
