@@ -17,6 +17,9 @@
 
 use std::fmt::Write;
 
+mod series;
+pub use series::{line_chart, scatter_chart, stacked_bar_chart, SERIES_COLOURS};
+
 const FONT: &str =
     "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
 const INK: &str = "#222";
@@ -756,7 +759,7 @@ mod tests {
         (0..n).map(|i| format!("Factor <{i}> & \"co\"")).collect()
     }
 
-    fn assert_chart(svg: &str) {
+    pub(super) fn assert_chart(svg: &str) {
         check_xml(svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
         assert!(svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="#));
         assert!(svg.contains(r#"role="img""#) && svg.contains("<title>"));

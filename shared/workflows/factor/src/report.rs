@@ -6,10 +6,12 @@
 
 use crate::aggregate::FactorAggregate;
 use crate::model::FactorModel;
+use crate::FactorPersona;
 use crate::ScenarioOutcome;
 use serde_json::{json, Value};
+use stresslab_core::engine::PersonaRole;
 use stresslab_core::engine::{Deliverables, RunContext};
-use stresslab_core::findings::Findings;
+use stresslab_core::findings::{Chart, ChartKind, Findings, Unit};
 use stresslab_core::report::{self, money, money_axis, pct, Cell, Column, Estimate, Header, Table};
 use stresslab_core::svg;
 
@@ -386,57 +388,79 @@ fn html(
         horizon: HORIZON,
         estimates: &estimates,
     };
+    let by_persona = |p: FactorPersona| findings.iter().find(|f| f.persona == p.name());
+    let persona = |p: FactorPersona, skip: &dyn Fn(&Table) -> bool| {
+        by_persona(p).map_or_else(
+            || "<p>This persona's findings are not in this run.</p>".to_owned(),
+            |f| persona_body(f, cur, skip),
+        )
+    };
+    let keep_all = |_: &Table| false;
+    let is_plan = |t: &Table| is_implementation_table(t);
     let mut sections = Vec::new();
     sections.push(report::section(
-        "Summary",
+        "Executive summary",
         &format!("Book value {}.", money(model.total_market_value, cur)),
         &format!(
-            "<p class=\"narrative\">{}</p>{}",
+            "<p class=\"narrative\">{}</p>{}{}",
             svg::escape(narrative),
+            headlines(findings),
             risk_table(agg, model.total_market_value, cur).to_html()
         ),
     ));
     sections.push(report::section(
-        "Factor correlations: normal versus stressed",
-        "",
-        &report::figures(&[
-            svg::heatmap(
-                &format!(
-                    "Normal (Ledoit-Wolf, {} to {})",
-                    model.window.start, model.window.end
-                ),
-                &model.factors,
-                &agg.correlation_normal,
-                -1.0,
-                1.0,
-                "Correlation",
-            ),
-            svg::heatmap(
-                &format!(
-                    "Stressed window ({} to {})",
-                    model.stressed_window.start, model.stressed_window.end
-                ),
-                &model.factors,
-                &agg.correlation_stressed,
-                -1.0,
-                1.0,
-                "Correlation",
-            ),
-        ]),
+        "Factor model vulnerabilities",
+        "How well the factors explain the book, how stable its exposures are, what the residuals hide, and how the factor correlations change under stress.",
+        &format!(
+            "{}{}",
+            correlation_heatmaps(model, agg),
+            persona(FactorPersona::FactorModelingSpecialist, &keep_all)
+        ),
     ));
     sections.push(scenario_section(model, agg, cur));
-    sections.push(findings_section(findings, cur));
+    sections.push(report::section(
+        "Risk concentrations",
+        "Where normal and stressed risk come from: by factor, sector and position (Euler components sum to the totals), in the worst scenarios, and the reverse stress test.",
+        &format!(
+            "{}{}",
+            contribution_chart(model, cur),
+            persona(FactorPersona::RiskDecompositionEngineer, &keep_all)
+        ),
+    ));
+    sections.push(report::section(
+        "Regime-dependent behaviour",
+        "Market regimes found in the factor history by a hidden Markov model, today's regime, the early warning, and how the book fares in each.",
+        &persona(FactorPersona::MarketRegimeAnalyst, &keep_all),
+    ));
+    sections.push(report::section(
+        "Optimisation recommendations",
+        "Hedges and re-optimised books, each judged against the current book on normal and stressed risk, in and out of sample.",
+        &persona(FactorPersona::PortfolioOptimizationStrategist, &is_plan),
+    ));
+    let plan: String = by_persona(FactorPersona::PortfolioOptimizationStrategist)
+        .map(|f| {
+            f.tables
+                .iter()
+                .filter(|t| is_implementation_table(t))
+                .map(Table::to_html)
+                .collect()
+        })
+        .unwrap_or_default();
+    sections.push(report::section(
+        "Implementation",
+        "The order in which to act, and what each step changes.",
+        &if plan.is_empty() {
+            "<p>No implementation plan in this run.</p>".to_owned()
+        } else {
+            plan
+        },
+    ));
     sections.push(report::section("How to read this report", "", METHODS_HTML));
     report::page(&head, &sections)
 }
 
 fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> String {
     let worst: Vec<_> = agg.worst.iter().filter_map(|id| agg.outcome(*id)).collect();
-    let labels: Vec<String> = worst
-        .iter()
-        .enumerate()
-        .map(|(i, o)| format!("{}. {}", i + 1, o.name))
-        .collect();
     let losses: Vec<f64> = worst.iter().map(|o| o.loss()).collect();
     let mut markers = Vec::new();
     if let Some(v) = agg.view("scenario_set") {
@@ -447,11 +471,37 @@ fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> St
             markers.push(("ES 99%".to_string(), t.es));
         }
     }
+    // The same worst scenarios, each loss split by the factor (and residual) behind it.
+    let sources: Vec<String> = model
+        .factors
+        .iter()
+        .cloned()
+        .chain(["Residual / fire sale".to_owned()])
+        .collect();
+    let by_source: Vec<Vec<f64>> = worst
+        .iter()
+        .map(|o| {
+            o.factor_pnl
+                .iter()
+                .map(|p| -p)
+                .chain([-o.residual_pnl])
+                .collect()
+        })
+        .collect();
+    let short: Vec<String> = worst
+        .iter()
+        .enumerate()
+        .map(|(i, o)| format!("{}. {}", i + 1, short_name(&o.name)))
+        .collect();
     let charts = report::figures(&[
-        svg::bar_chart(
-            &format!("Top {} one-month scenario losses", worst.len()),
-            &labels,
-            &losses,
+        svg::stacked_bar_chart(
+            &format!(
+                "Top {} one-month scenario losses by source (losses positive)",
+                worst.len()
+            ),
+            &short,
+            &sources,
+            &by_source,
             &money_axis("Loss", cur, &losses),
         ),
         svg::histogram(
@@ -534,7 +584,7 @@ fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> St
         ]
     }));
     report::section(
-        "Scenario losses",
+        "Stress results by horizon",
         "Losses are positive, gains negative. The charts and the first tables are one-month moves only; multi-month historical episodes follow in a table of their own, never pooled with them.",
         &format!(
             "{charts}{}{correlation}{}{}{}{}",
@@ -559,34 +609,177 @@ fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> St
     )
 }
 
-fn findings_section(findings: &[Findings], cur: &str) -> String {
+/// A scenario name cut at its first qualifier ("Correlation breakdown #12: style
+/// factors…" → "Correlation breakdown #12"), for chart labels; tables keep the full name.
+fn short_name(name: &str) -> &str {
+    name.split([':', '(', ',']).next().unwrap_or(name).trim()
+}
+
+/// A persona's findings: headline, recommendations with the figures they cite, its
+/// charts, and its tables (collapsed) except those `skip` leaves to another section.
+fn persona_body(f: &Findings, cur: &str, skip: &dyn Fn(&Table) -> bool) -> String {
     let e = svg::escape;
-    let mut body = String::new();
-    for f in findings {
-        let mut sub = format!("<p><strong>{}</strong></p>", e(&f.headline));
-        for r in &f.recommendations {
-            let cited: Vec<String> = r
-                .cites
-                .iter()
-                .filter_map(|k| f.figures.iter().find(|x| &x.key == k))
-                .map(|x| format!("{} = {}", x.label, x.formatted(cur)))
-                .collect();
-            sub.push_str(&format!(
-                "<p class=\"rec\">→ {} <span class=\"cites\">[{}]</span></p>",
-                e(&r.text),
-                e(&cited.join("; "))
-            ));
-        }
-        for t in &f.tables {
-            sub.push_str(&report::collapsible(t.title(), &t.to_html()));
-        }
-        body.push_str(&report::subsection(&title_case(&f.persona), &sub));
+    let mut sub = format!("<p><strong>{}</strong></p>", e(&f.headline));
+    for r in &f.recommendations {
+        let cited: Vec<String> = r
+            .cites
+            .iter()
+            .filter_map(|k| f.figures.iter().find(|x| &x.key == k))
+            .map(|x| format!("{} = {}", x.label, x.formatted(cur)))
+            .collect();
+        sub.push_str(&format!(
+            "<p class=\"rec\">→ {} <span class=\"cites\">[{}]</span></p>",
+            e(&r.text),
+            e(&cited.join("; "))
+        ));
     }
-    report::section(
-        "The persona agents' findings",
-        "Each recommendation cites, in brackets, the computed figures it rests on.",
-        &body,
-    )
+    let charts: Vec<String> = f.charts.iter().map(|c| chart_svg(c, cur)).collect();
+    if !charts.is_empty() {
+        sub.push_str(&report::figures(&charts));
+    }
+    for t in f.tables.iter().filter(|t| !skip(t)) {
+        sub.push_str(&report::collapsible(t.title(), &t.to_html()));
+    }
+    report::subsection(&title_case(&f.persona), &sub)
+}
+
+/// The strategist's phased plan goes to the Implementation section.
+fn is_implementation_table(t: &Table) -> bool {
+    let title = t.title().to_lowercase();
+    title.contains("implementation") || title.contains("phased")
+}
+
+/// One line per persona: its headline, under the narrative.
+fn headlines(findings: &[Findings]) -> String {
+    let items: String = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "<li><strong>{}</strong>: {}</li>",
+                svg::escape(&title_case(&f.persona)),
+                svg::escape(&f.headline)
+            )
+        })
+        .collect();
+    format!("<ul>{items}</ul>")
+}
+
+/// A chart axis for numbers in `unit`: money scaled like a table, fractions in percent.
+fn unit_axis(name: &str, unit: Unit, cur: &str, values: &[f64]) -> svg::Axis {
+    match unit {
+        Unit::Money => money_axis(name, cur, values),
+        Unit::Fraction => svg::Axis {
+            name: name.into(),
+            unit: "%".into(),
+            divisor: 0.01,
+            decimals: Some(1),
+        },
+        Unit::Months => svg::Axis::plain(name, "months"),
+        Unit::Ratio | Unit::Count => svg::Axis::plain(name, ""),
+    }
+}
+
+/// Draws a persona's chart data: the persona computed the numbers, the report only
+/// draws them.
+fn chart_svg(c: &Chart, cur: &str) -> String {
+    let all: Vec<f64> = c
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .collect();
+    let y_axis = unit_axis(&c.y_label, c.y_unit, cur, &all);
+    match c.kind {
+        ChartKind::Timeline => {
+            let series: Vec<(String, Vec<f64>)> = c
+                .series
+                .iter()
+                .map(|s| (s.name.clone(), s.values.clone()))
+                .collect();
+            // Probabilities and shares read best on their full 0–100% range.
+            let in_unit_interval = c.y_unit == Unit::Fraction
+                && all
+                    .iter()
+                    .all(|v| !v.is_finite() || (0.0..=1.0).contains(v));
+            let range = in_unit_interval.then_some((0.0, 100.0));
+            svg::line_chart(&c.title, &c.labels, &series, &y_axis, range)
+        }
+        ChartKind::Scatter => {
+            let ys = c.series.first().map_or(&[][..], |s| &s.values[..]);
+            let x_axis = unit_axis(&c.x_label, c.x_unit, cur, &c.x);
+            svg::scatter_chart(&c.title, &c.labels, &c.x, ys, &x_axis, &y_axis)
+        }
+    }
+}
+
+/// Normal and stressed factor correlations, and what stress changes (stressed − normal).
+fn correlation_heatmaps(model: &FactorModel, agg: &FactorAggregate) -> String {
+    let difference: Vec<Vec<f64>> = agg
+        .correlation_stressed
+        .iter()
+        .zip(&agg.correlation_normal)
+        .map(|(s, n)| s.iter().zip(n).map(|(a, b)| a - b).collect())
+        .collect();
+    report::figures(&[
+        svg::heatmap(
+            &format!("Normal ({} to {})", model.window.start, model.window.end),
+            &model.factors,
+            &agg.correlation_normal,
+            -1.0,
+            1.0,
+            "Correlation",
+        ),
+        svg::heatmap(
+            &format!(
+                "Stressed window ({} to {})",
+                model.stressed_window.start, model.stressed_window.end
+            ),
+            &model.factors,
+            &agg.correlation_stressed,
+            -1.0,
+            1.0,
+            "Correlation",
+        ),
+        svg::heatmap(
+            "Stressed minus normal",
+            &model.factors,
+            &difference,
+            -1.0,
+            1.0,
+            "Change in correlation",
+        ),
+    ])
+}
+
+/// Euler contributions to one-month VaR 99%, normal and stressed, stacked by source.
+fn contribution_chart(model: &FactorModel, cur: &str) -> String {
+    let z99 = stresslab_analytics::stats::normal_quantile(0.99);
+    let sources: Vec<String> = model
+        .factors
+        .iter()
+        .cloned()
+        .chain(["Idiosyncratic".to_owned()])
+        .collect();
+    let rows: Vec<Vec<f64>> = [&model.covariance_shrunk, &model.covariance_stressed]
+        .iter()
+        .map(|cov| {
+            crate::personas::factor_contributions(model, &crate::model::from_rows(cov))
+                .components
+                .iter()
+                .map(|c| z99 * c)
+                .collect()
+        })
+        .collect();
+    let all: Vec<f64> = rows.iter().flatten().copied().collect();
+    report::figures(&[svg::stacked_bar_chart(
+        "Risk contributions to one-month VaR 99% (Euler; segments sum to the VaR)",
+        &[
+            "Normal covariance".to_owned(),
+            "Stressed covariance".to_owned(),
+        ],
+        &sources,
+        &rows,
+        &money_axis("VaR 99% contribution", cur, &all),
+    )])
 }
 
 const METHODS_HTML: &str = "<ul>\
