@@ -516,6 +516,8 @@ fn bench(
     };
     let base = std::env::temp_dir().join(format!("stresslab-bench-{}", std::process::id()));
     let mut times = Vec::with_capacity(runs);
+    // Per stage, every run's duration (the run store's own timing of each stage).
+    let mut per_stage: Vec<(String, Vec<f64>)> = Vec::new();
     for i in 0..=runs {
         let out = base.join(format!("run-{i}"));
         let started = Instant::now();
@@ -533,18 +535,20 @@ fn bench(
             return ExitCode::FAILURE;
         }
         let elapsed = started.elapsed().as_secs_f64();
-        let _ = std::fs::remove_dir_all(&out);
         if i > 0 {
             times.push(elapsed);
+            for (stage, ms) in stage_durations(&out.join("audit.json")) {
+                match per_stage.iter_mut().find(|(s, _)| *s == stage) {
+                    Some((_, v)) => v.push(ms),
+                    None => per_stage.push((stage, vec![ms])),
+                }
+            }
         }
+        let _ = std::fs::remove_dir_all(&out);
     }
     let _ = std::fs::remove_dir_all(&base);
     times.sort_by(f64::total_cmp);
-    let median = if times.len() % 2 == 1 {
-        times[times.len() / 2]
-    } else {
-        (times[times.len() / 2 - 1] + times[times.len() / 2]) / 2.0
-    };
+    let median = median_of(&times);
     println!(
         "run {} (parameters {}) on {}: median {:.3}s, min {:.3}s, max {:.3}s over {} runs ({} workers, {} cores)",
         wf.name(),
@@ -557,5 +561,37 @@ fn bench(
         runner::worker_count(workers),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    println!("stage medians (each stage's own time; partitions and independent personas overlap on the workers):");
+    for (stage, mut ms) in per_stage {
+        ms.sort_by(f64::total_cmp);
+        println!("  {stage:<40} {:>8.0} ms", median_of(&ms));
+    }
     ExitCode::SUCCESS
+}
+
+fn median_of(sorted: &[f64]) -> f64 {
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// `(stage, milliseconds)` from a run's audit record, in stage order; unreadable → none.
+fn stage_durations(audit: &Path) -> Vec<(String, f64)> {
+    let Ok(text) = std::fs::read_to_string(audit) else {
+        return Vec::new();
+    };
+    let Ok(value) = serde_json::from_str::<Value>(&text) else {
+        return Vec::new();
+    };
+    value["stages"]
+        .as_array()
+        .map(|stages| {
+            stages
+                .iter()
+                .filter_map(|s| Some((s["stage"].as_str()?.to_owned(), s["duration_ms"].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
