@@ -302,8 +302,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// equal the model's book betas Σ A_i β_i / V (OLS is linear in y); what it adds is
 /// whether each beta is distinguishable from zero once autocorrelation is allowed for.
 fn book_regression(f: &mut Findings, model: &FactorModel, h: &BookHistory) {
-    let Ok(fit) =
-        regression::ols_newey_west(h.book_window(), &h.x_window, Some(h.nw_lags), false)
+    let Ok(fit) = regression::ols_newey_west(h.book_window(), &h.x_window, Some(h.nw_lags), false)
     else {
         return;
     };
@@ -536,7 +535,10 @@ fn beta_stability(f: &mut Findings, model: &FactorModel, h: &BookHistory) {
             format!("beta_{name}_ci_lower"),
             format!("beta_{name}_ci_upper"),
         ];
-        let (ci_lo, ci_hi) = (f.get(&keys[2]).unwrap_or(0.0), f.get(&keys[3]).unwrap_or(0.0));
+        let (ci_lo, ci_hi) = (
+            f.get(&keys[2]).unwrap_or(0.0),
+            f.get(&keys[3]).unwrap_or(0.0),
+        );
         let cites: Vec<&str> = keys.iter().map(String::as_str).collect();
         f.recommend(
             format!(
@@ -561,19 +563,31 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
     sab / (saa * sbb).sqrt()
 }
 
+/// A correlation between columns `i < j`, with its bootstrap interval (NaN ends when
+/// no resample gave a finite correlation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CorrelationInterval {
+    pub i: usize,
+    pub j: usize,
+    pub point: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
 /// Percentile intervals for the pairwise correlations of the columns of `x`, resampling
 /// its rows with the stationary bootstrap (Politis & Romano 1994; Efron & Tibshirani
-/// 1993 §13.3). Returns, per pair (i < j) in row-major order: (i, j, point, lower,
-/// upper).
+/// 1993 §13.3): one per pair (i < j), in row-major order.
 pub fn correlation_bootstrap(
     x: &DMatrix<f64>,
     mean_block_length: f64,
     replications: usize,
     confidence: f64,
     seed: u64,
-) -> Result<Vec<(usize, usize, f64, f64, f64)>, AnalyticsError> {
+) -> Result<Vec<CorrelationInterval>, AnalyticsError> {
     let (t, k) = x.shape();
-    let cols: Vec<Vec<f64>> = (0..k).map(|j| x.column(j).iter().copied().collect()).collect();
+    let cols: Vec<Vec<f64>> = (0..k)
+        .map(|j| x.column(j).iter().copied().collect())
+        .collect();
     let pairs: Vec<(usize, usize)> = (0..k)
         .flat_map(|i| (i + 1..k).map(move |j| (i, j)))
         .collect();
@@ -601,16 +615,18 @@ pub fn correlation_bootstrap(
         .map(|(&(i, j), d)| {
             d.sort_by(f64::total_cmp);
             let point = correlation(&cols[i], &cols[j]);
-            if d.is_empty() {
-                return (i, j, point, f64::NAN, f64::NAN);
-            }
-            (
+            let (lower, upper) = if d.is_empty() {
+                (f64::NAN, f64::NAN)
+            } else {
+                (stats::quantile(d, tail), stats::quantile(d, 1.0 - tail))
+            };
+            CorrelationInterval {
                 i,
                 j,
                 point,
-                stats::quantile(d, tail),
-                stats::quantile(d, 1.0 - tail),
-            )
+                lower,
+                upper,
+            }
         })
         .collect())
 }
@@ -638,7 +654,14 @@ fn correlation_intervals(f: &mut Findings, model: &FactorModel, h: &BookHistory,
             Column::signed("Upper", 2),
         ],
     );
-    for (i, j, point, lo, hi) in pairs {
+    for CorrelationInterval {
+        i,
+        j,
+        point,
+        lower: lo,
+        upper: hi,
+    } in pairs
+    {
         let (a, b) = (&model.factors[i], &model.factors[j]);
         let key = format!("corr_{a}_{b}");
         f.figure(
@@ -733,13 +756,8 @@ pub fn find_hidden_factors(
                 .iter()
                 .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
                 .cloned();
-            let mut loadings: Vec<(usize, f64)> = pca
-                .loadings
-                .column(c)
-                .iter()
-                .copied()
-                .enumerate()
-                .collect();
+            let mut loadings: Vec<(usize, f64)> =
+                pca.loadings.column(c).iter().copied().enumerate().collect();
             loadings.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
             HiddenFactor {
                 eigenvalue: pca.eigenvalues[c],
@@ -802,9 +820,12 @@ fn hidden_factors(f: &mut Findings, model: &FactorModel, h: &BookHistory) {
     let panel = DMatrix::from_fn(months, series, |t, s| {
         model.series_residuals[s][h.start + t]
     });
-    let Ok((pca, factors)) =
-        find_hidden_factors(&panel, &h.x_window, &model.label_series, HIDDEN_FACTORS_SHOWN)
-    else {
+    let Ok((pca, factors)) = find_hidden_factors(
+        &panel,
+        &h.x_window,
+        &model.label_series,
+        HIDDEN_FACTORS_SHOWN,
+    ) else {
         return;
     };
     let position_of = |s: usize| -> String {
@@ -856,7 +877,10 @@ fn hidden_factors(f: &mut Findings, model: &FactorModel, h: &BookHistory) {
         let key = format!("hidden_factor_{}", c + 1);
         f.figure(
             &format!("{key}_variance_share"),
-            &format!("Hidden factor {}: share of standardised residual variance (in-sample)", c + 1),
+            &format!(
+                "Hidden factor {}: share of standardised residual variance (in-sample)",
+                c + 1
+            ),
             hf.variance_share,
             Unit::Fraction,
             Horizon::Point,
@@ -880,7 +904,9 @@ fn hidden_factors(f: &mut Findings, model: &FactorModel, h: &BookHistory) {
             format!("{}", c + 1).into(),
             hf.eigenvalue.into(),
             hf.variance_share.into(),
-            hf.label().map_or("unlabelled".to_owned(), |(n, _)| label_name(n)).into(),
+            hf.label()
+                .map_or("unlabelled".to_owned(), |(n, _)| label_name(n))
+                .into(),
             Cell::from(hf.nearest.as_ref().map(|(_, r)| *r)),
             Cell::from(
                 hf.correlations
@@ -1000,18 +1026,23 @@ pub fn correlation_sweep(
 /// rises (`m_{k+1} − m_k > 1e-9`), the slope `s_k = (σ_{k+1} − σ_k) / (m_{k+1} − m_k)`
 /// (a forward difference of σ with respect to m). The acceleration level is `m_k` of
 /// the segment with the largest positive slope: beyond it, each unit of added
-/// correlation costs the most volatility. Returns `(k, s_k, s_first)` with `s_first`
-/// the slope of the first rising segment (at today's correlations), or `None` if the
-/// volatility never rises with correlation. When `k` is that first segment the curve
-/// is concave: the first rise in correlation costs the most.
-pub fn steepest_rise(points: &[SweepPoint]) -> Option<(usize, f64, f64)> {
+/// correlation costs the most volatility. Returns `(k, s_k, s_0)` with `s_0` the slope
+/// of the first segment (at today's correlations) when the level rises there, or
+/// `None` if the volatility never rises with correlation. `k = 0` means the curve is
+/// steepest at today's correlations — concave: the first rise costs the most.
+pub fn steepest_rise(points: &[SweepPoint]) -> Option<(usize, f64, Option<f64>)> {
     let slopes: Vec<(usize, f64)> = points
         .windows(2)
         .enumerate()
         .filter(|(_, w)| w[1].mean_abs_corr - w[0].mean_abs_corr > 1e-9)
-        .map(|(k, w)| (k, (w[1].vol - w[0].vol) / (w[1].mean_abs_corr - w[0].mean_abs_corr)))
+        .map(|(k, w)| {
+            (
+                k,
+                (w[1].vol - w[0].vol) / (w[1].mean_abs_corr - w[0].mean_abs_corr),
+            )
+        })
         .collect();
-    let first = slopes.first()?.1;
+    let first = slopes.first().filter(|(k, _)| *k == 0).map(|(_, s)| *s);
     slopes
         .iter()
         .copied()
@@ -1046,10 +1077,33 @@ fn correlation_acceleration(f: &mut Findings, model: &FactorModel) {
     let vol = |f: &mut Findings, key: &str, label: &str, v: f64| {
         f.figure(key, label, v, Unit::Fraction, Horizon::Annualised);
     };
-    level(f, "sweep_mean_abs_corr_normal", "Mean |factor correlation|, normal (Ledoit-Wolf)", p0.mean_abs_corr);
-    level(f, "sweep_mean_abs_corr_stressed", &format!("Mean |factor correlation|, stressed window {}–{}", model.stressed_window.start, model.stressed_window.end), p1.mean_abs_corr);
-    vol(f, "book_factor_vol_normal_corr", "Book factor volatility at normal correlations (normal vols; annualised, of book value)", p0.vol);
-    vol(f, "book_factor_vol_stressed_corr", "Book factor volatility at stressed correlations, normal vols (annualised)", p1.vol);
+    level(
+        f,
+        "sweep_mean_abs_corr_normal",
+        "Mean |factor correlation|, normal (Ledoit-Wolf)",
+        p0.mean_abs_corr,
+    );
+    level(
+        f,
+        "sweep_mean_abs_corr_stressed",
+        &format!(
+            "Mean |factor correlation|, stressed window {}–{}",
+            model.stressed_window.start, model.stressed_window.end
+        ),
+        p1.mean_abs_corr,
+    );
+    vol(
+        f,
+        "book_factor_vol_normal_corr",
+        "Book factor volatility at normal correlations (normal vols; annualised, of book value)",
+        p0.vol,
+    );
+    vol(
+        f,
+        "book_factor_vol_stressed_corr",
+        "Book factor volatility at stressed correlations, normal vols (annualised)",
+        p1.vol,
+    );
     vol(f, "book_factor_vol_extreme_corr", &format!("Book factor volatility at {SWEEP_MAX_ALPHA}× the normal-to-stressed correlation move, repaired to a valid matrix, normal vols (annualised)"), pmax.vol);
     f.charts.push(Chart {
         key: "vol_vs_correlation".into(),
@@ -1086,15 +1140,277 @@ fn correlation_acceleration(f: &mut Findings, model: &FactorModel) {
             let m = points[k].mean_abs_corr;
             level(f, "vol_acceleration_corr_level", "Mean |factor correlation| beyond which the book's factor vol rises fastest per unit of correlation (normal vols)", m);
             vol(f, "vol_acceleration_slope", "Largest rise in book factor vol per unit of mean |correlation| (annualised)", slope);
-            vol(f, "vol_slope_at_normal_corr", "Rise in book factor vol per unit of mean |correlation| at normal correlations (annualised)", first);
-            cites.extend(["vol_acceleration_corr_level", "vol_acceleration_slope", "vol_slope_at_normal_corr"]);
-            if k == 0 || slope <= first {
-                format!("; the curve is concave — vol rises fastest from today's correlations ({:.1} points of vol per unit of mean |corr|), so there is no threshold to wait for: the first rise in correlation is the costliest.", first * 100.0)
+            cites.extend(["vol_acceleration_corr_level", "vol_acceleration_slope"]);
+            let today = first.map(|s| {
+                vol(f, "vol_slope_at_normal_corr", "Rise in book factor vol per unit of mean |correlation| at normal correlations (annualised)", s);
+                cites.push("vol_slope_at_normal_corr");
+                format!(" against {:.1} at today's correlations", s * 100.0)
+            });
+            if k == 0 {
+                format!("; the curve is concave — vol rises fastest from today's correlations ({:.1} points of vol per unit of mean |corr|), so there is no threshold to wait for: the first rise in correlation is the costliest.", slope * 100.0)
             } else {
-                format!("; vol accelerates beyond mean |corr| {m:.2} ({}), rising {:.1} points of vol per unit of mean |corr| there against {:.1} at today's correlations — set a correlation trigger below {m:.2}.", if points[k + 1].repaired { "where the stressed blend needs repair to stay a valid correlation matrix" } else { "where a correlation crosses zero or turns against the book" }, slope * 100.0, first * 100.0)
+                format!("; vol accelerates beyond mean |corr| {m:.2} ({}), rising {:.1} points of vol per unit of mean |corr| there{} — set a correlation trigger below {m:.2}.", if points[k + 1].repaired { "where the stressed blend needs repair to stay a valid correlation matrix" } else { "where a correlation crosses zero or turns against the book" }, slope * 100.0, today.unwrap_or_default())
             }
         }
         None => ": the book's factor vol does not rise as correlations move towards the stressed pattern — its factor bets are hedged against that correlation move.".into(),
     };
     f.recommend(format!("{move_text}{tail}"), &cites);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stresslab_analytics::rng::Xoshiro256;
+
+    fn sample_model() -> FactorModel {
+        let (portfolio, market) = crate::tests::sample();
+        crate::model::estimate(&portfolio, &market).unwrap()
+    }
+
+    fn normal(rng: &mut Xoshiro256) -> f64 {
+        // Box-Muller from two uniforms in (0, 1].
+        let u = 1.0 - rng.uniform();
+        let v = rng.uniform();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+
+    #[test]
+    fn newey_west_t_stats_match_statsmodels_on_the_sample_window() {
+        // Oracle: statsmodels 0.14 on the sample CSV, months 2007-04..2017-03 (the
+        // model's window), y = NoDur − RF (resp. Utils − RF), X = MktRF SMB HML Mom:
+        //   sm.OLS(y, sm.add_constant(X)).fit(cov_type='HAC', cov_kwds={'maxlags': 4})
+        // .params[1:] and .tvalues[1:].
+        let expected = [
+            (
+                "NoDur",
+                [
+                    0.7376406660046806,
+                    -0.31023707758414104,
+                    -0.0525979558211682,
+                    0.05158514765876586,
+                ],
+                [
+                    21.64030072892474,
+                    -2.9668322636808027,
+                    -0.6322591970315883,
+                    1.9081060831725254,
+                ],
+            ),
+            (
+                "Utils",
+                [
+                    0.6658217299104929,
+                    -0.23816635635534233,
+                    -0.1744599941329333,
+                    0.1566585325910611,
+                ],
+                [
+                    8.899775282343636,
+                    -1.5252317048618447,
+                    -1.3700642984129743,
+                    3.0552631679255144,
+                ],
+            ),
+        ];
+        let model = sample_model();
+        let h = BookHistory::new(&model);
+        assert_eq!(h.nw_lags, 4);
+        let t = h.series_nw_t_stats(&model);
+        for (series, betas, t_stats) in expected {
+            let p = model
+                .positions
+                .iter()
+                .find(|p| p.return_series.as_deref() == Some(series))
+                .unwrap();
+            let s = p.residual_series.unwrap() as usize;
+            for j in 0..4 {
+                assert!((p.exposures[j] - betas[j]).abs() < 1e-10, "{series} β{j}");
+                let got = t[s].as_ref().unwrap()[j];
+                assert!(
+                    (got - t_stats[j]).abs() < 1e-8 * t_stats[j].abs(),
+                    "{series} t{j}: {got}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_books_own_regression_reproduces_the_model_betas() {
+        let model = sample_model();
+        let h = BookHistory::new(&model);
+        let fit = regression::ols(h.book_window(), &h.x_window).unwrap();
+        for j in 0..4 {
+            let beta = model.book_exposure[j] / model.total_market_value;
+            assert!(
+                (fit.betas[j] - beta).abs() < 1e-10,
+                "{j}: {} vs {beta}",
+                fit.betas[j]
+            );
+        }
+    }
+
+    #[test]
+    fn the_sample_book_gets_every_figure_and_intervals_cover_the_estimates() {
+        let model = sample_model();
+        let f = factor_modeling_specialist(&model);
+        for name in &model.factors {
+            let beta = f.get(&format!("beta_{name}")).unwrap();
+            let lo = f.get(&format!("beta_{name}_ci_lower")).unwrap();
+            let hi = f.get(&format!("beta_{name}_ci_upper")).unwrap();
+            assert!(lo < beta && beta < hi, "{name}: {lo} {beta} {hi}");
+            let (rmin, rmax) = (
+                f.get(&format!("rolling_beta_min_{name}")).unwrap(),
+                f.get(&format!("rolling_beta_max_{name}")).unwrap(),
+            );
+            assert!(rmin < rmax);
+            assert!(f.get(&format!("book_nw_t_{name}")).unwrap().is_finite());
+        }
+        for (i, a) in model.factors.iter().enumerate() {
+            for b in &model.factors[i + 1..] {
+                let key = format!("corr_{a}_{b}");
+                let c = f.get(&key).unwrap();
+                let lo = f.get(&format!("{key}_ci_lower")).unwrap();
+                let hi = f.get(&format!("{key}_ci_upper")).unwrap();
+                assert!(lo < c && c < hi, "{key}: {lo} {c} {hi}");
+            }
+        }
+        for key in [
+            "cusum_crossed",
+            "cusum_peak_to_boundary",
+            "hidden_factors",
+            "book_factor_vol_stressed_corr",
+            "vol_acceleration_corr_level",
+        ] {
+            assert!(f.get(key).is_some_and(f64::is_finite), "{key}");
+        }
+        let keys: Vec<&str> = f.charts.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["rolling_betas", "expanding_betas", "vol_vs_correlation"]
+        );
+        for c in &f.charts {
+            for s in &c.series {
+                assert_eq!(s.values.len(), c.labels.len(), "{}", c.key);
+            }
+        }
+        // The rolling window's last point is the last 36 months' OLS.
+        let rolling = &f.charts[0];
+        let h = BookHistory::new(&model);
+        let n = model.history.len();
+        let x = DMatrix::from_fn(ROLLING_MONTHS, 4, |t, j| {
+            model.history[n - ROLLING_MONTHS + t][j]
+        });
+        let last = regression::ols(&h.book[n - ROLLING_MONTHS..], &x).unwrap();
+        assert_eq!(rolling.labels.last(), model.history_dates.last());
+        assert!((rolling.series[1].values.last().unwrap() - last.betas[1]).abs() < 1e-12);
+    }
+
+    /// Two factors, normal vols s1, s2, exposures b1, b2: σ(ρ) = √(b1²s1² + b2²s2² +
+    /// 2ρ b1 b2 s1 s2); on the blend path ρ(α) = (1−α)ρn + αρs.
+    fn two_factor(rho_n: f64, rho_s: f64, b: [f64; 2]) -> (Vec<SweepPoint>, impl Fn(f64) -> f64) {
+        let s = [0.045, 0.03];
+        let corr = |r: f64| DMatrix::from_row_slice(2, 2, &[1.0, r, r, 1.0]);
+        let alphas: Vec<f64> = (0..=30).map(|i| 1.5 * i as f64 / 30.0).collect();
+        let points = correlation_sweep(&b, &s, &corr(rho_n), &corr(rho_s), &alphas).unwrap();
+        let sigma = move |r: f64| {
+            ((b[0] * s[0]).powi(2) + (b[1] * s[1]).powi(2) + 2.0 * r * b[0] * b[1] * s[0] * s[1])
+                .sqrt()
+        };
+        (points, sigma)
+    }
+
+    #[test]
+    fn the_vol_curve_is_concave_when_correlation_only_rises() {
+        // ρ from 0.1 to 0.5 (0.7 at α = 1.5), same-signed bets: σ is √(linear in ρ), so
+        // the steepest rise is the first segment, slope (σ(ρ1) − σ(ρ0)) / (ρ1 − ρ0).
+        let (points, sigma) = two_factor(0.1, 0.5, [1.0, 0.8]);
+        for p in &points {
+            let rho = 0.1 + 0.4 * p.alpha;
+            assert!((p.vol - sigma(rho)).abs() < 1e-14);
+            assert!((p.mean_abs_corr - rho).abs() < 1e-14);
+            assert!(!p.repaired);
+        }
+        let (k, slope, first) = steepest_rise(&points).unwrap();
+        assert_eq!(k, 0);
+        let (r0, r1) = (0.1, 0.1 + 0.4 * 0.05);
+        let expected = (sigma(r1) - sigma(r0)) / (r1 - r0);
+        assert!(
+            (slope - expected).abs() < 1e-9 * expected,
+            "{slope} vs {expected}"
+        );
+        assert_eq!(Some(slope), first);
+    }
+
+    #[test]
+    fn the_vol_curve_steepens_where_a_correlation_crosses_zero() {
+        // ρ from −0.25 to 0.55: the mean |ρ| falls to 0.01 (α = 0.30), then the segment
+        // ρ −0.01 → +0.03 raises |ρ| by only 0.02 while σ rises over a 0.04 move in ρ —
+        // twice the slope of any later segment, so the acceleration level is 0.01.
+        let (points, sigma) = two_factor(-0.25, 0.55, [1.0, 0.8]);
+        let (k, slope, first) = steepest_rise(&points).unwrap();
+        assert_eq!(k, 6);
+        assert!((points[k].mean_abs_corr - 0.01).abs() < 1e-12);
+        let expected = (sigma(0.03) - sigma(-0.01)) / 0.02;
+        assert!(
+            (slope - expected).abs() < 1e-6 * expected,
+            "{slope} vs {expected}"
+        );
+        // The first segments lower the level (ρ −0.25 → −0.21): no slope "at today's".
+        assert_eq!(first, None);
+        // Opposite bets: vol falls as ρ rises — no rise to report.
+        let (points, _) = two_factor(0.1, 0.5, [1.0, -0.8]);
+        assert!(steepest_rise(&points).is_none());
+    }
+
+    #[test]
+    fn a_planted_hidden_factor_is_found_and_labelled() {
+        // 120 months, 4 observed factors, 20 residual series of which the first 8 load
+        // on a hidden driver z; candidate labels: pure noise, and "Planted" = z plus a
+        // factor exposure (which the partial correlation removes) plus a little noise.
+        let mut rng = Xoshiro256::seed_from_u64(7);
+        let (t, n) = (120, 20);
+        let x = DMatrix::from_fn(t, 4, |_, _| 0.04 * normal(&mut rng));
+        let z: Vec<f64> = (0..t).map(|_| 0.03 * normal(&mut rng)).collect();
+        let panel = DMatrix::from_fn(t, n, |r, s| {
+            let load = if s < 8 { 1.0 } else { 0.0 };
+            load * z[r] + 0.02 * normal(&mut rng)
+        });
+        let noise: Vec<f64> = (0..t).map(|_| normal(&mut rng)).collect();
+        let planted: Vec<f64> = (0..t)
+            .map(|r| z[r] + 1.5 * x[(r, 0)] + 0.005 * normal(&mut rng))
+            .collect();
+        let candidates = vec![("Noise".to_owned(), noise), ("Planted".to_owned(), planted)];
+        let (pca, found) = find_hidden_factors(&panel, &x, &candidates, 3).unwrap();
+        assert_eq!(pca.n_factors, 1, "{:?}", &pca.eigenvalues[..3]);
+        let first = &found[0];
+        let (name, r) = first.label().unwrap();
+        assert_eq!(name, "Planted");
+        assert!(r.abs() > 0.9, "{r}");
+        // Its loadings pick out the eight exposed series.
+        let mut top: Vec<usize> = first.loadings.iter().take(8).map(|l| l.0).collect();
+        top.sort_unstable();
+        assert_eq!(top, (0..8).collect::<Vec<_>>());
+        // Without the planted candidate nothing material is left: unlabelled.
+        let (_, found) = find_hidden_factors(&panel, &x, &candidates[..1], 3).unwrap();
+        assert!(found[0].label().is_none());
+    }
+
+    #[test]
+    fn correlation_intervals_cover_the_sample_correlation() {
+        let mut rng = Xoshiro256::seed_from_u64(3);
+        let x = DMatrix::from_fn(120, 3, |_, _| normal(&mut rng));
+        let x = DMatrix::from_fn(120, 3, |t, j| {
+            x[(t, j)] + if j == 1 { 0.8 * x[(t, 0)] } else { 0.0 }
+        });
+        let pairs = correlation_bootstrap(&x, 4.9, 500, 0.9, 11).unwrap();
+        assert_eq!(pairs.len(), 3);
+        for c in pairs {
+            assert!(c.lower < c.point && c.point < c.upper, "{c:?}");
+        }
+        // Same seed, same intervals.
+        assert_eq!(
+            correlation_bootstrap(&x, 4.9, 50, 0.9, 11).unwrap(),
+            correlation_bootstrap(&x, 4.9, 50, 0.9, 11).unwrap()
+        );
+    }
 }
