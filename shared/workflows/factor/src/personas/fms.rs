@@ -369,7 +369,7 @@ fn beta_stability(f: &mut Findings, model: &FactorModel, h: &BookHistory) {
                 .unwrap_or_else(|_| vec![f64::NAN; k])
         };
         let rolling: Vec<Vec<f64>> = ends.iter().map(|&e| fit(e - ROLLING_MONTHS, e)).collect();
-        let expanding: Vec<Vec<f64>> = ends.iter().map(|&e| fit(0, e)).collect();
+        let expanding = expanding_betas(&h.book, &x_all, &ends);
         let labels: Vec<String> = ends
             .iter()
             .map(|&e| model.history_dates[e - 1].clone())
@@ -548,6 +548,37 @@ fn beta_stability(f: &mut Findings, model: &FactorModel, h: &BookHistory) {
             &cites,
         );
     }
+}
+
+/// OLS slopes of `y` on `[1 x]` over the expanding windows `0..e` for each `e` of
+/// `ends` (ascending), from running sums of the normal equations `Z'Z b = Z'y` — one
+/// pass over the history instead of a fresh QR per window. The design is five
+/// well-scaled columns, so the normal equations lose nothing material (the test holds
+/// the last window to the QR fit at 1e-9). A singular window gives NaN slopes.
+fn expanding_betas(y: &[f64], x: &DMatrix<f64>, ends: &[usize]) -> Vec<Vec<f64>> {
+    let k = x.ncols();
+    let p = k + 1;
+    let mut ztz = DMatrix::<f64>::zeros(p, p);
+    let mut zty = nalgebra::DVector::<f64>::zeros(p);
+    let mut z = nalgebra::DVector::<f64>::zeros(p);
+    let mut added = 0;
+    ends.iter()
+        .map(|&end| {
+            for t in added..end {
+                z[0] = 1.0;
+                for j in 0..k {
+                    z[j + 1] = x[(t, j)];
+                }
+                ztz.ger(1.0, &z, &z, 1.0);
+                zty.axpy(y[t], &z, 1.0);
+            }
+            added = end;
+            match ztz.clone().cholesky() {
+                Some(c) => c.solve(&zty).iter().skip(1).copied().collect(),
+                None => vec![f64::NAN; k],
+            }
+        })
+        .collect()
 }
 
 /// Pearson correlation of two equally long series.
@@ -1303,6 +1334,18 @@ mod tests {
         let last = regression::ols(&h.book[n - ROLLING_MONTHS..], &x).unwrap();
         assert_eq!(rolling.labels.last(), model.history_dates.last());
         assert!((rolling.series[1].values.last().unwrap() - last.betas[1]).abs() < 1e-12);
+        // The expanding window's last point is the whole history's OLS (QR).
+        let x = DMatrix::from_fn(n, 4, |t, j| model.history[t][j]);
+        let all = regression::ols(&h.book, &x).unwrap();
+        for (j, name) in model.factors.iter().enumerate() {
+            let got = f.charts[1].series[j].values.last().unwrap();
+            assert!(
+                (got - all.betas[j]).abs() < 1e-9,
+                "{got} vs {}",
+                all.betas[j]
+            );
+            assert_eq!(f.get(&format!("full_history_beta_{name}")), Some(*got));
+        }
     }
 
     /// Two factors, normal vols s1, s2, exposures b1, b2: σ(ρ) = √(b1²s1² + b2²s2² +
