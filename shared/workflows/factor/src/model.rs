@@ -114,7 +114,23 @@ pub struct FactorModel {
     pub fire_sale: FireSaleInputs,
     /// What a scenario's plausibility is measured with.
     pub plausibility: Plausibility,
+    /// Candidate economic labels for hidden (residual) factors, over the estimation
+    /// window (oldest first): [`LABEL_LEVEL_COLUMNS`] as given and
+    /// [`LABEL_RETURN_COLUMNS`] as excess returns, for those columns the market data
+    /// has. A missing column just means no such label.
+    #[serde(default)]
+    pub label_series: Vec<(String, Vec<f64>)>,
 }
+
+/// Market-data columns that can name a hidden factor, used as given: the monthly
+/// change of Moody's Baa−Aaa spread (a credit factor).
+pub const LABEL_LEVEL_COLUMNS: [&str; 1] = ["BaaAaaChange"];
+/// Return columns that can name a hidden factor, as excess returns: the 12 Fama-French
+/// industries and the 3×3 size/value portfolios.
+pub const LABEL_RETURN_COLUMNS: [&str; 21] = [
+    "NoDur", "Durbl", "Manuf", "Enrgy", "Chems", "BusEq", "Telcm", "Utils", "Shops", "Hlth",
+    "Money", "Other", "S1V1", "S1V3", "S1V5", "S3V1", "S3V3", "S3V5", "S5V1", "S5V3", "S5V5",
+];
 
 /// How plausible a factor move is: its Mahalanobis distance under the normal and the
 /// stressed covariance (Mahalanobis 1936; as a stress-test plausibility measure,
@@ -466,6 +482,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         series_residuals,
         fire_sale: FireSaleInputs::default(),
         plausibility: Plausibility::default(),
+        label_series: label_series(market, rf, start),
     };
     model.plausibility =
         Plausibility::new(&shrunk.covariance, &stressed.covariance, &model.history).ok_or_else(
@@ -479,6 +496,24 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
     model.fire_sale = crate::scenarios::fire_sale_inputs(&model);
     check_finite(&model)?;
     Ok(model)
+}
+
+/// The candidate label series over the estimation window (`start..`), see
+/// [`FactorModel::label_series`].
+fn label_series(market: &MarketData, rf: &[f64], start: usize) -> Vec<(String, Vec<f64>)> {
+    let n = market.len();
+    let levels = LABEL_LEVEL_COLUMNS.iter().filter_map(|c| {
+        let col = market.column(c)?;
+        Some((c.to_string(), col[start..n].to_vec()))
+    });
+    let returns = LABEL_RETURN_COLUMNS.iter().filter_map(|c| {
+        let col = market.column(c)?;
+        Some((c.to_string(), (start..n).map(|t| col[t] - rf[t]).collect()))
+    });
+    levels
+        .chain(returns)
+        .filter(|(_, v): &(String, Vec<f64>)| v.iter().all(|x| x.is_finite()))
+        .collect()
 }
 
 /// Months since year 0 of a `YYYY-MM[-DD]` date.
