@@ -67,6 +67,10 @@ pub struct PositionModel {
     pub return_series: Option<String>,
     /// Index into [`FactorModel::series_residuals`], when estimated.
     pub residual_series: Option<u32>,
+    /// The position's sector (its own, else its credit section's); `None` groups as
+    /// "Unclassified".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
 }
 
 /// What a crowding-unwind scenario needs to price its fire-sale discount per position:
@@ -108,6 +112,31 @@ pub struct FactorModel {
     pub fire_sale: FireSaleInputs,
     /// What a scenario's plausibility is measured with.
     pub plausibility: Plausibility,
+    /// The concentration limits the run's parameters set (the personas get the model,
+    /// not the parameters).
+    #[serde(default)]
+    pub limits: ConcentrationLimits,
+}
+
+/// Risk-concentration limits a flag is raised above (`parameters.
+/// factor_concentration_limit`, `parameters.conditional_contribution_limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConcentrationLimits {
+    /// Largest share of stressed risk (Euler, VaR 99%) one factor, sector or position
+    /// may carry.
+    pub factor_share: f64,
+    /// Largest share of the mean loss in the worst 5% of one-month scenarios one source
+    /// (a factor or the residual) may carry.
+    pub conditional_share: f64,
+}
+
+impl Default for ConcentrationLimits {
+    fn default() -> Self {
+        ConcentrationLimits {
+            factor_share: 0.25,
+            conditional_share: 0.40,
+        }
+    }
 }
 
 /// How plausible a factor move is: its Mahalanobis distance under the normal and the
@@ -311,6 +340,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                     residual_vol: fit.residual_variance.sqrt(),
                     return_series: Some(series.clone()),
                     residual_series: Some(index),
+                    sector: sector_of(p),
                 },
                 Err(e) => {
                     issues.push(issue(
@@ -377,6 +407,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                 residual_vol: 0.0,
                 return_series: None,
                 residual_series: None,
+                sector: sector_of(p),
             }
         };
         positions.push(model);
@@ -458,6 +489,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         series_residuals,
         fire_sale: FireSaleInputs::default(),
         plausibility: Plausibility::default(),
+        limits: ConcentrationLimits::default(),
     };
     model.plausibility =
         Plausibility::new(&shrunk.covariance, &covariance_stressed, &model.history).ok_or_else(
@@ -471,6 +503,13 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
     model.fire_sale = crate::scenarios::fire_sale_inputs(&model);
     check_finite(&model)?;
     Ok(model)
+}
+
+/// A position's sector: its own, else its credit section's.
+fn sector_of(p: &stresslab_core::portfolio::Position) -> Option<String> {
+    p.sector
+        .clone()
+        .or_else(|| p.credit.as_ref().and_then(|c| c.sector.clone()))
 }
 
 /// Months since year 0 of a `YYYY-MM[-DD]` date.
