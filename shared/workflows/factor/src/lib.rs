@@ -132,7 +132,7 @@ impl PersonaRole for FactorPersona {
                 "Factor exposures, R² and covariance shrinkage of the book"
             }
             FactorPersona::RiskDecompositionEngineer => {
-                "Normal vs stressed VaR/ES and Euler risk contributions by factor and position"
+                "Normal vs stressed VaR/ES; marginal, component and incremental risk by factor, sector and position; tail contributions, concentration flags, drawdowns, reverse stress"
             }
             FactorPersona::MarketRegimeAnalyst => {
                 "Current volatility and correlation regime against history, factor crowding"

@@ -242,6 +242,17 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
     decomposition_findings(&mut f, model);
     conditional_findings(&mut f, model, agg);
     drawdown_findings(&mut f, model);
+    if let (Some(share), Some(depth), Some(months)) = (
+        f.get("share_mktrf_stressed"),
+        f.get("max_drawdown"),
+        f.get("max_drawdown_months_to_trough"),
+    ) {
+        f.headline.push_str(&format!(
+            " The market factor carries {} of stressed risk; replayed over history, today's book would have drawn down {} over {months:.0} months.",
+            pct(share),
+            pct(depth)
+        ));
+    }
     reverse_stress_findings(&mut f, model, var_stressed);
     f
 }
@@ -386,6 +397,17 @@ pub fn position_contributions(model: &FactorModel, cov: &DMatrix<f64>) -> risk::
 /// the factors and of each other). Every position-level quantity below comes from Σb
 /// and the position's own exposure, so the n × n position covariance B Σ Bᵀ + diag(·)
 /// is never formed: O(n·k²) time, O(n·k) memory.
+///
+/// Marginal, component and incremental VaR follow P. Jorion (2007), *Value at Risk*,
+/// 3rd ed., ch. 7 (marginal ∂VaR/∂x, component x·∂VaR/∂x, incremental VaR(book) −
+/// VaR(book without the position), computed exactly here rather than by Jorion's
+/// marginal approximation); the factor-model covariance is R. Grinold & R. Kahn (2000),
+/// *Active Portfolio Management*, 2nd ed., ch. 3. VaR and ES are parametric (Gaussian,
+/// zero mean), so both are multiples of σ — VaR = z σ, ES = φ(z)/(1 − c) σ — and their
+/// Euler components are the same multiples of σ's (D. Tasche (2002), "Expected shortfall
+/// and beyond", Journal of Banking & Finance 26(7); McNeil, Frey & Embrechts (2005),
+/// *Quantitative Risk Management*, §6.3): component ES = ES multiplier × Euler
+/// component of σ.
 pub struct BookRisk {
     cov: DMatrix<f64>,
     book: DVector<f64>,
@@ -583,7 +605,8 @@ pub fn sector_groups(model: &FactorModel) -> (Vec<String>, Vec<usize>) {
 /// conditional contributions of the factors and the residual to the conditional loss
 /// (the scenario-set analogue of Euler contributions to ES — Tasche 1999, §5; the
 /// sources sum to the mean loss because each scenario's P&L is the sum of its
-/// factor and residual P&L).
+/// factor and residual P&L; W. Hallerbach (2003), "Decomposing portfolio value-at-risk:
+/// a general analysis", Journal of Risk 5(2), for the conditional-expectation form).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConditionalContributions {
     pub scenarios: usize,
