@@ -809,6 +809,21 @@ fn decomposition_findings(f: &mut Findings, model: &FactorModel) {
         Horizon::Point,
     );
     let (sector_names, sector_of) = sector_groups(model);
+    // Figure keys by sector: names that slug alike ("Large caps", "Large-caps") get the
+    // group's index appended, so no two sectors share a key.
+    let mut used = std::collections::HashSet::new();
+    let sector_keys: std::collections::HashMap<&str, String> = sector_names
+        .iter()
+        .enumerate()
+        .map(|(g, name)| {
+            let mut key = format!("sector_{}", slug(name));
+            if !used.insert(key.clone()) {
+                key = format!("{key}_{g}");
+                used.insert(key.clone());
+            }
+            (name.as_str(), key)
+        })
+        .collect();
     let position_names: Vec<String> = model.positions.iter().map(|p| p.id.clone()).collect();
     let members = |of: &[usize]| -> Vec<(usize, f64, &[f64], f64)> {
         model
@@ -906,7 +921,7 @@ fn decomposition_findings(f: &mut Findings, model: &FactorModel) {
         sectors.sort_by(|a, b| b.component.total_cmp(&a.component));
         for s in &sectors {
             sector_table.row(decomposition_row(s, cov_name, sigma));
-            let key = format!("sector_{}", slug(&s.name));
+            let key = &sector_keys[s.name.as_str()];
             let share = s.component / sigma;
             if cov_name == "stressed" {
                 f.figure(
