@@ -196,6 +196,11 @@ pub struct Position {
     pub credit: Option<CreditInputs>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed_income: Option<FixedIncomeInputs>,
+    /// The position's industry or sector, free text ("Energy", "Large caps"): how
+    /// risk is grouped by sector. Optional; workflows group positions without one as
+    /// "Unclassified".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -852,7 +857,7 @@ struct PortfolioHeader {
     fx_rates: BTreeMap<String, f64>,
 }
 
-const POSITION_KEYS: [&str; 15] = [
+const POSITION_KEYS: [&str; 16] = [
     "id",
     "name",
     "asset_class",
@@ -868,6 +873,7 @@ const POSITION_KEYS: [&str; 15] = [
     "liquidity",
     "credit",
     "fixed_income",
+    "sector",
 ];
 
 /// The position's id (whenever it is readable, so duplicates are found even among
@@ -917,6 +923,7 @@ fn position_from_object(
     let quantity = c.number(obj, path, "quantity");
     let price = c.number(obj, path, "price");
     let weight = c.number(obj, path, "weight");
+    let sector = c.string(obj, path, "sector", false);
 
     let factor = section(c, obj, path, "factor", &["return_series", "exposures"]).map(|(o, p)| {
         let return_series = c.string(o, &p, "return_series", false);
@@ -1142,6 +1149,7 @@ fn position_from_object(
             liquidity,
             credit,
             fixed_income,
+            sector,
         }),
         _ => None,
     };
@@ -1433,7 +1441,7 @@ fn reconcile_totals(
 
 /// CSV import. One row per position; header names as in the JSON schema, nested fields
 /// flattened: `return_series`, `exposure_<Factor>`, `adv`, `spread_bps`, `depth`,
-/// `rating`, `sector`, `maturity`, `coupon`. The portfolio id is the file stem, the base
+/// `rating`, `maturity`, `coupon`; `sector` is the position's own sector. The portfolio id is the file stem, the base
 /// currency USD unless a `base_currency` column says otherwise.
 fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
     let lines = crate::input::LineIndex::new(bytes);
@@ -1561,8 +1569,13 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
                 "adv" | "spread_bps" | "depth" => {
                     liquidity.insert(h.clone(), number());
                 }
-                "rating" | "sector" => {
+                "rating" => {
                     credit.insert(h.clone(), Value::String(field.into()));
+                }
+                // The position's own sector (what risk is grouped by), not the credit
+                // section's: a JSON book that wants both gives both.
+                "sector" => {
+                    obj.insert(h.clone(), Value::String(field.into()));
                 }
                 "maturity" => {
                     fixed_income.insert(h.clone(), Value::String(field.into()));
@@ -1804,6 +1817,25 @@ mod tests {
         let big = vec![b' '; MAX_PORTFOLIO_BYTES + 1];
         let found = parse_portfolio("p.json", &big).unwrap_err().issues;
         assert_eq!(found[0].path, "file");
+    }
+
+    #[test]
+    fn a_sector_is_optional_and_read_from_json_and_csv() {
+        let json = r#"{"portfolio_id":"p","base_currency":"USD","positions":[
+            {"id":"a","asset_class":"equity","instrument_type":"stock","currency":"USD","market_value":1,"sector":" Energy "},
+            {"id":"b","asset_class":"equity","instrument_type":"stock","currency":"USD","market_value":1}]}"#;
+        let p = parse_portfolio("p.json", json.as_bytes()).unwrap();
+        assert_eq!(p.positions[0].sector.as_deref(), Some("Energy"));
+        assert_eq!(p.positions[1].sector, None);
+        let bad = json.replace("\" Energy \"", "7");
+        let err = parse_portfolio("p.json", bad.as_bytes()).unwrap_err();
+        assert_eq!(err.issues[0].path, "positions[0].sector", "{err}");
+        let csv = "id,asset_class,instrument_type,currency,market_value,sector\n\
+                   a,equity,stock,USD,1,Utilities\nb,equity,stock,USD,1,\n";
+        let p = parse_portfolio("b.csv", csv.as_bytes()).unwrap();
+        assert_eq!(p.positions[0].sector.as_deref(), Some("Utilities"));
+        assert_eq!(p.positions[0].credit, None);
+        assert_eq!(p.positions[1].sector, None);
     }
 
     #[test]

@@ -69,13 +69,23 @@ pub struct FactorParams {
     pub scenarios: u32,
     /// Number of partitions the scenarios are split into (`--partitions`).
     pub partitions: u32,
+    /// Largest share of stressed risk one factor (or sector, or position) may carry
+    /// before the risk-decomposition engineer flags it
+    /// (`--param factor_concentration_limit=0.25`).
+    pub factor_concentration_limit: f64,
+    /// Largest share of the mean loss in the worst 5% of one-month scenarios one source
+    /// may carry before it is flagged (`--param conditional_contribution_limit=0.4`).
+    pub conditional_contribution_limit: f64,
 }
 
 impl Default for FactorParams {
     fn default() -> Self {
+        let limits = model::ConcentrationLimits::default();
         FactorParams {
             scenarios: scenarios::DEFAULT_SCENARIOS,
             partitions: 4,
+            factor_concentration_limit: limits.factor_share,
+            conditional_contribution_limit: limits.conditional_share,
         }
     }
 }
@@ -122,7 +132,7 @@ impl PersonaRole for FactorPersona {
                 "Factor exposures, R² and covariance shrinkage of the book"
             }
             FactorPersona::RiskDecompositionEngineer => {
-                "Normal vs stressed VaR/ES and Euler risk contributions by factor and position"
+                "Normal vs stressed VaR/ES; marginal, component and incremental risk by factor, sector and position; tail contributions, concentration flags, drawdowns, reverse stress"
             }
             FactorPersona::MarketRegimeAnalyst => {
                 "Current volatility and correlation regime against history, factor crowding"
@@ -161,9 +171,32 @@ impl WorkflowEngine for FactorWorkflow {
                 reason: format!("must be between {min} and {max}, got {}", params.scenarios),
             });
         }
+        for (key, value) in [
+            (
+                "factor_concentration_limit",
+                params.factor_concentration_limit,
+            ),
+            (
+                "conditional_contribution_limit",
+                params.conditional_contribution_limit,
+            ),
+        ] {
+            // A share: above 0 (a zero limit flags everything) and at most 1.
+            if !(value > 0.0 && value <= 1.0) {
+                issues.push(Issue {
+                    path: format!("parameters.{key} (--param {key}=…)"),
+                    reason: format!(
+                        "must be a share of risk above 0 and at most 1 (0.25 = 25%), got {value}"
+                    ),
+                });
+            }
+        }
         // The partition bound depends on the scenario count: only check it against a
         // valid one, or one mistake would be reported twice.
-        if issues.is_empty() {
+        if !issues
+            .iter()
+            .any(|i| i.path.starts_with("parameters.scenarios"))
+        {
             issues.extend(check_partitions(
                 params.partitions,
                 params.scenarios,
@@ -193,7 +226,11 @@ impl WorkflowEngine for FactorWorkflow {
                 }],
             });
         };
-        let model = model::estimate(portfolio, market)?;
+        let mut model = model::estimate(portfolio, market)?;
+        model.limits = model::ConcentrationLimits {
+            factor_share: params.factor_concentration_limit,
+            conditional_share: params.conditional_contribution_limit,
+        };
         let set = scenarios::generate(&model, params.scenarios, seed);
         Ok((model, set))
     }
@@ -444,6 +481,7 @@ pub(crate) mod tests {
         FactorParams {
             scenarios,
             partitions: 4,
+            ..FactorParams::default()
         }
     }
 

@@ -70,6 +70,10 @@ pub struct PositionModel {
     pub return_series: Option<String>,
     /// Index into [`FactorModel::series_residuals`], when estimated.
     pub residual_series: Option<u32>,
+    /// The position's sector (its own, else its credit section's); `None` groups as
+    /// "Unclassified".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
 }
 
 /// What a crowding-unwind scenario needs to price its fire-sale discount per position:
@@ -120,6 +124,31 @@ pub struct FactorModel {
     /// has. A missing column just means no such label.
     #[serde(default)]
     pub label_series: Vec<(String, Vec<f64>)>,
+    /// The concentration limits the run's parameters set (the personas get the model,
+    /// not the parameters).
+    #[serde(default)]
+    pub limits: ConcentrationLimits,
+}
+
+/// Risk-concentration limits a flag is raised above (`parameters.
+/// factor_concentration_limit`, `parameters.conditional_contribution_limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConcentrationLimits {
+    /// Largest share of stressed risk (Euler, VaR 99%) one factor, sector or position
+    /// may carry.
+    pub factor_share: f64,
+    /// Largest share of the mean loss in the worst 5% of one-month scenarios one source
+    /// (a factor or the residual) may carry.
+    pub conditional_share: f64,
+}
+
+impl Default for ConcentrationLimits {
+    fn default() -> Self {
+        ConcentrationLimits {
+            factor_share: 0.25,
+            conditional_share: 0.40,
+        }
+    }
 }
 
 /// Market-data columns that can name a hidden factor, used as given: the monthly
@@ -333,6 +362,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                     residual_vol: fit.residual_variance.sqrt(),
                     return_series: Some(series.clone()),
                     residual_series: Some(index),
+                    sector: sector_of(p),
                 },
                 Err(e) => {
                     issues.push(issue(
@@ -399,6 +429,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                 residual_vol: 0.0,
                 return_series: None,
                 residual_series: None,
+                sector: sector_of(p),
             }
         };
         positions.push(model);
@@ -483,6 +514,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         fire_sale: FireSaleInputs::default(),
         plausibility: Plausibility::default(),
         label_series: label_series(market, rf, start),
+        limits: ConcentrationLimits::default(),
     };
     model.plausibility =
         Plausibility::new(&shrunk.covariance, &stressed.covariance, &model.history).ok_or_else(
@@ -514,6 +546,13 @@ fn label_series(market: &MarketData, rf: &[f64], start: usize) -> Vec<(String, V
         .chain(returns)
         .filter(|(_, v): &(String, Vec<f64>)| v.iter().all(|x| x.is_finite()))
         .collect()
+}
+
+/// A position's sector: its own, else its credit section's.
+fn sector_of(p: &stresslab_core::portfolio::Position) -> Option<String> {
+    p.sector
+        .clone()
+        .or_else(|| p.credit.as_ref().and_then(|c| c.sector.clone()))
 }
 
 /// Months since year 0 of a `YYYY-MM[-DD]` date.
