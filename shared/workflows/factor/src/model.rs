@@ -108,6 +108,10 @@ pub struct FactorModel {
     pub fire_sale: FireSaleInputs,
     /// What a scenario's plausibility is measured with.
     pub plausibility: Plausibility,
+    /// Traded hedge instruments (index future, factor ETFs) estimated against the
+    /// factors, when the market data carries their returns.
+    #[serde(default)]
+    pub hedge_instruments: crate::instruments::HedgeInstruments,
 }
 
 /// How plausible a factor move is: its Mahalanobis distance under the normal and the
@@ -484,6 +488,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         series_residuals,
         fire_sale: FireSaleInputs::default(),
         plausibility: Plausibility::default(),
+        hedge_instruments: Default::default(),
     };
     model.plausibility =
         Plausibility::new(&shrunk.covariance, &covariance_stressed, &model.history).ok_or_else(
@@ -495,6 +500,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
             },
         )?;
     model.fire_sale = crate::scenarios::fire_sale_inputs(&model);
+    model.hedge_instruments = crate::instruments::estimate_instruments(market, &model.history, rf);
     check_finite(&model)?;
     Ok(model)
 }
