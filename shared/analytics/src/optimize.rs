@@ -1487,11 +1487,21 @@ mod tests {
         let mut best = ([0.0, 0.0], f64::INFINITY);
         search([-1.0, -1.0], [0.4, 1.0], &mut best);
         let b0 = best.0;
-        search([b0[0] - 0.01, b0[1] - 0.01], [b0[0] + 0.01, b0[1] + 0.01], &mut best);
+        search(
+            [b0[0] - 0.01, b0[1] - 0.01],
+            [b0[0] + 0.01, b0[1] + 0.01],
+            &mut best,
+        );
         assert!(got.weights[0] <= 0.4 + 1e-8);
-        assert!((got.objective - best.1).abs() < 1e-5, "{} vs {}", got.objective, best.1);
-        assert!((got.weights[0] - best.0[0]).abs() < 3e-3 && (got.weights[1] - best.0[1]).abs() < 3e-3);
+        assert!(
+            (got.objective - best.1).abs() < 1e-5,
+            "{} vs {}",
+            got.objective,
+            best.1
+        );
+        assert!(
+            (got.weights[0] - best.0[0]).abs() < 3e-3 && (got.weights[1] - best.0[1]).abs() < 3e-3
+        );
         assert!((f([got.weights[0], got.weights[1]]) - got.objective).abs() < 1e-12);
     }
-
 }

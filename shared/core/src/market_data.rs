@@ -326,7 +326,10 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
             issues: c.into_issues(),
         });
     }
-    let first = started.iter().map(|s| s.map_or(0, |(_, row)| row)).collect();
+    let first = started
+        .iter()
+        .map(|s| s.map_or(0, |(_, row)| row))
+        .collect();
     Ok(MarketData {
         dates,
         columns,
@@ -392,7 +395,8 @@ mod tests {
 
     #[test]
     fn a_series_may_start_later() {
-        let csv = "dates,A,B\n2000-01,0.01,\n2000-02,0.02,\n2000-03,-0.01,0.03\n2000-04,0.0,-0.02\n";
+        let csv =
+            "dates,A,B\n2000-01,0.01,\n2000-02,0.02,\n2000-03,-0.01,0.03\n2000-04,0.0,-0.02\n";
         let md = parse_market_data(csv.as_bytes()).unwrap();
         assert_eq!(md.first_observation("A"), Some(0));
         assert_eq!(md.first_observation("B"), Some(2));

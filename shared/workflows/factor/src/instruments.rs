@@ -243,8 +243,12 @@ pub fn estimate_instruments(
                     excess_returns: excess,
                 })
             }
-            Ok(_) => out.skipped.push(skip("the regression is not finite".into())),
-            Err(e) => out.skipped.push(skip(format!("the regression failed: {e}"))),
+            Ok(_) => out
+                .skipped
+                .push(skip("the regression is not finite".into())),
+            Err(e) => out
+                .skipped
+                .push(skip(format!("the regression failed: {e}"))),
         }
     }
     out
@@ -383,8 +387,7 @@ pub fn walk_forward_future(
         let rows = t - window..t;
         let x = DMatrix::from_fn(window, k, |i, j| history[rows.start + i][j]);
         let y = &instrument.excess_returns[rows.start - instrument.start..t - instrument.start];
-        let (Ok(fit), Ok(cov)) = (regression::ols(y, &x), covariance::sample_covariance(&x))
-        else {
+        let (Ok(fit), Ok(cov)) = (regression::ols(y, &x), covariance::sample_covariance(&x)) else {
             continue;
         };
         let leg = HedgeLeg {
@@ -406,7 +409,8 @@ pub fn walk_forward_future(
         w.unhedged.push(pnl);
         w.hedged.push(pnl - h * actual - cost);
         w.without_basis.push(pnl - h * factor_part - cost);
-        w.ratios.push(if book[0] != 0.0 { h / book[0] } else { 0.0 });
+        w.ratios
+            .push(if book[0] != 0.0 { h / book[0] } else { 0.0 });
     }
     w
 }
@@ -532,7 +536,7 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             Column::money("Notional", cur),
             Column::number("Hedge ratio (of market exposure)", 2),
             Column::signed("Beta MktRF", 2),
-            Column::signed("Beta to its target factor (NW t)", 2),
+            Column::text("Beta to its target factor (NW t)"),
             Column::percent("Basis vol a year"),
             Column::number("Months", 0),
             Column::money("Annual cost", cur),
@@ -616,7 +620,12 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
         );
         let target = spec
             .target_factor
-            .map(|j| format!("{:+.2} {} (t {:.1})", ins.betas[j], FACTORS[j], ins.t_stats[j]))
+            .map(|j| {
+                format!(
+                    "{:+.2} {} (t {:.1})",
+                    ins.betas[j], FACTORS[j], ins.t_stats[j]
+                )
+            })
             .unwrap_or_else(|| "none of the four".into());
         table.row(vec![
             format!("{} ({})", spec.name, spec.ticker).into(),
@@ -634,7 +643,11 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             cost.into(),
             margin.into(),
             reduction.into(),
-            if cost > 0.0 { ratio.into() } else { None::<f64>.into() },
+            if cost > 0.0 {
+                ratio.into()
+            } else {
+                None::<f64>.into()
+            },
         ]);
     }
     table.row(vec![
@@ -657,6 +670,11 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
     ]);
     f.tables.push(table);
 
+    let etf_months = all
+        .iter()
+        .filter(|x| x.spec().kind == InstrumentKind::Etf)
+        .map(|x| x.months)
+        .min();
     // The future alone, and what the ETFs add on top of it.
     if let Some((i, Ok(hf))) = future_only {
         let spec = all[i].spec();
@@ -667,6 +685,15 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             var99(&[hf], std::slice::from_ref(&legs[i])),
             Unit::Money,
             Horizon::Months(1),
+        );
+        let uncapped = size_overlay(b, &stressed, std::slice::from_ref(&legs[i]), 0.0, true)
+            .map_or(f64::NAN, |h| h[0]);
+        let uncapped_ratio = f.figure(
+            "overlay_future_only_ratio_uncapped",
+            "E-mini notional over market exposure that minimum variance would sell without the never-net-short cap",
+            uncapped / b_mkt,
+            Unit::Ratio,
+            Horizon::Point,
         );
         let notional_future = f.figure(
             "overlay_future_only_notional",
@@ -703,17 +730,12 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             Unit::Money,
             Horizon::Annualised,
         );
-        let etf_months = all
-            .iter()
-            .filter(|x| x.spec().kind == InstrumentKind::Etf)
-            .map(|x| x.months)
-            .min();
         let ins = all[i];
         let months = ins.months;
         let basis = ins.basis_vol * 12f64.sqrt();
         f.recommend(
             format!(
-                "Hedge with the instrument that exists: sell {} of E-mini S&P 500 futures (ratio {:.2} of the book's {} market exposure). Against MktRF the S&P 500 has beta {:.3}, R² {:.3} and a basis of {} a year over {months} months; sized with that basis under the stressed covariance it takes stressed VaR 99% (1 month) from {} to {}, for {} a year of roll cost and {} of initial margin tied up (cash, not a cost).",
+                "Hedge with the instrument that exists: sell {} of E-mini S&P 500 futures ({:.2}× the book's {} market exposure, which brings the hedged market exposure to the cap at zero; uncapped, minimum variance would sell {uncapped_ratio:.2}×). Against MktRF the S&P 500 has beta {:.3}, R² {:.3} and a basis of {} a year over {months} months; sized with that basis under the stressed covariance it takes stressed VaR 99% (1 month) from {} to {}, for {} a year of roll cost and {} of initial margin tied up (cash, not a cost).",
                 money(notional_future, cur),
                 notional_future / b_mkt,
                 money(b_mkt, cur),
@@ -727,6 +749,7 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             ),
             &[
                 "overlay_future_only_notional",
+                "overlay_future_only_ratio_uncapped",
                 "overlay_es_months",
                 "overlay_es_basis_vol",
                 "overlay_es_r_squared",
@@ -771,7 +794,7 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             };
             f.recommend(
                 format!(
-                    "Adding the factor ETFs lowers stressed VaR 99% by a further {} for {} a year more ({etf_per_cost:.0} of VaR per unit of annual cost against the future's {future_per_cost:.0}): {verdict}. Their betas rest on {etf_months} months (in-sample; too few for an out-of-sample test), and their MktRF betas of {lo:.2}–{hi:.2} make each mostly a market position — treat any ETF leg as a trial size at most, and re-estimate before trading.",
+                    "Adding the factor ETFs lowers stressed VaR 99% by a further {} for {} a year more ({cur} {etf_per_cost:.0} of stressed VaR reduction per {cur} 1 of annual cost, against {cur} {future_per_cost:.0} for the future): {verdict}. Their betas rest on {etf_months} months (in-sample; too few for an out-of-sample test), and their MktRF betas of {lo:.2}–{hi:.2} make each mostly a market position — treat any ETF leg as a trial size at most, and re-estimate before trading.",
                     money(etf_extra, cur),
                     money(etf_extra_cost, cur)
                 ),
@@ -896,12 +919,14 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
     }
     f.recommend(
         format!(
-            "The overlay over all instruments leaves the book's market exposure at {} (never net short unless asked), stressed VaR 99% at {} (from {}), for {} a year and {} of margin tied up.{}",
+            "The overlay over all {} instruments leaves the book's market exposure at {} (never net short unless asked) and stressed VaR 99% at {} (from {}), for {} a year and {} of margin tied up{}.{}",
+            all.len(),
             money(market_after, cur),
             money(after_all, cur),
             money(before, cur),
             money(cost_all, cur),
             money(margin_all, cur),
+            etf_months.map_or(String::new(), |m| format!(" — its ETF legs rest on {m} months of in-sample betas")),
             if skipped.is_empty() {
                 String::new()
             } else {
@@ -1003,7 +1028,10 @@ mod tests {
         let best = obj(&penalised);
         for i in 0..=200 {
             for j in 0..=200 {
-                let x = [penalised[0] - 1.0 + i as f64 * 0.01, penalised[1] - 1.0 + j as f64 * 0.01];
+                let x = [
+                    penalised[0] - 1.0 + i as f64 * 0.01,
+                    penalised[1] - 1.0 + j as f64 * 0.01,
+                ];
                 assert!(obj(&x) >= best - 1e-9, "{x:?}");
             }
         }
@@ -1067,7 +1095,9 @@ mod tests {
         let model = crate::model::estimate(&book, &market).unwrap();
         assert!(model.hedge_instruments.estimated.is_empty());
         assert_eq!(model.hedge_instruments.skipped.len(), CATALOGUE.len());
-        assert!(model.hedge_instruments.skipped[0].1.contains("no SP500 column"));
+        assert!(model.hedge_instruments.skipped[0]
+            .1
+            .contains("no SP500 column"));
         let mut f = Findings::new("t");
         hedge_overlay_findings(&mut f, &model);
         assert_eq!(f.get("overlay_instruments"), Some(0.0));
@@ -1084,7 +1114,11 @@ mod tests {
         let short = estimate_instruments(&market, &model.history[..end], &rf[..end]);
         assert_eq!(short.estimated.len(), 1);
         assert_eq!(short.skipped.len(), 5);
-        assert!(short.skipped[0].1.starts_with("23 months of MTUM history"), "{:?}", short.skipped);
+        assert!(
+            short.skipped[0].1.starts_with("23 months of MTUM history"),
+            "{:?}",
+            short.skipped
+        );
     }
 
     #[test]
@@ -1114,7 +1148,11 @@ mod tests {
         assert_ne!(again.hedged[205], wf.hedged[205]);
         // A long book, capped: every month's hedge sells, and never much beyond the
         // market exposure (the cap is on beta × notional, trailing beta near one).
-        assert!(wf.ratios.iter().all(|r| (0.0..=1.1).contains(r)), "{:?}", wf.ratios);
+        assert!(
+            wf.ratios.iter().all(|r| (0.0..=1.1).contains(r)),
+            "{:?}",
+            wf.ratios
+        );
     }
 
     #[test]
@@ -1123,7 +1161,11 @@ mod tests {
         let model = crate::model::estimate(&portfolio, &market).unwrap();
         let mut f = Findings::new("t");
         hedge_overlay_findings(&mut f, &model);
-        assert!(f.figures.iter().all(|x| x.value.is_finite()), "{:?}", f.figures);
+        assert!(
+            f.figures.iter().all(|x| x.value.is_finite()),
+            "{:?}",
+            f.figures
+        );
         assert!(f.get("overlay_market_exposure_after").unwrap() >= -1e-3);
         assert!(
             f.get("overlay_var99_stressed_all").unwrap()
@@ -1134,10 +1176,9 @@ mod tests {
                 < f.get("overlay_var99_stressed_unhedged").unwrap()
         );
         assert_eq!(f.get("overlay_oos_months"), Some(206.0));
-        assert!(f
-            .tables
-            .iter()
-            .any(|t| t.title().starts_with("Factor-hedge overlay with traded instruments")));
+        assert!(f.tables.iter().any(|t| t
+            .title()
+            .starts_with("Factor-hedge overlay with traded instruments")));
         assert_eq!(f.recommendations.len(), 4);
     }
 }
