@@ -841,7 +841,7 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
                 Unit::Money,
                 Horizon::Months(1),
             );
-            f.figure(
+            let tail = f.figure(
                 "overlay_oos_tail_months",
                 "Months the walk-forward ES 99% rests on",
                 risk::historical_var_es(&wf.hedged, 0.99).tail_observations,
@@ -888,7 +888,7 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
                 .map_or("", String::as_str);
             f.recommend(
                 format!(
-                    "Out of sample — re-sized each month on the trailing {window} months from {from}, {oos:.0} months — the futures hedge (average ratio {mean_ratio:.2}) took ES 99% from {} to {} and monthly volatility from {} to {}; its basis added {} a month of volatility (ES 99% would have been {} with no basis). The ETF overlay cannot be judged this way: {} months of ETF history leave no out-of-sample tail.",
+                    "Out of sample — re-sized each month on the trailing {window} months from {from}, {oos:.0} months — the futures hedge (average ratio {mean_ratio:.2}) took ES 99% from {} to {} and monthly volatility from {} to {}; its basis added {} a month of volatility (ES 99% would have been {} with no basis; each ES 99% rests on {tail:.1} months). The ETF overlay cannot be judged this way: {} months of ETF history leave no out-of-sample tail.",
                     money(es_none, cur),
                     money(es_hedged, cur),
                     money(vol_none, cur),
@@ -906,6 +906,7 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
                     "overlay_oos_volatility_future",
                     "overlay_oos_basis_pnl_volatility",
                     "overlay_oos_es99_no_basis",
+                    "overlay_oos_tail_months",
                 ],
             );
         } else {
