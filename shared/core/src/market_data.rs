@@ -31,11 +31,19 @@ fn next_month(month: &str) -> Option<String> {
 pub const MAX_MARKET_DATA_BYTES: usize = 32 * 1024 * 1024;
 
 /// Dates (as `YYYY-MM`) and one `Vec<f64>` per column, all the same length.
+///
+/// A series may start later than the file (an instrument listed after the first month:
+/// an ETF launched in 2013 beside factors from 1949): its cells before its first value
+/// are empty in the CSV and NaN here. Every series runs without a gap from its first
+/// value to the last row. Consumers that need a complete history ask
+/// [`MarketData::first_observation`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct MarketData {
     pub dates: Vec<String>,
     pub columns: Vec<String>,
     series: Vec<Vec<f64>>,
+    /// Per column, the row of its first value (0 for a complete series).
+    first: Vec<usize>,
 }
 
 impl MarketData {
@@ -50,6 +58,14 @@ impl MarketData {
             .iter()
             .position(|c| c == name)
             .map(|i| self.series[i].as_slice())
+    }
+    /// Row of the column's first value (0 when the series covers the whole file; the
+    /// rows before it are NaN), or `None` when there is no such column.
+    pub fn first_observation(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .map(|i| self.first[i])
     }
     /// Index of a month `YYYY-MM`.
     pub fn index_of(&self, month: &str) -> Option<usize> {
@@ -176,6 +192,9 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
     }
     let mut dates: Vec<String> = Vec::new();
     let mut series = vec![Vec::new(); columns.len()];
+    // Per column, the line and row of its first value, once seen: an empty cell before
+    // it is a series that starts later; after it, a gap.
+    let mut started: Vec<Option<(usize, usize)>> = vec![None; columns.len()];
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -218,6 +237,25 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
         }
         for (col, out) in series.iter_mut().enumerate() {
             let cell = record.get(col + 1).unwrap_or_default();
+            if cell.is_empty() {
+                if let Some((first_line, _)) = started[col] {
+                    c.issue(
+                        format!(
+                            "market_data line {line} column {} ({})",
+                            col + 2,
+                            columns.get(col).map_or("", String::as_str)
+                        ),
+                        format!(
+                            "is empty, but the series started at line {first_line}: a series may start later than the file (empty cells from the first row), but may have no gap and must run to the last row"
+                        ),
+                    );
+                }
+                out.push(f64::NAN);
+                continue;
+            }
+            if started[col].is_none() {
+                started[col] = Some((line, out.len()));
+            }
             match cell.parse::<f64>() {
                 Ok(x) if x.is_finite() && !(MIN_RETURN..=MAX_RETURN).contains(&x) => {
                     c.issue(
@@ -250,12 +288,27 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
     if dates.is_empty() && c.is_empty() {
         c.issue("market_data", "has no rows");
     }
+    if !dates.is_empty() {
+        for (col, name) in columns.iter().enumerate() {
+            if started[col].is_none() {
+                c.issue(
+                    format!("market_data column {} ({name})", col + 2),
+                    "has no values: every cell is empty",
+                );
+            }
+        }
+    }
     // Percentages where fractions belong: a monthly return series in percent has a
     // typical size of a few units (3 for 3%), in fractions a few hundredths. A median
     // absolute value above PERCENT_MEDIAN is no plausible series of monthly fractions.
     if c.is_empty() {
         for (name, values) in columns.iter().zip(&series) {
-            let mut abs: Vec<f64> = values.iter().map(|x| x.abs()).collect();
+            // Leading blanks (NaN) are not part of the series.
+            let mut abs: Vec<f64> = values
+                .iter()
+                .filter(|x| !x.is_nan())
+                .map(|x| x.abs())
+                .collect();
             abs.sort_by(f64::total_cmp);
             let median = abs.get(abs.len() / 2).copied().unwrap_or(0.0);
             if median > PERCENT_MEDIAN {
@@ -273,10 +326,15 @@ pub fn parse_market_data(bytes: &[u8]) -> Result<MarketData, Rejection> {
             issues: c.into_issues(),
         });
     }
+    let first = started
+        .iter()
+        .map(|s| s.map_or(0, |(_, row)| row))
+        .collect();
     Ok(MarketData {
         dates,
         columns,
         series,
+        first,
     })
 }
 
@@ -322,6 +380,50 @@ mod tests {
         // October 1987 is in the data, and it was a crash month for the market factor.
         let oct87 = md.index_of("1987-10").unwrap();
         assert!(md.column("MktRF").unwrap()[oct87] < -0.2);
+        // The traded-instrument columns start when their price history does.
+        assert_eq!(md.first_observation("MktRF"), Some(0));
+        assert_eq!(md.first_observation("SP500"), md.index_of("1990-02"));
+        for etf in ["MTUM", "QUAL", "SIZE", "USMV", "VLUE"] {
+            assert_eq!(md.first_observation(etf), md.index_of("2014-02"), "{etf}");
+        }
+        assert_eq!(md.first_observation("nope"), None);
+        // S&P 500 price return in October 1987 is outside its span; in August 1998 it
+        // fell 14.6% (index 1120.67 → 957.28).
+        let aug98 = md.index_of("1998-08").unwrap();
+        assert!((md.column("SP500").unwrap()[aug98] - (957.28 / 1120.67 - 1.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_series_may_start_later() {
+        let csv =
+            "dates,A,B\n2000-01,0.01,\n2000-02,0.02,\n2000-03,-0.01,0.03\n2000-04,0.0,-0.02\n";
+        let md = parse_market_data(csv.as_bytes()).unwrap();
+        assert_eq!(md.first_observation("A"), Some(0));
+        assert_eq!(md.first_observation("B"), Some(2));
+        let b = md.column("B").unwrap();
+        assert!(b[0].is_nan() && b[1].is_nan());
+        assert_eq!(&b[2..], &[0.03, -0.02]);
+    }
+
+    #[test]
+    fn a_gap_after_a_series_starts_is_named_with_line_and_column() {
+        // Interior gap in B (line 4), trailing gap in A (line 5).
+        let csv = "dates,A,B\n2000-01,0.01,\n2000-02,0.02,0.01\n2000-03,-0.01,\n2000-04,,0.02\n";
+        let issues = parse_market_data(csv.as_bytes()).unwrap_err().issues;
+        assert_eq!(issues.len(), 2, "{issues:?}");
+        assert_eq!(issues[0].path, "market_data line 4 column 3 (B)");
+        assert!(issues[0].reason.contains("started at line 3"), "{issues:?}");
+        assert_eq!(issues[1].path, "market_data line 5 column 2 (A)");
+        assert!(issues[1].reason.contains("started at line 2"), "{issues:?}");
+    }
+
+    #[test]
+    fn an_all_empty_series_is_refused() {
+        let csv = "dates,A,B\n2000-01,0.01,\n2000-02,0.02,\n";
+        let issues = parse_market_data(csv.as_bytes()).unwrap_err().issues;
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].path, "market_data column 3 (B)");
+        assert!(issues[0].reason.contains("no values"), "{issues:?}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! the registry lists it once.
 
 pub mod aggregate;
+pub mod instruments;
 pub mod model;
 pub mod personas;
 pub mod report;

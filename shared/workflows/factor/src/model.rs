@@ -128,6 +128,10 @@ pub struct FactorModel {
     /// not the parameters).
     #[serde(default)]
     pub limits: ConcentrationLimits,
+    /// Traded hedge instruments (index future, factor ETFs) estimated against the
+    /// factors, when the market data carries their returns.
+    #[serde(default)]
+    pub hedge_instruments: crate::instruments::HedgeInstruments,
 }
 
 /// Risk-concentration limits a flag is raised above (`parameters.
@@ -268,6 +272,21 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
     if rf.is_none() {
         issues.push(issue("market_data", format!("has no {RISK_FREE} column")));
     }
+    // The factor history is the whole file (every replay, stressed window and regime
+    // reads it): the factors and RF must cover it, not start later.
+    for name in FACTORS.iter().chain([&RISK_FREE]) {
+        if let Some(first) = market.first_observation(name).filter(|&f| f > 0) {
+            issues.push(issue(
+                "market_data",
+                format!(
+                    "column {name:?} starts {}; the factor model needs every factor and {RISK_FREE} from the file's first month ({}) — cut the market data to start at {}",
+                    market.dates[first],
+                    market.dates[0],
+                    market.dates[first]
+                ),
+            ));
+        }
+    }
     if market.len() < ESTIMATION_MONTHS.max(STRESS_WINDOW_MONTHS) {
         issues.push(issue(
             "market_data",
@@ -335,6 +354,17 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
                 ));
                 continue;
             };
+            // Its residuals are replayed over every month of the factor history.
+            if let Some(first) = market.first_observation(series).filter(|&f| f > 0) {
+                issues.push(issue(
+                    format!("{path}.return_series"),
+                    format!(
+                        "{series:?} starts {}; the factor history starts {}: a position's return series must cover the whole history (its residuals are replayed in every historical month) — give the position's factor exposures instead",
+                        market.dates[first], market.dates[0]
+                    ),
+                ));
+                continue;
+            }
             let fitted = match fits.get(series.as_str()) {
                 Some((index, fit)) => Ok((*index, fit.clone())),
                 None => {
@@ -515,6 +545,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         plausibility: Plausibility::default(),
         label_series: label_series(market, rf, start),
         limits: ConcentrationLimits::default(),
+        hedge_instruments: Default::default(),
     };
     model.plausibility =
         Plausibility::new(&shrunk.covariance, &stressed.covariance, &model.history).ok_or_else(
@@ -526,6 +557,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
             },
         )?;
     model.fire_sale = crate::scenarios::fire_sale_inputs(&model);
+    model.hedge_instruments = crate::instruments::estimate_instruments(market, &model.history, rf);
     check_finite(&model)?;
     Ok(model)
 }
@@ -657,4 +689,69 @@ fn most_stressed_window(
         start,
         covariance::ledoit_wolf_constant_correlation(&window)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::sample;
+    use stresslab_core::market_data::parse_market_data;
+    use stresslab_core::portfolio::parse_portfolio;
+
+    fn book_on(series: &[&str]) -> Portfolio {
+        let positions: Vec<String> = series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                format!(
+                    r#"{{"id":"p{i}","asset_class":"equity","instrument_type":"stock","currency":"USD","market_value":1000000,"factor":{{"return_series":"{s}"}}}}"#
+                )
+            })
+            .collect();
+        let json = format!(
+            r#"{{"portfolio_id":"b","base_currency":"USD","positions":[{}]}}"#,
+            positions.join(",")
+        );
+        parse_portfolio("b.json", json.as_bytes()).expect("valid book")
+    }
+
+    #[test]
+    fn a_position_on_a_late_starting_series_is_refused_by_field() {
+        let (_, market) = sample();
+        let err = estimate(&book_on(&["NoDur", "MTUM", "SP500"]), &market).unwrap_err();
+        assert_eq!(err.issues.len(), 2, "{err}");
+        assert_eq!(err.issues[0].path, "positions[1].factor.return_series");
+        assert!(
+            err.issues[0]
+                .reason
+                .starts_with("\"MTUM\" starts 2014-02; the factor history starts 1949-01"),
+            "{err}"
+        );
+        assert_eq!(err.issues[1].path, "positions[2].factor.return_series");
+        assert!(err.issues[1].reason.contains("starts 1990-02"), "{err}");
+        // A complete series is accepted as before.
+        assert!(estimate(&book_on(&["NoDur"]), &market).is_ok());
+    }
+
+    #[test]
+    fn a_late_starting_factor_is_refused() {
+        let text = std::str::from_utf8(include_bytes!(
+            "../../../../events/inputs/ff_factors_industries_portfolios_monthly_1949_2017.csv"
+        ))
+        .unwrap();
+        // Blank MktRF in the first month: the column now starts 1949-02.
+        let first_row = text.find("\n1949-01-01,").unwrap() + "\n1949-01-01,".len();
+        let value_end = first_row + text[first_row..].find(',').unwrap();
+        let edited = format!("{}{}", &text[..first_row], &text[value_end..]);
+        let market = parse_market_data(edited.as_bytes()).expect("a late start is readable");
+        let err = estimate(&book_on(&["NoDur"]), &market).unwrap_err();
+        assert_eq!(err.issues.len(), 1, "{err}");
+        assert_eq!(err.issues[0].path, "market_data");
+        assert!(
+            err.issues[0]
+                .reason
+                .starts_with("column \"MktRF\" starts 1949-02"),
+            "{err}"
+        );
+    }
 }

@@ -364,5 +364,6 @@ pub fn portfolio_optimization_strategist(
         ),
         &["es99_scenarios_before", "es99_scenarios_after"],
     );
+    crate::instruments::hedge_overlay_findings(&mut f, model);
     f
 }
