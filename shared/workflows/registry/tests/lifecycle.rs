@@ -278,9 +278,15 @@ fn results_hold_the_scenarios_and_tail_figures() {
         2,
         "portfolio and market data, with digests"
     );
+    // The audit records every parameter the run used, defaults included.
     assert_eq!(
         audit.parameters,
-        serde_json::json!({"scenarios": 120, "partitions": 4})
+        serde_json::to_value(stresslab_factor::FactorParams {
+            scenarios: 120,
+            partitions: 4,
+            ..Default::default()
+        })
+        .unwrap()
     );
     let stage_names: Vec<&str> = audit.stages.iter().map(|s| s.stage.as_str()).collect();
     assert_eq!(stage_names.first(), Some(&"partition"));
