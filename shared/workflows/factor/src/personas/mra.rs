@@ -850,7 +850,7 @@ fn regime_findings(f: &mut Findings, model: &FactorModel, reg: &Regimes, crowdin
         };
         f.recommend(
             format!(
-                "{outlook} In stress months today's book has lost {} a month at ES 95% (mean {}): size limits and the hedge to that loss, not to the calm-regime figures, and re-run this analysis monthly as the filtered probabilities move.",
+                "{outlook} Over the stress regime's months today's book has a one-month ES 95% of {} (mean monthly P&L {}, in sample): size limits and the hedge to that loss, not to the calmer regimes' figures, and re-run this analysis monthly as the filtered probabilities move.",
                 money(stress_es),
                 money(stress_mean)
             ),
