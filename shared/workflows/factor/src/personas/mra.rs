@@ -684,12 +684,19 @@ fn regime_findings(f: &mut Findings, model: &FactorModel, reg: &Regimes, crowdin
             .filter(|(_, s)| **s == r)
             .map(|(p, _)| *p)
             .collect();
+        // A regime the Viterbi path visits fewer than twice has no P&L volatility to
+        // speak of: its row is left empty rather than filled with NaN.
+        if in_regime.len() < 2 {
+            let mut row: Vec<Cell> = vec![regime.as_str().into(), (in_regime.len() as f64).into()];
+            row.extend(std::iter::repeat_n(Cell::Missing, 5));
+            book_rows.push(row);
+            continue;
+        }
         let tail = risk::historical_var_es(&in_regime, BOOK_ES_CONFIDENCE);
         let worst = in_regime.iter().copied().fold(f64::INFINITY, f64::min);
         let label = |what: &str| {
             format!(
-                "Today's book, {what} in the {} regime's months (one month, in sample; factor P&L plus replayed residuals)",
-                regime
+                "Today's book, {what} in the {regime} regime's months (one month, in sample; factor P&L plus replayed residuals)"
             )
         };
         let mean = f.figure(
@@ -794,12 +801,9 @@ fn regime_findings(f: &mut Findings, model: &FactorModel, reg: &Regimes, crowdin
     } else {
         format!("the Viterbi path puts it in {}", names[viterbi_now])
     };
-    let stress_es = f
-        .get(&format!("regime_{stress}_book_es95"))
-        .unwrap_or(f64::NAN);
-    let stress_mean = f
-        .get(&format!("regime_{stress}_book_mean_pnl"))
-        .unwrap_or(f64::NAN);
+    let es_key = format!("regime_{stress}_book_es95");
+    let mean_key = format!("regime_{stress}_book_mean_pnl");
+    let stress_book = f.get(&es_key).zip(f.get(&mean_key));
     let money = |x: f64| stresslab_core::report::money(x, currency);
     f.headline = if k == 1 {
         format!(
@@ -807,19 +811,20 @@ fn regime_findings(f: &mut Findings, model: &FactorModel, reg: &Regimes, crowdin
         )
     } else {
         format!(
-            "BIC picks {k} regimes of the factors ({first} to {last}){margin_note}; the factors are in the {cur_name} regime ({:.0}% filtered probability; {viterbi_note}). P(stress within 1 month) {:.1}%, within 3 months {:.1}% (long-run {:.1}%); the book's one-month ES 95% in stress is {}.",
+            "BIC picks {k} regimes of the factors ({first} to {last}){margin_note}; the factors are in the {cur_name} regime ({:.0}% filtered probability; {viterbi_note}). P(stress within 1 month) {:.1}%, within 3 months {:.1}% (long-run {:.1}%){}.",
             100.0 * p_current,
             100.0 * p1,
             100.0 * p3,
             100.0 * p3_base,
-            money(stress_es)
+            stress_book.map_or(String::new(), |(es, _)| format!(
+                "; the book's one-month ES 95% in stress is {}",
+                money(es)
+            ))
         )
     };
     if k > 1 {
         let d_cur = format!("regime_{current}_expected_duration");
         let d_stress = format!("regime_{stress}_expected_duration");
-        let es_key = format!("regime_{stress}_book_es95");
-        let mean_key = format!("regime_{stress}_book_mean_pnl");
         let outlook = if current == stress {
             format!(
                 "The factors are in the stress regime now ({:.0}% filtered probability), which lasts {:.1} months on average; the probability the next month is in stress is {:.0}%.",
@@ -848,22 +853,30 @@ fn regime_findings(f: &mut Findings, model: &FactorModel, reg: &Regimes, crowdin
                 durations[stress]
             )
         };
+        let mut cites = vec![
+            "p_stress_within_1m",
+            "p_stress_within_3m",
+            "p_stress_within_3m_long_run",
+            "current_regime_probability",
+            d_cur.as_str(),
+            d_stress.as_str(),
+        ];
+        let book = match stress_book {
+            Some((es, mean)) => {
+                cites.extend([es_key.as_str(), mean_key.as_str()]);
+                format!(
+                    "Over the stress regime's months today's book has a one-month ES 95% of {} (mean monthly P&L {}, in sample): size limits and the hedge to that loss, not to the calmer regimes' figures, and",
+                    money(es),
+                    money(mean)
+                )
+            }
+            None => "The stress regime has too few months to measure the book in it;".to_string(),
+        };
         f.recommend(
             format!(
-                "{outlook} Over the stress regime's months today's book has a one-month ES 95% of {} (mean monthly P&L {}, in sample): size limits and the hedge to that loss, not to the calmer regimes' figures, and re-run this analysis monthly as the filtered probabilities move.",
-                money(stress_es),
-                money(stress_mean)
+                "{outlook} {book} re-run this analysis monthly as the filtered probabilities move."
             ),
-            &[
-                "p_stress_within_1m",
-                "p_stress_within_3m",
-                "p_stress_within_3m_long_run",
-                "current_regime_probability",
-                &d_cur,
-                &d_stress,
-                &es_key,
-                &mean_key,
-            ],
+            &cites,
         );
         f.recommend(
             format!(
