@@ -136,7 +136,7 @@ impl PersonaRole for FactorPersona {
                 "Normal vs stressed VaR/ES; marginal, component and incremental risk by factor, sector and position; tail contributions, concentration flags, drawdowns, reverse stress"
             }
             FactorPersona::MarketRegimeAnalyst => {
-                "Current volatility and correlation regime against history, factor crowding"
+                "Gaussian HMM regimes of the factors (K by BIC), stress early warning, the book by regime, factor crowding"
             }
             FactorPersona::PortfolioOptimizationStrategist => {
                 "The equity-index hedge that minimises scenario ES 99%, and its effect"
