@@ -298,7 +298,8 @@ pub fn scatter_chart(
     let (ylo, yhi) = span(&mut pts.iter().map(|p| p.2));
     let (xt, xdec) = nice_ticks(xlo, xhi);
     let (yt, ydec) = nice_ticks(ylo, yhi);
-    let (left, top, width) = (72.0, 44.0, 860.0);
+    let width = (text_w(title) * 15.0 / 12.0 + 40.0).clamp(860.0, MAX_WIDTH);
+    let (left, top) = (72.0, 44.0);
     let (right, plot_h) = (width - 180.0, 320.0);
     let px = |v: f64| left + (v - xt[0]) / (xt[xt.len() - 1] - xt[0]) * (right - left);
     let py = |v: f64| top + plot_h - (v - yt[0]) / (yt[yt.len() - 1] - yt[0]) * plot_h;
@@ -322,7 +323,15 @@ pub fn scatter_chart(
             format_number(t, xdec)
         );
     }
+    // A sweep of many points would bury itself in labels: name about eight of them
+    // (and the last); every point keeps its name in its tooltip.
+    let label_every = pts.len().div_ceil(8).max(1);
     for (k, &(i, xv, yv)) in pts.iter().enumerate() {
+        let shown = if k % label_every == 0 || k + 1 == pts.len() {
+            escape(&truncate_end(&labels[i], 26))
+        } else {
+            String::new()
+        };
         let tip = format!(
             "{}: {} , {}",
             labels[i],
@@ -338,7 +347,7 @@ pub fn scatter_chart(
             escape(&tip),
             px(xv) + 8.0,
             py(yv),
-            escape(&truncate_end(&labels[i], 26))
+            shown
         );
     }
     w!(
