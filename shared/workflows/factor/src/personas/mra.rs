@@ -159,28 +159,6 @@ fn stationary(a: &DMatrix<f64>) -> Vec<f64> {
     p
 }
 
-/// Maximum drawdown of a return series compounded in sequence: with wealth
-/// `W_0 = 1`, `W_t = W_{t-1} (1 + r_t)`, the largest `1 − W_t / max_{s ≤ t} W_s`
-/// (a positive fraction; 0 if wealth never falls below a previous peak). Also returns
-/// how many returns the worst peak-to-trough fall spans.
-pub fn max_drawdown(returns: impl IntoIterator<Item = f64>) -> (f64, usize) {
-    let (mut wealth, mut peak, mut peak_at) = (1.0_f64, 1.0_f64, 0usize);
-    let (mut worst, mut span) = (0.0, 0);
-    for (t, r) in returns.into_iter().enumerate() {
-        wealth *= 1.0 + r;
-        if wealth > peak {
-            peak = wealth;
-            peak_at = t + 1;
-        }
-        let dd = 1.0 - wealth / peak;
-        if dd > worst {
-            worst = dd;
-            span = t + 1 - peak_at;
-        }
-    }
-    (worst, span)
-}
-
 fn vol_key(r: usize, factor: &str) -> String {
     format!("regime_{r}_vol_{factor}")
 }
@@ -514,13 +492,16 @@ fn regime_findings(f: &mut Findings, model: &FactorModel, reg: &Regimes, crowdin
                 Unit::Fraction,
                 Horizon::Annualised,
             );
-            let (dd, span) = max_drawdown(
-                reg.viterbi
-                    .iter()
-                    .zip(&model.history)
-                    .filter(|(s, _)| **s == r)
-                    .map(|(_, row)| row[j]),
-            );
+            // The regime's months compounded in sequence (the risk engineer's drawdown).
+            let in_regime: Vec<f64> = reg
+                .viterbi
+                .iter()
+                .zip(&model.history)
+                .filter(|(s, _)| **s == r)
+                .map(|(_, row)| row[j])
+                .collect();
+            let (dd, span) = super::rde::max_drawdown(&in_regime)
+                .map_or((0.0, 0), |d| (d.depth, d.trough - d.peak));
             f.figure(
                 &format!("regime_{r}_max_drawdown_{name}"),
                 &format!(
@@ -1040,19 +1021,6 @@ mod tests {
             ["style shock 1", "style shock 2", "stress"]
         );
         assert_eq!(regime_names(&plain[..1]), ["single"]);
-    }
-
-    #[test]
-    fn drawdown_compounds_in_sequence() {
-        // Wealth 1.1, 0.99, 0.891, 1.0692: peak 1.1, trough 0.891 → 19% over 2 months.
-        let (dd, span) = max_drawdown([0.10, -0.10, -0.10, 0.20]);
-        assert!((dd - (1.0 - 0.891 / 1.1)).abs() < 1e-15, "{dd}");
-        assert_eq!(span, 2);
-        // A first-month loss is a drawdown from the starting wealth of 1.
-        let (dd, span) = max_drawdown([-0.05, 0.01]);
-        assert!((dd - 0.05).abs() < 1e-15);
-        assert_eq!(span, 1);
-        assert_eq!(max_drawdown([0.01, 0.02]), (0.0, 0));
     }
 
     #[test]
