@@ -18,7 +18,9 @@
 use std::fmt::Write;
 
 mod series;
-pub use series::{line_chart, scatter_chart, stacked_bar_chart, SERIES_COLOURS};
+pub use series::{
+    line_chart, scatter_chart, stacked_area_chart, stacked_bar_chart, SERIES_COLOURS,
+};
 
 const FONT: &str =
     "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";

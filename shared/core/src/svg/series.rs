@@ -265,6 +265,85 @@ pub fn line_chart(
     s
 }
 
+/// Stacked areas over ordered labels for shares that sum to one at every label (e.g.
+/// regime probabilities): each band's height is its share, so the eye reads which
+/// regime dominates when, without lines crossing. Shown 0–100%.
+pub fn stacked_area_chart(title: &str, labels: &[String], series: &[(String, Vec<f64>)]) -> String {
+    let n = labels.len();
+    if n < 2 || series.is_empty() {
+        return placeholder(title, "fewer than two points");
+    }
+    if series.iter().any(|(_, v)| v.len() != n) {
+        return placeholder(title, "a series and the labels differ in length");
+    }
+    let (left, top, width) = (64.0, 44.0, MAX_WIDTH.min(1000.0));
+    let (right, plot_h) = (width - 16.0, 200.0);
+    let x = |i: usize| left + i as f64 / (n - 1) as f64 * (right - left);
+    let y = |share: f64| top + plot_h - share.clamp(0.0, 1.0) * plot_h;
+    let names: Vec<String> = series.iter().map(|(name, _)| name.clone()).collect();
+    let mut s = open(
+        width,
+        top + plot_h + 84.0 + 18.0 * (names.len() / 6) as f64,
+        title,
+    );
+    let mut below = vec![0.0; n];
+    for (j, (name, values)) in series.iter().enumerate() {
+        let above: Vec<f64> = below
+            .iter()
+            .zip(values)
+            .map(|(b, v)| b + if v.is_finite() { v.max(0.0) } else { 0.0 })
+            .collect();
+        let mut d = String::new();
+        for (i, a) in above.iter().enumerate() {
+            w!(
+                d,
+                "{}{:.1},{:.1}",
+                if i == 0 { "M" } else { " L" },
+                x(i),
+                y(*a)
+            );
+        }
+        for i in (0..n).rev() {
+            w!(d, " L{:.1},{:.1}", x(i), y(below[i]));
+        }
+        w!(
+            s,
+            r#"<path class="area" d="{d} Z" fill="{}" stroke="none"><title>{}</title></path>"#,
+            colour(j),
+            escape(name)
+        );
+        below = above;
+    }
+    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        w!(
+            s,
+            r#"<line x1="{left}" x2="{right}" y1="{0:.1}" y2="{0:.1}" stroke="{GRID}" stroke-opacity="0.6"/><text x="{1}" y="{0:.1}" text-anchor="end" dominant-baseline="central" font-size="11" fill="{MUTED}">{2}</text>"#,
+            y(t),
+            left - 6.0,
+            format_number(100.0 * t, 0)
+        );
+    }
+    let step = n.div_ceil(8).max(1);
+    for i in (0..n).step_by(step) {
+        w!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="11" fill="{MUTED}">{}</text>"#,
+            x(i),
+            top + plot_h + 16.0,
+            escape(&labels[i])
+        );
+    }
+    w!(
+        s,
+        r#"<text x="14" y="{:.1}" transform="rotate(-90 14 {:.1})" text-anchor="middle" fill="{MUTED}">Share (%)</text>"#,
+        top + plot_h / 2.0,
+        top + plot_h / 2.0
+    );
+    legend(&mut s, &names, left, top + plot_h + 44.0, right - left);
+    s.push_str("</svg>");
+    s
+}
+
 /// Labelled points at (x, y), e.g. proposals on a risk–return plane; each point is
 /// named beside it and in its tooltip.
 pub fn scatter_chart(
@@ -421,6 +500,20 @@ mod tests {
             None
         )
         .contains("No data"));
+    }
+
+    #[test]
+    fn stacked_areas_have_one_band_per_series() {
+        let labels: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+        let a: Vec<f64> = (0..50).map(|i| (i as f64 / 7.0).sin().abs()).collect();
+        let b: Vec<f64> = a.iter().map(|v| 1.0 - v).collect();
+        let svg = stacked_area_chart(
+            "Regimes",
+            &labels,
+            &[("calm".into(), a), ("stress".into(), b)],
+        );
+        super::super::tests::assert_chart(&svg);
+        assert_eq!(svg.matches(r#"class="area""#).count(), 2);
     }
 
     #[test]

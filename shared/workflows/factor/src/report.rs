@@ -700,6 +700,15 @@ fn chart_svg(c: &Chart, cur: &str) -> String {
                 && all
                     .iter()
                     .all(|v| !v.is_finite() || (0.0..=1.0).contains(v));
+            // Shares that sum to one at every month (regime probabilities) stack.
+            let sums_to_one = in_unit_interval
+                && (0..c.labels.len()).all(|i| {
+                    let total: f64 = c.series.iter().filter_map(|s| s.values.get(i)).sum();
+                    (total - 1.0).abs() < 1e-6
+                });
+            if sums_to_one && c.series.len() > 1 {
+                return svg::stacked_area_chart(&c.title, &c.labels, &series);
+            }
             let range = in_unit_interval.then_some((0.0, 100.0));
             svg::line_chart(&c.title, &c.labels, &series, &y_axis, range)
         }
