@@ -833,6 +833,24 @@ fn signed_change(positive: &str, negative: &str, amount: f64, what: &str, cur: &
         .to_string()
 }
 
+/// The in-sample fit inputs: the estimation window's monthly position returns as the
+/// min-CVaR scenarios, the model's normal and stressed factor covariances and the
+/// regime covariances `regime_f` in factor form, and the run's constraints.
+pub fn in_sample_inputs(model: &FactorModel, u: &Universe, regime_f: &[DMatrix<f64>]) -> FitInputs {
+    let months = u.returns.len();
+    let est = months.saturating_sub(ESTIMATION_MONTHS)..months;
+    let position = |c: &DMatrix<f64>| position_covariance(&u.betas, c, &u.residual_var);
+    FitInputs {
+        scenarios: DMatrix::from_fn(est.len(), u.current.len(), |t, i| {
+            u.returns[est.start + t][i]
+        }),
+        normal: position(&from_rows(&model.covariance_shrunk)),
+        stressed: position(&from_rows(&model.covariance_stressed)),
+        regimes: regime_f.iter().map(position).collect(),
+        constraints: constraint_set(&model.optimisation, &u.current, &u.betas),
+    }
+}
+
 /// One book's figures: in sample (parametric, factor form, one month) and out of sample.
 struct BookFigures {
     expected_return: f64,
@@ -935,16 +953,7 @@ fn reoptimise(f: &mut Findings, model: &FactorModel, regimes: Option<&Findings>,
                 "the normal and stressed covariances (no regime covariances from the regime analyst in this run)".to_string(),
             ),
         };
-    let inputs = FitInputs {
-        scenarios: DMatrix::from_fn(est.len(), n, |t, i| u.returns[est.start + t][i]),
-        normal: position_covariance(&u.betas, &normal_f, &u.residual_var),
-        stressed: position_covariance(&u.betas, &stressed_f, &u.residual_var),
-        regimes: regime_f
-            .iter()
-            .map(|c| position_covariance(&u.betas, c, &u.residual_var))
-            .collect(),
-        constraints: constraint_set(limits, &u.current, &u.betas),
-    };
+    let inputs = in_sample_inputs(model, &u, &regime_f);
     let fitted: Vec<Result<DVector<f64>, AnalyticsError>> = Proposal::ALL
         .iter()
         .map(|p| fit_proposal(*p, &inputs))
@@ -1467,5 +1476,326 @@ fn reoptimise(f: &mut Findings, model: &FactorModel, regimes: Option<&Findings>,
             ),
             &["opt_proposals_failed", "opt_walk_forward_failed_refits"],
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stresslab_core::WorkflowEngine;
+
+    fn sample_model() -> FactorModel {
+        let (portfolio, market) = crate::tests::sample();
+        crate::model::estimate(&portfolio, &market).unwrap()
+    }
+
+    /// Every constraint of `limits`, checked on the weights directly (not through the
+    /// optimiser's own formulation), with a solver tolerance.
+    fn assert_within(limits: &OptimisationLimits, u: &Universe, w: &DVector<f64>, what: &str) {
+        let tol = 1e-6;
+        assert!((w.sum() - 1.0).abs() < tol, "{what}: budget {}", w.sum());
+        if limits.long_only {
+            assert!(w.iter().all(|x| *x > -tol), "{what}: short weight {w}");
+        }
+        assert!(
+            w.iter().all(|x| *x < limits.max_weight + tol),
+            "{what}: weight above the cap"
+        );
+        let turnover = 0.5 * (w - &u.current).abs().sum();
+        assert!(
+            turnover < limits.turnover + tol,
+            "{what}: turnover {turnover}"
+        );
+        let beta = u.betas.transpose() * w;
+        let today = u.betas.transpose() * &u.current;
+        assert!(
+            beta[0] > limits.market_beta_min - tol && beta[0] < limits.market_beta_max + tol,
+            "{what}: market beta {}",
+            beta[0]
+        );
+        for j in 1..beta.len() {
+            assert!(
+                (beta[j] - today[j]).abs() < limits.style_beta_band + tol,
+                "{what}: style beta {j} moved {}",
+                beta[j] - today[j]
+            );
+        }
+    }
+
+    /// Factor covariances of three real sub-periods of the sample history (1949–1972,
+    /// 1973–1995, 1996–2017): a regime set with genuinely different structure.
+    fn sub_period_covariances(model: &FactorModel) -> Vec<DMatrix<f64>> {
+        let k = model.factors.len();
+        let third = model.history.len() / 3;
+        (0..3)
+            .map(|p| {
+                let x = DMatrix::from_fn(third, k, |t, j| model.history[p * third + t][j]);
+                covariance::sample_covariance(&x).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_proposals_satisfy_the_constraints_on_the_sample_book() {
+        let mut model = sample_model();
+        let tight = OptimisationLimits {
+            long_only: true,
+            max_weight: 0.05,
+            turnover: 0.10,
+            style_beta_band: 0.05,
+            market_beta_min: 0.9,
+            market_beta_max: 1.0,
+        };
+        for limits in [OptimisationLimits::default(), tight] {
+            model.optimisation = limits.clone();
+            let u = Universe::new(&model).unwrap();
+            let regimes = sub_period_covariances(&model);
+            let inputs = in_sample_inputs(&model, &u, &regimes);
+            for p in Proposal::ALL {
+                let w = fit_proposal(p, &inputs).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+                assert_within(&limits, &u, &w, &format!("{p:?} under {limits:?}"));
+            }
+        }
+    }
+
+    #[test]
+    fn the_worst_case_book_has_the_smallest_worst_regime_variance() {
+        let model = sample_model();
+        let u = Universe::new(&model).unwrap();
+        let regimes = sub_period_covariances(&model);
+        let inputs = in_sample_inputs(&model, &u, &regimes);
+        let worst = |w: &DVector<f64>| {
+            inputs
+                .regimes
+                .iter()
+                .map(|c| (w.transpose() * c * w)[(0, 0)])
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        let robust = worst(&fit_proposal(Proposal::WorstCase, &inputs).unwrap());
+        for p in [
+            Proposal::MinVarianceNormal,
+            Proposal::MinVarianceStressed,
+            Proposal::MinCvar,
+        ] {
+            let other = worst(&fit_proposal(p, &inputs).unwrap());
+            assert!(robust <= other * (1.0 + 1e-7), "{p:?}: {robust} > {other}");
+        }
+        // Today's book is feasible too, so it cannot do better either.
+        assert!(robust <= worst(&u.current));
+        // The factor-form volatility of the regime the book fares worst in is the same
+        // number from the O(n k) formula as from the position covariance.
+        let w = fit_proposal(Proposal::WorstCase, &inputs).unwrap();
+        let factor_form = regimes
+            .iter()
+            .map(|c| u.volatility(&w, c))
+            .fold(0.0, f64::max);
+        assert!((factor_form - u.value * robust.sqrt()).abs() < 1e-6 * factor_form);
+    }
+
+    #[test]
+    fn the_min_cvar_book_has_the_lowest_acerbi_tasche_es_over_its_scenarios() {
+        // The Rockafellar-Uryasev LP against the independent Acerbi-Tasche estimator on
+        // the same 120 months (m = 6 tail months exactly): the LP's book is no worse
+        // than any other feasible book, today's included.
+        let model = sample_model();
+        let u = Universe::new(&model).unwrap();
+        let inputs = in_sample_inputs(&model, &u, &sub_period_covariances(&model));
+        let es = |w: &DVector<f64>| {
+            let pnl: Vec<f64> = (inputs.scenarios.clone() * w).iter().copied().collect();
+            risk::historical_var_es(&pnl, CVAR_CONFIDENCE).es
+        };
+        let best = es(&fit_proposal(Proposal::MinCvar, &inputs).unwrap());
+        let optimum = optimize::min_cvar(&inputs.scenarios, CVAR_CONFIDENCE, &inputs.constraints)
+            .unwrap()
+            .objective;
+        assert!((best - optimum).abs() < 1e-7, "{best} vs {optimum}");
+        for p in Proposal::ALL {
+            let other = es(&fit_proposal(p, &inputs).unwrap());
+            assert!(best <= other + 1e-7, "{p:?}: {best} > {other}");
+        }
+        assert!(best < es(&u.current));
+        // Two-sided: the scenario months include rallies as well as falls.
+        let book: Vec<f64> = (inputs.scenarios.clone() * &u.current)
+            .iter()
+            .copied()
+            .collect();
+        assert!(book.iter().any(|x| *x > 0.02) && book.iter().any(|x| *x < -0.02));
+    }
+
+    #[test]
+    fn out_of_sample_months_never_overlap_their_fitting_window() {
+        let model = sample_model();
+        let u = Universe::new(&model).unwrap();
+        let wf = walk_forward_proposals(&u, &model.history, &model.optimisation, ESTIMATION_MONTHS);
+        let months = model.history.len();
+        assert_eq!(wf.fits.len(), WALK_FORWARD_SPAN_MONTHS / REFIT_EVERY_MONTHS);
+        let mut next = months - WALK_FORWARD_SPAN_MONTHS;
+        for fit in &wf.fits {
+            assert_eq!(fit.fit.len(), ESTIMATION_MONTHS);
+            assert!(fit.fit.end <= fit.hold.start, "{fit:?}");
+            assert_eq!(fit.hold.start, next, "holds are contiguous");
+            assert!(fit.hold.len() <= REFIT_EVERY_MONTHS);
+            next = fit.hold.end;
+        }
+        assert_eq!(next, months, "the walk-forward runs to the last month");
+        assert_eq!(wf.current.len(), WALK_FORWARD_SPAN_MONTHS);
+        assert!(wf.proposals.iter().all(|p| p.len() == wf.current.len()));
+        assert_eq!(wf.failed, vec![0; Proposal::ALL.len()]);
+        // Today's book held throughout is exactly its monthly P&L.
+        let t = months - 1;
+        assert_eq!(*wf.current.last().unwrap(), u.pnl(&u.current, t));
+    }
+
+    #[test]
+    fn the_regime_reader_rebuilds_the_monthly_covariances() {
+        let model = sample_model();
+        let covs = sub_period_covariances(&model);
+        let mut mra = Findings::new("market-regime-analyst");
+        mra.figure(
+            "regime_count",
+            "",
+            covs.len() as f64,
+            Unit::Count,
+            Horizon::Point,
+        );
+        for (r, c) in covs.iter().enumerate() {
+            let corr = covariance::correlation_from_covariance(c);
+            for (a, fa) in model.factors.iter().enumerate() {
+                let vol = (c[(a, a)] * 12.0).sqrt();
+                mra.figure(
+                    &format!("regime_{r}_vol_{fa}"),
+                    "",
+                    vol,
+                    Unit::Fraction,
+                    Horizon::Annualised,
+                );
+                for (b, fb) in model.factors.iter().enumerate().skip(a + 1) {
+                    mra.figure(
+                        &format!("regime_{r}_corr_{fa}_{fb}"),
+                        "",
+                        corr[(a, b)],
+                        Unit::Ratio,
+                        Horizon::Point,
+                    );
+                }
+            }
+        }
+        let read = regime_covariances_from(&mra, &model.factors).unwrap();
+        assert_eq!(read.len(), covs.len());
+        for (a, b) in read.iter().zip(&covs) {
+            assert!((a - b).abs().max() < 1e-15, "{a} vs {b}");
+        }
+        // A missing correlation is no regime set at all, not a guess.
+        mra.figures.retain(|f| f.key != "regime_1_corr_SMB_HML");
+        assert!(regime_covariances_from(&mra, &model.factors).is_none());
+    }
+
+    #[test]
+    fn todays_book_in_the_optimiser_is_the_risk_engineers_book() {
+        // The factor-form figures of today's weights are the model's own: the same
+        // exposure and idiosyncratic variance, so the same volatility.
+        let model = sample_model();
+        let u = Universe::new(&model).unwrap();
+        for cov in [&model.covariance_shrunk, &model.covariance_stressed] {
+            let cov = from_rows(cov);
+            let a = u.volatility(&u.current, &cov);
+            let b = model.pnl_volatility(&cov);
+            assert!((a - b).abs() < 1e-9 * b, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn a_book_above_the_position_limit_is_not_optimised() {
+        let mut model = sample_model();
+        let one = model.positions[0].clone();
+        model.positions = vec![one; MAX_OPTIMISED_POSITIONS + 1];
+        assert!(Universe::new(&model).is_err());
+        let mut f = Findings::new("portfolio-optimization-strategist");
+        reoptimise(&mut f, &model, None, 0.0);
+        assert_eq!(
+            f.get("opt_positions"),
+            Some((MAX_OPTIMISED_POSITIONS + 1) as f64)
+        );
+        assert!(f.get("opt_current_es99_stressed").is_none());
+        assert!(f.charts.is_empty());
+    }
+
+    #[test]
+    fn the_strategist_proposes_books_judges_them_and_plans_the_move() {
+        let (portfolio, market) = crate::tests::sample();
+        let (model, set) = crate::FactorWorkflow::prepare(
+            &portfolio,
+            Some(&market),
+            &crate::tests::params(200),
+            5,
+        )
+        .unwrap();
+        let outcomes = set
+            .iter()
+            .map(|s| crate::evaluate_scenario(&model, s))
+            .collect();
+        let agg = crate::aggregate::merge(&model, outcomes);
+        let f = portfolio_optimization_strategist(&model, &agg, None, None);
+        for p in Proposal::ALL {
+            for metric in ["es99_stressed", "oos_es99", "turnover", "expected_return"] {
+                let key = format!("opt_{}_{metric}", p.key());
+                assert!(f.get(&key).is_some_and(f64::is_finite), "{key}");
+            }
+        }
+        let chart = f
+            .charts
+            .iter()
+            .find(|c| c.key == "robust_frontier")
+            .unwrap();
+        assert_eq!(chart.kind, ChartKind::Scatter);
+        assert_eq!(chart.labels.len(), Proposal::ALL.len() + 1);
+        assert_eq!(chart.x.len(), chart.labels.len());
+        assert_eq!(chart.series[0].values.len(), chart.labels.len());
+        assert_eq!(
+            f.get("opt_walk_forward_months"),
+            Some(WALK_FORWARD_SPAN_MONTHS as f64)
+        );
+        // The first phase is the market hedge alone: the book's stressed ES with the
+        // hedge, from the same parametric formula.
+        let mut hedged = model.clone();
+        hedged.book_exposure[0] -= f.get("hedge_notional").unwrap();
+        let es = risk::parametric_es(
+            hedged.pnl_volatility(&from_rows(&model.covariance_stressed)),
+            0.0,
+            0.99,
+        );
+        let phase1 = f.get("opt_plan_phase1_es99_stressed").unwrap();
+        assert!((phase1 - es).abs() < 1e-6 * es, "{phase1} vs {es}");
+    }
+
+    #[test]
+    fn optimisation_parameters_are_checked_and_reach_the_model() {
+        let bad = crate::FactorParams {
+            optimisation_max_weight: 0.0,
+            optimisation_turnover: 1.5,
+            ..crate::tests::params(200)
+        };
+        let issues = crate::FactorWorkflow::check_params(&bad);
+        assert!(issues
+            .iter()
+            .any(|i| i.path.contains("--param optimisation_max_weight")));
+        assert!(issues
+            .iter()
+            .any(|i| i.path.contains("--param optimisation_turnover")));
+        let crossed = crate::FactorParams {
+            optimisation_market_beta_min: 1.2,
+            optimisation_market_beta_max: 1.0,
+            ..crate::tests::params(200)
+        };
+        assert_eq!(crate::FactorWorkflow::check_params(&crossed).len(), 1);
+        assert!(crate::FactorWorkflow::check_params(&crate::tests::params(200)).is_empty());
+        let (portfolio, market) = crate::tests::sample();
+        let params = crate::FactorParams {
+            optimisation_max_weight: 0.07,
+            ..crate::tests::params(200)
+        };
+        let (model, _) =
+            crate::FactorWorkflow::prepare(&portfolio, Some(&market), &params, 5).unwrap();
+        assert_eq!(model.optimisation.max_weight, 0.07);
     }
 }
