@@ -280,7 +280,16 @@ fn results_hold_the_scenarios_and_tail_figures() {
     );
     assert_eq!(
         audit.parameters,
-        serde_json::json!({"scenarios": 120, "partitions": 4})
+        serde_json::json!({
+            "scenarios": 120,
+            "partitions": 4,
+            "optimisation_long_only": true,
+            "optimisation_max_weight": 0.10,
+            "optimisation_turnover": 0.30,
+            "optimisation_style_beta_band": 0.25,
+            "optimisation_market_beta_min": 0.8,
+            "optimisation_market_beta_max": 1.1
+        })
     );
     let stage_names: Vec<&str> = audit.stages.iter().map(|s| s.stage.as_str()).collect();
     assert_eq!(stage_names.first(), Some(&"partition"));

@@ -1467,6 +1467,21 @@ fn reoptimise(f: &mut Findings, model: &FactorModel, regimes: Option<&Findings>,
         ),
         &cites,
     );
+    // Once the market is hedged, what is left is style and residual risk, which the
+    // proposals (fitted on the unhedged book) did not target: say so when a tranche
+    // raises the hedged book's stressed ES.
+    if let [_, (_, _, _, es2), (_, _, _, es3)] = plan.as_slice() {
+        if es3 > es2 {
+            f.recommend(
+                format!(
+                    "With the hedge on, the second tranche raises stressed ES 99% from {} to {}: the re-optimised book's gain is mostly market risk the overlay already removes. Stop after phase 2 unless the out-of-sample figures without the overlay are what matters.",
+                    money(*es2, cur),
+                    money(*es3, cur)
+                ),
+                &["opt_plan_phase2_es99_stressed", "opt_plan_phase3_es99_stressed"],
+            );
+        }
+    }
     if !failures.is_empty() || failed_refits > 0.0 {
         f.recommend(
             format!(
