@@ -942,15 +942,16 @@ fn reoptimise(f: &mut Findings, model: &FactorModel, regimes: Option<&Findings>,
     let est = months.saturating_sub(ESTIMATION_MONTHS)..months;
     let normal_f = from_rows(&model.covariance_shrunk);
     let stressed_f = from_rows(&model.covariance_stressed);
-    let (regime_f, regime_source) =
+    let (regime_f, regime_source, regimes_read) =
         match regimes.and_then(|r| regime_covariances_from(r, &model.factors)) {
             Some(c) => {
                 let source = format!("the regime analyst's {} regime covariances", c.len());
-                (c, source)
+                (c, source, true)
             }
             None => (
                 vec![normal_f.clone(), stressed_f.clone()],
                 "the normal and stressed covariances (no regime covariances from the regime analyst in this run)".to_string(),
+                false,
             ),
         };
     let inputs = in_sample_inputs(model, &u, &regime_f);
@@ -997,8 +998,15 @@ fn reoptimise(f: &mut Findings, model: &FactorModel, regimes: Option<&Findings>,
     )];
     let mut failures = Vec::new();
     for ((p, w), oos) in Proposal::ALL.iter().zip(&fitted).zip(&wf.proposals) {
+        // Without the regime analyst's covariances the worst case is over normal and
+        // stressed only: its name says so wherever it appears.
+        let name = if *p == Proposal::WorstCase && !regimes_read {
+            "Worst case over normal and stressed (robust; no regime covariances)"
+        } else {
+            p.name()
+        };
         match w {
-            Ok(w) => books.push((p.key(), p.name(), w.clone(), judge(w, oos))),
+            Ok(w) => books.push((p.key(), name, w.clone(), judge(w, oos))),
             Err(e) => failures.push(format!("{}: {e}", p.name())),
         }
     }
@@ -1661,10 +1669,9 @@ mod tests {
         assert_eq!(*wf.current.last().unwrap(), u.pnl(&u.current, t));
     }
 
-    #[test]
-    fn the_regime_reader_rebuilds_the_monthly_covariances() {
-        let model = sample_model();
-        let covs = sub_period_covariances(&model);
+    /// The regime analyst's figures for a set of monthly covariances, in its key
+    /// convention (annualised volatilities, correlations for a before b).
+    fn regime_findings(model: &FactorModel, covs: &[DMatrix<f64>]) -> Findings {
         let mut mra = Findings::new("market-regime-analyst");
         mra.figure(
             "regime_count",
@@ -1695,6 +1702,36 @@ mod tests {
                 }
             }
         }
+        mra
+    }
+
+    #[test]
+    fn the_worst_case_reads_the_regime_analysts_covariances() {
+        let model = sample_model();
+        let mra = regime_findings(&model, &sub_period_covariances(&model));
+        let mut with = Findings::new("portfolio-optimization-strategist");
+        reoptimise(&mut with, &model, Some(&mra), 0.0);
+        assert!(with.tables[0]
+            .title()
+            .contains("the regime analyst's 3 regime covariances"));
+        let label = |f: &Findings| {
+            f.figures
+                .iter()
+                .find(|x| x.key == "opt_worst_case_es99_stressed")
+                .map(|x| x.label.clone())
+                .unwrap()
+        };
+        assert!(!label(&with).contains("no regime covariances"));
+        let mut without = Findings::new("portfolio-optimization-strategist");
+        reoptimise(&mut without, &model, None, 0.0);
+        assert!(label(&without).contains("no regime covariances"));
+    }
+
+    #[test]
+    fn the_regime_reader_rebuilds_the_monthly_covariances() {
+        let model = sample_model();
+        let covs = sub_period_covariances(&model);
+        let mut mra = regime_findings(&model, &covs);
         let read = regime_covariances_from(&mra, &model.factors).unwrap();
         assert_eq!(read.len(), covs.len());
         for (a, b) in read.iter().zip(&covs) {
