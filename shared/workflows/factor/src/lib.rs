@@ -77,16 +77,110 @@ pub struct FactorParams {
     /// Largest share of the mean loss in the worst 5% of one-month scenarios one source
     /// may carry before it is flagged (`--param conditional_contribution_limit=0.4`).
     pub conditional_contribution_limit: f64,
+    /// Re-optimised books: long-only (`--param optimisation_long_only=true`).
+    pub optimisation_long_only: bool,
+    /// Largest weight of one position (`--param optimisation_max_weight=0.10`).
+    pub optimisation_max_weight: f64,
+    /// One-way turnover limit vs today's weights (`--param optimisation_turnover=0.30`).
+    pub optimisation_turnover: f64,
+    /// Style betas within ± this of today's book (`--param optimisation_style_beta_band=0.25`).
+    pub optimisation_style_beta_band: f64,
+    /// Market beta bounds (`--param optimisation_market_beta_min=0.8`, `..._max=1.1`).
+    pub optimisation_market_beta_min: f64,
+    pub optimisation_market_beta_max: f64,
+}
+
+impl FactorParams {
+    /// The re-optimisation constraints these parameters describe.
+    pub fn optimisation_limits(&self) -> model::OptimisationLimits {
+        model::OptimisationLimits {
+            long_only: self.optimisation_long_only,
+            max_weight: self.optimisation_max_weight,
+            turnover: self.optimisation_turnover,
+            style_beta_band: self.optimisation_style_beta_band,
+            market_beta_min: self.optimisation_market_beta_min,
+            market_beta_max: self.optimisation_market_beta_max,
+        }
+    }
+}
+
+/// Bounds of the re-optimisation parameters, each issue naming its CLI flag.
+fn check_optimisation_params(params: &FactorParams) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    let mut check = |key: &str, value: f64, lo: f64, hi: f64, what: &str| {
+        if !(value.is_finite() && value >= lo && value <= hi) {
+            issues.push(Issue {
+                path: format!("parameters.{key} (--param {key}=…)"),
+                reason: format!("{what}: must be between {lo} and {hi}, got {value}"),
+            });
+        }
+    };
+    check(
+        "optimisation_max_weight",
+        params.optimisation_max_weight,
+        1e-4,
+        1.0,
+        "largest weight of one position, a fraction of the book",
+    );
+    check(
+        "optimisation_turnover",
+        params.optimisation_turnover,
+        0.0,
+        1.0,
+        "one-way turnover, a fraction of the book",
+    );
+    check(
+        "optimisation_style_beta_band",
+        params.optimisation_style_beta_band,
+        0.0,
+        5.0,
+        "allowed change of each style beta",
+    );
+    check(
+        "optimisation_market_beta_min",
+        params.optimisation_market_beta_min,
+        -5.0,
+        5.0,
+        "lowest market beta",
+    );
+    check(
+        "optimisation_market_beta_max",
+        params.optimisation_market_beta_max,
+        -5.0,
+        5.0,
+        "highest market beta",
+    );
+    if issues.is_empty()
+        && params.optimisation_market_beta_min > params.optimisation_market_beta_max
+    {
+        issues.push(Issue {
+            path:
+                "parameters.optimisation_market_beta_min (--param optimisation_market_beta_min=…)"
+                    .into(),
+            reason: format!(
+                "must not exceed optimisation_market_beta_max ({} > {})",
+                params.optimisation_market_beta_min, params.optimisation_market_beta_max
+            ),
+        });
+    }
+    issues
 }
 
 impl Default for FactorParams {
     fn default() -> Self {
         let limits = model::ConcentrationLimits::default();
+        let optimisation = model::OptimisationLimits::default();
         FactorParams {
             scenarios: scenarios::DEFAULT_SCENARIOS,
             partitions: 4,
             factor_concentration_limit: limits.factor_share,
             conditional_contribution_limit: limits.conditional_share,
+            optimisation_long_only: optimisation.long_only,
+            optimisation_max_weight: optimisation.max_weight,
+            optimisation_turnover: optimisation.turnover,
+            optimisation_style_beta_band: optimisation.style_beta_band,
+            optimisation_market_beta_min: optimisation.market_beta_min,
+            optimisation_market_beta_max: optimisation.market_beta_max,
         }
     }
 }
@@ -139,7 +233,7 @@ impl PersonaRole for FactorPersona {
                 "Gaussian HMM regimes of the factors (K by BIC), stress early warning, the book by regime, factor crowding"
             }
             FactorPersona::PortfolioOptimizationStrategist => {
-                "The equity-index hedge that minimises scenario ES 99%, and its effect"
+                "The market hedge and re-optimised books (minimum CVaR, minimum variance, risk parity, maximum diversification, worst case over regimes), judged in and out of sample, with a phased plan"
             }
         }
     }
@@ -204,6 +298,7 @@ impl WorkflowEngine for FactorWorkflow {
                 MAX_PARTITIONS,
             ));
         }
+        issues.extend(check_optimisation_params(params));
         issues
     }
     fn scenario_count(params: &FactorParams) -> u32 {
@@ -232,6 +327,7 @@ impl WorkflowEngine for FactorWorkflow {
             factor_share: params.factor_concentration_limit,
             conditional_share: params.conditional_contribution_limit,
         };
+        model.optimisation = params.optimisation_limits();
         let set = scenarios::generate(&model, params.scenarios, seed);
         Ok((model, set))
     }

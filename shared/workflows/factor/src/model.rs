@@ -132,6 +132,41 @@ pub struct FactorModel {
     /// factors, when the market data carries their returns.
     #[serde(default)]
     pub hedge_instruments: crate::instruments::HedgeInstruments,
+    /// The re-optimisation constraints of this run (set from the run's parameters in
+    /// `prepare`; the personas do not see the parameters).
+    #[serde(default)]
+    pub optimisation: OptimisationLimits,
+}
+
+/// Constraints on the strategist's re-optimised books (parameters `optimisation_*`).
+/// Weights are shares of the book's total exposure amount, per position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimisationLimits {
+    /// No short positions (`w ≥ 0`).
+    pub long_only: bool,
+    /// Largest weight of any one position.
+    pub max_weight: f64,
+    /// One-way turnover limit against today's weights: the share of the book bought
+    /// (equal to the share sold, the budget being fixed), `½ Σ|w − w₀| ≤ limit`.
+    pub turnover: f64,
+    /// Each style factor's beta (SMB, HML, Mom) stays within ± this of today's book.
+    pub style_beta_band: f64,
+    /// The book's market beta stays within [min, max].
+    pub market_beta_min: f64,
+    pub market_beta_max: f64,
+}
+
+impl Default for OptimisationLimits {
+    fn default() -> Self {
+        OptimisationLimits {
+            long_only: true,
+            max_weight: 0.10,
+            turnover: 0.30,
+            style_beta_band: 0.25,
+            market_beta_min: 0.8,
+            market_beta_max: 1.1,
+        }
+    }
 }
 
 /// Risk-concentration limits a flag is raised above (`parameters.
@@ -546,6 +581,7 @@ pub fn estimate(portfolio: &Portfolio, market: &MarketData) -> Result<FactorMode
         label_series: label_series(market, rf, start),
         limits: ConcentrationLimits::default(),
         hedge_instruments: Default::default(),
+        optimisation: OptimisationLimits::default(),
     };
     model.plausibility =
         Plausibility::new(&shrunk.covariance, &stressed.covariance, &model.history).ok_or_else(
@@ -665,7 +701,7 @@ fn check_finite(model: &FactorModel) -> Result<(), Rejection> {
 
 /// The `len`-month window where the book's factor P&L is most volatile, and its sample
 /// covariance. Ties go to the earliest window so the choice is deterministic.
-fn most_stressed_window(
+pub(crate) fn most_stressed_window(
     history: &[Vec<f64>],
     exposure: &[f64],
     len: usize,
