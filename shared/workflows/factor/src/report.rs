@@ -844,6 +844,45 @@ mod tests {
     }
 
     #[test]
+    fn the_report_has_every_committee_section_and_chart() {
+        let html = sample_deliverables().report_html;
+        for section in [
+            "Executive summary",
+            "Factor model vulnerabilities",
+            "Stress results by horizon",
+            "Risk concentrations",
+            "Regime-dependent behaviour",
+            "Optimisation recommendations",
+            "Implementation",
+        ] {
+            assert!(
+                html.contains(&format!("<h2>{section}")),
+                "no section {section}"
+            );
+        }
+        let svg_titles: Vec<&str> = html
+            .split("<svg ")
+            .skip(1)
+            .filter_map(|s| s.split("<title>").nth(1)?.split("</title>").next())
+            .collect();
+        let has = |needle: &str| svg_titles.iter().any(|t| t.contains(needle));
+        // Heatmaps normal, stressed and their difference.
+        assert!(has("Normal (") && has("Stressed window (") && has("Stressed minus normal"));
+        // Scenario losses stacked by factor, risk-contribution bars, the regime
+        // timeline, the robust frontier.
+        assert!(has("losses by source"), "{svg_titles:?}");
+        assert!(has("Risk contributions"), "{svg_titles:?}");
+        assert!(has("Regime probabilities"), "{svg_titles:?}");
+        assert!(has("Robust frontier"), "{svg_titles:?}");
+        assert!(html.contains(r#"class="segment""#) && html.contains(r#"class="area""#));
+        assert!(html.contains(r#"class="point""#));
+        // The phased plan sits in Implementation, after the optimisation section.
+        let implementation = html.find("<h2>Implementation").unwrap();
+        let plan = html.find("Phased implementation plan").unwrap();
+        assert!(plan > implementation);
+    }
+
+    #[test]
     fn the_sample_report_is_in_usd_without_a_dollar_sign() {
         let d = sample_deliverables();
         for (name, text) in [

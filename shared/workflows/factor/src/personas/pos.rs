@@ -1210,7 +1210,7 @@ fn reoptimise(f: &mut Findings, model: &FactorModel, regimes: Option<&Findings>,
         );
         f.recommend(
             format!(
-                "The cost of robustness: guarding against {regime_source}, the worst-case book {} against plain minimum variance (normal covariance), and {}; in exchange stressed ES 99% {} in sample and ES 99% {} out of sample.",
+                "The cost of robustness: guarding against {regime_source}, the worst-case book {} against plain minimum variance (normal covariance), and {}; its stressed ES 99% {} in sample, and its ES 99% {} out of sample.",
                 signed_change("gives up", "gains", p.expected_return - r.expected_return, "a month of expected return", cur),
                 signed_change("adds", "saves", r.es99_normal - p.es99_normal, "of normal ES 99%", cur),
                 signed_change("falls by", "rises by", p.es99_stressed - r.es99_stressed, "", cur),
