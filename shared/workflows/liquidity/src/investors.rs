@@ -653,3 +653,336 @@ pub fn flow_percentiles(fund_type: FundType) -> FlowPercentiles {
     // Rows are in enum order (checked by a test).
     EMPIRICAL_FLOW_SHOCKS[fund_type as usize]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(id: &str, ty: InvestorType, share: f64, holders: u32) -> InvestorGroup {
+        InvestorGroup {
+            id: id.into(),
+            investor_type: ty,
+            aum_share: share,
+            holders,
+            horizon_years: 5.0,
+            notice_days: 0,
+            frequency: RedemptionFrequency::Daily,
+        }
+    }
+
+    /// A: 20% (1 holder), B: 10% (1), C: 30% over 3 holders (10% each), D: 40% over 100
+    /// retail holders (0.4% each).
+    fn hand_base() -> InvestorBase {
+        InvestorBase::new(vec![
+            group("A", InvestorType::Pension, 0.2, 1),
+            group("B", InvestorType::FundOfFunds, 0.1, 1),
+            group("C", InvestorType::WealthManager, 0.3, 3),
+            group("D", InvestorType::Retail, 0.4, 100),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn hhi_and_top10_by_hand() {
+        let b = hand_base();
+        // HHI = 0.2² + 0.1² + 3·0.1² + 100·0.004² = 0.04 + 0.01 + 0.03 + 0.0016.
+        assert!((b.hhi() - 0.0816).abs() < 1e-15);
+        // Top 10: A 0.2, then B and C's three holders at 0.1 each, then 5 retail at 0.004.
+        assert!((b.top10_share() - (0.2 + 4.0 * 0.1 + 5.0 * 0.004)).abs() < 1e-15);
+        assert!((b.top_n_share(3) - 0.4).abs() < 1e-15);
+        assert!((b.top_n_share(20) - (0.6 + 15.0 * 0.004)).abs() < 1e-15);
+        assert_eq!(b.top10().len(), 10);
+        assert_eq!(b.top10()[0].group, 0);
+        // Ties at 0.1 keep register order: B (group 1) before C (group 2).
+        assert_eq!(b.top10()[1].group, 1);
+        assert_eq!(b.top10()[9].group, 3);
+        // One holder owning everything: HHI 1, top-10 share 1.
+        let mono = InvestorBase::new(vec![group("X", InvestorType::Sovereign, 1.0, 1)]).unwrap();
+        assert_eq!(mono.hhi(), 1.0);
+        assert_eq!(mono.top10_share(), 1.0);
+        assert_eq!(mono.top10().len(), 1);
+    }
+
+    #[test]
+    fn bad_registers_are_rejected_with_the_field() {
+        let e = InvestorBase::new(vec![
+            group("A", InvestorType::Retail, 0.5, 1),
+            group("B", InvestorType::Retail, 0.4, 1),
+        ])
+        .unwrap_err();
+        assert_eq!(e.field, "investors.aum_share");
+        let e = InvestorBase::new(vec![group("A", InvestorType::Retail, 1.0, 0)]).unwrap_err();
+        assert_eq!(e.field, "investors[0] (A).holders");
+        let e = InvestorBase::new(vec![group("A", InvestorType::Retail, f64::NAN, 1)]).unwrap_err();
+        assert_eq!(e.field, "investors[0] (A).aum_share");
+        let e = InvestorBase::new(vec![
+            group("A", InvestorType::Retail, 0.5, 1),
+            group("A", InvestorType::Retail, 0.5, 1),
+        ])
+        .unwrap_err();
+        assert_eq!(e.field, "investors[1] (A).id");
+        assert!(InvestorBase::new(vec![]).is_err());
+    }
+
+    #[test]
+    fn first_dealing_day_waits_for_notice_then_the_next_dealing_date() {
+        let mut g = group("A", InvestorType::Pension, 1.0, 1);
+        assert_eq!(g.first_dealing_day(), 0);
+        g.frequency = RedemptionFrequency::Weekly;
+        g.notice_days = 7;
+        assert_eq!(g.first_dealing_day(), 10);
+        g.notice_days = 10;
+        assert_eq!(g.first_dealing_day(), 10);
+        g.frequency = RedemptionFrequency::Monthly;
+        g.notice_days = 30;
+        assert_eq!(g.first_dealing_day(), 42);
+        g.frequency = RedemptionFrequency::Quarterly;
+        g.notice_days = 5;
+        assert_eq!(g.first_dealing_day(), 63);
+    }
+
+    fn stressed() -> FlowDrivers {
+        FlowDrivers {
+            fund_return: -0.10,
+            peer_return: -0.05,
+            volatility: 0.30,
+            peer_redemptions: 0.05,
+            illiquidity: 0.5,
+        }
+    }
+
+    #[test]
+    fn redemption_model_reference_values() {
+        let m = RedemptionModel::default();
+        // Retail, by hand: amplifier 1 + 1.5·0.5 = 1.75;
+        // 0.010 + 0.40·1.75·0.05 + 0.10·0.10 + 0.02·(0.30 − 0.15) + 0.30·1.75·0.05
+        // = 0.010 + 0.035 + 0.010 + 0.003 + 0.02625 = 0.08425.
+        let r = m
+            .expected_monthly(InvestorType::Retail, &stressed())
+            .unwrap();
+        assert!((r - 0.08425).abs() < 1e-15, "{r}");
+        // Daily: 1 − (1 − 0.08425)^(1/21) = 0.0041822716180188735 (numpy).
+        let d = m.expected_daily(InvestorType::Retail, &stressed()).unwrap();
+        assert!((d - 0.004_182_271_618_018_873_5).abs() < 1e-15, "{d}");
+        // Sovereign: amplifier 1.25;
+        // 0.002 + 0.15·1.25·0.05 + 0.05·0.10 + 0.01·0.15 + 0.05·1.25·0.05 = 0.021.
+        let s = m
+            .expected_monthly(InvestorType::Sovereign, &stressed())
+            .unwrap();
+        assert!((s - 0.021).abs() < 1e-15, "{s}");
+        // Retail in a good month (5% ahead of peers, calm, liquid): 0.01 − 0.6·0.05 < 0
+        // → no redemptions, never negative.
+        let good = FlowDrivers {
+            fund_return: 0.05,
+            peer_return: 0.0,
+            volatility: 0.10,
+            peer_redemptions: 0.0,
+            illiquidity: 0.0,
+        };
+        assert_eq!(
+            m.expected_monthly(InvestorType::Retail, &good).unwrap(),
+            0.0
+        );
+        // Calm month at par with peers: the base rate.
+        let calm = FlowDrivers {
+            fund_return: 0.0,
+            ..good
+        };
+        assert_eq!(
+            m.expected_monthly(InvestorType::Pension, &calm).unwrap(),
+            0.004
+        );
+        // Fund level: AUM-weighted over the hand base.
+        let b = hand_base();
+        let want: f64 = b
+            .groups()
+            .iter()
+            .map(|g| g.aum_share * m.expected_monthly(g.investor_type, &stressed()).unwrap())
+            .sum();
+        assert_eq!(m.fund_expected_monthly(&b, &stressed()).unwrap(), want);
+    }
+
+    #[test]
+    fn worse_performance_means_more_outflow_for_every_type() {
+        let m = RedemptionModel::default();
+        for ty in InvestorType::ALL {
+            let mut last = -1.0;
+            // Fund return from +10% down to −30%, peers fixed at −2%.
+            for k in 0..=40 {
+                let d = FlowDrivers {
+                    fund_return: 0.10 - 0.01 * f64::from(k),
+                    peer_return: -0.02,
+                    ..stressed()
+                };
+                let r = m.expected_monthly(ty, &d).unwrap();
+                assert!(r >= last, "{ty:?} at step {k}: {r} < {last}");
+                if d.fund_return < -0.02 {
+                    assert!(r > last, "{ty:?}: flat where the fund lags its peers");
+                }
+                last = r;
+            }
+            // More volatility and more peer redemptions: more outflow.
+            let hi_vol = FlowDrivers {
+                volatility: 0.50,
+                ..stressed()
+            };
+            let herd = FlowDrivers {
+                peer_redemptions: 0.10,
+                ..stressed()
+            };
+            let base = m.expected_monthly(ty, &stressed()).unwrap();
+            assert!(m.expected_monthly(ty, &hi_vol).unwrap() > base);
+            assert!(m.expected_monthly(ty, &herd).unwrap() > base);
+        }
+    }
+
+    #[test]
+    fn illiquid_funds_respond_more_strongly_to_bad_performance() {
+        let m = RedemptionModel::default();
+        for ty in InvestorType::ALL {
+            let response = |illiquidity: f64| {
+                let at = |rel: f64| {
+                    let d = FlowDrivers {
+                        fund_return: rel,
+                        peer_return: 0.0,
+                        volatility: 0.10,
+                        peer_redemptions: 0.0,
+                        illiquidity,
+                    };
+                    m.expected_monthly(ty, &d).unwrap()
+                };
+                at(-0.05) - at(0.0)
+            };
+            let mut last = 0.0;
+            for k in 0..=10 {
+                let r = response(0.1 * f64::from(k));
+                assert!(r > last, "{ty:?}: illiquidity {k}/10 does not amplify");
+                last = r;
+            }
+            // Goldstein–Jiang–Ng shape: at full illiquidity the outflow response to
+            // underperformance is steeper than the inflow response to outperformance.
+            let s = m.sensitivity(ty);
+            assert!(s.down_slope * (1.0 + s.illiquidity_amplifier) > s.up_slope);
+        }
+        // Sirri–Tufano shape for liquid retail money: convex (up ≥ down).
+        let r = m.sensitivity(InvestorType::Retail);
+        assert!(r.up_slope > r.down_slope);
+    }
+
+    #[test]
+    fn bad_drivers_are_rejected_with_the_field() {
+        let m = RedemptionModel::default();
+        let cases = [
+            (
+                FlowDrivers {
+                    fund_return: -1.5,
+                    ..stressed()
+                },
+                "drivers.fund_return",
+            ),
+            (
+                FlowDrivers {
+                    volatility: -0.1,
+                    ..stressed()
+                },
+                "drivers.volatility",
+            ),
+            (
+                FlowDrivers {
+                    peer_redemptions: 1.5,
+                    ..stressed()
+                },
+                "drivers.peer_redemptions",
+            ),
+            (
+                FlowDrivers {
+                    illiquidity: f64::NAN,
+                    ..stressed()
+                },
+                "drivers.illiquidity",
+            ),
+        ];
+        for (d, field) in cases {
+            let e = m.expected_monthly(InvestorType::Retail, &d).unwrap_err();
+            assert_eq!(e.field, field);
+        }
+    }
+
+    #[test]
+    fn full_exits_happen_at_the_stated_probability_and_repeat_with_the_seed() {
+        let b = hand_base();
+        let m = RedemptionModel::default();
+        let n = 20_000;
+        for stress in [0.0, 0.5, 1.0] {
+            let mut rng = Xoshiro256::seed_from_u64(11);
+            let mut exited = vec![0.0; 4];
+            for _ in 0..n {
+                b.draw_full_exits(&m, stress, &mut rng, &mut exited)
+                    .unwrap();
+            }
+            // Group A: one pension holder of 20%: expected exited share per draw
+            // 0.2·p, p = 0.02 + 0.13·stress; binomial sd of the mean 0.2·√(p(1−p)/n).
+            let p = 0.02 + 0.13 * stress;
+            let mean = exited[0] / f64::from(n);
+            let sd = 0.2 * (p * (1.0 - p) / f64::from(n)).sqrt();
+            assert!((mean - 0.2 * p).abs() < 4.0 * sd, "stress {stress}: {mean}");
+            // Group D: only its five holders in the top 10 can exit (retail p).
+            let p = 0.01 + 0.09 * stress;
+            let mean = exited[3] / f64::from(n);
+            let sd = 5.0 * 0.004 * (p * (1.0 - p) / (5.0 * f64::from(n))).sqrt();
+            assert!(
+                (mean - 5.0 * 0.004 * p).abs() < 4.0 * sd,
+                "stress {stress}: {mean}"
+            );
+        }
+        let draw = |seed| {
+            let mut rng = Xoshiro256::seed_from_u64(seed);
+            let mut ex = vec![0.0; 4];
+            let totals: Vec<f64> = (0..50)
+                .map(|_| b.draw_full_exits(&m, 0.8, &mut rng, &mut ex).unwrap())
+                .collect();
+            (totals, ex)
+        };
+        assert_eq!(draw(5), draw(5));
+        let mut rng = Xoshiro256::seed_from_u64(1);
+        assert_eq!(
+            b.draw_full_exits(&m, 0.5, &mut rng, &mut [0.0; 3])
+                .unwrap_err()
+                .field,
+            "exited_by_group"
+        );
+        assert_eq!(
+            b.draw_full_exits(&m, 1.5, &mut rng, &mut [0.0; 4])
+                .unwrap_err()
+                .field,
+            "stress"
+        );
+    }
+
+    #[test]
+    fn empirical_table_has_one_ordered_row_per_fund_type() {
+        let all = [
+            FundType::Equity,
+            FundType::Bond,
+            FundType::HighYieldBond,
+            FundType::EmergingMarketBond,
+            FundType::Mixed,
+            FundType::Alternative,
+        ];
+        for ft in all {
+            let p = flow_percentiles(ft);
+            assert_eq!(p.fund_type, ft);
+            // The 1st percentile is the worse outflow.
+            assert!(p.p1_monthly < p.p5_monthly && p.p5_monthly < 0.0);
+        }
+        // Less liquid fund types have fatter outflow tails.
+        assert!(
+            flow_percentiles(FundType::HighYieldBond).p1_monthly
+                < flow_percentiles(FundType::Bond).p1_monthly
+        );
+        assert!(
+            flow_percentiles(FundType::Bond).p1_monthly
+                < flow_percentiles(FundType::Equity).p1_monthly
+        );
+    }
+}

@@ -316,14 +316,12 @@ pub const EMPIRICAL_P1_MULTIPLES: [[f64; 2]; 2] = [[1.0, 1.5], [1.5, 2.0]];
 
 /// Drivers of a model-driven shock by severity. Fund monthly return (assumption:
 /// a balanced fund lost ~10–15% in its worst 2008 month; extreme goes beyond).
-pub const MODEL_FUND_RETURN_BANDS: [[f64; 2]; 3] =
-    [[-0.03, -0.08], [-0.08, -0.15], [-0.15, -0.25]];
+pub const MODEL_FUND_RETURN_BANDS: [[f64; 2]; 3] = [[-0.03, -0.08], [-0.08, -0.15], [-0.15, -0.25]];
 /// Annualised fund volatility (assumption).
 pub const MODEL_VOLATILITY_BANDS: [[f64; 2]; 3] = [[0.20, 0.30], [0.30, 0.45], [0.45, 0.70]];
 /// Peer funds' monthly outflows: the empirical 5th-to-1st-percentile range of mixed
 /// funds and beyond (assumption).
-pub const MODEL_PEER_REDEMPTION_BANDS: [[f64; 2]; 3] =
-    [[0.02, 0.05], [0.05, 0.10], [0.10, 0.15]];
+pub const MODEL_PEER_REDEMPTION_BANDS: [[f64; 2]; 3] = [[0.02, 0.05], [0.05, 0.10], [0.10, 0.15]];
 /// Half-life of the redemption request profile, business days (shorter = a run).
 /// Assumption.
 pub const REDEMPTION_HALF_LIFE_BANDS: [[f64; 2]; 3] = [[10.0, 7.0], [7.0, 4.0], [4.0, 2.0]];
@@ -741,4 +739,420 @@ pub fn exogenous_redemptions(spec: &ScenarioSpec, day: u32) -> f64 {
         }
     }
     x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::investors::{InvestorGroup, InvestorType, RedemptionFrequency};
+
+    /// The seed fund's register: ten large holders with 45% of AUM, the rest retail and
+    /// wealth-manager pools (illustrative).
+    fn seed_base() -> InvestorBase {
+        let g = |id: &str, ty, share, holders, notice, frequency| InvestorGroup {
+            id: String::from(id),
+            investor_type: ty,
+            aum_share: share,
+            holders,
+            horizon_years: 5.0,
+            notice_days: notice,
+            frequency,
+        };
+        use InvestorType as T;
+        use RedemptionFrequency as F;
+        InvestorBase::new(vec![
+            g("swf", T::Sovereign, 0.08, 1, 30, F::Monthly),
+            g("pension-1", T::Pension, 0.07, 1, 30, F::Monthly),
+            g("pension-2", T::Pension, 0.06, 1, 10, F::Weekly),
+            g("insurer-1", T::Insurer, 0.05, 1, 5, F::Weekly),
+            g("fof-1", T::FundOfFunds, 0.04, 1, 0, F::Daily),
+            g("pb-1", T::WealthManager, 0.04, 1, 0, F::Daily),
+            g("endowment", T::Endowment, 0.03, 1, 60, F::Quarterly),
+            g("insurer-2", T::Insurer, 0.03, 1, 5, F::Weekly),
+            g("fof-2", T::FundOfFunds, 0.03, 1, 0, F::Daily),
+            g("pb-2", T::WealthManager, 0.02, 1, 0, F::Daily),
+            g("wm-pool", T::WealthManager, 0.15, 300, 0, F::Daily),
+            g("retail", T::Retail, 0.40, 50_000, 0, F::Daily),
+        ])
+        .unwrap()
+    }
+
+    fn set(seed: u64) -> Vec<ScenarioSpec> {
+        generate_scenarios(
+            &ScenarioConfig::new(1_200, seed),
+            &seed_base(),
+            &RedemptionModel::default(),
+        )
+        .unwrap()
+    }
+
+    /// Date,AAA,BAA rows → (year, Baa − Aaa).
+    fn moodys_spreads() -> Vec<(u32, f64)> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../events/inputs/moodys_aaa_baa_monthly_2006_2010.csv"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|line| {
+                let f: Vec<&str> = line.split(',').collect();
+                let year: u32 = f[0].rsplit('/').next().unwrap().parse().unwrap();
+                let aaa: f64 = f[1].parse().unwrap();
+                let baa: f64 = f[2].parse().unwrap();
+                (year, baa - aaa)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn baa_aaa_anchor_recomputed_from_data() {
+        let s = moodys_spreads();
+        assert_eq!(s.len(), 60, "2006-01 … 2010-12");
+        let y2007: Vec<f64> = s.iter().filter(|r| r.0 == 2007).map(|r| r.1).collect();
+        assert_eq!(y2007.len(), 12);
+        let mean = y2007.iter().sum::<f64>() / 12.0;
+        assert!((mean - BAA_AAA_2007_MEAN).abs() < 1e-12, "{mean}");
+        let (peak_at, peak) = s
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.0 == 2008)
+            .map(|(i, r)| (i, r.1))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        assert!((peak - BAA_AAA_2008_PEAK).abs() < 1e-12, "{peak}");
+        assert_eq!(peak_at, 35, "December 2008");
+        // 3.38 / 0.92667 = 3.6474820143884887 (Python on the same file).
+        assert!((BAA_AAA_2008_MULTIPLE - 3.647_482_014_388_488_7).abs() < 1e-12);
+        // Months until the excess over the 2007 mean has halved.
+        let half = mean + (peak - mean) / 2.0;
+        let months = s[peak_at..].iter().position(|r| r.1 <= half).unwrap();
+        assert_eq!(months, 6, "June 2009");
+        assert_eq!(
+            BAA_AAA_2008_HALF_LIFE_DAYS,
+            months as f64 * BUSINESS_DAYS_PER_MONTH
+        );
+        // The anchor is the severe band's lower edge.
+        assert_eq!(spread_multiplier_bands()[1][0], BAA_AAA_2008_MULTIPLE);
+    }
+
+    #[test]
+    fn same_seed_same_set_and_another_seed_another() {
+        let a = set(42);
+        assert_eq!(a, set(42));
+        assert_ne!(a, set(43));
+        assert_eq!(a.len(), 1_200);
+        for (i, s) in a.iter().enumerate() {
+            assert_eq!(s.id as usize, i);
+        }
+        // And it round-trips through JSON.
+        let json = serde_json::to_string(&a[..5]).unwrap();
+        let back: Vec<ScenarioSpec> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, a[..5]);
+    }
+
+    #[test]
+    fn every_kind_meets_every_severity() {
+        let a = set(7);
+        let mut market = [[0usize; 3]; 4];
+        let mut redemption = [[0usize; 3]; 3];
+        let mut pairs = [[0usize; 3]; 12];
+        for s in &a {
+            market[s.market.kind.index()][s.market.severity as usize] += 1;
+            let r = s.redemption.kind as usize;
+            redemption[r][s.redemption.severity as usize] += 1;
+            pairs[s.market.kind.index() * 3 + r][s.market.severity as usize] += 1;
+        }
+        // 100 scenarios per stratum, LHS puts 33–34 in each tercile.
+        for row in pairs {
+            for c in row {
+                assert!((33..=34).contains(&c), "{c}");
+            }
+        }
+        for row in market.iter().chain(&redemption) {
+            for &c in row {
+                assert!(c >= 99, "{c}");
+            }
+        }
+        // Asset-class specific stresses reach every target class.
+        for class in CLASS_TARGETS {
+            assert!(a
+                .iter()
+                .any(|s| s.market.kind == MarketStressKind::AssetClassSpecific { class }));
+        }
+    }
+
+    #[test]
+    fn realised_rank_correlation_is_close_to_the_target() {
+        for seed in [1, 2, 3] {
+            let a = set(seed);
+            let um: Vec<f64> = a.iter().map(|s| s.market.quantile).collect();
+            let ur: Vec<f64> = a.iter().map(|s| s.redemption.quantile).collect();
+            let rho = spearman(&um, &ur);
+            assert!(
+                (rho - DEFAULT_RANK_CORRELATION).abs() < 0.03,
+                "seed {seed}: {rho}"
+            );
+            // The market parameters are increasing in the quantile, so they inherit it.
+            let depth: Vec<f64> = a.iter().map(|s| s.market.peak.depth_reduction).collect();
+            assert!((spearman(&depth, &ur) - rho).abs() < 1e-12);
+        }
+        // Other targets, including a negative one, straight from the pairing.
+        for target in [-0.5, 0.0, 0.3, 0.9] {
+            let mut rng = Xoshiro256::seed_from_u64(9);
+            let n = 2_000;
+            let partner = iman_conover_ranks(n, pearson_for_spearman(target), &mut rng);
+            let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let y: Vec<f64> = partner.iter().map(|&r| r as f64).collect();
+            let rho = spearman(&x, &y);
+            assert!((rho - target).abs() < 0.03, "target {target}: {rho}");
+        }
+    }
+
+    #[test]
+    fn spearman_and_the_normal_score_target_match_scipy() {
+        // scipy.stats.spearmanr on these vectors (ties in both) = 0.7901836773196717.
+        let x = [3.1, 1.2, 1.2, 5.0, 4.4, 2.2, 2.2, 2.2, 9.0, 0.5];
+        let y = [2.0, 1.0, 3.0, 6.0, 5.5, 2.5, 1.5, 2.5, 7.0, 0.1];
+        assert!((spearman(&x, &y) - 0.790_183_677_319_671_7).abs() < 1e-12);
+        // 2·sin(0.7π/6) = 0.7167358990906005 (Python math).
+        assert!((pearson_for_spearman(0.7) - 0.716_735_899_090_600_5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn severities_are_ordered_in_every_dimension() {
+        let a = set(3);
+        type Get = fn(&ScenarioSpec) -> f64;
+        let market: [(&str, Get); 6] = [
+            ("depth", |s| s.market.peak.depth_reduction),
+            ("spread", |s| s.market.peak.spread_multiplier),
+            ("volume", |s| s.market.peak.volume_reduction),
+            ("vol", |s| s.market.peak.vol_multiplier),
+            ("half-life", |s| s.market.recovery_half_life_days),
+            ("correlation", |s| {
+                s.market.correlation_regime.average_correlation()
+            }),
+        ];
+        let range = |f: Get, sev: Severity, pick: &dyn Fn(&ScenarioSpec) -> Option<Severity>| {
+            let v: Vec<f64> = a.iter().filter(|s| pick(s) == Some(sev)).map(f).collect();
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (lo, hi)
+        };
+        let sevs = [Severity::Moderate, Severity::Severe, Severity::Extreme];
+        for (name, f) in market {
+            let pick = |s: &ScenarioSpec| Some(s.market.severity);
+            for w in sevs.windows(2) {
+                let (_, hi) = range(f, w[0], &pick);
+                let (lo, _) = range(f, w[1], &pick);
+                assert!(
+                    lo >= hi,
+                    "{name}: {:?} max {hi} > {:?} min {lo}",
+                    w[0],
+                    w[1]
+                );
+            }
+        }
+        let redemption: [(&str, Get); 3] = [
+            ("requests", |s| s.redemption.first_month_fraction),
+            ("exits", |s| s.redemption.exit_fraction()),
+            ("front-loading", |s| 1.0 / s.redemption.half_life_days),
+        ];
+        for kind in RedemptionShockKind::ALL {
+            for (name, f) in redemption {
+                let pick =
+                    |s: &ScenarioSpec| (s.redemption.kind == kind).then_some(s.redemption.severity);
+                for w in sevs.windows(2) {
+                    let (_, hi) = range(f, w[0], &pick);
+                    let (lo, _) = range(f, w[1], &pick);
+                    assert!(lo >= hi, "{kind:?} {name}: {hi} > {lo}");
+                }
+            }
+        }
+        // The set spans the ranges and no more.
+        for s in &a {
+            let p = s.market.peak;
+            assert!((0.50..=0.95).contains(&p.depth_reduction));
+            assert!((2.0..=20.0).contains(&p.spread_multiplier));
+            assert!((0.30..=0.90).contains(&p.volume_reduction));
+        }
+    }
+
+    #[test]
+    fn redemption_shocks_read_their_sources() {
+        let base = seed_base();
+        let model = RedemptionModel::default();
+        let config = ScenarioConfig::new(1_200, 1);
+        // Empirical, at the edges of the bands: mixed funds p5 = 5%, p1 = 10%.
+        let at = |kind, u| redemption_shock(kind, u, &config, &base, &model).unwrap();
+        assert!(
+            (at(RedemptionShockKind::Empirical, 0.0).first_month_fraction - 0.05).abs() < 1e-15
+        );
+        assert!(
+            (at(RedemptionShockKind::Empirical, 1.0 / 3.0).first_month_fraction - 0.10).abs()
+                < 1e-12
+        );
+        assert!(
+            (at(RedemptionShockKind::Empirical, 1.0).first_month_fraction - 0.20).abs() < 1e-12
+        );
+        // Model-driven at the bottom of the severe band equals the model itself.
+        let m = at(RedemptionShockKind::ModelDriven, 1.0 / 3.0);
+        let d = FlowDrivers {
+            fund_return: -0.08,
+            peer_return: -0.04,
+            volatility: 0.30,
+            peer_redemptions: 0.05,
+            illiquidity: 0.3,
+        };
+        let want = model.fund_expected_monthly(&base, &d).unwrap();
+        assert!((m.first_month_fraction - want).abs() < 1e-12);
+        // Concentrated exits: the largest holders in order, on their dealing days.
+        let c = at(RedemptionShockKind::ConcentratedExit, 0.99);
+        assert_eq!(c.severity, Severity::Extreme);
+        assert_eq!(c.exits.len(), 6);
+        let shares: Vec<f64> = c.exits.iter().map(|e| e.fraction).collect();
+        assert_eq!(shares, vec![0.08, 0.07, 0.06, 0.05, 0.04, 0.04]);
+        // The sovereign: 30 days' notice, monthly dealing → day 42.
+        assert_eq!(c.exits[0].day, 42);
+        assert_eq!(c.exits[2].day, 10);
+        assert_eq!(c.exits[4].day, 0);
+        assert_eq!(
+            at(RedemptionShockKind::ConcentratedExit, 0.1).exits.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn market_path_peaks_on_day_zero_and_halves_each_half_life() {
+        let a = set(5);
+        let s = &a[0];
+        let h = s.market.recovery_half_life_days;
+        assert_eq!(market_path(s, 0), s.market.peak);
+        // On any day d the excess stress is the peak's times 2^(−d/h).
+        for d in [1u32, 7, 30, 89] {
+            let m = market_path(s, d);
+            let f = (-f64::from(d) / h).exp2();
+            assert!((m.depth_reduction - s.market.peak.depth_reduction * f).abs() < 1e-15);
+            assert!(
+                (m.spread_multiplier - 1.0 - (s.market.peak.spread_multiplier - 1.0) * f).abs()
+                    < 1e-12
+            );
+        }
+        let mut last = market_path(s, 0);
+        for d in 1..90 {
+            let m = market_path(s, d);
+            assert!(m.depth_reduction < last.depth_reduction);
+            assert!(m.spread_multiplier < last.spread_multiplier);
+            last = m;
+        }
+        // Far out, the market is back to normal.
+        let late = market_path(s, 100_000);
+        assert!(late.depth_reduction < 1e-12 && (late.spread_multiplier - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn class_stress_follows_the_kind() {
+        let a = set(5);
+        let ftq = a
+            .iter()
+            .find(|s| s.market.kind == MarketStressKind::FlightToQuality)
+            .unwrap();
+        let gov = market_path_for_class(ftq, AssetClass::Sovereign, 0);
+        let hy = market_path_for_class(ftq, AssetClass::CreditHy, 0);
+        assert!(gov.depth_reduction < 0.0 && gov.volume_reduction < 0.0);
+        assert_eq!(gov.spread_multiplier, 1.0);
+        assert_eq!(hy, ftq.market.peak);
+        for s in &a {
+            assert_eq!(
+                market_path_for_class(s, AssetClass::Cash, 0),
+                MarketStress::NONE
+            );
+            if let MarketStressKind::AssetClassSpecific { class } = s.market.kind {
+                assert_eq!(market_path_for_class(s, class, 3), market_path(s, 3));
+            }
+        }
+        let fund = a
+            .iter()
+            .find(|s| s.market.kind == MarketStressKind::FundingShock)
+            .unwrap();
+        // Dealer-intermediated sovereigns suffer more than exchange-traded large caps.
+        assert!(
+            market_path_for_class(fund, AssetClass::Sovereign, 0).depth_reduction
+                > market_path_for_class(fund, AssetClass::EquityLarge, 0).depth_reduction
+        );
+    }
+
+    #[test]
+    fn exogenous_redemptions_deliver_the_month_and_the_exits() {
+        let a = set(8);
+        let mut ratio_sum = 0.0;
+        let mut n = 0;
+        for s in &a {
+            let month: f64 = (0..REDEMPTION_SHOCK_DAYS)
+                .map(|d| exogenous_redemptions(s, d))
+                .sum::<f64>()
+                - s.redemption
+                    .exits
+                    .iter()
+                    .filter(|e| e.day < REDEMPTION_SHOCK_DAYS)
+                    .map(|e| e.fraction)
+                    .sum::<f64>();
+            ratio_sum += month / s.redemption.first_month_fraction;
+            n += 1;
+            // After the month only exits remain.
+            for d in REDEMPTION_SHOCK_DAYS..90 {
+                let exits: f64 = s
+                    .redemption
+                    .exits
+                    .iter()
+                    .filter(|e| e.day == d)
+                    .map(|e| e.fraction)
+                    .sum();
+                assert_eq!(exogenous_redemptions(s, d), exits);
+            }
+            // Deterministic.
+            assert_eq!(exogenous_redemptions(s, 3), exogenous_redemptions(s, 3));
+        }
+        // Mean-one noise: on average the month delivers its shock. Each month's total
+        // has sd ≈ 0.3·√Σw² ≈ 0.1; the mean over 1,200 scenarios is good to ~0.003.
+        let mean = ratio_sum / f64::from(n);
+        assert!((mean - 1.0).abs() < 0.015, "{mean}");
+        // Without noise the profile weights sum to one and fall by half each half-life.
+        let w: f64 = (0..REDEMPTION_SHOCK_DAYS)
+            .map(|d| profile_weight(7.0, d))
+            .sum();
+        assert!((w - 1.0).abs() < 1e-14);
+        assert!((profile_weight(7.0, 7) / profile_weight(7.0, 0) - 0.5).abs() < 1e-14);
+    }
+
+    #[test]
+    fn bad_configs_are_rejected_with_the_field() {
+        let b = seed_base();
+        let m = RedemptionModel::default();
+        let e = generate_scenarios(&ScenarioConfig::new(10, 1), &b, &m).unwrap_err();
+        assert_eq!(e.field, "n_scenarios");
+        let mut c = ScenarioConfig::new(100, 1);
+        c.rank_correlation = 1.0;
+        assert_eq!(
+            generate_scenarios(&c, &b, &m).unwrap_err().field,
+            "rank_correlation"
+        );
+        let mut c = ScenarioConfig::new(100, 1);
+        c.fund_illiquidity = 1.2;
+        assert_eq!(
+            generate_scenarios(&c, &b, &m).unwrap_err().field,
+            "fund_illiquidity"
+        );
+        // 36 is enough to cover every cell.
+        let small = generate_scenarios(&ScenarioConfig::new(MIN_SCENARIOS, 1), &b, &m).unwrap();
+        let mut cells = std::collections::HashSet::new();
+        for s in &small {
+            cells.insert((
+                s.market.kind.index(),
+                s.redemption.kind as usize,
+                s.market.severity,
+            ));
+        }
+        assert_eq!(cells.len(), 36);
+    }
 }
