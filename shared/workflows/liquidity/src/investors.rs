@@ -429,9 +429,10 @@ pub struct RedemptionModel {
 /// The default per-type parameters. **Assumptions** (see [`RedemptionModel`]): the
 /// ordering across types follows the literature cited there; the levels are set so the
 /// model reproduces the empirical shock table at stress points. Base rates: a normal
-/// month's gross redemptions, ~1% for retail (US mutual-fund gross redemption rates
-/// of ~20–25% a year, ICI Fact Book) and a fraction of that for long-horizon
-/// institutions.
+/// month's gross redemptions, ~1% for retail (the order of magnitude of the annual
+/// gross redemption rates of US long-term mutual funds in the ICI Fact Book, which
+/// have run at roughly a fifth to a third of assets a year) and a fraction of that for
+/// long-horizon institutions.
 pub const DEFAULT_SENSITIVITIES: [RedemptionSensitivity; 7] = [
     // Retail: convex at zero illiquidity (up 0.6 > down 0.4); herd-prone.
     RedemptionSensitivity {
