@@ -6,4 +6,6 @@
 //! entry, the state machine and the report follow. Until then this crate is not
 //! registered as a runnable workflow.
 
+pub mod investors;
+pub mod scenarios;
 pub mod types;
