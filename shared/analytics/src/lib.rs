@@ -7,6 +7,7 @@ pub mod correlation_repair;
 pub mod covariance;
 pub mod error;
 pub mod histogram;
+pub mod liquidity;
 mod linalg;
 pub mod optimize;
 pub mod pca;
