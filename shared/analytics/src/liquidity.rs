@@ -38,7 +38,11 @@ impl Market {
             return Err(invalid("adv", self.adv, "must be ≥ 0 (∞ for cash)"));
         }
         if !self.daily_vol.is_finite() || self.daily_vol < 0.0 {
-            return Err(invalid("daily_vol", self.daily_vol, "must be finite and ≥ 0"));
+            return Err(invalid(
+                "daily_vol",
+                self.daily_vol,
+                "must be finite and ≥ 0",
+            ));
         }
         if !self.spread.is_finite() || self.spread < 0.0 {
             return Err(invalid("spread", self.spread, "must be finite and ≥ 0"));
@@ -61,7 +65,7 @@ fn invalid(field: &str, value: f64, reason: &str) -> AnalyticsError {
 pub const KYLE_KAPPA: f64 = 0.5;
 
 /// Temporary-impact coefficient η of Almgren, Thum, Hauptmann & Li (2005), fitted on
-/// Citigroup US equity-desk orders: `J = η σ (X / (V T))^β` (their table 3: η = 0.142).
+/// Citigroup US equity-desk orders: `J = η σ (X / (V T))^β` with η = 0.142.
 pub const ATHL_ETA: f64 = 0.142;
 
 /// Temporary-impact exponent β of Almgren, Thum, Hauptmann & Li (2005): 0.600 ± 0.038;
@@ -150,7 +154,11 @@ impl ImpactModel {
                 if beta.is_finite() && beta > 0.0 {
                     Ok(())
                 } else {
-                    Err(invalid("beta", beta, "impact exponent must be finite and > 0"))
+                    Err(invalid(
+                        "beta",
+                        beta,
+                        "impact exponent must be finite and > 0",
+                    ))
                 }
             }
             ImpactModel::SquareRoot { y } => nonneg("y", y),
@@ -191,9 +199,7 @@ impl ImpactModel {
             ImpactModel::Linear { kappa } => kappa * sigma * x,
             ImpactModel::PowerLaw { eta, beta } => eta * sigma * x.powf(beta),
             ImpactModel::SquareRoot { y } => y * sigma * x.sqrt(),
-            ImpactModel::Threshold { threshold, kappa } => {
-                kappa * sigma * (x - threshold).max(0.0)
-            }
+            ImpactModel::Threshold { threshold, kappa } => kappa * sigma * (x - threshold).max(0.0),
             ImpactModel::Exponential { depth_coefficient } => {
                 fire_sale_impact(size, market_depth(adv, sigma, depth_coefficient))
             }
@@ -377,9 +383,8 @@ pub fn schedule_cost(
             cost: 0.0,
         });
     }
-    let slice_cost = |q: f64| -> Result<f64, AnalyticsError> {
-        Ok(q * trade_cost(q, market, model)?)
-    };
+    let slice_cost =
+        |q: f64| -> Result<f64, AnalyticsError> { Ok(q * trade_cost(q, market, model)?) };
     if daily_capacity.is_infinite() {
         return Ok(ScheduledSale {
             sold,
@@ -421,10 +426,18 @@ pub fn amihud_illiquidity(prices: &[f64], volumes: &[f64]) -> Result<f64, Analyt
     }
     for (t, (&p, &v)) in prices.iter().zip(volumes).enumerate() {
         if !p.is_finite() || p <= 0.0 {
-            return Err(invalid(&format!("prices[{t}]"), p, "must be finite and > 0"));
+            return Err(invalid(
+                &format!("prices[{t}]"),
+                p,
+                "must be finite and > 0",
+            ));
         }
         if !v.is_finite() || v < 0.0 {
-            return Err(invalid(&format!("volumes[{t}]"), v, "must be finite and ≥ 0"));
+            return Err(invalid(
+                &format!("volumes[{t}]"),
+                v,
+                "must be finite and ≥ 0",
+            ));
         }
     }
     let (mut sum, mut days) = (0.0, 0_usize);
@@ -481,7 +494,10 @@ mod tests {
         ];
         for (model, expected) in cases {
             let got = model.impact(q, &MKT).unwrap();
-            assert!(close(got, expected, 1e-12), "{model:?}: {got} vs {expected}");
+            assert!(
+                close(got, expected, 1e-12),
+                "{model:?}: {got} vs {expected}"
+            );
         }
         assert_eq!(half_spread_cost(0.0004).unwrap(), 0.0002);
         let total = trade_cost(q, &MKT, &ImpactModel::KYLE).unwrap();
@@ -519,7 +535,10 @@ mod tests {
             assert_eq!(model.impact(1e12, &deep).unwrap(), 0.0, "{model:?}");
             // Only the spread is paid.
             assert_eq!(trade_cost(1e12, &deep, &model).unwrap(), 0.0002);
-            assert_eq!(model.max_size_for_impact(0.01, &deep).unwrap(), f64::INFINITY);
+            assert_eq!(
+                model.max_size_for_impact(0.01, &deep).unwrap(),
+                f64::INFINITY
+            );
         }
         assert_eq!(fire_sale_impact(1e12, f64::INFINITY), 0.0);
         assert_eq!(market_depth(f64::INFINITY, 0.02, 2.0), f64::INFINITY);
@@ -548,7 +567,11 @@ mod tests {
             assert!(last > 0.0);
         }
         // The strictly increasing models are strictly so.
-        for model in [ImpactModel::KYLE, ImpactModel::ALMGREN_2005, ImpactModel::TOTH_2011] {
+        for model in [
+            ImpactModel::KYLE,
+            ImpactModel::ALMGREN_2005,
+            ImpactModel::TOTH_2011,
+        ] {
             assert!(model.impact(2e6, &MKT).unwrap() < model.impact(3e6, &MKT).unwrap());
         }
     }
@@ -583,7 +606,10 @@ mod tests {
             let q = model.max_size_for_impact(0.01, &MKT).unwrap();
             assert!(close(q, expected, 1e-12), "{model:?}: {q}");
             // Round trip: the impact at that size is the cap.
-            assert!(close(model.impact(q, &MKT).unwrap(), 0.01, 1e-12), "{model:?}");
+            assert!(
+                close(model.impact(q, &MKT).unwrap(), 0.01, 1e-12),
+                "{model:?}"
+            );
         }
         let still = Market {
             daily_vol: 0.0,
@@ -594,7 +620,10 @@ mod tests {
             f64::INFINITY
         );
         let dead = Market { adv: 0.0, ..MKT };
-        assert_eq!(ImpactModel::KYLE.max_size_for_impact(0.01, &dead).unwrap(), 0.0);
+        assert_eq!(
+            ImpactModel::KYLE.max_size_for_impact(0.01, &dead).unwrap(),
+            0.0
+        );
     }
 
     #[test]
@@ -615,27 +644,41 @@ mod tests {
         // c(q) = q (s/2 + 0.142 σ (q/V)^0.6).
         let sale = schedule_cost(1.2e7, 5e6, 5, &MKT, &ImpactModel::ALMGREN_2005).unwrap();
         assert_eq!(sale.sold, 1.2e7);
-        assert!(close(sale.cost, 10_357.107_163_425_067, 1e-12), "{}", sale.cost);
+        assert!(
+            close(sale.cost, 10_357.107_163_425_067, 1e-12),
+            "{}",
+            sale.cost
+        );
         // The horizon binds: 2 days sell 10m.
         let short = schedule_cost(1.2e7, 5e6, 2, &MKT, &ImpactModel::ALMGREN_2005).unwrap();
         assert_eq!(short.sold, 1e7);
         // Nothing sells without capacity or days.
         assert_eq!(
-            schedule_cost(1e6, 0.0, 5, &MKT, &ImpactModel::KYLE).unwrap().sold,
+            schedule_cost(1e6, 0.0, 5, &MKT, &ImpactModel::KYLE)
+                .unwrap()
+                .sold,
             0.0
         );
         assert_eq!(
-            schedule_cost(1e6, f64::INFINITY, 0, &MKT, &ImpactModel::KYLE).unwrap().cost,
+            schedule_cost(1e6, f64::INFINITY, 0, &MKT, &ImpactModel::KYLE)
+                .unwrap()
+                .cost,
             0.0
         );
     }
 
     #[test]
     fn bad_inputs_are_named() {
-        let err = ImpactModel::KYLE.impact(-1.0, &MKT).unwrap_err().to_string();
+        let err = ImpactModel::KYLE
+            .impact(-1.0, &MKT)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("size"), "{err}");
         let dead = Market { adv: 0.0, ..MKT };
-        let err = ImpactModel::KYLE.impact(1.0, &dead).unwrap_err().to_string();
+        let err = ImpactModel::KYLE
+            .impact(1.0, &dead)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("adv"), "{err}");
         let nan_vol = Market {
             daily_vol: f64::NAN,
@@ -646,8 +689,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("daily_vol"));
-        let bad = ImpactModel::PowerLaw { eta: 0.1, beta: 0.0 };
-        assert!(bad.impact(1.0, &MKT).unwrap_err().to_string().contains("beta"));
+        let bad = ImpactModel::PowerLaw {
+            eta: 0.1,
+            beta: 0.0,
+        };
+        assert!(bad
+            .impact(1.0, &MKT)
+            .unwrap_err()
+            .to_string()
+            .contains("beta"));
         assert!(half_spread_cost(-0.1).is_err());
     }
 
@@ -714,7 +764,9 @@ mod tests {
             amihud_illiquidity(&[1.0], &[1.0]),
             Err(AnalyticsError::NotEnoughObservations { .. })
         ));
-        let err = amihud_illiquidity(&[1.0, 0.0], &[1.0, 1.0]).unwrap_err().to_string();
+        let err = amihud_illiquidity(&[1.0, 0.0], &[1.0, 1.0])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("prices[1]"), "{err}");
         assert!(amihud_illiquidity(&[1.0, 2.0], &[1.0, 0.0]).is_err());
     }

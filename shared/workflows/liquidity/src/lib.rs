@@ -6,4 +6,5 @@
 //! entry, the state machine and the report follow. Until then this crate is not
 //! registered as a runnable workflow.
 
+pub mod profile;
 pub mod types;
