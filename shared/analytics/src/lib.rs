@@ -8,6 +8,7 @@ pub mod covariance;
 pub mod error;
 pub mod histogram;
 mod linalg;
+pub mod liquidity;
 pub mod optimize;
 pub mod pca;
 pub mod regime;

@@ -7,5 +7,6 @@
 //! registered as a runnable workflow.
 
 pub mod investors;
+pub mod profile;
 pub mod scenarios;
 pub mod types;
