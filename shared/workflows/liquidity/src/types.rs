@@ -65,11 +65,13 @@ pub struct Holding {
 /// state on that day (the cascade may deepen it through the fund's own sales).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MarketStress {
-    /// Share of normal depth (ADV available to trade against) that disappears, 0..1.
+    /// Share of normal depth (the volume impact is measured against) that disappears,
+    /// below 1. Negative for a safe haven in a flight to quality: depth grows.
     pub depth_reduction: f64,
     /// Multiplier on the normal bid-ask spread, ≥ 1.
     pub spread_multiplier: f64,
-    /// Share of normal daily volume that disappears, 0..1.
+    /// Share of normal daily volume (what the fund can take part in, so how fast it
+    /// can sell) that disappears, below 1; negative for a safe haven.
     pub volume_reduction: f64,
     /// Multiplier on daily volatility, ≥ 1.
     pub vol_multiplier: f64,
