@@ -7,3 +7,4 @@
 //! registered as a runnable workflow.
 
 pub mod types;
+pub mod cascade;
