@@ -265,7 +265,8 @@ pub struct MarketPath<'a> {
     pub class_returns: &'a [[f64; N_CLASSES]],
 }
 
-/// What investors see when deciding today's requests.
+/// What investors see when deciding today's requests. The requested fraction applies
+/// to the shares not already queued for dealing (under notice or deferred by a gate).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InvestorView {
     pub day: usize,
@@ -953,7 +954,9 @@ impl CascadeEngine {
                     format!("{f} is not a fraction ≥ 0"),
                 ));
             }
-            let requested = (f * shares).min((shares - pending).max(0.0));
+            // A fraction of the holdings not already queued (notice or gate): investors
+            // who asked to leave cannot ask again, so a gate does not inflate requests.
+            let requested = (f * (shares - pending).max(0.0)).min((shares - pending).max(0.0));
             ws.notice[(t + self.terms.notice_days as usize) % n_notice] += requested;
             pending += requested;
 
