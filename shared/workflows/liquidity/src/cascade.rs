@@ -72,16 +72,12 @@ const SETTLE_TOLERANCE: f64 = 1e-9;
 
 /// Relative precision (of initial NAV) to which a day's net proceeds are matched to the
 /// cash needed; the residual, if any, is raised the next day.
-const RAISE_TOLERANCE: f64 = 1e-12;
+const RAISE_TOLERANCE: f64 = 1e-10;
 
 /// Most plan passes per raise (Newton with a bisection safeguard; 2–4 are typical, a
 /// rare bisection run needs more; a final small over- or under-raise is carried to the
 /// next day, so stopping early never breaks the accounting).
 const RAISE_ITERATIONS: usize = 40;
-
-/// Fixed-point iterations for the swing factor `s = cost(raise V(1 − s)) / V`: the
-/// error shrinks by the marginal cost rate (~1–3%) per step, so 6 reach ~1e-10.
-const SWING_ITERATIONS: usize = 6;
 
 /// Bad input, naming the field and the reason.
 #[derive(Debug, Clone, PartialEq)]
@@ -502,19 +498,40 @@ pub struct CascadeWorkspace {
     pub days: Vec<DayRecord>,
 }
 
-fn check_fraction(field: &str, v: f64, lo: f64, hi: f64, hi_open: bool) -> Result<(), CascadeError> {
+fn check_fraction(
+    field: &str,
+    v: f64,
+    lo: f64,
+    hi: f64,
+    hi_open: bool,
+) -> Result<(), CascadeError> {
     let ok = v.is_finite() && v >= lo && if hi_open { v < hi } else { v <= hi };
     if ok {
         Ok(())
     } else {
         let bracket = if hi_open { ")" } else { "]" };
-        Err(CascadeError::new(field, format!("{v} is not in [{lo}, {hi}{bracket}")))
+        Err(CascadeError::new(
+            field,
+            format!("{v} is not in [{lo}, {hi}{bracket}"),
+        ))
     }
 }
 
 fn validate_stress(field: &str, s: &MarketStress) -> Result<(), CascadeError> {
-    check_fraction(&format!("{field}.depth_reduction"), s.depth_reduction, 0.0, 1.0, true)?;
-    check_fraction(&format!("{field}.volume_reduction"), s.volume_reduction, 0.0, 1.0, false)?;
+    check_fraction(
+        &format!("{field}.depth_reduction"),
+        s.depth_reduction,
+        0.0,
+        1.0,
+        true,
+    )?;
+    check_fraction(
+        &format!("{field}.volume_reduction"),
+        s.volume_reduction,
+        0.0,
+        1.0,
+        false,
+    )?;
     if !(s.spread_multiplier.is_finite() && s.spread_multiplier >= 1.0) {
         return Err(CascadeError::new(
             format!("{field}.spread_multiplier"),
@@ -560,11 +577,17 @@ impl CascadeEngine {
             ));
         }
         if terms.horizon_days == 0 {
-            return Err(CascadeError::new("terms.horizon_days", "must be at least 1"));
+            return Err(CascadeError::new(
+                "terms.horizon_days",
+                "must be at least 1",
+            ));
         }
         if let Some(g) = terms.gate {
             if !(g.threshold.is_finite() && g.threshold > 0.0 && g.threshold <= 1.0) {
-                return Err(CascadeError::new("terms.gate.threshold", "must be in (0, 1]"));
+                return Err(CascadeError::new(
+                    "terms.gate.threshold",
+                    "must be in (0, 1]",
+                ));
             }
         }
         if let Some(s) = terms.swing {
@@ -575,7 +598,10 @@ impl CascadeEngine {
             && policy.participation_cap > 0.0
             && policy.participation_cap <= 1.0)
         {
-            return Err(CascadeError::new("policy.participation_cap", "must be in (0, 1]"));
+            return Err(CascadeError::new(
+                "policy.participation_cap",
+                "must be in (0, 1]",
+            ));
         }
 
         let mut cash = fund.cash;
@@ -586,20 +612,32 @@ impl CascadeEngine {
         for (k, h) in fund.holdings.iter().enumerate() {
             let field = |f: &str| format!("fund.holdings[{k}] ({}).{f}", h.id);
             if !(h.market_value.is_finite() && h.market_value >= 0.0) {
-                return Err(CascadeError::new(field("market_value"), "must be finite and ≥ 0"));
+                return Err(CascadeError::new(
+                    field("market_value"),
+                    "must be finite and ≥ 0",
+                ));
             }
             if h.asset_class == AssetClass::Cash {
                 cash += h.market_value;
                 continue;
             }
             if h.adv.is_nan() || h.adv <= 0.0 {
-                return Err(CascadeError::new(field("adv"), "must be > 0 (∞ for cash-like)"));
+                return Err(CascadeError::new(
+                    field("adv"),
+                    "must be > 0 (∞ for cash-like)",
+                ));
             }
             if !(h.spread_bps.is_finite() && h.spread_bps >= 0.0) {
-                return Err(CascadeError::new(field("spread_bps"), "must be finite and ≥ 0"));
+                return Err(CascadeError::new(
+                    field("spread_bps"),
+                    "must be finite and ≥ 0",
+                ));
             }
             if !(h.daily_vol.is_finite() && h.daily_vol >= 0.0) {
-                return Err(CascadeError::new(field("daily_vol"), "must be finite and ≥ 0"));
+                return Err(CascadeError::new(
+                    field("daily_vol"),
+                    "must be finite and ≥ 0",
+                ));
             }
             if h.settlement_days > MAX_SETTLEMENT_DAYS {
                 return Err(CascadeError::new(
@@ -628,7 +666,7 @@ impl CascadeEngine {
             initial_mv.push(h.market_value);
         }
         let nav: f64 = cash + initial_mv.iter().sum::<f64>();
-        if !(nav > 0.0) {
+        if nav.is_nan() || nav <= 0.0 {
             return Err(CascadeError::new("fund", "net asset value must be > 0"));
         }
 
@@ -640,17 +678,18 @@ impl CascadeEngine {
         };
         let mut order = Vec::with_capacity(positions.len());
         let mut groups = Vec::new();
-        let mut push_group = |order: &mut Vec<usize>, members: &mut dyn Iterator<Item = usize>, buffer: bool| {
-            let start = order.len();
-            order.extend(members);
-            if order.len() > start {
-                groups.push(Group {
-                    start,
-                    end: order.len(),
-                    buffer,
-                });
-            }
-        };
+        let mut push_group =
+            |order: &mut Vec<usize>, members: &mut dyn Iterator<Item = usize>, buffer: bool| {
+                let start = order.len();
+                order.extend(members);
+                if order.len() > start {
+                    groups.push(Group {
+                        start,
+                        end: order.len(),
+                        buffer,
+                    });
+                }
+            };
         for tier in 0..fund.buffer_tiers.len() {
             push_group(
                 &mut order,
@@ -660,14 +699,20 @@ impl CascadeEngine {
         }
         let rest = |i: &usize| tier_of(&positions[*i]).is_none();
         let layer_bands: &[(usize, usize)] = match policy.strategy {
-            LiquidationStrategy::Waterfall => &[(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 7)],
+            LiquidationStrategy::Waterfall => {
+                &[(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 7)]
+            }
             LiquidationStrategy::Slice => &[(0, N_LAYERS)],
-            LiquidationStrategy::Hybrid => &[(0, FIRST_LESS_LIQUID_LAYER), (FIRST_LESS_LIQUID_LAYER, N_LAYERS)],
+            LiquidationStrategy::Hybrid => &[
+                (0, FIRST_LESS_LIQUID_LAYER),
+                (FIRST_LESS_LIQUID_LAYER, N_LAYERS),
+            ],
         };
         for &(lo, hi) in layer_bands {
             push_group(
                 &mut order,
-                &mut (0..positions.len()).filter(|i| rest(i) && positions[*i].layer >= lo && positions[*i].layer < hi),
+                &mut (0..positions.len())
+                    .filter(|i| rest(i) && positions[*i].layer >= lo && positions[*i].layer < hi),
                 false,
             );
         }
@@ -726,7 +771,11 @@ impl CascadeEngine {
         for (i, p) in self.positions.iter().enumerate() {
             let cap = (self.policy.participation_cap * p.adv * volume_left).min(ws.mv[i]);
             ws.cap[i] = cap.max(0.0);
-            ws.ratio[i] = if ws.mv[i] > 0.0 { ws.cap[i] / ws.mv[i] } else { 0.0 };
+            ws.ratio[i] = if ws.mv[i] > 0.0 {
+                ws.cap[i] / ws.mv[i]
+            } else {
+                0.0
+            };
         }
         for (g, grp) in self.groups.iter().enumerate() {
             let idx = &mut ws.sorted[grp.start..grp.end];
@@ -770,7 +819,11 @@ impl CascadeEngine {
                     break;
                 }
             }
-            let alpha = if rem_mv > 0.0 { (rem / rem_mv).clamp(0.0, 1.0) } else { 0.0 };
+            let alpha = if rem_mv > 0.0 {
+                (rem / rem_mv).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
             for &i in &idx[k..] {
                 ws.sale[i] = (alpha * ws.mv[i]).min(ws.cap[i]);
             }
@@ -780,7 +833,12 @@ impl CascadeEngine {
     }
 
     /// Costs of the planned sales into `ws.cost`; returns their sum and the gross.
-    fn plan_cost<M: ImpactModel>(&self, ws: &mut CascadeWorkspace, stress: &MarketStress, impact: &M) -> (f64, f64) {
+    fn plan_cost<M: ImpactModel>(
+        &self,
+        ws: &mut CascadeWorkspace,
+        stress: &MarketStress,
+        impact: &M,
+    ) -> (f64, f64) {
         let volume_left = 1.0 - stress.volume_reduction;
         let mut total = 0.0;
         let mut gross = 0.0;
@@ -792,7 +850,11 @@ impl CascadeEngine {
             }
             let volume = p.adv * volume_left;
             let sale = SaleConditions {
-                participation: if volume.is_infinite() { 0.0 } else { q / volume },
+                participation: if volume.is_infinite() {
+                    0.0
+                } else {
+                    q / volume
+                },
                 spread_bps: p.spread_bps * stress.spread_multiplier,
                 daily_vol: p.daily_vol * stress.vol_multiplier,
                 stress: *stress,
@@ -809,10 +871,11 @@ impl CascadeEngine {
     /// Plans the sales raising `need` net of costs (what the caps leave unraised is
     /// raised on later days). Returns (gross, cost); the plan is in `ws.sale`/`ws.cost`.
     /// Net proceeds rise with the gross planned (while the marginal cost is below 1), so
-    /// the gross is found by Newton steps on `gross − cost = need` safeguarded by a
+    /// the gross is found by a Newton step then secant steps on `gross − cost = need`, safeguarded by a
     /// bracket: a step that leaves the bracket bisects it. The Newton slope uses the
     /// average cost rate; water-filling can move the marginal sale to a cheaper holding,
-    /// so overshoots happen and the bracket catches them.
+    /// so overshoots happen and the bracket catches them; later steps are secant steps. `hint` is a first guess of the
+    /// gross (0: none).
     fn plan_raise<M: ImpactModel>(
         &self,
         ws: &mut CascadeWorkspace,
@@ -820,11 +883,14 @@ impl CascadeEngine {
         stress: &MarketStress,
         impact: &M,
         tol: f64,
+        hint: f64,
     ) -> (f64, f64) {
         let capacity: f64 = ws.group_cap.iter().sum();
         let (mut lo, mut hi) = (0.0, capacity);
-        let mut target = need.min(capacity);
+        let mut target = if hint > 0.0 { hint } else { need }.min(capacity);
         let mut out = (0.0, 0.0);
+        // Previous (target, shortfall) for a secant step.
+        let mut prev: Option<(f64, f64)> = None;
         for _ in 0..RAISE_ITERATIONS {
             self.plan_gross(ws, target);
             let (gross, cost) = self.plan_cost(ws, stress, impact);
@@ -838,8 +904,21 @@ impl CascadeEngine {
             } else {
                 hi = target;
             }
-            let c = cost / gross;
-            let step = if c < 1.0 { target + shortfall / (1.0 - c) } else { f64::NAN };
+            let step = match prev {
+                // Secant on the shortfall: superlinear where net proceeds are smooth.
+                Some((t0, s0)) if s0 != shortfall => {
+                    target - shortfall * (target - t0) / (shortfall - s0)
+                }
+                _ => {
+                    let c = cost / gross;
+                    if c < 1.0 {
+                        target + shortfall / (1.0 - c)
+                    } else {
+                        f64::NAN
+                    }
+                }
+            };
+            prev = Some((target, shortfall));
             target = if step > lo && step < hi {
                 step
             } else if shortfall > 0.0 && hi >= capacity && step >= capacity {
@@ -892,6 +971,8 @@ impl CascadeEngine {
         let mut drawdown = 0.0;
         let mut gated_yesterday = false;
         let mut dealt_shares_total = 0.0;
+        // Yesterday's cost rate: the first guess of today's gross-up.
+        let mut last_cost_rate = 0.0;
 
         let invested = |ws: &CascadeWorkspace| -> (f64, f64, f64) {
             let (mut all, mut ll, mut ill) = (0.0, 0.0, 0.0);
@@ -980,25 +1061,32 @@ impl CascadeEngine {
             let gross_value = deal * nps;
             let mut sales_ready = false;
             let mut swing_factor = 0.0;
+            let mut gross_hint = 0.0;
             if let Some(sw) = self.terms.swing {
                 if deal > 0.0 && gross_value > sw.threshold * nav_deal {
                     self.prepare_sales(ws, &stress);
                     sales_ready = true;
+                    // The swing factor s is the cost of raising the leavers' cash,
+                    // s·V = C(G1) − C(G0), with G0 the gross already needed for what is
+                    // owed and G1 the gross after dealing. Since the leavers are owed
+                    // V(1 − s) and the sale nets G1 − C(G1), the fixed point has the
+                    // closed form G1 = G0 + max(0, V − L), L the cash and proceeds in
+                    // settlement not yet spoken for: the leavers' gross is their unswung
+                    // value. If the caps cut G1 the estimate covers today's part only.
                     let covered = cash + recv_open - settled;
-                    let before = (owed - covered).max(0.0);
-                    let base_cost = if before > tol {
-                        self.plan_raise(ws, before, &stress, impact, tol).1
+                    let need_before = owed - covered;
+                    let (g0, c0) = if need_before > tol {
+                        self.plan_raise(ws, need_before, &stress, impact, tol, 0.0)
                     } else {
-                        0.0
+                        (0.0, 0.0)
                     };
-                    for _ in 0..SWING_ITERATIONS {
-                        let after = (owed + gross_value * (1.0 - swing_factor) - covered).max(0.0);
-                        let cost = if after > tol {
-                            self.plan_raise(ws, after, &stress, impact, tol).1
-                        } else {
-                            0.0
-                        };
-                        swing_factor = ((cost - base_cost) / gross_value).clamp(0.0, sw.max_factor);
+                    let slack = (-need_before).max(0.0);
+                    let g1 = g0 + (gross_value - slack).max(0.0);
+                    if g1 > g0 {
+                        self.plan_gross(ws, g1);
+                        let (planned, c1) = self.plan_cost(ws, &stress, impact);
+                        swing_factor = ((c1 - c0) / gross_value).clamp(0.0, sw.max_factor);
+                        gross_hint = planned;
                     }
                 }
             }
@@ -1024,7 +1112,15 @@ impl CascadeEngine {
                 if !sales_ready {
                     self.prepare_sales(ws, &stress);
                 }
-                let (gross, cost) = self.plan_raise(ws, need, &stress, impact, tol);
+                let hint = if gross_hint > 0.0 {
+                    gross_hint
+                } else {
+                    need / (1.0 - last_cost_rate)
+                };
+                let (gross, cost) = self.plan_raise(ws, need, &stress, impact, tol, hint);
+                if gross > 0.0 {
+                    last_cost_rate = (cost / gross).min(0.5);
+                }
                 if gross - cost < need - tol {
                     // Even the caps left part of today's need unraised.
                     out.buffer_exhaustion_day.get_or_insert(t as u32);
@@ -1081,7 +1177,11 @@ impl CascadeEngine {
             let recv_close: f64 = ws.receivable.iter().sum();
             let (all, ll, ill) = invested(ws);
             let nav_close = cash + recv_close + all - owed;
-            let nps_close = if shares > 0.0 { nav_close / shares } else { out.final_nav_per_share };
+            let nps_close = if shares > 0.0 {
+                nav_close / shares
+            } else {
+                out.final_nav_per_share
+            };
             peak_nps = peak_nps.max(nps_close);
             drawdown = (1.0 - nps_close / peak_nps).max(0.0);
             out.max_nav_drawdown = out.max_nav_drawdown.max(drawdown);
@@ -1097,11 +1197,13 @@ impl CascadeEngine {
                 "day {t}: cash does not reconcile"
             );
             debug_assert!(
-                ((recv_close - recv_open) - (gross_sold - cost_today - settled)).abs() <= 1e-9 * nav0,
+                ((recv_close - recv_open) - (gross_sold - cost_today - settled)).abs()
+                    <= 1e-9 * nav0,
                 "day {t}: receivables do not reconcile"
             );
             debug_assert!(
-                ((nav_close - nav_open) - (market_pnl - cost_today - fire_loss - dealt_value)).abs()
+                ((nav_close - nav_open) - (market_pnl - cost_today - fire_loss - dealt_value))
+                    .abs()
                     <= 1e-9 * nav0,
                 "day {t}: NAV does not reconcile"
             );

@@ -6,5 +6,5 @@
 //! entry, the state machine and the report follow. Until then this crate is not
 //! registered as a runnable workflow.
 
-pub mod types;
 pub mod cascade;
+pub mod types;
