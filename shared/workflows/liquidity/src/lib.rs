@@ -6,6 +6,7 @@
 //! entry, the state machine and the report follow. Until then this crate is not
 //! registered as a runnable workflow.
 
+pub mod cascade;
 pub mod investors;
 pub mod profile;
 pub mod scenarios;
