@@ -78,8 +78,20 @@ pub fn template_narrative(
         ));
     }
     if let Some(w) = agg.worst.first().and_then(|id| agg.outcome(*id)) {
+        // A breakdown's loss is mostly its market shock: say what the correlations add.
+        let driver = match w.correlation_effect {
+            Some(e) if e > 0.0 => format!(
+                "; its correlations add {} to what the same market move loses under normal correlations",
+                amount(e)
+            ),
+            Some(e) => format!(
+                "; the loss is its market move — under normal correlations the same move would lose {} more",
+                amount(-e)
+            ),
+            None => String::new(),
+        };
         s.push(format!(
-            "The worst one-month scenario is “{}”, losing {} ({} of value).",
+            "The worst one-month scenario is “{}”, losing {} ({} of value){driver}.",
             w.name,
             amount(w.loss()),
             pct(w.loss() / model.total_market_value)
@@ -95,8 +107,19 @@ pub fn template_narrative(
         ));
     }
     if let Some(k) = agg.by_kind.iter().max_by_key(|k| k.in_worst_5pct) {
+        let why = match (&agg.correlation_effect, k.kind) {
+            (Some(c), crate::scenarios::ScenarioKind::CorrelationBreakdown)
+                if c.mean_effect <= 0.0 =>
+            {
+                format!(
+                    " — for their market shocks, not their correlations, which on average reduce the loss by {}",
+                    amount(-c.mean_effect)
+                )
+            }
+            _ => String::new(),
+        };
         s.push(format!(
-            "{} scenarios make up {} of the {} worst 5% one-month outcomes.",
+            "{} scenarios make up {} of the {} worst 5% one-month outcomes{why}.",
             capitalise(k.kind.label()),
             k.in_worst_5pct,
             (agg.one_month_count as f64 * 0.05).ceil()
@@ -559,6 +582,43 @@ fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> St
         .one_money_scale()
         .to_html()
     });
+    let mut by_effect: Vec<&ScenarioOutcome> = agg
+        .outcomes
+        .iter()
+        .filter(|o| o.correlation_effect.is_some())
+        .collect();
+    by_effect.sort_by(|a, b| {
+        b.correlation_effect
+            .unwrap_or(0.0)
+            .total_cmp(&a.correlation_effect.unwrap_or(0.0))
+            .then(a.id.cmp(&b.id))
+    });
+    let breakdowns = if by_effect.is_empty() {
+        String::new()
+    } else {
+        Table::new(
+            "Correlation breakdowns ranked by what their correlations add (loss under the stressed correlations minus the same market shock and vols under normal correlations); a negative effect means the breakdown's correlations reduce the loss",
+            vec![
+                Column::rank(),
+                Column::text("Scenario"),
+                Column::money("Loss", cur),
+                Column::money("Correlation effect", cur),
+                Column::money("Loss from the market shock alone", cur),
+            ],
+        )
+        .with_rows(by_effect.iter().take(10).enumerate().map(|(i, o)| {
+            let effect = o.correlation_effect.unwrap_or(0.0);
+            vec![
+                ((i + 1) as f64).into(),
+                o.name.as_str().into(),
+                o.loss().into(),
+                effect.into(),
+                (o.loss() - effect).into(),
+            ]
+        }))
+        .one_money_scale()
+        .to_html()
+    };
     let episodes: Vec<_> = agg
         .episodes
         .iter()
@@ -587,7 +647,7 @@ fn scenario_section(model: &FactorModel, agg: &FactorAggregate, cur: &str) -> St
         "Stress results by horizon",
         "Losses are positive, gains negative. The charts and the first tables are one-month moves only; multi-month historical episodes follow in a table of their own, never pooled with them.",
         &format!(
-            "{charts}{}{correlation}{}{}{}{}",
+            "{charts}{}{correlation}{breakdowns}{}{}{}{}",
             by_kind.to_html(),
             worst_table(&format!("Worst {} one-month scenarios", worst.len()), &worst, cur).to_html(),
             attribution_table(
