@@ -51,15 +51,15 @@ for t, n, s, adv, bp, vol in large:
     add(f"EQ-{t}", f"{n} common stock", "equity", "stock", 0.02,
         {"asset_class": "equity_large", "adv": adv, "bid_ask_bps": bp, "daily_vol": vol,
          "settlement_days": 1}, sector=s)
-for k, (adv, bp) in enumerate([(600 * M, 8.0), (450 * M, 10.0), (350 * M, 12.0)], 1):
+for k, (adv, bp) in enumerate([(4 * BN, 8.0), (3 * BN, 10.0), (2.5 * BN, 12.0)], 1):
     add(f"EQ-MID-{k}", f"US mid-cap sleeve {k} (about 60 names)", "equity", "equity_portfolio",
         0.08 / 3, {"asset_class": "equity_mid", "adv": adv, "bid_ask_bps": bp}, sector="Mid caps")
-for k, (adv, bp) in enumerate([(200 * M, 30.0), (150 * M, 35.0), (100 * M, 40.0)], 1):
+for k, (adv, bp) in enumerate([(1.2 * BN, 30.0), (1 * BN, 35.0), (800 * M, 40.0)], 1):
     add(f"EQ-SMALL-{k}", f"US small-cap sleeve {k} (about 80 names)", "equity",
         "equity_portfolio", 0.05 / 3,
         {"asset_class": "equity_small", "adv": adv, "bid_ask_bps": bp}, sector="Small caps")
 for k, (adv, bp, region) in enumerate(
-        [(400 * M, 15.0, "Asia"), (250 * M, 20.0, "Latin America"), (150 * M, 30.0, "EMEA")], 1):
+        [(1.5 * BN, 15.0, "Asia"), (1 * BN, 20.0, "Latin America"), (600 * M, 30.0, "EMEA")], 1):
     add(f"EQ-EM-{k}", f"Emerging-market equity sleeve, {region}", "equity", "equity_portfolio",
         0.07 / 3, {"asset_class": "equity_em", "adv": adv, "bid_ask_bps": bp},
         sector="Emerging markets")
@@ -87,27 +87,27 @@ for pid, name, w, cur, adv, bp, vol, settle in [
         {"asset_class": "sovereign", "adv": adv, "bid_ask_bps": bp, "daily_vol": vol,
          "settlement_days": settle}, currency=cur, sector="Government")
 add("FI-IG-1", "US IG corporates 1-5y sleeve (about 150 issues)", "fixed_income", "bond", 0.04,
-    {"asset_class": "credit_ig", "adv": 500 * M, "bid_ask_bps": 10.0, "daily_vol": 0.003},
+    {"asset_class": "credit_ig", "adv": 900 * M, "bid_ask_bps": 10.0, "daily_vol": 0.003},
     sector="Corporate")
 add("FI-IG-2", "US IG corporates 5-10y sleeve (about 120 issues)", "fixed_income", "bond", 0.035,
-    {"asset_class": "credit_ig", "issue_outstanding": 60 * BN}, sector="Corporate")
+    {"asset_class": "credit_ig", "issue_outstanding": 180 * BN}, sector="Corporate")
 add("FI-IG-3", "EUR IG corporates sleeve (about 100 issues)", "fixed_income", "bond", 0.025,
-    {"asset_class": "credit_ig", "adv": 200 * M, "bid_ask_bps": 20.0, "settlement_days": 2},
+    {"asset_class": "credit_ig", "adv": 400 * M, "bid_ask_bps": 20.0, "settlement_days": 2},
     currency="EUR", sector="Corporate")
 
 # Credit 15%: IG 5%, high yield 6%, EM debt 4%.
 add("CR-IG-1", "US IG credit, BBB sleeve", "credit", "bond", 0.03,
-    {"asset_class": "credit_ig", "adv": 300 * M, "bid_ask_bps": 20.0}, sector="Corporate")
+    {"asset_class": "credit_ig", "adv": 600 * M, "bid_ask_bps": 20.0}, sector="Corporate")
 add("CR-IG-2", "US IG credit, financials sleeve", "credit", "bond", 0.02,
-    {"asset_class": "credit_ig", "adv": 250 * M, "bid_ask_bps": 15.0}, sector="Financials")
-for k, (w, adv, bp) in enumerate([(0.025, 150 * M, 60.0), (0.02, 100 * M, 75.0),
-                                   (0.015, 60 * M, 100.0)], 1):
+    {"asset_class": "credit_ig", "adv": 500 * M, "bid_ask_bps": 15.0}, sector="Financials")
+for k, (w, adv, bp) in enumerate([(0.025, 500 * M, 60.0), (0.02, 350 * M, 75.0),
+                                   (0.015, 200 * M, 100.0)], 1):
     add(f"CR-HY-{k}", f"US high-yield sleeve {k}", "credit", "bond", w,
         {"asset_class": "credit_hy", "adv": adv, "bid_ask_bps": bp}, sector="Corporate")
 add("CR-EMD-1", "EM sovereign debt, hard currency", "credit", "bond", 0.025,
-    {"asset_class": "em_debt", "adv": 120 * M, "bid_ask_bps": 80.0}, sector="Government")
+    {"asset_class": "em_debt", "adv": 300 * M, "bid_ask_bps": 80.0}, sector="Government")
 add("CR-EMD-2", "EM corporate debt, hard currency", "credit", "bond", 0.015,
-    {"asset_class": "em_debt", "adv": 50 * M, "bid_ask_bps": 125.0}, sector="Corporate")
+    {"asset_class": "em_debt", "adv": 150 * M, "bid_ask_bps": 125.0}, sector="Corporate")
 
 # Alternatives 15%: listed real estate 3% and infrastructure 2% (they trade like equities),
 # hedge funds 4% (monthly dealing: cash in about 45 business days), private real estate 3%
