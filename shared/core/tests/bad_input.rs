@@ -711,3 +711,166 @@ fn a_fifo_and_a_symlink_to_a_device_are_refused() {
         assert!(e.reason.contains("named pipe"), "{e}");
     }
 }
+
+// Liquidity inputs: every bad field of the `liquidity`, `fund` and `investors` sections is
+// named, and they are reported together with the rest.
+
+#[test]
+fn every_bad_liquidity_field_is_named() {
+    let json = book(
+        "",
+        &[
+            position(
+                "a",
+                r#","market_value":1,"liquidity":{"adv":0,"bid_ask_bps":-1,"daily_vol":2,"settlement_days":1.5,"issue_outstanding":-3,"spread_bps":4}"#,
+            ),
+            position(
+                "b",
+                r#","market_value":1,"liquidity":{"asset_class":"crypto","settlement_days":400}"#,
+            ),
+            position("c", r#","market_value":1,"liquidity":"liquid""#),
+        ],
+    );
+    let found = json_issues(&json);
+    find(&found, "positions[0].liquidity.asset_class", "is required");
+    find(&found, "positions[0].liquidity.adv", "> 0");
+    find(&found, "positions[0].liquidity.bid_ask_bps", ">= 0");
+    find(&found, "positions[0].liquidity.daily_vol", "fraction");
+    find(
+        &found,
+        "positions[0].liquidity.settlement_days",
+        "whole number",
+    );
+    find(&found, "positions[0].liquidity.issue_outstanding", "> 0");
+    find(&found, "positions[0].liquidity.spread_bps", "bid_ask_bps");
+    find(&found, "positions[1].liquidity.asset_class", "equity_large");
+    find(&found, "positions[1].liquidity.settlement_days", "0 to 365");
+    find(&found, "positions[2].liquidity", "must be an object");
+}
+
+#[test]
+fn every_bad_fund_term_is_named() {
+    let header = r#","fund":{"dealing_frequency":"hourly","notice_days":-1,"gate":{"threshold":0},
+        "swing_pricing":{"threshold":0.02,"max_factor":1},"buffer_tiers":["cash_equivalent","cash","gold","cash_equivalent"],
+        "peer_group":"hedge","lockup":3}"#;
+    let found = json_issues(&book(header, &[position("a", r#","market_value":1"#)]));
+    find(
+        &found,
+        "fund.dealing_frequency",
+        "daily, weekly, monthly, quarterly",
+    );
+    find(&found, "fund.notice_days", "whole number from 0 to 250");
+    find(&found, "fund.gate.threshold", "(0, 1]");
+    find(&found, "fund.swing_pricing.max_factor", "[0, 1)");
+    find(&found, "fund.buffer_tiers[1]", "cash is always drawn first");
+    find(
+        &found,
+        "fund.buffer_tiers[2]",
+        "unknown liquidity asset_class",
+    );
+    find(&found, "fund.buffer_tiers[3]", "listed twice");
+    find(&found, "fund.peer_group", "mixed");
+    find(&found, "fund.lockup", "unknown field");
+    let missing = json_issues(&book(
+        r#","fund":{"swing_pricing":{}}"#,
+        &[position("a", r#","market_value":1"#)],
+    ));
+    find(&missing, "fund.dealing_frequency", "is required");
+    find(&missing, "fund.swing_pricing.threshold", "is required");
+    find(&missing, "fund.swing_pricing.max_factor", "is required");
+}
+
+#[test]
+fn every_bad_investor_field_is_named() {
+    let header = r#","fund":{"dealing_frequency":"weekly","notice_days":5},"investors":[
+        {"id":"a","type":"pension","aum_share":0.5,"holders":1,"horizon_years":10,"notice_days":2,"redemption_frequency":"daily"},
+        {"id":"a","type":"hedgie","aum_share":1.5,"holders":0,"horizon_years":-1,"vip":true},
+        {"id":"c","type":"retail","aum_share":0.3}, 7]"#;
+    let found = json_issues(&book(header, &[position("x", r#","market_value":1"#)]));
+    find(
+        &found,
+        "investors[0].notice_days",
+        "shorter than the fund's notice",
+    );
+    find(
+        &found,
+        "investors[0].redemption_frequency",
+        "daily is more frequent than the fund deals (weekly)",
+    );
+    find(&found, "investors[1].id", "duplicate investor id");
+    find(&found, "investors[1].type", "wealth_manager");
+    find(&found, "investors[1].aum_share", "(0, 1]");
+    find(&found, "investors[1].holders", "whole number from 1");
+    find(&found, "investors[1].horizon_years", ">= 0");
+    find(&found, "investors[1].vip", "unknown field");
+    find(&found, "investors[2].holders", "is required");
+    find(&found, "investors[2].horizon_years", "is required");
+    find(&found, "investors[3]", "must be an object");
+}
+
+#[test]
+fn investor_shares_must_sum_to_one() {
+    let investor = |id: &str, share: f64| {
+        format!(
+            r#"{{"id":"{id}","type":"retail","aum_share":{share},"holders":10,"horizon_years":3}}"#
+        )
+    };
+    let header = format!(
+        r#","investors":[{},{}]"#,
+        investor("a", 0.5),
+        investor("b", 0.4)
+    );
+    let found = json_issues(&book(&header, &[position("x", r#","market_value":1"#)]));
+    let issue = find(&found, "investors", "aum_share values sum to 0.9");
+    assert!(issue.reason.contains("must sum to 1"), "{issue}");
+    // Within the tolerance (a register rounded to 7 decimals) is accepted.
+    let header = format!(
+        r#","investors":[{},{}]"#,
+        investor("a", 0.5),
+        investor("b", 0.5000004)
+    );
+    parse_portfolio(
+        "p.json",
+        book(&header, &[position("x", r#","market_value":1"#)]).as_bytes(),
+    )
+    .expect("shares within 1e-6 of one are accepted");
+}
+
+#[test]
+fn csv_liquidity_columns_are_named_with_their_line() {
+    let csv = "id,asset_class,instrument_type,currency,market_value,liquidity_class,adv,settlement_days\n\
+               a,equity,stock,USD,1,equity_large,5e6,1\n\
+               b,equity,stock,USD,1,,5e6,\n\
+               c,equity,stock,USD,1,equity_giant,,2.5\n";
+    let found = csv_issues("book.csv", csv);
+    find(
+        &found,
+        "positions[1].liquidity.asset_class (line 3)",
+        "is required",
+    );
+    find(
+        &found,
+        "positions[2].liquidity.asset_class (line 4)",
+        "unknown",
+    );
+    find(
+        &found,
+        "positions[2].liquidity.settlement_days (line 4)",
+        "whole number",
+    );
+    assert!(
+        !found.iter().any(|i| i.path.contains("line 2")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn the_seed_fund_parses_with_its_terms_and_register() {
+    let bytes = include_bytes!("../../../events/inputs/seed_multi_asset_fund.json");
+    let p = parse_portfolio("seed_multi_asset_fund.json", bytes).expect("the seed fund is valid");
+    assert_eq!(p.positions.len(), 45);
+    assert!(p.positions.iter().all(|x| x.liquidity.is_some()));
+    assert_eq!(p.investors.len(), 12);
+    assert!(p.fund.is_some());
+    assert!((p.total_market_value() / 12e9 - 1.0).abs() < 1e-12);
+}

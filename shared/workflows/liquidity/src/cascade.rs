@@ -42,6 +42,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::types::{AssetClass, Holding, LiquidationStrategy, MarketStress};
 
 /// Number of [`AssetClass`] variants (array sizes for per-class state).
@@ -208,7 +210,7 @@ pub struct CascadeFund {
 /// Deferral gate: when the shares due to deal on a day exceed `threshold` of the
 /// shares outstanding (= of NAV), only `threshold` is dealt, every requester pro rata,
 /// and the rest rolls to the next dealing day with that day's requests.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Gate {
     pub threshold: f64,
 }
@@ -216,7 +218,7 @@ pub struct Gate {
 /// Partial swing pricing: when a day's dealt redemptions exceed `threshold` of NAV, the
 /// price paid to leavers is swung down by the estimated cost of raising their cash,
 /// capped at `max_factor` (prospectus caps are commonly 1–3%; ALFI 2022).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SwingPricing {
     pub threshold: f64,
     pub max_factor: f64,

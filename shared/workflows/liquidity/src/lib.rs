@@ -8,6 +8,7 @@
 
 pub mod cascade;
 pub mod investors;
+pub mod model;
 pub mod profile;
 pub mod scenarios;
 pub mod types;

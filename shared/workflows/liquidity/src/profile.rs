@@ -630,7 +630,7 @@ impl Rule22e4Policy {
 }
 
 /// Which cap sets the most the fund sells of a holding in a day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DailySaleLimit {
     /// The participation cap.
@@ -649,7 +649,7 @@ pub const HIGHLY_LIQUID_BUSINESS_DAYS: u64 = 3;
 pub const SEVEN_CALENDAR_DAYS_IN_BUSINESS_DAYS: u64 = 5;
 
 /// One holding's 22e-4 classification and score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HoldingLiquidity {
     pub id: String,
     pub asset_class: AssetClass,
@@ -671,7 +671,7 @@ pub struct HoldingLiquidity {
 }
 
 /// The fund's share of net assets in each bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct BucketShares {
     pub highly_liquid: f64,
     pub moderately_liquid: f64,
@@ -691,7 +691,7 @@ impl BucketShares {
 }
 
 /// The fund's 22e-4 picture under one market state.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule22e4Assessment {
     pub nav: f64,
     pub holdings: Vec<HoldingLiquidity>,

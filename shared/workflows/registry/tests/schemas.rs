@@ -51,6 +51,21 @@ fn the_sample_portfolio_validates_and_malformed_ones_do_not() {
     let mut delta = sample;
     delta["positions"][0]["delta"] = 2.0.into();
     assert!(!v.is_valid(&delta), "a delta outside -1..1 must fail");
+    // The liquidity workflow's seed fund, with its fund terms and share register.
+    let fund = json(&repo().join("events/inputs/seed_multi_asset_fund.json"));
+    assert!(errors(&v, &fund).is_empty(), "{:?}", errors(&v, &fund));
+    let mut no_class = fund.clone();
+    no_class["positions"][0]["liquidity"]
+        .as_object_mut()
+        .unwrap()
+        .remove("asset_class");
+    assert!(
+        !v.is_valid(&no_class),
+        "a liquidity section needs its class"
+    );
+    let mut bad_type = fund;
+    bad_type["investors"][0]["type"] = "hedgie".into();
+    assert!(!v.is_valid(&bad_type), "an unknown investor type must fail");
 }
 
 #[test]
