@@ -444,12 +444,11 @@ fn reverse_drawdown_recommendation(
     };
     f.recommend(
         format!(
-            "The most plausible way to lose 15% of the book ({}) in a month, under normal correlations, is a market move of {} with the other factors following — {d_normal:.1} standard deviations out under the normal covariance; under the stressed covariance the most plausible such move is only {d_stressed:.1} out. Judged by the loss it causes, not by the distance: {count:.0} of the {} months {history_span} ({}) lost at least as much on today's book from factor moves{months}.",
+            "The most plausible way to lose 15% of the book ({}) in a month, under normal correlations, is a market move of {} with the other factors following — {d_normal:.1} standard deviations out under the normal covariance; under the stressed covariance the most plausible such move is only {d_stressed:.1} out. Judged by the loss it causes, not by the distance: {count:.0} of the {} months {history_span} ({:.2}%) lost at least as much on today's book from factor moves{months}.",
             money(REVERSE_STRESS_DRAWDOWN * model.total_market_value, &model.base_currency),
             pct(market),
             model.history.len(),
-            // Two decimals: a share of a few months in 819 rounds to nothing at one.
-            format!("{:.2}%", share * 100.0)
+            share * 100.0
         ),
         &[
             "reverse_drawdown15_normal_distance",
