@@ -25,7 +25,26 @@ pub struct TailFigures {
     /// Empirical views: how many observations the ES rests on, n (1 − confidence).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tail_observations: Option<f64>,
+    /// Empirical views whose tail rests on fewer than one observation (n (1 − c) < 1):
+    /// why VaR and ES at this confidence are not reported. `var` and `es` still hold
+    /// the estimator's output (the worst observations) for reference, but the report
+    /// and results.json show them as n/a / null with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_reported: Option<String>,
 }
+
+impl TailFigures {
+    /// VaR and ES as reported: `None` where the tail rests on fewer than one
+    /// observation.
+    pub fn reported(&self) -> Option<(f64, f64)> {
+        self.not_reported.is_none().then_some((self.var, self.es))
+    }
+}
+
+/// An empirical tail needs at least this many observations beyond the quantile,
+/// n (1 − c), to be reported: below one, "VaR / ES 99%" would be the worst month (or an
+/// interpolation between the two worst) dressed up as a 1-in-100 figure.
+pub const MIN_TAIL_OBSERVATIONS: f64 = 1.0;
 
 /// One way of measuring the book's one-month tail risk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,12 +146,13 @@ fn parametric(key: &str, label: String, model: &FactorModel, cov: &[Vec<f64>]) -
                 var: risk::parametric_var(sigma, 0.0, c),
                 es: risk::parametric_es(sigma, 0.0, c),
                 tail_observations: None,
+                not_reported: None,
             })
             .collect(),
     }
 }
 
-fn empirical(key: &str, label: String, pnl: &[f64]) -> RiskView {
+fn empirical(key: &str, label: String, pnl: &[f64], currency: &str) -> RiskView {
     RiskView {
         key: key.into(),
         label,
@@ -141,11 +161,22 @@ fn empirical(key: &str, label: String, pnl: &[f64]) -> RiskView {
             .iter()
             .map(|&c| {
                 let t = risk::historical_var_es(pnl, c);
+                let worst = pnl.iter().map(|x| -x).fold(f64::NEG_INFINITY, f64::max);
                 TailFigures {
                     confidence: c,
                     var: t.var,
                     es: t.es,
                     tail_observations: Some(t.tail_observations),
+                    not_reported: (t.tail_observations < MIN_TAIL_OBSERVATIONS).then(|| {
+                        format!(
+                            "{} observations give {:.2} beyond the {:.0}% quantile, fewer than one: VaR and ES at {:.0}% are not estimated (the worst observation lost {})",
+                            pnl.len(),
+                            t.tail_observations,
+                            c * 100.0,
+                            c * 100.0,
+                            stresslab_core::report::money(worst, currency)
+                        )
+                    }),
                 }
             })
             .collect(),
@@ -262,6 +293,7 @@ pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorA
                 model.history_dates.last().map_or("", String::as_str)
             ),
             &factor_history_pnl,
+            &model.base_currency,
         ),
         empirical(
             "historical_stressed",
@@ -270,6 +302,7 @@ pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorA
                 s.start, s.end
             ),
             &factor_history_pnl[stress_start..stress_end],
+            &model.base_currency,
         ),
         empirical(
             "scenario_set",
@@ -278,6 +311,7 @@ pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorA
                 one_month.len()
             ),
             &pnl,
+            &model.base_currency,
         ),
     ];
 
@@ -299,5 +333,27 @@ pub fn merge(model: &FactorModel, mut outcomes: Vec<ScenarioOutcome>) -> FactorA
         correlation_normal: correlation(&model.covariance_shrunk),
         correlation_stressed: correlation(&model.covariance_stressed),
         outcomes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tail_on_fewer_than_one_observation_is_not_reported() {
+        // 24 months: 24 × 1% = 0.24 observations behind VaR / ES 99% (not reported),
+        // 24 × 5% = 1.2 behind 95% (reported).
+        let pnl: Vec<f64> = (0..24).map(|i| f64::from(i) - 20.0).collect();
+        let v = empirical("historical_stressed", "h".into(), &pnl, "USD");
+        let t99 = v.tail(0.99).unwrap();
+        assert!((t99.tail_observations.unwrap() - 0.24).abs() < 1e-12);
+        assert_eq!(t99.reported(), None);
+        let reason = t99.not_reported.as_deref().unwrap();
+        assert!(reason.starts_with("24 observations give 0.24"), "{reason}");
+        assert!(reason.contains("lost USD 20"), "{reason}");
+        let t95 = v.tail(0.95).unwrap();
+        assert_eq!(t95.reported(), Some((t95.var, t95.es)));
+        assert!(t95.not_reported.is_none());
     }
 }

@@ -4,7 +4,7 @@
 //! from a computed figure. The page, its tables and number formats come from the core
 //! report kit, in the run's base currency.
 
-use crate::aggregate::FactorAggregate;
+use crate::aggregate::{FactorAggregate, TailFigures};
 use crate::model::FactorModel;
 use crate::FactorPersona;
 use crate::ScenarioOutcome;
@@ -265,15 +265,40 @@ fn risk_table(agg: &FactorAggregate, tmv: f64, currency: &str) -> Table {
         ],
     )
     .with_rows(agg.risk_views.iter().map(|v| {
-        let t95 = v.tail(0.95);
+        // A historical tail resting on fewer than one observation is not a 1-in-100
+        // figure: say "n/a (24 months)" instead of printing the worst month as one.
+        let cells = |t: Option<&TailFigures>| -> [Cell; 2] {
+            match t {
+                Some(t) => match t.reported() {
+                    Some((var, es)) => [var.into(), es.into()],
+                    None => {
+                        let n = t
+                            .tail_observations
+                            .map_or(0.0, |m| (m / (1.0 - t.confidence)).round());
+                        let unit = if v.key.starts_with("historical") {
+                            "months"
+                        } else {
+                            "observations"
+                        };
+                        let na = format!("n/a ({n:.0} {unit})");
+                        [na.clone().into(), na.into()]
+                    }
+                },
+                None => [Cell::Missing, Cell::Missing],
+            }
+        };
         let t99 = v.tail(0.99);
+        let [var95, es95] = cells(v.tail(0.95));
+        let [var99, es99] = cells(t99);
         vec![
             v.label.as_str().into(),
-            t95.map(|t| t.var).into(),
-            t95.map(|t| t.es).into(),
-            t99.map(|t| t.var).into(),
-            t99.map(|t| t.es).into(),
-            t99.map(|t| t.var / tmv).into(),
+            var95,
+            es95,
+            var99,
+            es99,
+            t99.and_then(TailFigures::reported)
+                .map(|(var, _)| var / tmv)
+                .into(),
             t99.and_then(|t| t.tail_observations).into(),
         ]
     }))
@@ -443,7 +468,7 @@ fn html(
     sections.push(scenario_section(model, agg, cur));
     sections.push(report::section(
         "Risk concentrations",
-        "Where normal and stressed risk come from: by factor, sector and position (Euler components sum to the totals), in the worst scenarios, and the reverse stress test.",
+        "Where normal and stressed risk come from: by factor, group (industry or size bucket) and position (Euler components sum to the totals), in the worst scenarios, and the reverse stress test.",
         &format!(
             "{}{}",
             contribution_chart(model, cur),

@@ -94,11 +94,13 @@ pub fn results_json(
             "volatility": v.volatility,
             "tails": v.tails.iter().map(|t| json!({
                 "confidence": t.confidence,
-                "var": t.var,
-                "es": t.es,
-                "var_fraction_of_value": t.var / tmv,
-                "es_fraction_of_value": t.es / tmv,
+                // null, with the reason, where the tail rests on < 1 observation.
+                "var": t.reported().map(|(var, _)| var),
+                "es": t.reported().map(|(_, es)| es),
+                "var_fraction_of_value": t.reported().map(|(var, _)| var / tmv),
+                "es_fraction_of_value": t.reported().map(|(_, es)| es / tmv),
                 "tail_observations": t.tail_observations,
+                "not_reported_reason": t.not_reported,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "risk_contributions": {

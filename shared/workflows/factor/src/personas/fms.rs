@@ -842,6 +842,25 @@ pub fn label_name(column: &str) -> String {
     column.to_owned()
 }
 
+/// The series a hidden factor may be named after: the model's label candidates less
+/// every series a position holds (`positions[].return_series`). A held series' own
+/// residual is one of the columns the PCA runs on, so its correlation with a component
+/// that loads on it is partly built in — naming the factor after it, and advising a
+/// hedge in it, would be circular. Unheld columns and the credit spread stay.
+pub fn label_candidates(model: &FactorModel) -> Vec<(String, Vec<f64>)> {
+    let held: std::collections::HashSet<&str> = model
+        .positions
+        .iter()
+        .filter_map(|p| p.return_series.as_deref())
+        .collect();
+    model
+        .label_series
+        .iter()
+        .filter(|(name, _)| !held.contains(name.as_str()))
+        .cloned()
+        .collect()
+}
+
 fn hidden_factors(f: &mut Findings, model: &FactorModel, h: &BookHistory) {
     let series = model.series_residuals.len();
     if series < 2 {
@@ -851,12 +870,10 @@ fn hidden_factors(f: &mut Findings, model: &FactorModel, h: &BookHistory) {
     let panel = DMatrix::from_fn(months, series, |t, s| {
         model.series_residuals[s][h.start + t]
     });
-    let Ok((pca, factors)) = find_hidden_factors(
-        &panel,
-        &h.x_window,
-        &model.label_series,
-        HIDDEN_FACTORS_SHOWN,
-    ) else {
+    let candidates = label_candidates(model);
+    let Ok((pca, factors)) =
+        find_hidden_factors(&panel, &h.x_window, &candidates, HIDDEN_FACTORS_SHOWN)
+    else {
         return;
     };
     let position_of = |s: usize| -> String {
@@ -891,8 +908,16 @@ fn hidden_factors(f: &mut Findings, model: &FactorModel, h: &BookHistory) {
     );
     let mut table = Table::new(
         &format!(
-            "Hidden factors in the residuals, {}–{} (PCA of the residual correlation matrix; retained above the Marchenko-Pastur edge {:.2}; labelled when |partial correlation| ≥ {LABEL_MIN_ABS_CORR})",
-            model.window.start, model.window.end, pca.mp_upper_edge
+            "Hidden factors in the residuals, {}–{}{} (PCA of the residual correlation matrix; retained above the Marchenko-Pastur edge {:.2}; labelled when |partial correlation| ≥ {LABEL_MIN_ABS_CORR} with a candidate series the book does not hold ({} left; held series are excluded, their match would be built in)",
+            model.window.start,
+            model.window.end,
+            if pca.n_factors > factors.len() {
+                format!(": first {} of {} shown", factors.len(), pca.n_factors)
+            } else {
+                String::new()
+            },
+            pca.mp_upper_edge,
+            candidates.len()
         ),
         vec![
             Column::text("Component"),
@@ -1436,6 +1461,52 @@ mod tests {
         // Without the planted candidate nothing material is left: unlabelled.
         let (_, found) = find_hidden_factors(&panel, &x, &candidates[..1], 3).unwrap();
         assert!(found[0].label().is_none());
+    }
+
+    #[test]
+    fn hidden_factors_are_never_named_after_a_series_the_book_holds() {
+        let mut model = sample_model();
+        // The sample book holds all 21 return columns; only the credit spread is left.
+        let names: Vec<String> = label_candidates(&model).into_iter().map(|c| c.0).collect();
+        assert_eq!(names, ["BaaAaaChange"]);
+        let f = factor_modeling_specialist(&model);
+        let table = f
+            .tables
+            .iter()
+            .find(|t| t.title().starts_with("Hidden factors in the residuals"))
+            .unwrap();
+        let n = f.get("hidden_factors").unwrap();
+        let rows = serde_json::to_value(table).unwrap()["rows"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert!(rows as f64 <= n);
+        if (rows as f64) < n {
+            assert!(table
+                .title()
+                .contains(&format!("first {rows} of {n} shown")));
+        }
+        let held: Vec<&str> = model
+            .positions
+            .iter()
+            .filter_map(|p| p.return_series.as_deref())
+            .collect();
+        for rec in &f.recommendations {
+            for s in &held {
+                assert!(
+                    !rec.text.contains(&format!("({s}) instrument")),
+                    "{}",
+                    rec.text
+                );
+            }
+        }
+        // A position the book drops frees its series as a candidate again.
+        let freed = model.positions[0].return_series.clone().unwrap();
+        model
+            .positions
+            .retain(|p| p.return_series.as_deref() != Some(freed.as_str()));
+        let names: Vec<String> = label_candidates(&model).into_iter().map(|c| c.0).collect();
+        assert!(names.contains(&freed) && names.contains(&"BaaAaaChange".to_owned()));
     }
 
     #[test]

@@ -240,6 +240,7 @@ pub fn risk_decomposition_engineer(model: &FactorModel, agg: &FactorAggregate) -
         );
     }
     decomposition_findings(&mut f, model);
+    residual_dependence_findings(&mut f, model);
     conditional_findings(&mut f, model, agg);
     drawdown_findings(&mut f, model);
     if let (Some(share), Some(depth), Some(months)) = (
@@ -272,8 +273,38 @@ pub fn reverse_stress(book: &[f64], cov: &DMatrix<f64>, loss: f64) -> (Vec<f64>,
     (shocks, loss / variance.sqrt())
 }
 
+/// The months of history (indices into `model.history`) in which today's book lost at
+/// least `loss` from its factor moves, −bᵀf_t ≥ loss. This is how often history
+/// actually caused the loss — the frequency a reverse stress test is judged by. A
+/// Mahalanobis distance cannot say it: counting months as far out in any direction
+/// counts moves that make money or hurt another book (Breuer, Jandačka, Rheinberger &
+/// Summer 2009 measure plausibility by the distance, severity by the loss; the
+/// historical frequency of the loss is the empirical check of both together).
+pub fn history_months_losing(model: &FactorModel, loss: f64) -> Vec<usize> {
+    model
+        .history
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            let pnl: f64 = model
+                .book_exposure
+                .iter()
+                .zip(f.iter())
+                .map(|(b, x)| b * x)
+                .sum();
+            -pnl >= loss
+        })
+        .map(|(t, _)| t)
+        .collect()
+}
+
+/// Up to this many months are named where history caused a reverse-stress loss.
+const MONTHS_NAMED: usize = 5;
+
 /// Reverse stress tests at two losses — the stressed VaR 99% and 15% of book value (the
-/// seed's drawdown) — under the normal and the stressed covariance.
+/// seed's drawdown) — under the normal and the stressed covariance. Plausibility is the
+/// Mahalanobis distance under the covariance that found the move; frequency is the
+/// share of history months whose factor loss on today's book reached the loss.
 fn reverse_stress_findings(f: &mut Findings, model: &FactorModel, var_stressed: f64) {
     let cur = model.base_currency.clone();
     let cur = cur.as_str();
@@ -290,10 +321,15 @@ fn reverse_stress_findings(f: &mut Findings, model: &FactorModel, var_stressed: 
             REVERSE_STRESS_DRAWDOWN * tmv,
         ),
     ];
+    let history_span = format!(
+        "{} to {}",
+        model.history_dates.first().map_or("", String::as_str),
+        model.history_dates.last().map_or("", String::as_str)
+    );
     let columns = [
         Column::text("Loss to explain"),
         Column::money("Loss", cur),
-        Column::text("Covariance"),
+        Column::text("Covariance of the move and its distance"),
     ]
     .into_iter()
     .chain(
@@ -303,23 +339,53 @@ fn reverse_stress_findings(f: &mut Findings, model: &FactorModel, var_stressed: 
             .map(|n| Column::percent(&format!("{n} move"))),
     )
     .chain([
-        Column::number("Mahalanobis distance", 2),
-        Column::percent("History months as extreme"),
+        Column::number("Mahalanobis distance (row's covariance)", 2),
+        Column::percent("History months losing at least this (today's book, factor P&L)"),
+        Column::number("Such months", 0),
+        Column::text("Which months (up to 5)"),
     ])
     .collect();
     let mut table = Table::new(
-        "Reverse stress test: the most plausible one-month factor move that causes each loss",
+        &format!("Reverse stress test: the most plausible one-month factor move that causes each loss; how often history ({history_span}) caused it on today's book"),
         columns,
     );
+    let months_total = model.history.len();
     for (label, key, loss) in targets {
+        let losing = history_months_losing(model, loss);
+        let share = f.figure(
+            &format!("reverse_{key}_history_loss_share"),
+            &format!(
+                "Share of history months ({history_span}) whose factor loss on today's book was at least the {label} (any covariance)"
+            ),
+            losing.len() as f64 / months_total.max(1) as f64,
+            Unit::Fraction,
+            Horizon::Point,
+        );
+        let count = f.figure(
+            &format!("reverse_{key}_history_loss_months"),
+            &format!(
+                "History months ({history_span}, of {months_total}) whose factor loss on today's book was at least the {label}"
+            ),
+            losing.len() as f64,
+            Unit::Count,
+            Horizon::Point,
+        );
+        let named = if losing.is_empty() {
+            "none".to_string()
+        } else if losing.len() <= MONTHS_NAMED {
+            losing
+                .iter()
+                .map(|&t| model.history_dates[t].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            format!("{} months", losing.len())
+        };
         for (cov_name, cov) in &covariances {
             let (shocks, distance) = reverse_stress(&model.book_exposure, cov, loss);
-            let exceedance = model
-                .plausibility
-                .history_exceedance(model.plausibility.distance_normal(&shocks, 1));
             f.figure(
                 &format!("reverse_{key}_{cov_name}_distance"),
-                &format!("Mahalanobis distance of the most plausible move losing the {label} ({cov_name} covariance)"),
+                &format!("Mahalanobis distance of the most plausible move losing the {label} ({cov_name} covariance: the move and its distance)"),
                 distance,
                 Unit::Ratio, Horizon::Point);
             f.figure(
@@ -329,41 +395,150 @@ fn reverse_stress_findings(f: &mut Findings, model: &FactorModel, var_stressed: 
                 Unit::Fraction,
                 Horizon::Point,
             );
-            f.figure(
-                &format!("reverse_{key}_{cov_name}_history_exceedance"),
-                &format!("Share of history months at least as extreme as that move ({label}, {cov_name})"),
-                exceedance,
-                Unit::Fraction, Horizon::Point);
             table.row(
                 [label.into(), loss.into(), (*cov_name).into()]
                     .into_iter()
                     .chain(shocks.iter().map(|&x| Cell::from(x)))
-                    .chain([distance.into(), exceedance.into()])
+                    .chain([
+                        distance.into(),
+                        share.into(),
+                        count.into(),
+                        named.as_str().into(),
+                    ])
                     .collect(),
             );
         }
+        if key == "drawdown15" {
+            reverse_drawdown_recommendation(f, model, &losing, &history_span);
+        }
     }
     f.tables.push(table);
-    if let (Some(d_normal), Some(d_stressed), Some(market), Some(seen)) = (
+}
+
+fn reverse_drawdown_recommendation(
+    f: &mut Findings,
+    model: &FactorModel,
+    losing: &[usize],
+    history_span: &str,
+) {
+    let (Some(d_normal), Some(d_stressed), Some(market), Some(share), Some(count)) = (
         f.get("reverse_drawdown15_normal_distance"),
         f.get("reverse_drawdown15_stressed_distance"),
         f.get("reverse_drawdown15_normal_market_move"),
-        f.get("reverse_drawdown15_normal_history_exceedance"),
-    ) {
-        f.recommend(
-            format!(
-                "The most plausible way to lose 15% of the book in a month, under normal correlations, is a market move of {} with the other factors following — {d_normal:.1} standard deviations out, a distance history reached in {} of months; under stressed correlations the same loss is only {d_stressed:.1} standard deviations out.",
-                pct(market),
-                pct(seen)
-            ),
-            &[
-                "reverse_drawdown15_normal_distance",
-                "reverse_drawdown15_stressed_distance",
-                "reverse_drawdown15_normal_market_move",
-                "reverse_drawdown15_normal_history_exceedance",
-            ],
-        );
+        f.get("reverse_drawdown15_history_loss_share"),
+        f.get("reverse_drawdown15_history_loss_months"),
+    ) else {
+        return;
+    };
+    let months = if losing.is_empty() || losing.len() > MONTHS_NAMED {
+        String::new()
+    } else {
+        format!(
+            " ({})",
+            losing
+                .iter()
+                .map(|&t| model.history_dates[t].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    f.recommend(
+        format!(
+            "The most plausible way to lose 15% of the book ({}) in a month, under normal correlations, is a market move of {} with the other factors following — {d_normal:.1} standard deviations out under the normal covariance; under the stressed covariance the most plausible such move is only {d_stressed:.1} out. Judged by the loss it causes, not by the distance: {count:.0} of the {} months {history_span} ({:.2}%) lost at least as much on today's book from factor moves{months}.",
+            money(REVERSE_STRESS_DRAWDOWN * model.total_market_value, &model.base_currency),
+            pct(market),
+            model.history.len(),
+            share * 100.0
+        ),
+        &[
+            "reverse_drawdown15_normal_distance",
+            "reverse_drawdown15_stressed_distance",
+            "reverse_drawdown15_normal_market_move",
+            "reverse_drawdown15_history_loss_share",
+            "reverse_drawdown15_history_loss_months",
+        ],
+    );
+}
+
+/// How far the independence assumption behind the specific-risk term is from the data:
+/// the in-sample variance of the book's summed residual, Var(Σᵢ Aᵢ εᵢ,t), over the sum of
+/// the independent variances, Σᵢ Aᵢ² Var(εᵢ,t), both over the estimation window from
+/// `model.series_residuals` (the OLS residuals there). 1 means the residuals behave as
+/// independent; below 1 they offset, above 1 they move together (a hidden common factor
+/// with same-signed exposures). It tests the factor model's assumption that specific
+/// returns are uncorrelated across assets (R. Grinold & R. Kahn (2000), *Active
+/// Portfolio Management*, 2nd ed., ch. 3): Var(Σ Aᵢεᵢ) = Σ Aᵢ²Var(εᵢ) + Σᵢ≠ⱼ AᵢAⱼCov,
+/// computed without the n × n covariance by summing the book's residual month by month.
+/// Positions with given exposures (no residual series) are left out.
+/// O(positions + series × months).
+pub fn residual_dependence_ratio(model: &FactorModel) -> Option<f64> {
+    let series = model.series_residuals.len();
+    let mut amount = vec![0.0; series];
+    let mut squared = vec![0.0; series];
+    for p in &model.positions {
+        if let Some(s) = p.residual_series {
+            amount[s as usize] += p.exposure_amount;
+            squared[s as usize] += p.exposure_amount.powi(2);
+        }
     }
+    let months = model.window.months;
+    let window = |r: &[f64]| -> Vec<f64> {
+        let start = r.len().saturating_sub(months);
+        let w = &r[start..];
+        let mean = w.iter().sum::<f64>() / w.len().max(1) as f64;
+        w.iter().map(|x| x - mean).collect()
+    };
+    let mut book = vec![0.0; months];
+    let mut independent = 0.0;
+    for (s, r) in model.series_residuals.iter().enumerate() {
+        if squared[s] == 0.0 {
+            continue;
+        }
+        let e = window(r);
+        independent += squared[s] * e.iter().map(|x| x * x).sum::<f64>();
+        for (b, x) in book.iter_mut().zip(&e) {
+            *b += amount[s] * x;
+        }
+    }
+    // The same divisor on both sides: the ratio does not depend on it.
+    let actual: f64 = book.iter().map(|x| x * x).sum();
+    (independent > 0.0).then(|| actual / independent)
+}
+
+fn residual_dependence_findings(f: &mut Findings, model: &FactorModel) {
+    let Some(ratio) = residual_dependence_ratio(model) else {
+        return;
+    };
+    let w = &model.window;
+    f.figure(
+        "residual_dependence_ratio",
+        &format!(
+            "Variance of the book's summed residual over the sum of independent residual variances ({} to {}, in-sample; exposure-weighted; 1 = independent)",
+            w.start, w.end
+        ),
+        ratio,
+        Unit::Ratio,
+        Horizon::Point,
+    );
+    let Some(specific) = f.get("variance_share_specific_normal") else {
+        return;
+    };
+    let effect = if ratio < 1.0 {
+        "they partly offset, so the specific-risk term — summed as if independent — overstates the book's specific volatility by a factor of about"
+    } else {
+        "they move together, so the specific-risk term — summed as if independent — understates the book's specific volatility by a factor of about"
+    };
+    f.recommend(
+        format!(
+            "Caveat on specific risk: over {} to {} (in-sample) the book's summed residual had {ratio:.2}× the variance of independent residuals — the residuals share common factors and {effect} {:.2}. It is {} of the book's variance now, so VaR barely moves; after a market hedge it is a much larger share of what remains, so read hedged VaR figures as {} on this count. The VaR method is unchanged.",
+            w.start,
+            w.end,
+            (1.0 / ratio).sqrt().max(ratio.sqrt()),
+            pct(specific),
+            if ratio < 1.0 { "conservative (too high)" } else { "too low" }
+        ),
+        &["residual_dependence_ratio", "variance_share_specific_normal"],
+    );
 }
 
 /// The seed's drawdown: a loss of 15% of book value, the reverse stress test's second
@@ -803,7 +978,7 @@ fn decomposition_findings(f: &mut Findings, model: &FactorModel) {
     let limit = model.limits.factor_share;
     f.figure(
         "factor_concentration_limit",
-        "Concentration limit: largest share of stressed VaR 99% one factor, sector or position may carry (parameter)",
+        "Concentration limit: largest share of stressed VaR 99% one factor, group (industry or size bucket) or position may carry (parameter)",
         limit,
         Unit::Fraction,
         Horizon::Point,
@@ -839,8 +1014,8 @@ fn decomposition_findings(f: &mut Findings, model: &FactorModel) {
         decomposition_columns("Source", "Book exposure", cur),
     );
     let mut sector_table = Table::new(
-        "Marginal, component and incremental VaR and ES 99% by sector, one month (positions without a sector are Unclassified; incremental = the sector removed)",
-        decomposition_columns("Sector", "Exposure amount", cur),
+        "Marginal, component and incremental VaR and ES 99% by group (industry or size bucket), one month (the book's `sector` field: an industry for industry portfolios, a size quintile for style portfolios; positions without one are Unclassified; incremental = the group removed)",
+        decomposition_columns("Group (industry or size bucket)", "Exposure amount", cur),
     );
     let mut split_table = Table::new(
         "Variance of one-month P&L: stand-alone factor, factor interaction (the covariance terms Σⱼ≠ₗ bⱼbₗΣⱼₗ — the part of factor risk that comes from factor correlations) and specific; shares sum to 1",
@@ -927,7 +1102,7 @@ fn decomposition_findings(f: &mut Findings, model: &FactorModel) {
                 f.figure(
                     &format!("{key}_component_es99_stressed"),
                     &format!(
-                        "Component ES 99% of sector {} (stressed covariance)",
+                        "Component ES 99% of group (industry or size bucket) {} (stressed covariance)",
                         s.name
                     ),
                     m * s.component,
@@ -937,7 +1112,7 @@ fn decomposition_findings(f: &mut Findings, model: &FactorModel) {
                 f.figure(
                     &format!("{key}_incremental_var99_stressed"),
                     &format!(
-                        "Incremental VaR 99% of sector {}: the book's less the book's without it (stressed covariance)",
+                        "Incremental VaR 99% of group (industry or size bucket) {}: the book's less the book's without it (stressed covariance)",
                         s.name
                     ),
                     z * s.incremental,
@@ -946,7 +1121,10 @@ fn decomposition_findings(f: &mut Findings, model: &FactorModel) {
                 );
                 f.figure(
                     &format!("{key}_share_stressed"),
-                    &format!("Sector {} share of stressed VaR 99% (Euler)", s.name),
+                    &format!(
+                        "Share of stressed VaR 99% (Euler) of group (industry or size bucket) {}",
+                        s.name
+                    ),
                     share,
                     Unit::Fraction,
                     Horizon::Point,
@@ -954,7 +1132,7 @@ fn decomposition_findings(f: &mut Findings, model: &FactorModel) {
                 if share > limit {
                     flags.push((
                         format!("{key}_share_stressed"),
-                        format!("sector {}", s.name),
+                        format!("group (industry or size bucket) {}", s.name),
                         share,
                         format!("{key}_component_es99_stressed"),
                     ));
@@ -1066,7 +1244,7 @@ fn decomposition_findings(f: &mut Findings, model: &FactorModel) {
             "Top 10 positions by stressed component ES 99%, one month (marginal per unit of exposure amount; incremental = the position removed)",
             vec![
                 Column::text("Position"),
-                Column::text("Sector"),
+                Column::text("Group (industry or size bucket)"),
                 Column::money("Market value", cur),
                 Column::percent("Marginal VaR 99%, stressed"),
                 Column::money("Component VaR 99%, normal", cur),
@@ -1099,7 +1277,7 @@ fn decomposition_findings(f: &mut Findings, model: &FactorModel) {
 
     f.figure(
         "concentration_flags",
-        "Factors, sectors and positions above the concentration limit on stressed risk",
+        "Factors, groups (industry or size bucket) and positions above the concentration limit on stressed risk",
         flags.len() as f64,
         Unit::Count,
         Horizon::Point,
@@ -1712,6 +1890,96 @@ mod tests {
         let agg = crate::aggregate::merge(&model, outcomes);
         let f = risk_decomposition_engineer(&model, &agg);
         (model, agg, f)
+    }
+
+    #[test]
+    fn reverse_stress_history_share_is_a_direct_count_of_months_losing_that_much() {
+        let (model, _, f) = run(&crate::tests::params(100));
+        // Direct count, with the book exposure rebuilt from the positions (Σ A_i β_i)
+        // rather than taken from the model.
+        let k = model.factors.len();
+        let b: Vec<f64> = (0..k)
+            .map(|j| {
+                model
+                    .positions
+                    .iter()
+                    .map(|p| p.exposure_amount * p.exposures[j])
+                    .sum()
+            })
+            .collect();
+        let losing = |loss: f64| {
+            model
+                .history
+                .iter()
+                .filter(|m| -m.iter().zip(&b).map(|(x, e)| x * e).sum::<f64>() >= loss)
+                .count()
+        };
+        let n = model.history.len() as f64;
+        let drawdown = REVERSE_STRESS_DRAWDOWN * model.total_market_value;
+        let var = f.get("var99_stressed").unwrap();
+        for (key, loss) in [("drawdown15", drawdown), ("var", var)] {
+            let count = losing(loss) as f64;
+            assert_eq!(
+                f.get(&format!("reverse_{key}_history_loss_months")),
+                Some(count)
+            );
+            let share = f.get(&format!("reverse_{key}_history_loss_share")).unwrap();
+            assert!(
+                (share - count / n).abs() < 1e-15,
+                "{key}: {share} vs {count}/{n}"
+            );
+        }
+        // Independent value: numpy on the CSV with the review's book exposure
+        // (/tmp/rev/bexp.npy; -(H @ b) >= 0.15 * 815e6) finds 3 of 819 months —
+        // 1987-10, 1998-08, 2008-10 — and 2 (1987-10, 2008-10) at USD 147.3m.
+        assert_eq!(model.history.len(), 819);
+        let months: Vec<&str> = history_months_losing(&model, drawdown)
+            .iter()
+            .map(|&t| &model.history_dates[t][..7])
+            .collect();
+        assert_eq!(months, ["1987-10", "1998-08", "2008-10"]);
+        assert_eq!(history_months_losing(&model, var).len(), 2);
+        // The distance is measured under the covariance that found the move.
+        let (_, d) = reverse_stress(
+            &model.book_exposure,
+            &from_rows(&model.covariance_stressed),
+            drawdown,
+        );
+        assert_eq!(f.get("reverse_drawdown15_stressed_distance"), Some(d));
+    }
+
+    #[test]
+    fn residual_dependence_ratio_matches_numpy_on_the_sample_book() {
+        let (model, _, f) = run(&crate::tests::params(100));
+        // numpy (/tmp/venv-rev): OLS of each position's excess return on the four
+        // factors over 2007-04..2017-03 (np.linalg.lstsq with a constant), residual
+        // matrix E (120 × 30), mv = market values; (E @ mv).var() / (mv**2 * E.var(0)).sum().
+        let reference = 0.470_111_325_708_803_7;
+        let ratio = f.get("residual_dependence_ratio").unwrap();
+        assert!((ratio - reference).abs() < 1e-9, "{ratio}");
+        assert_eq!(residual_dependence_ratio(&model), Some(ratio));
+    }
+
+    #[test]
+    fn residual_dependence_ratio_is_one_for_a_single_series_and_sums_exposures() {
+        // One series held twice: the summed residual is (A₁ + A₂) ε, the independent
+        // sum (A₁² + A₂²) Var ε — ratio (A₁ + A₂)² / (A₁² + A₂²).
+        let (mut model, _, _) = run(&crate::tests::params(100));
+        let s = model.positions[0].residual_series.unwrap();
+        model.positions.truncate(2);
+        model.positions[1].residual_series = Some(s);
+        let (a1, a2) = (
+            model.positions[0].exposure_amount,
+            model.positions[1].exposure_amount,
+        );
+        let expected = (a1 + a2).powi(2) / (a1 * a1 + a2 * a2);
+        let ratio = residual_dependence_ratio(&model).unwrap();
+        assert!(
+            (ratio - expected).abs() < 1e-12 * expected,
+            "{ratio} vs {expected}"
+        );
+        model.positions.truncate(1);
+        assert!((residual_dependence_ratio(&model).unwrap() - 1.0).abs() < 1e-12);
     }
 
     #[test]
