@@ -396,13 +396,16 @@ fn regime_findings(f: &mut Findings, model: &FactorModel, reg: &Regimes, crowdin
     f.tables.push(
         Table::new(
             &format!(
-                "Gaussian HMM model selection by BIC on the monthly factor history {first} to {last} ({n} months × {} factors; {} restarts, seed {HMM_SEED:#x}; lower BIC wins)",
+                "Gaussian HMM model selection by BIC on the monthly factor history {first} to {last} ({n} months × {} factors; {} restarts of {} short-EM iterations each, the best {} run to convergence — best and worst of those shown; seed {HMM_SEED:#x}; lower BIC wins)",
                 factors.len(),
-                hmm_options().restarts
+                hmm_options().restarts,
+                hmm_options().screening_iter,
+                hmm_options().finalists
             ),
             vec![
                 Column::number("Regimes K", 0),
-                Column::number("Log-likelihood", 1),
+                Column::number("Best log-likelihood", 2),
+                Column::number("Worst finalist log-likelihood", 2),
                 Column::number("Parameters", 0),
                 Column::number("BIC", 1),
                 Column::text("Converged"),
@@ -413,6 +416,12 @@ fn regime_findings(f: &mut Findings, model: &FactorModel, reg: &Regimes, crowdin
             vec![
                 (c.states as f64).into(),
                 c.log_likelihood.into(),
+                c.fit
+                    .finalist_log_likelihoods
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min)
+                    .into(),
                 (c.parameters as f64).into(),
                 c.bic.into(),
                 (if c.fit.converged { "yes" } else { "no" }).into(),
