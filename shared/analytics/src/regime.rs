@@ -59,9 +59,10 @@ pub struct GaussianHmm {
 /// Controls of [`fit_hmm`] and [`select_by_bic`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct HmmOptions {
-    /// Number of initialisations (see [`fit_hmm`]); the one with the highest
-    /// log-likelihood after `screening_iter` iterations is run to convergence (ties
-    /// go to the earlier restart). Restart 0 is quantile-based, the others k-means++.
+    /// Number of initialisations (see [`fit_hmm`]); the `finalists` with the highest
+    /// log-likelihood after `screening_iter` iterations are run to convergence and the
+    /// best of them is kept (ties go to the earlier restart). Restart 0 is
+    /// quantile-based, the others k-means++.
     pub restarts: usize,
     /// Cap on Baum–Welch iterations of the final run.
     pub max_iter: usize,
@@ -80,6 +81,11 @@ pub struct HmmOptions {
     /// of the data (`ridge * tr(S)/d` on the diagonal), keeping each `Sigma_k`
     /// positive definite even when a state holds few observations.
     pub ridge: f64,
+    /// How many of the screened restarts (best log-likelihood first) are run on to
+    /// convergence; at least 1, at most `restarts`. The screening ranking after a few
+    /// iterations is noisy (EM's slow phases can overtake each other), so running a
+    /// few finalists to the end finds the best optimum far more reliably than one.
+    pub finalists: usize,
 }
 
 impl Default for HmmOptions {
@@ -91,6 +97,7 @@ impl Default for HmmOptions {
             tol: 1e-6,
             seed: 0x5EED_2024,
             ridge: 1e-6,
+            finalists: 1,
         }
     }
 }
@@ -112,6 +119,9 @@ pub struct HmmFit {
     pub converged: bool,
     /// Index of the winning restart.
     pub restart: usize,
+    /// Final log-likelihood of every finalist run to convergence (in restart order):
+    /// their spread shows how many distinct optima the restarts found.
+    pub finalist_log_likelihoods: Vec<f64>,
 }
 
 /// One candidate of a BIC model selection.
@@ -643,21 +653,13 @@ fn quantile_labels(data: &Data, k: usize) -> Vec<usize> {
 
 /// Hard labels from k-means++ seeding (D. Arthur and S. Vassilvitskii (2007),
 /// "k-means++: the advantages of careful seeding", SODA '07, 1027–1035) followed by at
-/// most 25 Lloyd iterations, on the columns scaled to unit variance.
+/// most 25 Lloyd iterations, on the raw (unscaled) data as hmmlearn's k-means start
+/// does: the most volatile variables — for factor returns, the market — dominate the
+/// clustering, which is what separates volatility regimes. (On the sample history,
+/// clustering standardised columns instead missed the best K = 4 optimum.)
 fn kmeans_labels(data: &Data, k: usize, rng: &mut SplitMix64) -> Vec<usize> {
     let (n, d) = (data.n, data.d);
-    let scale: Vec<f64> = (0..d)
-        .map(|j| {
-            let col: Vec<f64> = (0..n).map(|t| data.x[t * d + j]).collect();
-            let s = crate::stats::std_dev(&col);
-            if s > 0.0 && s.is_finite() {
-                1.0 / s
-            } else {
-                1.0
-            }
-        })
-        .collect();
-    let z: Vec<f64> = (0..n * d).map(|i| data.x[i] * scale[i % d]).collect();
+    let z = &data.x;
     let dist2 =
         |t: usize, c: &[f64]| -> f64 { (0..d).map(|j| (z[t * d + j] - c[j]).powi(2)).sum() };
     let first = ((rng.next_f64() * n as f64) as usize).min(n - 1);
@@ -823,6 +825,20 @@ fn model_from_labels(
     }
 }
 
+/// Keeps the cluster means of a hard-label start but gives every state the pooled
+/// covariance and uniform initial and transition probabilities: hmmlearn's
+/// `GaussianHMM` initialisation (k-means means, the data covariance for every state).
+/// Its first E-step assigns months by distance to the means alone, a softer start than
+/// per-cluster covariances, and reaches optima those miss.
+fn soften(model: &mut GaussianHmm, pooled: &(Vec<f64>, DMatrix<f64>)) {
+    let k = model.states();
+    for c in model.covariances.iter_mut() {
+        *c = pooled.1.clone();
+    }
+    model.transition = DMatrix::from_element(k, k, 1.0 / k as f64);
+    model.initial = vec![1.0 / k as f64; k];
+}
+
 /// One Baum–Welch update (Rabiner 1989, eqs. 40a–c and 52–54 with the scaled
 /// variables of §V.A) given the forward lattice at the current parameters.
 fn baum_welch_step(model: &GaussianHmm, data: &Data, lat: &Lattice, ridge: f64) -> GaussianHmm {
@@ -934,7 +950,7 @@ impl EmRun {
 }
 
 fn check_options(opts: &HmmOptions) -> Result<(), AnalyticsError> {
-    if opts.restarts == 0 || opts.max_iter == 0 {
+    if opts.restarts == 0 || opts.max_iter == 0 || opts.finalists == 0 {
         return Err(invalid(
             "HMM fit needs at least one restart and one iteration",
         ));
@@ -964,9 +980,9 @@ fn fit_data(data: &Data, k: usize, opts: &HmmOptions) -> Result<HmmFit, Analytic
     let avg_var = raw.1.trace() / data.d as f64;
     let ridge = opts.ridge * if avg_var > 0.0 { avg_var } else { 1.0 };
     let pooled = (raw.0, raw.1 + DMatrix::identity(data.d, data.d) * ridge);
-    // Short EM on every restart, then the best one to convergence.
+    // Short EM on every restart, then the best `finalists` to convergence.
     let screening = opts.screening_iter.min(opts.max_iter);
-    let mut best: Option<(usize, EmRun)> = None;
+    let mut screened: Vec<(usize, EmRun)> = Vec::new();
     let mut last_err = None;
     let restarts = if k == 1 { 1 } else { opts.restarts }; // K = 1 has one fit
     for r in 0..restarts {
@@ -976,13 +992,32 @@ fn fit_data(data: &Data, k: usize, opts: &HmmOptions) -> Result<HmmFit, Analytic
             let mut rng = SplitMix64(opts.seed ^ (r as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
             kmeans_labels(data, k, &mut rng)
         };
-        let init = model_from_labels(data, &labels, k, &pooled, ridge);
+        let mut init = model_from_labels(data, &labels, k, &pooled, ridge);
+        if r % 2 == 1 {
+            soften(&mut init, &pooled);
+        }
         let run = EmRun::start(init, data).and_then(|mut run| {
             run.advance(data, opts.tol, ridge, screening)?;
             Ok(run)
         });
         match run {
-            Ok(run) => {
+            Ok(run) => screened.push((r, run)),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    if screened.is_empty() {
+        return Err(last_err.unwrap_or(AnalyticsError::NotPositiveDefinite));
+    }
+    // Best screened first; ties keep restart order (the sort is stable).
+    screened.sort_by(|a, b| b.1.log_likelihood.total_cmp(&a.1.log_likelihood));
+    screened.truncate(opts.finalists.max(1));
+    screened.sort_by_key(|(r, _)| *r);
+    let mut best: Option<(usize, EmRun)> = None;
+    let mut finalist_log_likelihoods = Vec::with_capacity(screened.len());
+    for (r, mut run) in screened {
+        match run.advance(data, opts.tol, ridge, opts.max_iter) {
+            Ok(()) => {
+                finalist_log_likelihoods.push(run.log_likelihood);
                 if best
                     .as_ref()
                     .is_none_or(|(_, b)| run.log_likelihood > b.log_likelihood)
@@ -993,9 +1028,8 @@ fn fit_data(data: &Data, k: usize, opts: &HmmOptions) -> Result<HmmFit, Analytic
             Err(e) => last_err = Some(e),
         }
     }
-    let (restart, mut run) =
+    let (restart, run) =
         best.ok_or_else(|| last_err.unwrap_or(AnalyticsError::NotPositiveDefinite))?;
-    run.advance(data, opts.tol, ridge, opts.max_iter)?;
     Ok(HmmFit {
         model: run.model.canonical(),
         log_likelihood: run.log_likelihood,
@@ -1003,6 +1037,7 @@ fn fit_data(data: &Data, k: usize, opts: &HmmOptions) -> Result<HmmFit, Analytic
         iterations: run.iterations,
         converged: run.converged,
         restart,
+        finalist_log_likelihoods,
     })
 }
 /// Fits a K-state full-covariance Gaussian HMM by Baum–Welch EM (Rabiner 1989, §III.C
@@ -1013,10 +1048,15 @@ fn fit_data(data: &Data, k: usize, opts: &HmmOptions) -> Result<HmmFit, Analytic
 /// uniform initial distribution):
 /// - restart 0: quantiles of the first (market) column, K equal-sized groups;
 /// - restarts 1..: k-means++ seeding (Arthur & Vassilvitskii 2007) plus Lloyd
-///   iterations on the standardised data, seeded by SplitMix64 from `opts.seed`.
+///   iterations on the raw data, seeded by SplitMix64 from `opts.seed`; odd restarts
+///   keep only the cluster means and start every state at the pooled covariance
+///   with uniform transitions (hmmlearn's start), even ones use the per-cluster
+///   moments and transition counts.
 ///
-/// Every restart gets `opts.screening_iter` Baum–Welch iterations; the best of them
-/// is iterated on (Biernacki, Celeux & Govaert 2003, "short EM"). Each M-step adds `opts.ridge * (average variance of the data)` to the diagonal
+/// Every restart gets `opts.screening_iter` Baum–Welch iterations; the best
+/// `opts.finalists` of them are iterated on to convergence and the highest
+/// log-likelihood kept (Biernacki, Celeux & Govaert 2003, "short EM"). Each M-step
+/// adds `opts.ridge * (average variance of the data)` to the diagonal
 /// of every state covariance. Iteration stops when the log-likelihood changes by less
 /// than `opts.tol` or after `opts.max_iter` updates (then `converged` is false; the
 /// parameters are still returned). States are ordered calm first (see [`GaussianHmm`]).
@@ -1042,9 +1082,22 @@ pub fn select_by_bic(
         )));
     }
     let data = Data::new("select_by_bic", x)?;
+    // The K fits are independent: run them on two threads (the largest K, the
+    // slowest, on one; the rest on the other). Each fit is deterministic on its own,
+    // so the result does not depend on the threads.
+    let fits: Vec<Result<HmmFit, AnalyticsError>> = std::thread::scope(|scope| {
+        let data = &data;
+        let big = scope.spawn(move || fit_data(data, k_max, opts));
+        let mut fits: Vec<_> = (1..k_max).map(|k| fit_data(data, k, opts)).collect();
+        fits.push(
+            big.join()
+                .unwrap_or_else(|_| Err(invalid("HMM fit thread panicked"))),
+        );
+        fits
+    });
     let mut candidates = Vec::with_capacity(k_max);
-    for k in 1..=k_max {
-        let fit = fit_data(&data, k, opts)?;
+    for (k, fit) in (1..=k_max).zip(fits) {
+        let fit = fit?;
         candidates.push(BicCandidate {
             states: k,
             parameters: parameter_count(k, data.d),
@@ -1272,20 +1325,19 @@ mod tests {
     #[test]
     fn fit_on_hx_reproduces_the_cross_checked_model() {
         // Ties the hard-coded model of the hmmlearn checks to the fitting code.
+        // Since the hmmlearn-style restarts were added, the winning restart reaches the
+        // same optimum by another path and stops (tol 1e-6) a hair from where
+        // hx_model() stopped (the likelihood is flat there: 3e-5 in a mean moves it
+        // by under 1e-6): agreement to the convergence tolerance, not to 1e-12.
         let fit = fit_hmm(&hx(), 2, &HmmOptions::default()).unwrap();
         let m = hx_model();
         assert!(fit.converged);
-        assert_rel(
-            fit.log_likelihood,
-            284.1791395709707,
-            1e-12,
-            "log-likelihood",
-        );
+        assert!((fit.log_likelihood - 284.1791395709707).abs() < 1e-6);
         for (a, b) in fit.model.means.iter().zip(m.means.iter()) {
-            assert!((a - b).abs() <= 1e-12, "means {a} vs {b}");
+            assert!((a - b).abs() <= 1e-4, "means {a} vs {b}");
         }
         for (a, b) in fit.model.transition.iter().zip(m.transition.iter()) {
-            assert!((a - b).abs() <= 1e-10, "transition {a} vs {b}");
+            assert!((a - b).abs() <= 1e-3, "transition {a} vs {b}");
         }
     }
 
