@@ -936,25 +936,40 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             Unit::Count,
             Horizon::Point,
         );
+        // The months, and why they are these: the future's walk-forward can only start
+        // a full window after its own history does.
+        let span = format!(
+            "{oos:.0} months {} to {}: from {window} months after the {} series starts",
+            model
+                .history_dates
+                .get(wf.first_month)
+                .map_or("", String::as_str),
+            model.history_dates.last().map_or("", String::as_str),
+            ins.spec().column
+        );
         if wf.hedged.len() >= MIN_OOS_MONTHS {
             let es = |x: &[f64]| risk::historical_var_es(x, 0.99).es;
             let es_none = f.figure(
                 "overlay_oos_es99_unhedged",
-                "Walk-forward ES 99% of the book, unhedged (out of sample)",
+                &format!(
+                    "Walk-forward ES 99% of today's holdings, unhedged ({span}; out of sample)"
+                ),
                 es(&wf.unhedged),
                 Unit::Money,
                 Horizon::Months(1),
             );
             let es_hedged = f.figure(
                 "overlay_oos_es99_future",
-                "Walk-forward ES 99% with the E-mini hedge re-sized monthly on the trailing window (out of sample, actual basis)",
+                &format!("Walk-forward ES 99% with the E-mini hedge, book betas and hedge re-estimated monthly on the trailing {window} months ({span}; out of sample, actual basis)"),
                 es(&wf.hedged),
                 Unit::Money,
                 Horizon::Months(1),
             );
             let es_ideal = f.figure(
                 "overlay_oos_es99_no_basis",
-                "Walk-forward ES 99% had the same hedge had no basis (out of sample)",
+                &format!(
+                    "Walk-forward ES 99% had the same hedge had no basis ({span}; out of sample)"
+                ),
                 es(&wf.without_basis),
                 Unit::Money,
                 Horizon::Months(1),
@@ -968,14 +983,14 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             );
             let vol_none = f.figure(
                 "overlay_oos_volatility_unhedged",
-                "Walk-forward monthly P&L volatility, unhedged (out of sample)",
+                &format!("Walk-forward monthly P&L volatility, unhedged ({span}; out of sample)"),
                 stats::std_dev(&wf.unhedged),
                 Unit::Money,
                 Horizon::Months(1),
             );
             let vol_hedged = f.figure(
                 "overlay_oos_volatility_future",
-                "Walk-forward monthly P&L volatility with the E-mini hedge (out of sample)",
+                &format!("Walk-forward monthly P&L volatility with the E-mini hedge ({span}; out of sample)"),
                 stats::std_dev(&wf.hedged),
                 Unit::Money,
                 Horizon::Months(1),
@@ -995,18 +1010,14 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             );
             let mean_ratio = f.figure(
                 "overlay_oos_mean_hedge_ratio",
-                "Average walk-forward futures hedge ratio (of market exposure)",
+                "Average walk-forward futures hedge ratio (of the trailing market exposure)",
                 stats::mean(&wf.ratios),
                 Unit::Ratio,
                 Horizon::Point,
             );
-            let from = model
-                .history_dates
-                .get(wf.first_month)
-                .map_or("", String::as_str);
             f.recommend(
                 format!(
-                    "Out of sample — re-sized each month on the trailing {window} months from {from}, {oos:.0} months — the futures hedge (average ratio {mean_ratio:.2}) took ES 99% from {} to {} and monthly volatility from {} to {}; its basis added {} a month of volatility (ES 99% would have been {} with no basis; each ES 99% rests on {tail:.1} months). The ETF overlay cannot be judged this way: {} months of ETF history leave no out-of-sample tail.",
+                    "Out of sample — the book's betas and the hedge re-estimated each month on the trailing {window} months, {span} — the futures hedge (average ratio {mean_ratio:.2}) took ES 99% from {} to {} and monthly volatility from {} to {}; its basis added {} a month of volatility (ES 99% would have been {} with no basis; each ES 99% rests on {tail:.1} months). The ETF overlay cannot be judged this way: {} months of ETF history leave no out-of-sample tail.",
                     money(es_none, cur),
                     money(es_hedged, cur),
                     money(vol_none, cur),

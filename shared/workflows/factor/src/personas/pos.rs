@@ -1168,7 +1168,7 @@ fn reoptimise(f: &mut Findings, model: &FactorModel, regimes: Option<&Findings>)
         );
         fig(
             "oos_es99",
-            "ES 99% one month, walk-forward (out of sample)",
+            &format!("ES 99% one month, walk-forward (out of sample; {oos_months} months {first_oos} to {last_oos}, the proposals' re-fit schedule: the most recent {WALK_FORWARD_SPAN_MONTHS} months)"),
             b.oos_es99,
             Unit::Money,
             Horizon::Months(1),
@@ -1386,7 +1386,7 @@ fn reoptimise(f: &mut Findings, model: &FactorModel, regimes: Option<&Findings>)
     let (leg, instrument) = match future {
         Some(i) => (
             crate::instruments::HedgeLeg::from(i),
-            format!("{} futures", i.spec().name),
+            i.spec().name.to_string(),
         ),
         None => (
             crate::instruments::HedgeLeg {
