@@ -28,6 +28,7 @@
 use crate::model::{from_rows, FactorModel, FACTORS};
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use stresslab_analytics::{covariance, optimize, regression, risk, stats, AnalyticsError};
 use stresslab_core::findings::{Findings, Horizon, Unit};
 use stresslab_core::market_data::MarketData;
@@ -361,11 +362,44 @@ pub struct WalkForward {
     pub ratios: Vec<f64>,
 }
 
+/// Monthly P&L of today's holdings in every history month: factor moves on today's
+/// exposures plus the replayed residuals, `b·f_t + Σᵢ Aᵢ εᵢₜ` — the book's own excess
+/// return series less its (constant) alpha, as the model holds it.
+pub fn book_pnl(book: &[f64], history: &[Vec<f64>], residual_pnl: &[f64]) -> Vec<f64> {
+    history
+        .iter()
+        .enumerate()
+        .map(|(t, f)| {
+            book.iter().zip(f).map(|(b, x)| b * x).sum::<f64>()
+                + residual_pnl.get(t).copied().unwrap_or(0.0)
+        })
+        .collect()
+}
+
+/// The book's factor exposures as they would have been estimated on the history
+/// months `rows` only: OLS (with intercept) of the book's monthly P&L on those months'
+/// factor returns. The model's residuals are `r − α − β·f` with today's betas, so over
+/// any window the book's P&L is its actual return less a constant, and the slope is the
+/// book beta that window's data give (a trailing estimate: no month after `rows`).
+/// None if the regression cannot be fitted (too few months, singular factors).
+pub fn trailing_book_exposure(
+    book_pnl: &[f64],
+    history: &[Vec<f64>],
+    rows: Range<usize>,
+) -> Option<Vec<f64>> {
+    let k = history.first()?.len();
+    let x = DMatrix::from_fn(rows.len(), k, |i, j| history[rows.start + i][j]);
+    regression::ols(&book_pnl[rows], &x)
+        .ok()
+        .map(|fit| fit.betas)
+}
+
 /// Walk-forward test (no look-ahead): for each month `t` after `window` months of the
 /// instrument's history, estimate its betas and basis on months `t−window..t`, the
-/// factor covariance on the same months, size the overlay ([`size_overlay`], capped,
-/// no cost penalty), and apply it to month `t`. `residual_pnl` is the book's non-factor
-/// P&L by history month (which no factor hedge touches).
+/// book's exposures ([`trailing_book_exposure`]) and the factor covariance on the same
+/// months, size the overlay ([`size_overlay`], capped, no cost penalty), and apply it
+/// to month `t`. `residual_pnl` is the book's non-factor P&L by history month (which
+/// no factor hedge touches); today's holdings are replayed, their betas are not.
 pub fn walk_forward_future(
     book: &[f64],
     history: &[Vec<f64>],
@@ -383,11 +417,16 @@ pub fn walk_forward_future(
         without_basis: Vec::new(),
         ratios: Vec::new(),
     };
+    let pnl_all = book_pnl(book, history, residual_pnl);
     for t in first_month..history.len() {
         let rows = t - window..t;
         let x = DMatrix::from_fn(window, k, |i, j| history[rows.start + i][j]);
         let y = &instrument.excess_returns[rows.start - instrument.start..t - instrument.start];
-        let (Ok(fit), Ok(cov)) = (regression::ols(y, &x), covariance::sample_covariance(&x)) else {
+        let (Ok(fit), Ok(cov), Some(trailing)) = (
+            regression::ols(y, &x),
+            covariance::sample_covariance(&x),
+            trailing_book_exposure(&pnl_all, history, rows.clone()),
+        ) else {
             continue;
         };
         let leg = HedgeLeg {
@@ -396,7 +435,7 @@ pub fn walk_forward_future(
             cost_short: spec.annual_cost(true),
             cost_long: spec.annual_cost(false),
         };
-        let Ok(h) = size_overlay(book, &cov, std::slice::from_ref(&leg), 0.0, false) else {
+        let Ok(h) = size_overlay(&trailing, &cov, std::slice::from_ref(&leg), 0.0, false) else {
             continue;
         };
         let h = h[0];
@@ -404,13 +443,15 @@ pub fn walk_forward_future(
         let factor_part: f64 = fit.betas.iter().zip(f).map(|(b, x)| b * x).sum();
         let actual = instrument.excess_returns[t - instrument.start] - fit.intercept;
         let cost = h.abs() * spec.annual_cost(h > 0.0) / 12.0;
-        let pnl = book.iter().zip(f).map(|(b, x)| b * x).sum::<f64>()
-            + residual_pnl.get(t).copied().unwrap_or(0.0);
+        let pnl = pnl_all[t];
         w.unhedged.push(pnl);
         w.hedged.push(pnl - h * actual - cost);
         w.without_basis.push(pnl - h * factor_part - cost);
-        w.ratios
-            .push(if book[0] != 0.0 { h / book[0] } else { 0.0 });
+        w.ratios.push(if trailing[0] != 0.0 {
+            h / trailing[0]
+        } else {
+            0.0
+        });
     }
     w
 }
@@ -541,7 +582,7 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             Column::number("Months", 0),
             Column::money("Annual cost", cur),
             Column::money("Margin (cash tied up)", cur),
-            Column::money("Stressed VaR 99% reduction, 1 month (incremental)", cur),
+            Column::money("Stressed VaR 99% reduction, 1 month (each instrument: incremental, given the rest; last row: the whole overlay, not the sum)", cur),
             Column::number("VaR reduction per unit of annual cost", 1),
         ],
     );
@@ -651,7 +692,7 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
         ]);
     }
     table.row(vec![
-        "Overlay in all".into(),
+        "Overlay in all (reduction: whole overlay against none)".into(),
         "".into(),
         (0..h.len()).map(|i| h[i].abs()).sum::<f64>().into(),
         None::<f64>.into(),
@@ -730,12 +771,65 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             Unit::Money,
             Horizon::Annualised,
         );
+        // What the future does to every factor exposure: it carries the S&P 500's
+        // style betas, so selling it moves the style tilts too.
+        let after_exposure: Vec<f64> = (0..b.len()).map(|j| b[j] - all[i].betas[j] * hf).collect();
+        let mut exposures = Table::new(
+            "The book's factor exposures before and after the hedge (sell = the future's betas × notional taken off each exposure; in-sample betas)",
+            vec![
+                Column::text("Factor"),
+                Column::money("Before", cur),
+                Column::signed("Future's beta", 3),
+                Column::money("After the E-mini hedge", cur),
+                Column::percent("Change, E-mini"),
+                Column::money("After the overlay over all instruments", cur),
+            ],
+        );
+        for (j, name) in FACTORS.iter().enumerate().take(b.len()) {
+            f.figure(
+                &format!("overlay_exposure_before_{}", name.to_lowercase()),
+                &format!("Book's {name} exposure before any hedge (in-sample betas)"),
+                b[j],
+                Unit::Money,
+                Horizon::Point,
+            );
+            let after = f.figure(
+                &format!("overlay_future_only_exposure_{}", name.to_lowercase()),
+                &format!("Book's {name} exposure after the E-mini hedge (in-sample betas)"),
+                after_exposure[j],
+                Unit::Money,
+                Horizon::Point,
+            );
+            let after_all_j = b[j] - (0..all.len()).map(|x| all[x].betas[j] * h[x]).sum::<f64>();
+            exposures.row(vec![
+                (*name).into(),
+                b[j].into(),
+                all[i].betas[j].into(),
+                after.into(),
+                if b[j] != 0.0 {
+                    (after / b[j] - 1.0).into()
+                } else {
+                    None::<f64>.into()
+                },
+                after_all_j.into(),
+            ]);
+        }
+        f.tables.push(exposures);
+        // The style exposure the future moves most, relative to where it was.
+        let (worst, _) = (1..b.len()).fold((1, 0.0_f64), |(w, m), j| {
+            let moved = (after_exposure[j] - b[j]).abs();
+            if moved > m {
+                (j, moved)
+            } else {
+                (w, m)
+            }
+        });
         let ins = all[i];
         let months = ins.months;
         let basis = ins.basis_vol * 12f64.sqrt();
         f.recommend(
             format!(
-                "Hedge with the instrument that exists: sell {} of E-mini S&P 500 futures ({:.2}× the book's {} market exposure, which brings the hedged market exposure to the cap at zero; uncapped, minimum variance would sell {uncapped_ratio:.2}×). Against MktRF the S&P 500 has beta {:.3}, R² {:.3} and a basis of {} a year over {months} months; sized with that basis under the stressed covariance it takes stressed VaR 99% (1 month) from {} to {}, for {} a year of roll cost and {} of initial margin tied up (cash, not a cost).",
+                "Hedge with the instrument that exists: sell {} of E-mini S&P 500 futures ({:.2}× the book's {} market exposure, which brings the hedged market exposure to the cap at zero; uncapped, minimum variance would sell {uncapped_ratio:.2}×). Against MktRF the S&P 500 has beta {:.3}, R² {:.3} and a basis of {} a year over {months} months; sized with that basis under the stressed covariance it takes stressed VaR 99% (1 month) from {} to {}, for {} a year of roll cost and {} of initial margin tied up (cash, not a cost). It also moves the style exposures: the S&P 500's {} beta is {:+.3}, so the book's {} exposure goes from {} to {} ({}); book exposures after the hedge: {}.",
                 money(notional_future, cur),
                 notional_future / b_mkt,
                 money(b_mkt, cur),
@@ -745,9 +839,33 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
                 money(before, cur),
                 money(after_future, cur),
                 money(cost_future, cur),
-                money(margin_future, cur)
+                money(margin_future, cur),
+                FACTORS[worst],
+                ins.betas[worst],
+                FACTORS[worst],
+                money(b[worst], cur),
+                money(after_exposure[worst], cur),
+                if b[worst] != 0.0 {
+                    format!("{:+.0}%", 100.0 * (after_exposure[worst] / b[worst] - 1.0))
+                } else {
+                    "from zero".to_string()
+                },
+                FACTORS
+                    .iter()
+                    .zip(&after_exposure)
+                    .map(|(n, x)| format!("{n} {}", money(*x, cur)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             &[
+                "overlay_exposure_before_mktrf",
+                "overlay_exposure_before_smb",
+                "overlay_exposure_before_hml",
+                "overlay_exposure_before_mom",
+                "overlay_future_only_exposure_mktrf",
+                "overlay_future_only_exposure_smb",
+                "overlay_future_only_exposure_hml",
+                "overlay_future_only_exposure_mom",
                 "overlay_future_only_notional",
                 "overlay_future_only_ratio_uncapped",
                 "overlay_es_months",
@@ -818,25 +936,40 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             Unit::Count,
             Horizon::Point,
         );
+        // The months, and why they are these: the future's walk-forward can only start
+        // a full window after its own history does.
+        let span = format!(
+            "{oos:.0} months {} to {}: from {window} months after the {} series starts",
+            model
+                .history_dates
+                .get(wf.first_month)
+                .map_or("", String::as_str),
+            model.history_dates.last().map_or("", String::as_str),
+            ins.spec().column
+        );
         if wf.hedged.len() >= MIN_OOS_MONTHS {
             let es = |x: &[f64]| risk::historical_var_es(x, 0.99).es;
             let es_none = f.figure(
                 "overlay_oos_es99_unhedged",
-                "Walk-forward ES 99% of the book, unhedged (out of sample)",
+                &format!(
+                    "Walk-forward ES 99% of today's holdings, unhedged ({span}; out of sample)"
+                ),
                 es(&wf.unhedged),
                 Unit::Money,
                 Horizon::Months(1),
             );
             let es_hedged = f.figure(
                 "overlay_oos_es99_future",
-                "Walk-forward ES 99% with the E-mini hedge re-sized monthly on the trailing window (out of sample, actual basis)",
+                &format!("Walk-forward ES 99% with the E-mini hedge, book betas and hedge re-estimated monthly on the trailing {window} months ({span}; out of sample, actual basis)"),
                 es(&wf.hedged),
                 Unit::Money,
                 Horizon::Months(1),
             );
             let es_ideal = f.figure(
                 "overlay_oos_es99_no_basis",
-                "Walk-forward ES 99% had the same hedge had no basis (out of sample)",
+                &format!(
+                    "Walk-forward ES 99% had the same hedge had no basis ({span}; out of sample)"
+                ),
                 es(&wf.without_basis),
                 Unit::Money,
                 Horizon::Months(1),
@@ -850,14 +983,14 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             );
             let vol_none = f.figure(
                 "overlay_oos_volatility_unhedged",
-                "Walk-forward monthly P&L volatility, unhedged (out of sample)",
+                &format!("Walk-forward monthly P&L volatility, unhedged ({span}; out of sample)"),
                 stats::std_dev(&wf.unhedged),
                 Unit::Money,
                 Horizon::Months(1),
             );
             let vol_hedged = f.figure(
                 "overlay_oos_volatility_future",
-                "Walk-forward monthly P&L volatility with the E-mini hedge (out of sample)",
+                &format!("Walk-forward monthly P&L volatility with the E-mini hedge ({span}; out of sample)"),
                 stats::std_dev(&wf.hedged),
                 Unit::Money,
                 Horizon::Months(1),
@@ -877,18 +1010,14 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
             );
             let mean_ratio = f.figure(
                 "overlay_oos_mean_hedge_ratio",
-                "Average walk-forward futures hedge ratio (of market exposure)",
+                "Average walk-forward futures hedge ratio (of the trailing market exposure)",
                 stats::mean(&wf.ratios),
                 Unit::Ratio,
                 Horizon::Point,
             );
-            let from = model
-                .history_dates
-                .get(wf.first_month)
-                .map_or("", String::as_str);
             f.recommend(
                 format!(
-                    "Out of sample — re-sized each month on the trailing {window} months from {from}, {oos:.0} months — the futures hedge (average ratio {mean_ratio:.2}) took ES 99% from {} to {} and monthly volatility from {} to {}; its basis added {} a month of volatility (ES 99% would have been {} with no basis; each ES 99% rests on {tail:.1} months). The ETF overlay cannot be judged this way: {} months of ETF history leave no out-of-sample tail.",
+                    "Out of sample — the book's betas and the hedge re-estimated each month on the trailing {window} months, {span} — the futures hedge (average ratio {mean_ratio:.2}) took ES 99% from {} to {} and monthly volatility from {} to {}; its basis added {} a month of volatility (ES 99% would have been {} with no basis; each ES 99% rests on {tail:.1} months). The ETF overlay cannot be judged this way: {} months of ETF history leave no out-of-sample tail.",
                     money(es_none, cur),
                     money(es_hedged, cur),
                     money(vol_none, cur),
@@ -1126,6 +1255,56 @@ mod tests {
             "{:?}",
             short.skipped
         );
+    }
+
+    #[test]
+    fn trailing_book_exposures_use_the_window_not_todays_betas() {
+        // A book whose exposures changed: 2 × MktRF − 1 × SMB for 60 months, then
+        // 1 × MktRF + 0.5 × SMB (today's). Closed form: a window inside either regime
+        // recovers that regime's exposures exactly (no noise), whatever today's are.
+        let history: Vec<Vec<f64>> = (0..120)
+            .map(|t| {
+                vec![
+                    ((t * 37 % 11) as f64 - 5.0) / 100.0,
+                    ((t * 17 % 7) as f64 - 3.0) / 100.0,
+                ]
+            })
+            .collect();
+        let pnl: Vec<f64> = history
+            .iter()
+            .enumerate()
+            .map(|(t, f)| {
+                if t < 60 {
+                    2.0 * f[0] - f[1]
+                } else {
+                    f[0] + 0.5 * f[1]
+                }
+            })
+            .collect();
+        let early = trailing_book_exposure(&pnl, &history, 0..60).unwrap();
+        let late = trailing_book_exposure(&pnl, &history, 60..120).unwrap();
+        assert!(
+            (early[0] - 2.0).abs() < 1e-9 && (early[1] + 1.0).abs() < 1e-9,
+            "{early:?}"
+        );
+        assert!(
+            (late[0] - 1.0).abs() < 1e-9 && (late[1] - 0.5).abs() < 1e-9,
+            "{late:?}"
+        );
+        // The market-factor walk-forward sizes on the trailing exposures: in month 60
+        // (window 0..60) it sells 2 × MktRF-equivalent, capped at the trailing market
+        // exposure 2, not today's 1.
+        let residual: Vec<f64> = pnl
+            .iter()
+            .zip(&history)
+            .map(|(p, f)| p - (f[0] + 0.5 * f[1]))
+            .collect();
+        let wf = crate::personas::walk_forward(&[1.0, 0.5], &history, &residual, 60);
+        let cov =
+            covariance::sample_covariance(&DMatrix::from_fn(60, 2, |i, j| history[i][j])).unwrap();
+        let (_, h) = crate::personas::min_variance_hedge(&early, &cov);
+        assert_eq!(wf.months[0], 60);
+        assert!((wf.hedged[0] - (pnl[60] - h * history[60][0])).abs() < 1e-12);
     }
 
     #[test]

@@ -131,10 +131,12 @@ mod tests {
         let history: Vec<Vec<f64>> = (0..60)
             .map(|t| vec![((t * 37 % 11) as f64 - 5.0) / 100.0])
             .collect();
-        let (none, hedged) = walk_forward(&[1e6], &history, &[], 24);
-        assert_eq!(none.len(), 36);
-        assert!(stats::std_dev(&none) > 1e3);
-        assert!(hedged.iter().all(|p| p.abs() < 1e-6), "{hedged:?}");
+        let wf = walk_forward(&[1e6], &history, &[], 24);
+        assert_eq!(wf.unhedged.len(), 36);
+        assert_eq!(wf.months, (24..60).collect::<Vec<_>>());
+        assert!(stats::std_dev(&wf.unhedged) > 1e3);
+        assert!(wf.hedged.iter().all(|p| p.abs() < 1e-6), "{:?}", wf.hedged);
+        assert!(wf.ratios.iter().all(|r| (r - 1.0).abs() < 1e-9));
     }
 
     #[test]
