@@ -263,7 +263,10 @@ fn results_hold_the_scenarios_and_tail_figures() {
         for t in v["tails"].as_array().unwrap() {
             // A tail resting on under one observation is not estimated, and says why.
             if t["var"].is_null() {
-                assert!(t["es"].is_null() && t["not_reported_reason"].is_string(), "{v}");
+                assert!(
+                    t["es"].is_null() && t["not_reported_reason"].is_string(),
+                    "{v}"
+                );
                 continue;
             }
             let (var, es) = (t["var"].as_f64().unwrap(), t["es"].as_f64().unwrap());
