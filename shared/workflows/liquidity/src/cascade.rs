@@ -623,12 +623,16 @@ impl CascadeEngine {
                 cash += h.market_value;
                 continue;
             }
-            if h.adv.is_nan() || h.adv <= 0.0 {
+            if h.adv.is_nan() || h.adv < 0.0 {
                 return Err(CascadeError::new(
                     field("adv"),
-                    "must be > 0 (∞ for cash-like)",
+                    "must be ≥ 0 (0: no market — held, never sold; ∞ for cash-like)",
                 ));
             }
+            // A holding with no market (private equity, a gated hedge-fund interest) is
+            // held to the horizon at its mark: its sale cap is zero, so no strategy
+            // sells it, and its settlement terms never matter.
+            let tradeable = h.adv > 0.0;
             if !(h.spread_bps.is_finite() && h.spread_bps >= 0.0) {
                 return Err(CascadeError::new(
                     field("spread_bps"),
@@ -641,26 +645,32 @@ impl CascadeEngine {
                     "must be finite and ≥ 0",
                 ));
             }
-            if h.settlement_days > MAX_SETTLEMENT_DAYS {
+            if tradeable && h.settlement_days > MAX_SETTLEMENT_DAYS {
                 return Err(CascadeError::new(
                     field("settlement_days"),
                     format!("{} exceeds {MAX_SETTLEMENT_DAYS}", h.settlement_days),
                 ));
             }
             let class = class_index(h.asset_class);
-            depth_base[class] += if h.daily_vol == 0.0 {
-                f64::INFINITY
-            } else {
-                h.adv / h.daily_vol
-            };
-            max_settle = max_settle.max(h.settlement_days as usize);
+            if tradeable {
+                depth_base[class] += if h.daily_vol == 0.0 {
+                    f64::INFINITY
+                } else {
+                    h.adv / h.daily_vol
+                };
+                max_settle = max_settle.max(h.settlement_days as usize);
+            }
             let layer = waterfall_layer(h.asset_class);
             positions.push(Position {
                 class,
                 adv: h.adv,
                 spread_bps: h.spread_bps,
                 daily_vol: h.daily_vol,
-                settle: h.settlement_days as usize,
+                settle: if tradeable {
+                    h.settlement_days as usize
+                } else {
+                    0
+                },
                 layer,
                 less_liquid: layer >= FIRST_LESS_LIQUID_LAYER,
                 illiquid: h.asset_class == AssetClass::Alternatives,

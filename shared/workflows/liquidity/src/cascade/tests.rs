@@ -314,6 +314,72 @@ fn infinite_depth_and_zero_spread_cost_nothing() {
 }
 
 #[test]
+fn a_holding_with_no_market_is_held_at_its_mark_and_never_sold() {
+    // The seed fund with its listed alternatives replaced by private equity that has no
+    // market (ADV 0, 120 days to cash): heavy redemptions sell everything else, never it.
+    let mut fund = seed_fund();
+    fund.holdings
+        .retain(|h| h.asset_class != AssetClass::Alternatives);
+    let private_value = 1.8e9;
+    fund.holdings.push(holding(
+        "PE",
+        AssetClass::Alternatives,
+        private_value,
+        0.0,
+        0.0,
+        0.0,
+        120,
+    ));
+    let index = fund
+        .holdings
+        .iter()
+        .filter(|h| h.asset_class != AssetClass::Cash)
+        .count()
+        - 1;
+    for strategy in [
+        LiquidationStrategy::Waterfall,
+        LiquidationStrategy::Slice,
+        LiquidationStrategy::Hybrid,
+    ] {
+        let engine = CascadeEngine::new(&fund, FundTerms::default(), policy(strategy)).unwrap();
+        let mut ws = engine.workspace();
+        let out = engine
+            .run(
+                &MarketPath {
+                    stress: &[severe()],
+                    class_returns: &[],
+                },
+                &DrawdownFeedback {
+                    base: &[0.05; 10],
+                    phi: 1.0,
+                },
+                &SpreadPowerImpact::ALMGREN_2005,
+                &mut ws,
+                true,
+            )
+            .unwrap();
+        assert!(ws.days.iter().any(|d| d.gross_sold > 0.0), "{strategy:?}");
+        assert_eq!(ws.mv[index], private_value, "{strategy:?}");
+        // What is left is less liquid than what the fund started with.
+        assert!(
+            out.illiquid_share_end > private_value / 12e9,
+            "{strategy:?}"
+        );
+    }
+    // Negative ADV is still refused, naming the field.
+    let mut bad = fund.clone();
+    let last = bad.holdings.len() - 1;
+    bad.holdings[last].adv = -1.0;
+    let err = CascadeEngine::new(
+        &bad,
+        FundTerms::default(),
+        policy(LiquidationStrategy::Slice),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("adv"), "{err}");
+}
+
+#[test]
 fn settlement_lag_delays_payment() {
     // No cash, one T+3 holding: a 10% redemption is unmet for three days, paid on day 3.
     let fund = CascadeFund {
@@ -1074,7 +1140,7 @@ fn bad_inputs_are_refused_with_the_field_named() {
         CascadeEngine::new(f, t, p).unwrap_err().field
     };
     let mut bad = fund.clone();
-    bad.holdings[3].adv = 0.0;
+    bad.holdings[3].adv = f64::NAN;
     assert!(err(&bad, FundTerms::default(), pol).ends_with(".adv"));
     let mut bad = fund.clone();
     bad.holdings[0].settlement_days = 400;

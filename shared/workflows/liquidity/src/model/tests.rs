@@ -279,3 +279,47 @@ fn core_names_and_crate_enums_agree() {
     }
     assert_eq!(liquidity_class("gold"), None);
 }
+
+#[test]
+fn the_seed_fund_runs_through_the_cascade_with_its_private_holdings_held() {
+    // The seed fund's hedge-fund and private interests have no market (ADV 0): the
+    // cascade holds them at their marks while a 10%-a-day run sells everything else.
+    use crate::cascade::{
+        CascadeEngine, DrawdownFeedback, LiquidationPolicy, MarketPath, SpreadPowerImpact,
+    };
+    use crate::types::{LiquidationStrategy, MarketStress};
+    let m = prepare(&seed()).expect("the seed fund prepares");
+    let fund = m.cascade_fund();
+    assert!(
+        fund.holdings.iter().any(|h| h.adv == 0.0),
+        "no market-less holding"
+    );
+    let engine = CascadeEngine::new(
+        &fund,
+        m.terms.cascade_terms(90),
+        LiquidationPolicy {
+            strategy: LiquidationStrategy::Waterfall,
+            participation_cap: 0.2,
+        },
+    )
+    .expect("the cascade accepts the seed fund");
+    let mut ws = engine.workspace();
+    let out = engine
+        .run(
+            &MarketPath {
+                stress: &[MarketStress::NONE],
+                class_returns: &[],
+            },
+            &DrawdownFeedback {
+                base: &[0.10; 3],
+                phi: 0.0,
+            },
+            &SpreadPowerImpact::ALMGREN_2005,
+            &mut ws,
+            false,
+        )
+        .unwrap();
+    assert!(out.redeemed_paid > 0.0 && out.liquidation_cost >= 0.0);
+    // A waterfall sells the liquid layers first: what remains is less liquid.
+    assert!(out.less_liquid_share_end > out.less_liquid_share_start);
+}
