@@ -456,22 +456,6 @@ pub fn walk_forward_future(
     w
 }
 
-/// The book's residual (non-factor) P&L in every history month, today's positions.
-fn residual_pnl(model: &FactorModel) -> Vec<f64> {
-    (0..model.history.len())
-        .map(|t| {
-            model
-                .positions
-                .iter()
-                .filter_map(|p| {
-                    p.residual_series
-                        .map(|s| p.exposure_amount * model.series_residuals[s as usize][t])
-                })
-                .sum()
-        })
-        .collect()
-}
-
 /// The strategist's factor-hedge overlay with traded instruments: each instrument's
 /// betas and basis, the overlay sized under the stressed covariance (index future
 /// alone, then with the factor ETFs), per instrument its notional, cost, margin and
@@ -928,7 +912,13 @@ pub fn hedge_overlay_findings(f: &mut Findings, model: &FactorModel) {
 
         // Out of sample: the future hedge re-sized each month on the trailing window.
         let window = crate::model::ESTIMATION_MONTHS;
-        let wf = walk_forward_future(b, &model.history, &residual_pnl(model), ins, window);
+        let wf = walk_forward_future(
+            b,
+            &model.history,
+            &model.replayed_residual_pnl(),
+            ins,
+            window,
+        );
         let oos = f.figure(
             "overlay_oos_months",
             "Out-of-sample months of the walk-forward test of the futures hedge",
@@ -1317,7 +1307,7 @@ mod tests {
             .iter()
             .find(|i| i.ticker == "ES")
             .unwrap();
-        let residual = residual_pnl(&model);
+        let residual = model.replayed_residual_pnl();
         let b = &model.book_exposure;
         let wf = walk_forward_future(b, &model.history, &residual, sp, 120);
         assert_eq!(wf.first_month, market.index_of("2000-02").unwrap());

@@ -271,6 +271,37 @@ pub fn from_rows(rows: &[Vec<f64>]) -> DMatrix<f64> {
 }
 
 impl FactorModel {
+    /// Today's book's non-factor P&L in every history month, `Σᵢ Aᵢ εᵢₜ`: each
+    /// position's replayed residual on today's exposure amount. Summed per return series
+    /// first, so the cost is O(positions + series × months), not positions × months.
+    pub fn replayed_residual_pnl(&self) -> Vec<f64> {
+        let mut amount_by_series = vec![0.0; self.series_residuals.len()];
+        for p in &self.positions {
+            if let Some(s) = p.residual_series {
+                amount_by_series[s as usize] += p.exposure_amount;
+            }
+        }
+        (0..self.history.len())
+            .map(|t| {
+                amount_by_series
+                    .iter()
+                    .zip(&self.series_residuals)
+                    .map(|(a, r)| a * r[t])
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Today's book replayed over every month of history: factor P&L `b·fₜ` plus the
+    /// replayed residuals ([`Self::replayed_residual_pnl`]).
+    pub fn replayed_monthly_pnl(&self) -> Vec<f64> {
+        crate::instruments::book_pnl(
+            &self.book_exposure,
+            &self.history,
+            &self.replayed_residual_pnl(),
+        )
+    }
+
     pub fn exposure_vector(&self) -> DVector<f64> {
         DVector::from_column_slice(&self.book_exposure)
     }

@@ -341,30 +341,6 @@ fn fit_regimes(model: &FactorModel) -> Result<Regimes, String> {
     })
 }
 
-/// Today's book revalued on every month of history: factor P&L `b · f_t` plus each
-/// position's replayed residual for that month (what no factor hedge removes).
-fn book_monthly_pnl(model: &FactorModel) -> Vec<f64> {
-    (0..model.history.len())
-        .map(|t| {
-            let factor: f64 = model
-                .book_exposure
-                .iter()
-                .zip(&model.history[t])
-                .map(|(b, r)| b * r)
-                .sum();
-            let residual: f64 = model
-                .positions
-                .iter()
-                .filter_map(|p| {
-                    p.residual_series
-                        .map(|s| p.exposure_amount * model.series_residuals[s as usize][t])
-                })
-                .sum();
-            factor + residual
-        })
-        .collect()
-}
-
 /// Market-regime analyst: a Gaussian HMM on the monthly factor history, K by BIC; the
 /// regimes' factor behaviour, the current regime, the early warning
 /// `P(stress within 1 and 3 months)`, and today's book by regime; plus the crowding read.
@@ -774,7 +750,7 @@ fn regime_findings(f: &mut Findings, model: &FactorModel, reg: &Regimes, crowdin
     );
 
     // 5. Today's book by regime.
-    let pnl = book_monthly_pnl(model);
+    let pnl = model.replayed_monthly_pnl();
     let currency = &model.base_currency;
     let mut book_rows = Vec::new();
     for (r, regime) in names.iter().enumerate() {

@@ -162,18 +162,7 @@ pub fn portfolio_optimization_strategist(
     // Every month of history, today's book revalued in full (factor moves plus each
     // position's replayed residual, which no market hedge removes), three hedges: none,
     // the proposal, full. In sample: today's exposures and hedge, every month.
-    let residual_pnl: Vec<f64> = (0..model.history.len())
-        .map(|t| {
-            model
-                .positions
-                .iter()
-                .filter_map(|p| {
-                    p.residual_series
-                        .map(|s| p.exposure_amount * model.series_residuals[s as usize][t])
-                })
-                .sum()
-        })
-        .collect();
+    let residual_pnl = model.replayed_residual_pnl();
     let month_pnl = crate::instruments::book_pnl(b, &model.history, &residual_pnl);
     let with = |h: f64| -> Vec<f64> {
         month_pnl

@@ -816,32 +816,6 @@ pub fn conditional_contributions(
     })
 }
 
-/// Today's book replayed over every month of history: monthly P&L = factor P&L bᵀfₜ plus
-/// each position's replayed residual Aᵢεᵢₜ (as the strategist's historical check does),
-/// summed per return series first so the cost is O(n + series × months).
-pub fn replayed_monthly_pnl(model: &FactorModel) -> Vec<f64> {
-    let mut amount_by_series = vec![0.0; model.series_residuals.len()];
-    for p in &model.positions {
-        if let Some(s) = p.residual_series {
-            amount_by_series[s as usize] += p.exposure_amount;
-        }
-    }
-    model
-        .history
-        .iter()
-        .enumerate()
-        .map(|(t, f)| {
-            let factor: f64 = model.book_exposure.iter().zip(f).map(|(b, x)| b * x).sum();
-            let residual: f64 = amount_by_series
-                .iter()
-                .zip(&model.series_residuals)
-                .map(|(a, r)| a * r[t])
-                .sum();
-            factor + residual
-        })
-        .collect()
-}
-
 /// The deepest peak-to-trough fall of a compounded wealth path. Indices are into the
 /// path W₀ = 1, Wₜ = Wₜ₋₁(1 + rₜ): 0 is the start, t the end of month t (1-based).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1446,7 +1420,8 @@ fn drawdown_findings(f: &mut Findings, model: &FactorModel) {
     }
     // Each month's P&L on today's book over today's value: the book is rebalanced to
     // today's exposures every month, and the returns compound.
-    let returns: Vec<f64> = replayed_monthly_pnl(model)
+    let returns: Vec<f64> = model
+        .replayed_monthly_pnl()
         .iter()
         .map(|p| p / value)
         .collect();
