@@ -233,6 +233,8 @@ pub struct FundTerms {
     pub swing: Option<SwingPricing>,
     /// Days simulated at most (the 90).
     pub horizon_days: usize,
+    /// First day the gate may defer (a gate switched on by a trigger); 0 = from the start.
+    pub gate_from_day: usize,
 }
 
 impl Default for FundTerms {
@@ -242,6 +244,7 @@ impl Default for FundTerms {
             gate: None,
             swing: None,
             horizon_days: DEFAULT_HORIZON_DAYS,
+            gate_from_day: 0,
         }
     }
 }
@@ -261,6 +264,10 @@ pub struct MarketPath<'a> {
     pub stress: &'a [MarketStress],
     /// `class_returns[t][class_index(c)]`: the day's price return of class `c`.
     pub class_returns: &'a [[f64; N_CLASSES]],
+    /// `class_stress[t][class_index(c)]`: the day's stress of class `c`. When not empty
+    /// it replaces `stress` (an asset-class-specific shock or a flight to quality stress
+    /// the classes differently); the last day persists as for `stress`.
+    pub class_stress: &'a [[MarketStress; N_CLASSES]],
 }
 
 /// What investors see when deciding today's requests. The requested fraction applies
@@ -366,6 +373,9 @@ pub struct CascadeOutcome {
     pub days_run: u32,
     /// NAV per share at the end (1.0 at the start): what remaining investors hold.
     pub final_nav_per_share: f64,
+    /// Style drift of what is left: half the L1 distance between the invested weights
+    /// by liquidity class at the end and at the start (0 = same mix, 1 = disjoint).
+    pub style_drift: f64,
 }
 
 /// One day of a recorded cascade (with `record_days`).
@@ -393,6 +403,12 @@ pub struct DayRecord {
     pub nav_per_share: f64,
     pub drawdown: f64,
     pub less_liquid_share: f64,
+    /// Liquidity on hand at the close: cash, proceeds in settlement and holdings in the
+    /// buffer tiers or the liquid layers (cash equivalents, sovereigns, large caps, IG).
+    pub liquid_assets: f64,
+    /// Redemptions not yet paid at the close: owed, plus shares under notice or
+    /// deferred by a gate at today's NAV per share.
+    pub pending_value: f64,
 }
 
 // ---------------------------------------------------------------------------------
@@ -451,6 +467,7 @@ struct Position {
     layer: usize,
     less_liquid: bool,
     illiquid: bool,
+    buffer_tier: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -674,6 +691,7 @@ impl CascadeEngine {
                 layer,
                 less_liquid: layer >= FIRST_LESS_LIQUID_LAYER,
                 illiquid: h.asset_class == AssetClass::Alternatives,
+                buffer_tier: fund.buffer_tiers.contains(&h.asset_class),
             });
             initial_mv.push(h.market_value);
         }
@@ -744,6 +762,36 @@ impl CascadeEngine {
         })
     }
 
+    /// Value of the holdings in buffer tiers or the liquid layers (below
+    /// [`FIRST_LESS_LIQUID_LAYER`]).
+    fn liquid_holdings(&self, ws: &CascadeWorkspace) -> f64 {
+        self.positions
+            .iter()
+            .zip(&ws.mv)
+            .filter(|(p, _)| !p.less_liquid || p.buffer_tier)
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    /// Half the L1 distance between the invested weights by class now and at the start.
+    fn style_drift(&self, ws: &CascadeWorkspace) -> f64 {
+        let mut start = [0.0; N_CLASSES];
+        let mut end = [0.0; N_CLASSES];
+        for (i, p) in self.positions.iter().enumerate() {
+            start[p.class] += self.initial_mv[i];
+            end[p.class] += ws.mv[i];
+        }
+        let (s0, s1): (f64, f64) = (start.iter().sum(), end.iter().sum());
+        if s0 <= 0.0 || s1 <= 0.0 {
+            return 0.0;
+        }
+        0.5 * start
+            .iter()
+            .zip(&end)
+            .map(|(a, b)| (a / s0 - b / s1).abs())
+            .sum::<f64>()
+    }
+
     /// Initial NAV (cash + holdings; NAV per share starts at 1).
     pub fn initial_nav(&self) -> f64 {
         self.initial_cash + self.initial_mv.iter().sum::<f64>()
@@ -778,9 +826,9 @@ impl CascadeEngine {
     }
 
     /// Today's caps and each group's sort by `cap / mv` (water-filling order).
-    fn prepare_sales(&self, ws: &mut CascadeWorkspace, stress: &MarketStress) {
-        let volume_left = 1.0 - stress.volume_reduction;
+    fn prepare_sales(&self, ws: &mut CascadeWorkspace, stress: &[MarketStress; N_CLASSES]) {
         for (i, p) in self.positions.iter().enumerate() {
+            let volume_left = 1.0 - stress[p.class].volume_reduction;
             let cap = (self.policy.participation_cap * p.adv * volume_left).min(ws.mv[i]);
             ws.cap[i] = cap.max(0.0);
             ws.ratio[i] = if ws.mv[i] > 0.0 {
@@ -848,10 +896,9 @@ impl CascadeEngine {
     fn plan_cost<M: ImpactModel>(
         &self,
         ws: &mut CascadeWorkspace,
-        stress: &MarketStress,
+        stress: &[MarketStress; N_CLASSES],
         impact: &M,
     ) -> (f64, f64) {
-        let volume_left = 1.0 - stress.volume_reduction;
         let mut total = 0.0;
         let mut gross = 0.0;
         for (i, p) in self.positions.iter().enumerate() {
@@ -860,7 +907,8 @@ impl CascadeEngine {
                 ws.cost[i] = 0.0;
                 continue;
             }
-            let volume = p.adv * volume_left;
+            let stress = &stress[p.class];
+            let volume = p.adv * (1.0 - stress.volume_reduction);
             let sale = SaleConditions {
                 participation: if volume.is_infinite() {
                     0.0
@@ -892,7 +940,7 @@ impl CascadeEngine {
         &self,
         ws: &mut CascadeWorkspace,
         need: f64,
-        stress: &MarketStress,
+        stress: &[MarketStress; N_CLASSES],
         impact: &M,
         tol: f64,
         hint: f64,
@@ -957,6 +1005,11 @@ impl CascadeEngine {
         for (t, s) in market.stress.iter().enumerate() {
             validate_stress(&format!("market.stress[{t}]"), s)?;
         }
+        for (t, day) in market.class_stress.iter().enumerate() {
+            for (c, s) in day.iter().enumerate() {
+                validate_stress(&format!("market.class_stress[{t}][{c}]"), s)?;
+            }
+        }
         for (t, r) in market.class_returns.iter().enumerate() {
             if let Some(c) = r.iter().position(|x| !(x.is_finite() && *x > -1.0)) {
                 return Err(CascadeError::new(
@@ -1011,7 +1064,11 @@ impl CascadeEngine {
 
         let mut nav_prev = nav0;
         for t in 0..self.terms.horizon_days {
-            let stress = market.stress[t.min(market.stress.len() - 1)];
+            let stress: [MarketStress; N_CLASSES] = if market.class_stress.is_empty() {
+                [market.stress[t.min(market.stress.len() - 1)]; N_CLASSES]
+            } else {
+                market.class_stress[t.min(market.class_stress.len() - 1)]
+            };
             let cash_open = cash;
             let recv_open: f64 = ws.receivable.iter().sum();
             let owed_open = owed;
@@ -1059,7 +1116,7 @@ impl CascadeEngine {
             ws.notice[t % n_notice] = 0.0;
             let mut deal = due;
             deferred = 0.0;
-            if let Some(g) = self.terms.gate {
+            if let Some(g) = self.terms.gate.filter(|_| t >= self.terms.gate_from_day) {
                 let limit = g.threshold * shares;
                 if due > limit {
                     deal = limit;
@@ -1169,10 +1226,11 @@ impl CascadeEngine {
             // 8. Fire-sale marks on what is left of each class sold.
             let mut fire_loss = 0.0;
             if gross_sold > 0.0 {
-                let depth_scale = (1.0 - stress.depth_reduction)
-                    / (PERMANENT_IMPACT_GAMMA * stress.vol_multiplier);
                 let mut factor = [1.0; N_CLASSES];
                 for c in 0..N_CLASSES {
+                    let s = &stress[c];
+                    let depth_scale =
+                        (1.0 - s.depth_reduction) / (PERMANENT_IMPACT_GAMMA * s.vol_multiplier);
                     factor[c] = fire_sale_factor(class_sold[c], self.depth_base[c] * depth_scale);
                 }
                 for (i, p) in self.positions.iter().enumerate() {
@@ -1244,6 +1302,8 @@ impl CascadeEngine {
                     nav_per_share: nps_close,
                     drawdown,
                     less_liquid_share: share(ll, all),
+                    liquid_assets: cash + recv_close + self.liquid_holdings(ws),
+                    pending_value: owed + pending * nps_close.max(0.0),
                 });
             }
             nav_prev = nav_close;
@@ -1267,6 +1327,7 @@ impl CascadeEngine {
             }
         }
         out.dilution = out.liquidation_cost - out.swing_retained;
+        out.style_drift = self.style_drift(ws);
         out.unmet_at_end = owed;
         out.pending_shares_at_end = pending;
         Ok(out)

@@ -107,6 +107,7 @@ impl DealingTerms {
             gate: self.gate,
             swing: self.swing,
             horizon_days,
+            gate_from_day: 0,
         }
     }
 }

@@ -116,6 +116,7 @@ fn run_once(
     let market = MarketPath {
         stress,
         class_returns: &[],
+        class_stress: &[],
     };
     engine
         .run(
@@ -192,6 +193,7 @@ fn fire_sale_mark_matches_cont_schaanning_and_engine() {
             &MarketPath {
                 stress: &[stress],
                 class_returns: &[],
+                class_stress: &[],
             },
             &DrawdownFeedback {
                 base: &[0.1],
@@ -232,6 +234,7 @@ fn no_redemptions_no_sales_nav_unchanged() {
                 &MarketPath {
                     stress: &[severe()],
                     class_returns: &[],
+                    class_stress: &[],
                 },
                 &DrawdownFeedback {
                     base: &[0.0; 30],
@@ -265,6 +268,7 @@ fn no_redemptions_no_sales_nav_unchanged() {
             &MarketPath {
                 stress: &[severe()],
                 class_returns: &[r],
+                class_stress: &[],
             },
             &DrawdownFeedback {
                 base: &[],
@@ -348,6 +352,7 @@ fn a_holding_with_no_market_is_held_at_its_mark_and_never_sold() {
                 &MarketPath {
                     stress: &[severe()],
                     class_returns: &[],
+                    class_stress: &[],
                 },
                 &DrawdownFeedback {
                     base: &[0.05; 10],
@@ -407,6 +412,7 @@ fn settlement_lag_delays_payment() {
             &MarketPath {
                 stress: &[MarketStress::NONE],
                 class_returns: &[],
+                class_stress: &[],
             },
             &DrawdownFeedback {
                 base: &[0.1],
@@ -439,6 +445,7 @@ fn notice_period_delays_dealing() {
             &MarketPath {
                 stress: &[severe()],
                 class_returns: &[],
+                class_stress: &[],
             },
             &DrawdownFeedback {
                 base: &[0.05],
@@ -470,6 +477,7 @@ fn gate_deals_threshold_and_defers_pro_rata() {
             &MarketPath {
                 stress: &[MarketStress::NONE],
                 class_returns: &[],
+                class_stress: &[],
             },
             &DrawdownFeedback {
                 base: &[0.25],
@@ -546,6 +554,7 @@ fn random_terms(rng: &mut Xoshiro256) -> FundTerms {
             max_factor: 0.03 * rng.uniform(),
         }),
         horizon_days: 1 + rng.below(DEFAULT_HORIZON_DAYS),
+        gate_from_day: rng.below(10),
     }
 }
 
@@ -574,12 +583,21 @@ fn money_is_conserved_every_day_of_random_cascades() {
             .collect();
         let base: Vec<f64> = (0..rng.below(30)).map(|_| 0.05 * rng.uniform()).collect();
         let phi = 3.0 * rng.uniform();
+        // Half the cases stress each class differently (asset-class shocks, flights).
+        let class_stress: Vec<[MarketStress; N_CLASSES]> = if rng.uniform() < 0.5 {
+            (0..1 + rng.below(90))
+                .map(|_| std::array::from_fn(|_| random_stress(&mut rng)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let engine = CascadeEngine::new(&fund, terms, pol).unwrap();
         let out = engine
             .run(
                 &MarketPath {
                     stress: &stress,
                     class_returns: &returns,
+                    class_stress: &class_stress,
                 },
                 &DrawdownFeedback { base: &base, phi },
                 &SpreadPowerImpact::ALMGREN_2005,
@@ -656,6 +674,7 @@ fn workspace_reuse_gives_the_same_result_as_a_fresh_one() {
     let market = MarketPath {
         stress: &[severe()],
         class_returns: &[],
+        class_stress: &[],
     };
     let driver = DrawdownFeedback {
         base: &[0.1, 0.05],
@@ -957,6 +976,7 @@ fn zero_feedback_cascade_equals_the_one_pass_computation() {
                 &MarketPath {
                     stress: &stress,
                     class_returns: &[],
+                    class_stress: &[],
                 },
                 &DrawdownFeedback {
                     base: &base,
@@ -1186,6 +1206,7 @@ fn bad_inputs_are_refused_with_the_field_named() {
         &MarketPath {
             stress: &[bad_stress],
             class_returns: &[],
+            class_stress: &[],
         },
         &driver,
         &impact,
@@ -1197,6 +1218,7 @@ fn bad_inputs_are_refused_with_the_field_named() {
         &MarketPath {
             stress: &[],
             class_returns: &[],
+            class_stress: &[],
         },
         &driver,
         &impact,
@@ -1212,6 +1234,7 @@ fn bad_inputs_are_refused_with_the_field_named() {
         &MarketPath {
             stress: &[severe()],
             class_returns: &[],
+            class_stress: &[],
         },
         &nan,
         &impact,
@@ -1238,6 +1261,7 @@ fn gate_pair(
     let market = MarketPath {
         stress,
         class_returns: &[],
+        class_stress: &[],
     };
     let d = DrawdownFeedback { base, phi: 0.0 };
     let run = |terms: FundTerms, ws: &mut CascadeWorkspace| {

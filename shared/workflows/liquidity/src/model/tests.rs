@@ -309,6 +309,7 @@ fn the_seed_fund_runs_through_the_cascade_with_its_private_holdings_held() {
             &MarketPath {
                 stress: &[MarketStress::NONE],
                 class_returns: &[],
+                class_stress: &[],
             },
             &DrawdownFeedback {
                 base: &[0.10; 3],
