@@ -7,6 +7,8 @@
 //! formats in the run's base currency — a report never hard-codes a currency symbol.
 
 use crate::engine::RunContext;
+
+pub mod persona;
 use crate::svg::{self, escape, format_number};
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -537,17 +537,18 @@ fn check_fraction(
 }
 
 fn validate_stress(field: &str, s: &MarketStress) -> Result<(), CascadeError> {
+    // Negative reductions: a safe haven's extra depth and volume (flight to quality).
     check_fraction(
         &format!("{field}.depth_reduction"),
         s.depth_reduction,
-        0.0,
+        -1.0,
         1.0,
         true,
     )?;
     check_fraction(
         &format!("{field}.volume_reduction"),
         s.volume_reduction,
-        0.0,
+        -1.0,
         1.0,
         false,
     )?;
@@ -562,6 +563,34 @@ fn validate_stress(field: &str, s: &MarketStress) -> Result<(), CascadeError> {
             format!("{field}.vol_multiplier"),
             format!("{} must be finite and ≥ 1", s.vol_multiplier),
         ));
+    }
+    Ok(())
+}
+
+fn validate_terms(terms: &FundTerms) -> Result<(), CascadeError> {
+    if terms.notice_days > MAX_NOTICE_DAYS {
+        return Err(CascadeError::new(
+            "terms.notice_days",
+            format!("{} exceeds {MAX_NOTICE_DAYS}", terms.notice_days),
+        ));
+    }
+    if terms.horizon_days == 0 {
+        return Err(CascadeError::new(
+            "terms.horizon_days",
+            "must be at least 1",
+        ));
+    }
+    if let Some(g) = terms.gate {
+        if !(g.threshold.is_finite() && g.threshold > 0.0 && g.threshold <= 1.0) {
+            return Err(CascadeError::new(
+                "terms.gate.threshold",
+                "must be in (0, 1]",
+            ));
+        }
+    }
+    if let Some(s) = terms.swing {
+        check_fraction("terms.swing.threshold", s.threshold, 0.0, 1.0, false)?;
+        check_fraction("terms.swing.max_factor", s.max_factor, 0.0, 1.0, true)?;
     }
     Ok(())
 }
@@ -589,30 +618,7 @@ impl CascadeEngine {
                 ));
             }
         }
-        if terms.notice_days > MAX_NOTICE_DAYS {
-            return Err(CascadeError::new(
-                "terms.notice_days",
-                format!("{} exceeds {MAX_NOTICE_DAYS}", terms.notice_days),
-            ));
-        }
-        if terms.horizon_days == 0 {
-            return Err(CascadeError::new(
-                "terms.horizon_days",
-                "must be at least 1",
-            ));
-        }
-        if let Some(g) = terms.gate {
-            if !(g.threshold.is_finite() && g.threshold > 0.0 && g.threshold <= 1.0) {
-                return Err(CascadeError::new(
-                    "terms.gate.threshold",
-                    "must be in (0, 1]",
-                ));
-            }
-        }
-        if let Some(s) = terms.swing {
-            check_fraction("terms.swing.threshold", s.threshold, 0.0, 1.0, false)?;
-            check_fraction("terms.swing.max_factor", s.max_factor, 0.0, 1.0, true)?;
-        }
+        validate_terms(&terms)?;
         if !(policy.participation_cap.is_finite()
             && policy.participation_cap > 0.0
             && policy.participation_cap <= 1.0)
@@ -790,6 +796,16 @@ impl CascadeEngine {
             .zip(&end)
             .map(|(a, b)| (a / s0 - b / s1).abs())
             .sum::<f64>()
+    }
+
+    /// The same fund and policy under other dealing terms (a gate switched on by a
+    /// trigger, another notice period), validated as [`CascadeEngine::new`] does.
+    pub fn with_terms(&self, terms: FundTerms) -> Result<Self, CascadeError> {
+        validate_terms(&terms)?;
+        let mut engine = self.clone();
+        engine.terms = terms;
+        engine.notice_len = terms.notice_days as usize + 1;
+        Ok(engine)
     }
 
     /// Initial NAV (cash + holdings; NAV per share starts at 1).
@@ -999,8 +1015,11 @@ impl CascadeEngine {
         ws: &mut CascadeWorkspace,
         record_days: bool,
     ) -> Result<CascadeOutcome, CascadeError> {
-        if market.stress.is_empty() {
-            return Err(CascadeError::new("market.stress", "needs at least one day"));
+        if market.stress.is_empty() && market.class_stress.is_empty() {
+            return Err(CascadeError::new(
+                "market.stress",
+                "needs at least one day (or market.class_stress)",
+            ));
         }
         for (t, s) in market.stress.iter().enumerate() {
             validate_stress(&format!("market.stress[{t}]"), s)?;

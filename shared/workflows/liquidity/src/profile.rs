@@ -380,18 +380,20 @@ pub fn validate_stress(s: &MarketStress) -> Result<(), ProfileError> {
         field,
         reason: format!("= {value}: {reason}"),
     };
-    if !(0.0..1.0).contains(&s.depth_reduction) {
+    // Negative reductions are a safe haven's extra depth and volume in a flight to
+    // quality (at most double the normal).
+    if !(-1.0..1.0).contains(&s.depth_reduction) {
         return Err(bad(
             "depth_reduction",
             s.depth_reduction,
-            "must be in [0, 1)",
+            "must be in [-1, 1)",
         ));
     }
-    if !(0.0..=1.0).contains(&s.volume_reduction) {
+    if !(-1.0..=1.0).contains(&s.volume_reduction) {
         return Err(bad(
             "volume_reduction",
             s.volume_reduction,
-            "must be in [0, 1]",
+            "must be in [-1, 1]",
         ));
     }
     if !s.spread_multiplier.is_finite() || s.spread_multiplier < 1.0 {

@@ -47,6 +47,7 @@ macro_rules! workflows {
 
 workflows!($
     Factor => stresslab_factor::FactorWorkflow,
+    Liquidity => stresslab_liquidity::LiquidityWorkflow,
 );
 
 /// The four operation Lambdas; each serves every workflow.
