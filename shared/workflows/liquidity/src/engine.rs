@@ -77,6 +77,15 @@ pub struct Settings {
     pub distress_dilution: f64,
     /// The illiquid limit (SEC rule 22e-4: 15% of net assets).
     pub illiquid_limit: f64,
+    /// Share of scenarios a buffer must cover, and by which need day (1, 7, 30 or 90).
+    pub coverage_target: f64,
+    pub coverage_horizon_days: u32,
+    /// Liquidity-aware constraints of the book: most illiquid, least liquid within a
+    /// day, most in one asset class (shares of NAV), least weighted 1–5 score.
+    pub max_illiquid: f64,
+    pub min_daily_liquid: f64,
+    pub max_asset_class: f64,
+    pub min_score: f64,
 }
 
 /// Everything evaluation needs: the fund, the run's settings, the scenario generator's

@@ -123,6 +123,12 @@ impl LiquidityParams {
             stress_trigger: self.stress_trigger,
             distress_dilution: self.distress_dilution,
             illiquid_limit: self.illiquid_limit,
+            coverage_target: self.coverage_target,
+            coverage_horizon_days: self.coverage_horizon_days,
+            max_illiquid: self.max_illiquid,
+            min_daily_liquid: self.min_daily_liquid,
+            max_asset_class: self.max_asset_class,
+            min_score: self.min_score,
         }
     }
 }
