@@ -281,6 +281,11 @@ pub struct InvestorView {
     pub gated_yesterday: bool,
     /// Shares redeemed (dealt) so far / initial shares.
     pub redeemed_so_far: f64,
+    /// The fund's own liquidation losses per share so far, as a share of the initial
+    /// NAV per share: sale costs and fire-sale marks net of swing adjustments, each
+    /// day's divided by that day's shares. What second-round redemptions respond to
+    /// (the market's own fall is already in the scenario's first-round shock).
+    pub liquidation_loss: f64,
 }
 
 /// Today's new redemption requests as a fraction of NAV. Peers' redemptions and other
@@ -1070,6 +1075,7 @@ impl CascadeEngine {
         let mut peak_nps: f64 = 1.0;
         let mut drawdown = 0.0;
         let mut gated_yesterday = false;
+        let mut liquidation_loss = 0.0;
         let mut dealt_shares_total = 0.0;
         // Yesterday's cost rate: the first guess of today's gross-up.
         let mut last_cost_rate = 0.0;
@@ -1131,6 +1137,7 @@ impl CascadeEngine {
                 nav_drawdown: drawdown,
                 gated_yesterday,
                 redeemed_so_far: dealt_shares_total / shares0,
+                liquidation_loss,
             };
             let f = driver.requested(&view);
             if !(f.is_finite() && f >= 0.0) {
@@ -1277,6 +1284,9 @@ impl CascadeEngine {
                 }
             }
             out.fire_sale_loss += fire_loss;
+            if shares > 0.0 {
+                liquidation_loss += (cost_today + fire_loss - gross_value * swing_factor) / shares;
+            }
 
             // 9. Close.
             let recv_close: f64 = ws.receivable.iter().sum();
@@ -1354,6 +1364,7 @@ impl CascadeEngine {
                     nav_drawdown: drawdown,
                     gated_yesterday,
                     redeemed_so_far: dealt_shares_total / shares0,
+                    liquidation_loss,
                 }) * shares
                     <= settle_tol;
             if quiet {

@@ -28,8 +28,8 @@ use crate::investors::{monthly_to_daily, InvestorBase, RedemptionModel, BUSINESS
 use crate::model::LiquidityModel;
 use crate::profile::class_defaults;
 use crate::scenarios::{
-    exogenous_redemptions, market_path_for_class, MarketStressKind, RedemptionShockKind,
-    ScenarioConfig, ScenarioSpec, PEER_RETURN_SHARE,
+    class_horizon_return, exogenous_redemptions, market_path_for_class, MarketStressKind,
+    RedemptionShockKind, ScenarioConfig, ScenarioSpec,
 };
 use crate::types::{AssetClass, LiquidationStrategy, MarketStress, Severity};
 
@@ -102,21 +102,20 @@ pub struct LiquidityRun {
     pub feedback_slope: f64,
 }
 
-/// `∂(monthly redemptions)/∂(drawdown)` of the redemption model: with the fund down `d`
-/// and peers down `PEER_RETURN_SHARE · d`, each group's monthly requests rise by
-/// `(loss_slope + down_slope (1 + κ·illiq)(1 − PEER_RETURN_SHARE)) · d` (the model's
-/// formula, exact while no group's rate is clamped at 0 or 1). AUM-weighted over the
-/// investor base.
+/// `∂(monthly redemptions)/∂(loss)` of the redemption model for a loss of the fund's
+/// own making: its liquidation costs and fire-sale marks, which peers do not share, so
+/// the fund is down `d` both absolutely and against its peers and each group's monthly
+/// requests rise by `(loss_slope + down_slope (1 + κ·illiq)) · d` (the model's formula,
+/// exact while no group's rate is clamped at 0 or 1). AUM-weighted over the investor
+/// base. The market's own fall is a first-round driver, already in the scenario's
+/// redemption shock (empirical stress flows, or the model at stressed returns).
 pub fn feedback_slope(base: &InvestorBase, model: &RedemptionModel, illiquidity: f64) -> f64 {
     base.groups()
         .iter()
         .map(|g| {
             let s = model.sensitivity(g.investor_type);
             g.aum_share
-                * (s.loss_slope
-                    + s.down_slope
-                        * (1.0 + s.illiquidity_amplifier * illiquidity)
-                        * (1.0 - PEER_RETURN_SHARE))
+                * (s.loss_slope + s.down_slope * (1.0 + s.illiquidity_amplifier * illiquidity))
         })
         .sum()
 }
@@ -310,7 +309,8 @@ pub fn strategy_name(s: LiquidationStrategy) -> &'static str {
 
 /// Today's requests: the scenario's exogenous requests (a share of initial NAV, turned
 /// into a share of the holdings not yet redeemed) plus, with feedback, the redemption
-/// model's response to the NAV drawdown at yesterday's close, as a daily rate.
+/// model's response to the fund's own liquidation losses so far (the second-round
+/// effect, ESMA 2020 §§ 47–49), as a daily rate.
 pub struct ScenarioDriver<'a> {
     pub exogenous: &'a [f64],
     /// Monthly redemptions per unit of drawdown; 0 switches feedback off.
@@ -321,8 +321,8 @@ impl RedemptionDriver for ScenarioDriver<'_> {
     fn requested(&self, view: &InvestorView) -> f64 {
         let remaining = (1.0 - view.redeemed_so_far).max(1e-12);
         let exogenous = self.exogenous.get(view.day).copied().unwrap_or(0.0) / remaining;
-        let feedback = if self.feedback_slope > 0.0 && view.nav_drawdown > 0.0 {
-            monthly_to_daily((self.feedback_slope * view.nav_drawdown).min(1.0))
+        let feedback = if self.feedback_slope > 0.0 && view.liquidation_loss > 0.0 {
+            monthly_to_daily((self.feedback_slope * view.liquidation_loss).min(1.0))
         } else {
             0.0
         };
@@ -337,6 +337,8 @@ impl RedemptionDriver for ScenarioDriver<'_> {
 #[derive(Debug, Clone, Default)]
 pub struct ScenarioPaths {
     pub class_stress: Vec<[MarketStress; N_CLASSES]>,
+    /// Each class's price return per day ([`crate::scenarios::class_return`]).
+    pub class_returns: Vec<[f64; N_CLASSES]>,
     pub exogenous: Vec<f64>,
 }
 
@@ -360,13 +362,23 @@ impl ScenarioPaths {
     /// the last day with any (so a settled cascade may stop early).
     pub fn fill(&mut self, spec: &ScenarioSpec, horizon: usize) {
         self.class_stress.clear();
+        self.class_returns.clear();
         self.exogenous.clear();
+        let mut total_log = [0.0; N_CLASSES];
+        for c in ALL_CLASSES {
+            total_log[class_index(c)] = class_horizon_return(spec, c).ln_1p();
+        }
+        let q = (-1.0 / spec.market.recovery_half_life_days).exp2();
+        let norm = (1.0 - q) / (1.0 - q.powi(horizon as i32));
         for day in 0..horizon as u32 {
             let mut row = [MarketStress::NONE; N_CLASSES];
             for c in ALL_CLASSES {
                 row[class_index(c)] = market_path_for_class(spec, c, day);
             }
             self.class_stress.push(row);
+            // As `class_return`, with the day weight computed once for every class.
+            let w = q.powi(day as i32) * norm;
+            self.class_returns.push(total_log.map(|l| (w * l).exp_m1()));
             self.exogenous.push(exogenous_redemptions(spec, day));
         }
         while self.exogenous.last() == Some(&0.0) {
@@ -377,7 +389,7 @@ impl ScenarioPaths {
     pub fn market(&self) -> MarketPath<'_> {
         MarketPath {
             stress: &[],
-            class_returns: &[],
+            class_returns: &self.class_returns,
             class_stress: &self.class_stress,
         }
     }

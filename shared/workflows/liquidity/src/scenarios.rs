@@ -62,6 +62,33 @@ pub const BAA_AAA_2008_MULTIPLE: f64 = BAA_AAA_2008_PEAK / BAA_AAA_2007_MEAN;
 /// business days. The slowest recovery half-life of the set (top of the extreme band).
 pub const BAA_AAA_2008_HALF_LIFE_DAYS: f64 = 6.0 * BUSINESS_DAYS_PER_MONTH;
 
+/// Three-month (63-business-day) S&P 500 price returns over 1990–2022
+/// (`events/inputs/sp500_index_daily_1990_2022.csv`, Yahoo Finance via skfolio): the
+/// 5th percentile, the 1st percentile (linear interpolation, as numpy) and the worst,
+/// 2008-08-22 → 2008-11-20. The test `equity_drawdown_anchors_recomputed_from_data`
+/// recomputes them. They anchor the market's price fall over a stress.
+pub const SP500_3M_P5: f64 = -0.116_045_270_321_927_25;
+pub const SP500_3M_P1: f64 = -0.201_176_453_486_931_36;
+pub const SP500_3M_WORST: f64 = -0.417_706_237_424_547_27;
+
+/// The equity market's price fall over a stress, by severity: moderate from the 5th to
+/// the 1st percentile of three-month returns, severe from the 1st percentile halfway to
+/// the worst, extreme from there to the worst three months on record (autumn 2008).
+/// Other classes fall by their loading × [`class_price_beta`] of it.
+pub const EQUITY_DRAWDOWN_BANDS: [[f64; 2]; 3] = [
+    [SP500_3M_P5, SP500_3M_P1],
+    [SP500_3M_P1, 0.5 * (SP500_3M_P1 + SP500_3M_WORST)],
+    [0.5 * (SP500_3M_P1 + SP500_3M_WORST), SP500_3M_WORST],
+];
+
+/// How much of the public equity fall the marks of alternatives (private equity, real
+/// estate, hedge-fund interests) take within the horizon. An assumption: appraisal-based
+/// and lagged marks are smoothed (Getmansky, Lo & Makarov 2004, "An econometric model
+/// of serial correlation and illiquidity in hedge fund returns", JFE 74(3)), so they
+/// fall less and later than listed prices — which is what raises the illiquid share when
+/// listed markets fall (the denominator effect).
+pub const ALTERNATIVES_MARK_BETA: f64 = 0.3;
+
 /// Target Spearman rank correlation between the market and redemption severity
 /// quantiles. An assumption: strong but not perfect co-movement, because outflows
 /// follow market stress (fund flows respond to returns and to peers' outflows — see
@@ -180,6 +207,9 @@ pub struct MarketShock {
     pub correlation_regime: CorrelationRegime,
     /// Business days for the stress to halve.
     pub recovery_half_life_days: f64,
+    /// Price return of the equity market over the horizon (negative), read from
+    /// [`EQUITY_DRAWDOWN_BANDS`]; see [`class_return`].
+    pub equity_drawdown: f64,
 }
 
 /// A full exit by one large holder.
@@ -371,6 +401,7 @@ pub fn market_shock(kind: MarketStressKind, u: f64) -> MarketShock {
         },
         correlation_regime: correlation_regime(severity),
         recovery_half_life_days: lerp(RECOVERY_HALF_LIFE_BANDS[s], t),
+        equity_drawdown: lerp(EQUITY_DRAWDOWN_BANDS[s], t),
     }
 }
 
@@ -703,6 +734,40 @@ pub fn market_path_for_class(spec: &ScenarioSpec, class: AssetClass, day: u32) -
     }
 }
 
+/// A class's price move per unit of the equity market's: its volatility relative to
+/// large-cap equities (class defaults), or [`ALTERNATIVES_MARK_BETA`] for appraisal-
+/// marked alternatives. Cash and cash equivalents: 0.
+pub fn class_price_beta(class: AssetClass) -> f64 {
+    if class == AssetClass::Alternatives {
+        return ALTERNATIVES_MARK_BETA;
+    }
+    let equity = crate::profile::class_defaults(AssetClass::EquityLarge).daily_vol;
+    crate::profile::class_defaults(class).daily_vol / equity
+}
+
+/// The class's price return over the whole horizon: `(1 + D)^(ℓ·β) − 1`, with `D` the
+/// scenario's equity fall, ℓ the class loading of the kind ([`class_loading`]; a
+/// negative one — a safe haven in a flight to quality — turns the fall into a gain) and
+/// β [`class_price_beta`]. Log returns scale, so a class never falls below −100%.
+pub fn class_horizon_return(spec: &ScenarioSpec, class: AssetClass) -> f64 {
+    let exposure = class_loading(spec.market.kind, class) * class_price_beta(class);
+    ((1.0 + spec.market.equity_drawdown).ln() * exposure).exp_m1()
+}
+
+/// The class's price return on business day `day` of a `horizon`-day run: the log of
+/// [`class_horizon_return`] spread over the days with the stress's own front-loaded
+/// profile, weight `q^d (1 − q)/(1 − q^H)`, `q = 2^(−1/h)`, h the recovery half-life —
+/// prices fall fastest while liquidity is worst, and compound to the horizon return.
+pub fn class_return(spec: &ScenarioSpec, class: AssetClass, day: u32, horizon: u32) -> f64 {
+    if day >= horizon {
+        return 0.0;
+    }
+    let q = (-1.0 / spec.market.recovery_half_life_days).exp2();
+    let w = q.powi(day as i32) * (1.0 - q) / (1.0 - q.powi(horizon as i32));
+    let total_log = (1.0 + class_horizon_return(spec, class)).ln();
+    (w * total_log).exp_m1()
+}
+
 /// Weight of day `d` in the front-loaded month profile: `q^d / Σ_{j<D} q^j` with
 /// `q = 2^(−1/h)`, D = [`REDEMPTION_SHOCK_DAYS`] (the weights sum to one).
 fn profile_weight(half_life: f64, day: u32) -> f64 {
@@ -787,6 +852,87 @@ mod tests {
     }
 
     /// Date,AAA,BAA rows → (year, Baa − Aaa).
+    #[test]
+    fn equity_drawdown_anchors_recomputed_from_data() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../events/inputs/sp500_index_daily_1990_2022.csv"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let rows: Vec<(&str, f64)> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let (d, p) = l.split_once(',').unwrap();
+                (d, p.trim().parse().unwrap())
+            })
+            .collect();
+        let mut r: Vec<f64> = (0..rows.len() - 63)
+            .map(|i| rows[i + 63].1 / rows[i].1 - 1.0)
+            .collect();
+        let worst_at = (0..r.len()).min_by(|a, b| r[*a].total_cmp(&r[*b])).unwrap();
+        assert_eq!(
+            (rows[worst_at].0, rows[worst_at + 63].0),
+            ("2008-08-22", "2008-11-20")
+        );
+        r.sort_by(f64::total_cmp);
+        use stresslab_analytics::stats::quantile;
+        assert_eq!(quantile(&r, 0.05), SP500_3M_P5);
+        assert_eq!(quantile(&r, 0.01), SP500_3M_P1);
+        assert_eq!(r[0], SP500_3M_WORST);
+        // Bands ordered and contiguous, extreme reaching the worst on record.
+        for s in 0..3 {
+            assert!(EQUITY_DRAWDOWN_BANDS[s][1] < EQUITY_DRAWDOWN_BANDS[s][0]);
+        }
+        assert_eq!(EQUITY_DRAWDOWN_BANDS[0][1], EQUITY_DRAWDOWN_BANDS[1][0]);
+        assert_eq!(EQUITY_DRAWDOWN_BANDS[2][1], SP500_3M_WORST);
+    }
+
+    #[test]
+    fn daily_class_returns_compound_to_the_horizon_return() {
+        let base = seed_base();
+        let set = generate_scenarios(
+            &ScenarioConfig::new(72, 3),
+            &base,
+            &RedemptionModel::default(),
+        )
+        .unwrap();
+        for spec in set.iter().take(24) {
+            for class in [
+                AssetClass::EquityLarge,
+                AssetClass::CreditHy,
+                AssetClass::Sovereign,
+                AssetClass::Alternatives,
+                AssetClass::Cash,
+            ] {
+                let total = class_horizon_return(spec, class);
+                let compounded =
+                    (0..90).fold(1.0, |g, d| g * (1.0 + class_return(spec, class, d, 90))) - 1.0;
+                assert!(
+                    (compounded - total).abs() < 1e-12,
+                    "{total} vs {compounded}"
+                );
+                // Front-loaded: day 0 moves at least as much as day 30.
+                assert!(
+                    class_return(spec, class, 0, 90).abs()
+                        >= class_return(spec, class, 30, 90).abs()
+                );
+            }
+            // Large caps in a market-wide stress fall by loading × beta of the market.
+            if spec.market.kind == MarketStressKind::MarketWide {
+                let expected = (1.0 + spec.market.equity_drawdown).powf(0.8) - 1.0;
+                assert!(
+                    (class_horizon_return(spec, AssetClass::EquityLarge) - expected).abs() < 1e-12
+                );
+            }
+            // Safe havens gain in a flight to quality; cash never moves.
+            if spec.market.kind == MarketStressKind::FlightToQuality {
+                assert!(class_horizon_return(spec, AssetClass::Sovereign) > 0.0);
+            }
+            assert_eq!(class_horizon_return(spec, AssetClass::Cash), 0.0);
+        }
+    }
+
     fn moodys_spreads() -> Vec<(u32, f64)> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),

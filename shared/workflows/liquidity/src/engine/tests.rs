@@ -1,5 +1,6 @@
 use super::*;
 use crate::investors::FlowDrivers;
+use crate::scenarios::class_return;
 use crate::tests::{params, seed_portfolio};
 use crate::LiquidityWorkflow;
 use stresslab_core::engine::WorkflowEngine;
@@ -10,8 +11,8 @@ fn seed_run(scenarios: u32) -> (LiquidityRun, Vec<ScenarioSpec>) {
 
 #[test]
 fn the_feedback_slope_is_the_redemption_models_own_derivative() {
-    // Central difference of the model's fund-level monthly redemptions in the fund's
-    // loss d (peers down PEER_RETURN_SHARE·d), away from any clamp.
+    // Central difference of the model's fund-level monthly redemptions in a loss d of
+    // the fund's own making (peers flat), away from any clamp.
     let (run, _) = seed_run(36);
     let model = &run.redemption_model;
     let illiq = run.scenarios.fund_illiquidity;
@@ -21,7 +22,7 @@ fn the_feedback_slope_is_the_redemption_models_own_derivative() {
                 &run.fund.investors,
                 &FlowDrivers {
                     fund_return: -d,
-                    peer_return: -PEER_RETURN_SHARE * d,
+                    peer_return: 0.0,
                     volatility: 0.10,
                     peer_redemptions: 0.0,
                     illiquidity: illiq,
@@ -116,4 +117,21 @@ fn the_stress_composite_is_zero_calm_and_one_at_the_widest_stress() {
         vol_multiplier: 6.0,
     };
     assert!((sim.stress_composite(&[widest; N_CLASSES]) - 1.0).abs() < 1e-9);
+}
+
+#[test]
+fn the_paths_carry_each_classs_price_return() {
+    let (run, set) = seed_run(36);
+    let mut paths = ScenarioPaths::default();
+    for spec in set.iter().take(12) {
+        paths.fill(spec, 90);
+        for day in [0u32, 7, 89] {
+            for c in ALL_CLASSES {
+                let expected = class_return(spec, c, day, 90);
+                let got = paths.class_returns[day as usize][class_index(c)];
+                assert!((got - expected).abs() < 1e-15, "{got} vs {expected}");
+            }
+        }
+    }
+    let _ = run;
 }
