@@ -383,11 +383,20 @@ pub fn market_liquidity_analyst(run: &LiquidityRun, agg: &LiquidityAggregate) ->
     let illiquid_breach = illiquid > limit;
     let hl_breach = hl < hl_min;
 
+    // ---- Stressed market: the median market-wide scenario's peak (day 0). ----
+    let set = crate::scenario_set(run).ok();
+    let median = set.as_deref().and_then(median_market_wide);
+    let stress_of = |c: AssetClass| match median {
+        Some(s) => market_path_for_class(s, c, 0),
+        None => MarketStress::NONE,
+    };
+
     // ---- Per holding. ----
     let mut t = Table::new(
         &format!(
-            "Holdings: market data, days to liquidate at the {} participation cap, SEC 22e-4 bucket and score (normal market). Amihud illiquidity: not computed — the input has no price/volume history (a single ADV per holding), and it is not approximated",
-            pct(cap)
+            "Holdings: market data, days to liquidate at the {} participation cap, SEC 22e-4 bucket and score (normal market); depth (the volume impact is measured against), spread and days at the peak of the median market-wide scenario{}. Amihud illiquidity: not computed — the input has no price/volume history (a single ADV per holding), and it is not approximated",
+            pct(cap),
+            median.map_or(" (unavailable)".to_string(), |s| format!(" (#{})", s.id))
         ),
         vec![
             Column::text("Holding"),
@@ -399,6 +408,9 @@ pub fn market_liquidity_analyst(run: &LiquidityRun, agg: &LiquidityAggregate) ->
             Column::percent("Daily vol"),
             Column::number("Turnover proxy ADV/position (×)", 2),
             Column::number("Days to liquidate at cap", 2),
+            Column::money("Depth, stressed", cur),
+            Column::number("Spread, stressed (bp)", 1),
+            Column::number("Days at cap, stressed", 2),
             Column::text("22e-4 bucket"),
             Column::number("Score (1–5)", 0),
             Column::text("Amihud"),
@@ -412,6 +424,7 @@ pub fn market_liquidity_analyst(run: &LiquidityRun, agg: &LiquidityAggregate) ->
         if !p.defaulted.is_empty() {
             defaulted_count += 1;
         }
+        let stressed = median.map(|_| stressed_market(h, &stress_of(h.asset_class)));
         t.row(vec![
             p.name.as_str().into(),
             class_name(h.asset_class).into(),
@@ -426,6 +439,18 @@ pub fn market_liquidity_analyst(run: &LiquidityRun, agg: &LiquidityAggregate) ->
                 Cell::Missing
             },
             finite(days),
+            stressed
+                .map(|m| finite(m.impact.adv))
+                .unwrap_or(Cell::Missing),
+            stressed.map(|m| 1e4 * m.impact.spread).into(),
+            stressed
+                .map(|m| {
+                    finite(
+                        lq::days_to_liquidate(h.market_value, m.volume, cap)
+                            .unwrap_or(f64::INFINITY),
+                    )
+                })
+                .unwrap_or(Cell::Missing),
             bucket_name(c.bucket).into(),
             f64::from(c.score).into(),
             "n/a: no history".into(),
@@ -444,14 +469,6 @@ pub fn market_liquidity_analyst(run: &LiquidityRun, agg: &LiquidityAggregate) ->
         Unit::Count,
         Horizon::Point,
     );
-
-    // ---- Stressed market: the median market-wide scenario's peak (day 0). ----
-    let set = crate::scenario_set(run).ok();
-    let median = set.as_deref().and_then(median_market_wide);
-    let stress_of = |c: AssetClass| match median {
-        Some(s) => market_path_for_class(s, c, 0),
-        None => MarketStress::NONE,
-    };
 
     // ---- Per class. ----
     let mut t = Table::new(
@@ -803,7 +820,7 @@ pub fn market_liquidity_analyst(run: &LiquidityRun, agg: &LiquidityAggregate) ->
                 Column::text("Model"),
                 Column::text("Formula and parameters"),
                 Column::text("Reference"),
-                Column::percent("Impact at 20% of ADV, σ = 2%"),
+                Column::number("Impact at 20% of ADV, σ = 2% (bp)", 1),
             ],
         )
         .with_rows(IMPACT_MODELS.iter().map(|(name, m, params, reference)| {
@@ -816,7 +833,7 @@ pub fn market_liquidity_analyst(run: &LiquidityRun, agg: &LiquidityAggregate) ->
                 (*name).into(),
                 (*params).into(),
                 (*reference).into(),
-                m.impact(0.2, &market).ok().into(),
+                m.impact(0.2, &market).ok().map(|x| 1e4 * x).into(),
             ]
         })),
     );

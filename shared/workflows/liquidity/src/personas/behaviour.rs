@@ -41,6 +41,16 @@ pub const PERCENTILES: [f64; 4] = [0.50, 0.90, 0.95, 0.99];
 /// liquid bucket).
 pub const ILLIQUIDITY_GRID: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 
+/// A per-scenario feedback share from which the second-round effect is called
+/// material: 1% of a scenario's redemptions. An **assumption** (a threshold for the
+/// wording of the recommendation only; the figures are reported either way).
+pub const FEEDBACK_MATERIALITY: f64 = 0.01;
+
+/// A fraction as a percentage with two decimals (small second-round shares).
+fn pct2(x: f64) -> String {
+    format!("{:.2}%", 100.0 * x)
+}
+
 const SEVERITIES: [Severity; 3] = [Severity::Moderate, Severity::Severe, Severity::Extreme];
 
 /// The drivers of a model-driven redemption shock of a severity at the midpoint of its
@@ -631,7 +641,7 @@ pub fn investor_behavior_modeler(
             pct(top10),
             p99_30.map_or("n/a".into(), pct),
             if horizon < 30 { " (horizon shorter than 30 days)" } else { "" },
-            feedback.map_or("n/a".into(), |x| pct(x.0)),
+            feedback.map_or("n/a".into(), |x| pct2(x.0)),
             pct(illiquidity),
         )
     };
@@ -652,12 +662,21 @@ pub fn investor_behavior_modeler(
         );
     }
     if let Some((share, max, _)) = feedback {
-        f.recommend(
+        let text = if max >= FEEDBACK_MATERIALITY {
             format!(
-                "Second-round redemptions are material: the feedback adds {} of base-run redemptions overall and up to {} in one scenario (slope {slope:.2} of monthly redemptions per unit of drawdown) — stress tests that stop at one pass understate outflows.",
-                pct(share),
-                pct(max)
-            ),
+                "Second-round redemptions matter: the NAV feedback adds {} of base-run redemptions overall and up to {} in one scenario (slope {slope:.2} of monthly redemptions per unit of drawdown) — stress tests that stop at one pass understate outflows.",
+                pct2(share),
+                pct2(max)
+            )
+        } else {
+            format!(
+                "The second-round effect is small here: the NAV feedback adds {} of base-run redemptions overall and at most {} in any scenario, because the fund's NAV falls little in the cascades (slope {slope:.2} of monthly redemptions per unit of drawdown). Keep the feedback in the stress test — it grows with the drawdown — but size defences on the first-round shocks.",
+                pct2(share),
+                pct2(max)
+            )
+        };
+        f.recommend(
+            text,
             &["feedback_share", "feedback_share_max", "feedback_slope"],
         );
     }

@@ -257,6 +257,39 @@ fn seed_figures_against_direct_sums() {
         1e-12
     ));
     assert!(stressed < direct);
+    // The holdings table's stressed depth and days for one holding, by hand: US
+    // high-yield sleeve 3 (180m, ADV 200m; credit HY bears the market-wide stress fully).
+    let table = f
+        .tables
+        .iter()
+        .map(|t| serde_json::to_value(t).unwrap())
+        .find(|t| t["title"].as_str().unwrap().starts_with("Holdings"))
+        .unwrap();
+    let col = |name: &str| {
+        table["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|c| c["name"] == name)
+            .unwrap()
+    };
+    let row = table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0] == "US high-yield sleeve 3")
+        .unwrap();
+    let peak = m.market.peak;
+    let depth = row[col("Depth, stressed")].as_f64().unwrap();
+    assert!(close(depth, 2e8 * (1.0 - peak.depth_reduction), 1e-12));
+    let days = row[col("Days at cap, stressed")].as_f64().unwrap();
+    assert!(close(
+        days,
+        1.8e8 / (cap * 2e8 * (1.0 - peak.volume_reduction)),
+        1e-12
+    ));
+    let spread = row[col("Spread, stressed (bp)")].as_f64().unwrap();
+    assert!(close(spread, 100.0 * peak.spread_multiplier, 1e-12));
     // Buckets sum to one and are the model's classification.
     let s = [
         "highly_liquid_share",
