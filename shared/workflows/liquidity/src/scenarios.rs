@@ -881,8 +881,8 @@ mod tests {
         assert_eq!(quantile(&r, 0.01), SP500_3M_P1);
         assert_eq!(r[0], SP500_3M_WORST);
         // Bands ordered and contiguous, extreme reaching the worst on record.
-        for s in 0..3 {
-            assert!(EQUITY_DRAWDOWN_BANDS[s][1] < EQUITY_DRAWDOWN_BANDS[s][0]);
+        for band in EQUITY_DRAWDOWN_BANDS {
+            assert!(band[1] < band[0]);
         }
         assert_eq!(EQUITY_DRAWDOWN_BANDS[0][1], EQUITY_DRAWDOWN_BANDS[1][0]);
         assert_eq!(EQUITY_DRAWDOWN_BANDS[2][1], SP500_3M_WORST);
