@@ -8,7 +8,7 @@
 //! shocks of the IMF guide (Bouveret 2017) for the fund's peer group; the distribution
 //! across the scenario set of redemptions requested and dealt and of outflows by day
 //! 1/7/30/90, by kind of redemption shock; the second-round effect (ESMA 2020 LST
-//! guidelines §§ 47–49: the redemptions the NAV feedback adds over a one-pass run); and
+//! guidelines §§ 47–49: the redemptions the liquidation-loss feedback adds over a one-pass run); and
 //! the first-mover effect (Chen, Goldstein & Jiang 2010; Goldstein, Jiang & Ng 2017):
 //! how the model's redemptions rise with the fund's illiquidity.
 //!
@@ -84,7 +84,7 @@ pub fn percentiles<const N: usize>(values: &mut Vec<f64>, ps: &[f64; N]) -> Opti
 }
 
 /// The second-round effect of a set of scenarios: the share of base-run redemptions
-/// the NAV feedback added over the one-pass run, `Σ (base − one pass) / Σ base`, and
+/// the liquidation-loss feedback added over the one-pass run, `Σ (base − one pass) / Σ base`, and
 /// the largest per-scenario share `(base − one pass)/base` with its scenario id. `None`
 /// when nothing was redeemed.
 pub fn feedback_effect(agg: &LiquidityAggregate) -> Option<(f64, f64, u32)> {
@@ -529,7 +529,7 @@ pub fn investor_behavior_modeler(
     // ---- Second-round effect. ----
     let slope = f.figure(
         "feedback_slope",
-        "Feedback slope: extra monthly redemptions per unit of NAV drawdown (the model linearised in the fund's loss, AUM-weighted)",
+        "Feedback slope: extra monthly redemptions per unit of the fund's own liquidation loss (the model linearised in a loss peers do not share, AUM-weighted)",
         run.feedback_slope,
         Unit::Ratio,
         Horizon::Point,
@@ -539,7 +539,7 @@ pub fn investor_behavior_modeler(
         f.figure(
             "feedback_share",
             &format!(
-                "Second-round effect: share of base-run redemptions added by the NAV feedback over the one-pass run, summed over all scenarios{}",
+                "Second-round effect: share of base-run redemptions added by the liquidation-loss feedback over the one-pass run, summed over all scenarios{}",
                 if run.settings.feedback { "" } else { " (feedback switched off in this run)" }
             ),
             share,
@@ -637,7 +637,7 @@ pub fn investor_behavior_modeler(
         )
     } else {
         format!(
-            "Investor base: HHI {hhi:.3}, top 10 hold {}; across {n} scenarios outflows by day 30 reach {} at the 99th percentile{}, and the NAV feedback adds {} of base-run redemptions over a one-pass run (first-mover amplification at illiquidity {}{illiquid_text}).",
+            "Investor base: HHI {hhi:.3}, top 10 hold {}; across {n} scenarios outflows by day 30 reach {} at the 99th percentile{}, and the liquidation-loss feedback adds {} of base-run redemptions over a one-pass run (first-mover amplification at illiquidity {}{illiquid_text}).",
             pct(top10),
             p99_30.map_or("n/a".into(), pct),
             if horizon < 30 { " (horizon shorter than 30 days)" } else { "" },
@@ -664,13 +664,13 @@ pub fn investor_behavior_modeler(
     if let Some((share, max, _)) = feedback {
         let text = if max >= FEEDBACK_MATERIALITY {
             format!(
-                "Second-round redemptions matter: the NAV feedback adds {} of base-run redemptions overall and up to {} in one scenario (slope {slope:.2} of monthly redemptions per unit of drawdown) — stress tests that stop at one pass understate outflows.",
+                "Second-round redemptions matter: the liquidation-loss feedback adds {} of base-run redemptions overall and up to {} in one scenario (slope {slope:.2} of monthly redemptions per unit of liquidation loss) — stress tests that stop at one pass understate outflows.",
                 pct2(share),
                 pct2(max)
             )
         } else {
             format!(
-                "The second-round effect is small here: the NAV feedback adds {} of base-run redemptions overall and at most {} in any scenario, because the fund's NAV falls little in the cascades (slope {slope:.2} of monthly redemptions per unit of drawdown). Keep the feedback in the stress test — it grows with the drawdown — but size defences on the first-round shocks.",
+                "The second-round effect is small here: the liquidation-loss feedback adds {} of base-run redemptions overall and at most {} in any scenario, because the fund's own liquidation costs and fire-sale marks are small next to the market's fall (which drives the first-round shock) (slope {slope:.2} of monthly redemptions per unit of liquidation loss). Keep the feedback in the stress test — it grows with the fund's own losses — but size defences on the first-round shocks.",
                 pct2(share),
                 pct2(max)
             )
