@@ -116,7 +116,10 @@ fn every_workflows_results_validate_against_its_schema() {
             !v.is_valid(&broken),
             "{workflow}: a field outside the findings schema must fail"
         );
-        if results["results"]["scenarios"].as_array().is_some_and(|s| !s.is_empty()) {
+        if results["results"]["scenarios"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+        {
             let mut broken = results.clone();
             broken["results"]["scenarios"][0]["pnl"] = 1.into();
             assert!(
