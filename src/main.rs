@@ -161,17 +161,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Time `run` with defaults on a portfolio (default: the sample book) and report the
-    /// median wall time over several runs, each into a fresh directory.
+    /// Time `run` with defaults on a portfolio (default: the workflow's sample input) and
+    /// report the median wall time over several runs, each into a fresh directory.
     Bench {
         #[arg(long, value_parser = workflow_parser(), default_value = "factor")]
         workflow: String,
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "events/inputs/ff_multifactor_book.json"
-        )]
-        portfolio: PathBuf,
+        /// Default: the portfolio the workflow's sample execution names
+        /// (`events/<workflow>.execution.json`, from the repository root), e.g.
+        /// events/inputs/ff_multifactor_book.json for factor and
+        /// events/inputs/seed_multi_asset_fund.json for liquidity.
+        #[arg(long, value_name = "FILE")]
+        portfolio: Option<PathBuf>,
         /// Timed repetitions (after one warm-up run).
         #[arg(long, default_value_t = 7)]
         runs: usize,
@@ -302,8 +302,38 @@ fn main() -> ExitCode {
             runs,
             params,
             workers,
-        } => bench(workflow(&wf), &portfolio, runs.max(1), &params, workers),
+        } => {
+            let wf = workflow(&wf);
+            let portfolio = match portfolio.map_or_else(|| sample_portfolio(wf), Ok) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {}", escape_control(&e));
+                    return ExitCode::from(EXIT_INVALID);
+                }
+            };
+            bench(wf, &portfolio, runs.max(1), &params, workers)
+        }
     }
+}
+
+/// The portfolio a workflow's sample execution input (`events/<workflow>.execution.json`)
+/// names under `uploads/`, as the file in `events/inputs/` it is uploaded from — so the
+/// CLI names no workflow's sample itself.
+fn sample_portfolio(wf: Workflow) -> Result<PathBuf, String> {
+    let event = PathBuf::from(format!("events/{}.execution.json", wf.name()));
+    let text = std::fs::read_to_string(&event).map_err(|e| {
+        format!(
+            "{}: {e} (run from the repository root, or give --portfolio)",
+            event.display()
+        )
+    })?;
+    let request: RunRequest =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", event.display()))?;
+    let name = request
+        .portfolio_key
+        .strip_prefix("uploads/")
+        .ok_or_else(|| format!("{}: portfolio_key is not under uploads/", event.display()))?;
+    Ok(Path::new("events/inputs").join(name))
 }
 
 fn report_problems(file: &Path, problems: Vec<Issue>) -> ExitCode {

@@ -1,5 +1,5 @@
-//! The CLI as a newcomer uses it: `run factor` on the sample book, `validate` on a
-//! broken portfolio.
+//! The CLI as a newcomer uses it: `run factor` on the sample book, `run liquidity` on the
+//! seed fund, `validate` on a broken portfolio and on bad workflow parameters.
 
 use std::process::Command;
 
@@ -45,6 +45,169 @@ fn run_factor_on_the_sample_book_writes_the_deliverables() {
     assert!(std::fs::read_to_string(out.join("summary.md"))
         .unwrap()
         .contains("VaR 99%"));
+}
+
+const SEED_FUND: &str = "events/inputs/seed_multi_asset_fund.json";
+
+/// Issue 7's acceptance run: `run liquidity` on the seed fund with the defaults (1,000
+/// scenarios) writes the four deliverables, with every scenario run and every persona's
+/// findings in results.json.
+#[test]
+fn run_liquidity_on_the_seed_fund_writes_the_deliverables() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = stresslab()
+        .args([
+            "run",
+            "liquidity",
+            "--portfolio",
+            SEED_FUND,
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["workflow"], "liquidity");
+    assert_eq!(results["scenario_count"], 1000);
+    assert_eq!(results["results"]["scenario_count"], 1000);
+    assert_eq!(
+        results["results"]["failures"].as_array().unwrap().len(),
+        0,
+        "no scenario may be refused on the seed fund"
+    );
+    let personas: Vec<&str> = results["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["persona"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        personas,
+        [
+            "market-liquidity-analyst",
+            "investor-behavior-modeler",
+            "portfolio-liquidity-optimizer",
+            "liquidation-strategy-designer",
+            "redemption-policy-formulator",
+        ]
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        !html.contains("<script"),
+        "the report must not need scripts"
+    );
+    assert!(std::fs::read_to_string(out.join("summary.md"))
+        .unwrap()
+        .contains("Seed multi-asset fund"));
+    assert!(out.join("audit.json").is_file());
+}
+
+/// `validate --workflow liquidity` runs every check `run liquidity` makes on the seed fund
+/// (fund terms, share register, cascade set-up, scenario generation) and accepts it.
+#[test]
+fn validate_accepts_the_seed_fund_for_the_liquidity_workflow() {
+    let output = stresslab()
+        .args(["validate", "--workflow", "liquidity", SEED_FUND])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("ready for liquidity: 1000 scenarios in 4 partitions"),
+        "{stdout}"
+    );
+    // The factor book has no liquidity fields, fund terms or share register: refused,
+    // naming what is missing.
+    let output = stresslab()
+        .args([
+            "validate",
+            "--workflow",
+            "liquidity",
+            "events/inputs/ff_multifactor_book.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for needle in ["positions[0].liquidity", "fund:", "investors:"] {
+        assert!(stderr.contains(needle), "must name {needle}: {stderr}");
+    }
+}
+
+/// A bad liquidity parameter — out of bounds, misspelt, of the wrong type, an unknown
+/// strategy — exits 2 naming the field, from `validate` and from `run`, and `run`
+/// writes nothing.
+#[test]
+fn bad_liquidity_parameters_exit_2_naming_the_field_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &[&str]); 6] = [
+        (
+            &["--param", "participation_cap=2"],
+            &["parameters.participation_cap", "between 0.01 and 1"],
+        ),
+        (
+            &["--param", "coverage_horizon_days=14"],
+            &["parameters.coverage_horizon_days", "1, 7, 30, 90"],
+        ),
+        (
+            &["--param", "particpation_cap=0.3"],
+            &["parameters.particpation_cap", "unknown field"],
+        ),
+        (
+            &["--param", "feedback=maybe"],
+            &["parameters.feedback", "boolean"],
+        ),
+        (
+            &["--param", "liquidation_strategy=fire_sale"],
+            &["parameters.liquidation_strategy", "waterfall"],
+        ),
+        (&["--scenarios", "10"], &["parameters.scenarios", "36"]),
+    ];
+    for (i, (flags, needles)) in cases.iter().enumerate() {
+        let out = dir.path().join(format!("out{i}"));
+        for verb in ["validate", "run"] {
+            let mut cmd = stresslab();
+            match verb {
+                "validate" => cmd.args(["validate", "--workflow", "liquidity", SEED_FUND]),
+                _ => cmd
+                    .args([
+                        "run",
+                        "liquidity",
+                        "--quiet",
+                        "--portfolio",
+                        SEED_FUND,
+                        "--out",
+                    ])
+                    .arg(&out),
+            };
+            let output = cmd.args(*flags).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{flags:?} ({verb}): {stderr}"
+            );
+            for needle in *needles {
+                assert!(
+                    stderr.contains(needle),
+                    "{flags:?} ({verb}) must name {needle}: {stderr}"
+                );
+            }
+        }
+        assert!(!out.exists(), "{flags:?}: run wrote {}", out.display());
+    }
 }
 
 #[test]

@@ -564,6 +564,20 @@ fn compare_workflow(workflow: &str) -> Result<(), String> {
         local.keys().collect::<Vec<_>>(),
         "the two runs wrote different artifacts"
     );
+    // Every persona of the workflow ran on both sides (the state machine invoked each
+    // persona Lambda): its findings are among the identical artifacts.
+    let info = stresslab_registry::Workflow::from_name(workflow)
+        .ok_or_else(|| format!("{workflow}: not in the registry"))?
+        .info();
+    for persona in &info.personas {
+        let key = stresslab_core::stages::findings_key(&local_run_id, persona.name);
+        if !local.contains_key(&key) || !aws.artifacts.contains_key(&key) {
+            return Err(format!(
+                "{workflow}: no findings of {} ({key}) in both runs",
+                persona.name
+            ));
+        }
+    }
     let differing: Vec<&String> = local
         .iter()
         .filter(|(key, _)| {
@@ -579,9 +593,10 @@ fn compare_workflow(workflow: &str) -> Result<(), String> {
         "artifacts differ between the state machine run and the local run: {differing:?}"
     );
     eprintln!(
-            "{workflow} run {local_run_id}: {} artifacts byte-identical (audit.json excluded), aggregate.json {} bytes",
+            "{workflow} run {local_run_id}: {} artifacts byte-identical (audit.json excluded), aggregate.json {} bytes, findings of {} personas",
             local.len() - PROVENANCE_ONLY.len(),
-            local_aggregate.len()
+            local_aggregate.len(),
+            info.personas.len()
         );
     Ok(())
 }
