@@ -359,3 +359,30 @@ fn seed_policy_report() {
         println!("REC: {} {:?}", r.text, r.cites);
     }
 }
+
+#[test]
+fn days_ahead_of_the_trigger_by_hand() {
+    // Gaps late − early where both fire: 9 − 2 = 7, 4 − 4 = 0, 30 − 10 = 20; the others
+    // (one side missing) add none. Sorted 0, 7, 20: median 7.
+    let pairs = [
+        (Some(2), Some(9)),
+        (Some(4), Some(4)),
+        (Some(10), Some(30)),
+        (Some(1), None),
+        (None, Some(5)),
+    ];
+    assert_eq!(median_days_ahead(pairs), Some(7.0));
+    assert_eq!(median_days_ahead(pairs[..2].iter().copied()), Some(3.5));
+    assert_eq!(median_days_ahead(pairs[3..].iter().copied()), None);
+}
+
+#[test]
+fn end_dated_distress_is_the_illiquid_breach_without_dilution_distress() {
+    let mut o = outcome(0, 0.2, 3, Some(89));
+    o.ungated.dilution = 0.001;
+    assert!(end_dated_distress(&o, 0.005));
+    o.ungated.dilution = 0.006;
+    assert!(!end_dated_distress(&o, 0.005));
+    o.distress_day = None;
+    assert!(!end_dated_distress(&o, 0.005));
+}
