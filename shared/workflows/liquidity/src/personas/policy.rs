@@ -137,6 +137,22 @@ pub fn median(xs: &mut [f64]) -> Option<f64> {
     Some(stats::quantile(xs, 0.5))
 }
 
+/// Share of the scenarios where both fire in which `early` fires strictly before `late`
+/// (a count over the same pairs as [`median_days_ahead`]). `None` when they never both
+/// fire.
+pub fn share_strictly_ahead(
+    pairs: impl IntoIterator<Item = (Option<u32>, Option<u32>)>,
+) -> Option<f64> {
+    let (mut both, mut ahead) = (0usize, 0usize);
+    for (early, late) in pairs {
+        if let (Some(e), Some(l)) = (early, late) {
+            both += 1;
+            ahead += usize::from(e < l);
+        }
+    }
+    (both > 0).then(|| ahead as f64 / both as f64)
+}
+
 /// Median of `late − early` (business days) over the scenarios where both fire: how
 /// much earlier an early-warning level crosses than the trigger it warns of (median as
 /// in [`median`]). `None` when they never both fire.
@@ -851,13 +867,16 @@ pub fn redemption_policy_formulator(
 
     // ---- Early warnings ------------------------------------------------------------
     let mut early_cols = rates_columns();
-    early_cols.push(Column::signed(
-        "Median days ahead of the configured trigger",
-        1,
+    early_cols.push(Column::percent(
+        "Crossed strictly before the redemption trigger",
     ));
+    early_cols.insert(
+        early_cols.len() - 1,
+        Column::signed("Median days ahead of the redemption trigger", 1),
+    );
     let mut early = Table::new(
         &format!(
-            "Early-warning indicators: the trigger indicators at more sensitive levels than the configured triggers, with lead times measured in the simulations — before distress over the distressed scenarios where they fire ({end_dated} of {distressed} distressed scenarios are illiquid-limit breaches dated to the last day, so their lead runs to the horizon's end), and ahead of the configured trigger of the same indicator over the scenarios where both fire"
+            "Early-warning indicators: the trigger indicators at more sensitive levels than the configured triggers, with lead times measured in the simulations — before distress over the distressed scenarios where they fire ({end_dated} of {distressed} distressed scenarios are illiquid-limit breaches dated to the last day, so their lead runs to the horizon's end), and ahead of the configured redemption trigger ({} of NAV over 21 business days, the gate's first trigger) over the scenarios where both fire", pct(s.redemption_trigger)
         ),
         early_cols,
     );
@@ -870,13 +889,16 @@ pub fn redemption_policy_formulator(
                 .iter()
                 .position(|q| q.level == p.level)
                 .unwrap_or(0);
-            let ahead = median_days_ahead(
+            let pairs = || {
                 outcomes
                     .iter()
-                    .map(|o| (fire_at(o, *t, i), o.triggers[k].fire_day)),
-            );
+                    .map(|o| (fire_at(o, *t, i), o.triggers[0].fire_day))
+            };
+            let ahead = median_days_ahead(pairs());
+            let strictly = share_strictly_ahead(pairs());
             let mut row = rates_row(trigger_label(*t).into(), level_text(*t, p.level), &p.rates);
             row.push(opt_cell(ahead));
+            row.push(opt_cell(strictly));
             early.row(row);
             early_rows += 1;
             let stem = format!(
@@ -892,16 +914,29 @@ pub fn redemption_policy_formulator(
                 f.figure(
                     &key,
                     &format!(
-                        "Early warning {} {}: median business days it crosses before the configured trigger {} fires (scenarios where both fire; in-sample)",
+                        "Early warning {} {}: median business days it crosses before the redemption trigger ({} of NAV over 21 business days) fires (scenarios where both fire; in-sample)",
                         trigger_label(*t),
                         level_text(*t, p.level),
-                        level_text(*t, conf)
+                        pct(s.redemption_trigger)
                     ),
                     a,
                     Unit::Count,
                     Horizon::Point,
                 );
                 early_ahead.push((*t, key, a, p.level));
+            }
+            if let Some(x) = strictly {
+                f.figure(
+                    &format!("{stem}_strictly_ahead_share"),
+                    &format!(
+                        "Early warning {} {}: share of the scenarios where both fire in which it crosses strictly before the redemption trigger (in-sample)",
+                        trigger_label(*t),
+                        level_text(*t, p.level)
+                    ),
+                    x,
+                    Unit::Fraction,
+                    Horizon::Point,
+                );
             }
             if let Some(lead) = p.rates.median_lead {
                 let key = format!("{stem}_lead_median_days");
@@ -1313,19 +1348,32 @@ pub fn redemption_policy_formulator(
         );
     }
     // Recommendation 3: early warning.
-    // The highest redemption level below the trigger that still warns ahead of it.
-    if let Some((_, key, ahead, level)) = early_ahead
+    // The early warning with the longest median warning ahead of the redemption trigger
+    // (ties: the later, less alarmist entry of the grid order).
+    let own_flows_ahead = early_ahead
+        .iter()
+        .filter(|(t, _, _, _)| *t == Trigger::Redemptions)
+        .map(|(_, _, a, _)| *a)
+        .fold(0.0, f64::max);
+    if let Some((t, key, ahead, level)) = early_ahead
         .iter()
         .rev()
-        .find(|(t, _, a, _)| *t == Trigger::Redemptions && *a > 0.0)
+        .filter(|(_, _, a, _)| *a > 0.0)
+        .max_by(|a, b| a.2.total_cmp(&b.2))
         .cloned()
     {
         let mut cites = vec![key.as_str()];
         let mut text = format!(
-            "Use redemptions over 21 business days above {} of NAV as the early warning: it crosses a median {ahead:.0} business days before the {} gate trigger fires in the simulations",
-            pct(level),
+            "Use {} {} as the early warning: it crosses a median {ahead:.0} business days before the {} redemption trigger fires in the simulations",
+            trigger_label(t).to_lowercase(),
+            level_text(t, level),
             pct(s.redemption_trigger)
         );
+        if own_flows_ahead <= 0.0 && t != Trigger::Redemptions {
+            text.push_str(
+                "; lower redemption-window levels give no median warning (the shocks arrive in lumps that cross every level on the same day)",
+            );
+        }
         if end_dated == distressed && distressed > 0 {
             text.push_str(&format!(
                 " (lead times to distress are not informative here: all {distressed} distressed scenarios are illiquid-limit breaches dated to the horizon's last day)"

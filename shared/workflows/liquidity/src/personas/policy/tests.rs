@@ -386,3 +386,17 @@ fn end_dated_distress_is_the_illiquid_breach_without_dilution_distress() {
     o.distress_day = None;
     assert!(!end_dated_distress(&o, 0.005));
 }
+
+#[test]
+fn share_strictly_ahead_by_hand() {
+    // Both fire in three: 2 < 9 yes, 4 < 4 no, 10 < 30 yes → 2/3.
+    let pairs = [
+        (Some(2), Some(9)),
+        (Some(4), Some(4)),
+        (Some(10), Some(30)),
+        (Some(1), None),
+        (None, Some(5)),
+    ];
+    assert_eq!(share_strictly_ahead(pairs), Some(2.0 / 3.0));
+    assert_eq!(share_strictly_ahead(pairs[3..].iter().copied()), None);
+}
