@@ -881,7 +881,7 @@ pub fn redemption_policy_formulator(
         early_cols,
     );
     let mut early_rows = 0;
-    let mut early_ahead: Vec<(Trigger, String, f64, f64)> = Vec::new();
+    let mut early_ahead: Vec<(Trigger, String, f64, f64, f64)> = Vec::new();
     for (k, t) in Trigger::ALL.iter().enumerate() {
         let conf = configured_level(run, *t);
         for p in grids[k].iter().filter(|p| is_earlier(*t, p.level, conf)) {
@@ -923,7 +923,7 @@ pub fn redemption_policy_formulator(
                     Unit::Count,
                     Horizon::Point,
                 );
-                early_ahead.push((*t, key, a, p.level));
+                early_ahead.push((*t, key, a, p.level, p.rates.false_alarm_rate.unwrap_or(1.0)));
             }
             if let Some(x) = strictly {
                 f.figure(
@@ -1348,31 +1348,45 @@ pub fn redemption_policy_formulator(
         );
     }
     // Recommendation 3: early warning.
-    // The early warning with the longest median warning ahead of the redemption trigger
-    // (ties: the later, less alarmist entry of the grid order).
-    let own_flows_ahead = early_ahead
+    // The early warning with the longest median warning ahead of the redemption trigger;
+    // ties go to the lowest false-alarm rate.
+    let own_flows = early_ahead
         .iter()
-        .filter(|(t, _, _, _)| *t == Trigger::Redemptions)
-        .map(|(_, _, a, _)| *a)
-        .fold(0.0, f64::max);
-    if let Some((t, key, ahead, level)) = early_ahead
+        .filter(|e| e.0 == Trigger::Redemptions)
+        .map(|e| {
+            (
+                e.2,
+                format!(
+                    "{}_strictly_ahead_share",
+                    e.1.trim_end_matches("_ahead_median_days")
+                ),
+            )
+        })
+        .next();
+    if let Some((t, key, ahead, level, fa)) = early_ahead
         .iter()
-        .rev()
-        .filter(|(_, _, a, _)| *a > 0.0)
-        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .filter(|e| e.2 > 0.0)
+        .max_by(|a, b| a.2.total_cmp(&b.2).then(b.4.total_cmp(&a.4)))
         .cloned()
     {
         let mut cites = vec![key.as_str()];
         let mut text = format!(
-            "Use {} {} as the early warning: it crosses a median {ahead:.0} business days before the {} redemption trigger fires in the simulations",
+            "Use {} {} as the early warning: it crosses a median {ahead:.0} business days before the {} redemption trigger fires in the simulations (false-alarm rate {} as a predictor of distress)",
             trigger_label(t).to_lowercase(),
             level_text(t, level),
-            pct(s.redemption_trigger)
+            pct(s.redemption_trigger),
+            pct(fa)
         );
-        if own_flows_ahead <= 0.0 && t != Trigger::Redemptions {
-            text.push_str(
-                "; lower redemption-window levels give no median warning (the shocks arrive in lumps that cross every level on the same day)",
-            );
+        let own_key;
+        if let Some((own_ahead, k)) = own_flows.filter(|_| t != Trigger::Redemptions) {
+            if let Some(share) = f.get(&k) {
+                text.push_str(&format!(
+                    "; the lowest redemption-window level scored crosses a median {own_ahead:.0} days ahead and strictly earlier in only {} of the scenarios where both fire (redemption shocks arrive in lumps)",
+                    pct(share)
+                ));
+                own_key = k;
+                cites.push(own_key.as_str());
+            }
         }
         if end_dated == distressed && distressed > 0 {
             text.push_str(&format!(
