@@ -1440,7 +1440,15 @@ pub fn redemption_policy_formulator(
             ));
             cites.push("upstream_dilution_p95");
         }
-        text.push_str(". Pair the gate with swing pricing so leavers bear their own costs.");
+        match run.fund.terms.swing {
+            Some(sw) => text.push_str(&format!(
+                ". The fund swings its price only on days with outflows above {} of NAV: below that, leavers dealt before their costs are realised escape them, so a lower swing threshold would close the buffer route (condition 2).",
+                pct(sw.threshold)
+            )),
+            None => text.push_str(
+                ". Pair the gate with swing pricing so leavers bear their own costs (the fund has none).",
+            ),
+        }
         f.recommend(text, &cites);
     }
     // Recommendation 5: notice.
