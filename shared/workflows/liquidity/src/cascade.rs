@@ -408,6 +408,8 @@ pub struct DayRecord {
     pub nav_per_share: f64,
     pub drawdown: f64,
     pub less_liquid_share: f64,
+    /// Share of invested assets in illiquid holdings (alternatives) at the close.
+    pub illiquid_share: f64,
     /// Liquidity on hand at the close: cash, proceeds in settlement and holdings in the
     /// buffer tiers or the liquid layers (cash equivalents, sovereigns, large caps, IG).
     pub liquid_assets: f64,
@@ -1347,6 +1349,7 @@ impl CascadeEngine {
                     nav_per_share: nps_close,
                     drawdown,
                     less_liquid_share: share(ll, all),
+                    illiquid_share: share(ill, all),
                     liquid_assets: cash + recv_close + self.liquid_holdings(ws),
                     pending_value: owed + pending * nps_close.max(0.0),
                 });

@@ -43,7 +43,9 @@ pub const TRIGGER_WINDOW_DAYS: usize = BUSINESS_DAYS_PER_MONTH as usize;
 /// Thresholds at which the first crossing day of each trigger indicator is kept, so the
 /// policy formulator can calibrate a threshold and measure its lead time without the
 /// daily paths. Redemptions over the trailing window, share of initial NAV:
-pub const REDEMPTION_TRIGGER_GRID: [f64; 8] = [0.05, 0.075, 0.10, 0.125, 0.15, 0.20, 0.25, 0.30];
+/// (wide enough that a calibrated threshold is not pinned at its top).
+pub const REDEMPTION_TRIGGER_GRID: [f64; 10] =
+    [0.05, 0.075, 0.10, 0.125, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50];
 /// Liquidity on hand / redemptions pending:
 pub const COVERAGE_TRIGGER_GRID: [f64; 7] = [0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0];
 
@@ -238,16 +240,16 @@ pub struct ScenarioOutcome {
     /// Ungated path: largest trailing-window redemptions (share of NAV) and the first
     /// day each [`REDEMPTION_TRIGGER_GRID`] level was crossed.
     pub peak_window_redemptions: f64,
-    pub redemption_crossings: [Option<u32>; 8],
+    pub redemption_crossings: [Option<u32>; 10],
     /// Ungated path: smallest liquidity on hand / pending ratio on days with redemptions
     /// pending, and the first day it fell below each [`COVERAGE_TRIGGER_GRID`] level.
     pub min_liquidity_coverage: Option<f64>,
     pub coverage_crossings: [Option<u32>; 7],
     /// The three triggers at their configured thresholds, in [`Trigger::ALL`] order.
     pub triggers: [TriggerOutcome; 3],
-    /// First day the ungated fund is in distress (costs borne by remaining investors at
-    /// the distress level), if it ever is; an illiquid share above the limit at the end
-    /// counts as distress on the last day.
+    /// First day the ungated fund is in distress, if it ever is: the costs borne by
+    /// remaining investors reach the distress level, or the illiquid share of its
+    /// holdings passes the illiquid limit.
     pub distress_day: Option<u32>,
 }
 
@@ -514,11 +516,8 @@ impl<'r> Simulator<'r> {
             // No gate: the base already is the ungated fund; re-run it recorded.
             self.base.run(&market, &with_feedback, impact, ws, true)?
         };
-        let reading = TriggerReading::read(&ws.days, nav0, s.distress_dilution);
-        let mut distress_day = reading.distress_day;
-        if distress_day.is_none() && ungated.illiquid_share_end > s.illiquid_limit {
-            distress_day = Some(ungated.days_run.saturating_sub(1));
-        }
+        let reading = TriggerReading::read(&ws.days, nav0, s.distress_dilution, s.illiquid_limit);
+        let distress_day = reading.distress_day;
         let stress_composite = self.stress_composite(&paths.class_stress[0]);
 
         let fire_days = [
@@ -686,7 +685,7 @@ struct TriggerReading {
 }
 
 impl TriggerReading {
-    fn read(days: &[DayRecord], nav0: f64, distress: f64) -> Self {
+    fn read(days: &[DayRecord], nav0: f64, distress: f64, illiquid_limit: f64) -> Self {
         let mut window = Vec::with_capacity(days.len());
         let mut coverage = Vec::with_capacity(days.len());
         let mut sum = 0.0;
@@ -709,7 +708,9 @@ impl TriggerReading {
                 0.0
             };
             dilution += d.cost - swung;
-            if distress_day.is_none() && dilution >= distress * nav0 {
+            if distress_day.is_none()
+                && (dilution >= distress * nav0 || d.illiquid_share > illiquid_limit)
+            {
                 distress_day = Some(d.day);
             }
         }
