@@ -166,9 +166,9 @@ pub fn median_days_ahead(
     median(&mut gaps)
 }
 
-/// Whether a scenario's distress is an illiquid-limit breach dated by the engine to the
-/// last day of the horizon (its ungated dilution stayed below the distress level), as
-/// opposed to dilution distress dated to the day it happened.
+/// Whether a scenario's distress is an illiquid-limit breach (its ungated dilution stayed
+/// below the distress level) rather than dilution of remaining investors; either is
+/// dated by the engine to the first day it happens.
 pub fn end_dated_distress(o: &ScenarioOutcome, distress_dilution: f64) -> bool {
     o.distress_day.is_some() && o.ungated.dilution < distress_dilution
 }
@@ -680,7 +680,7 @@ pub fn redemption_policy_formulator(
     f.figure(
         "distress_share",
         &format!(
-            "Share of scenarios in distress without a gate (costs borne by remaining investors ≥ {} of NAV, or illiquid share above {} at the end, within {} business days; share of the stress design, not a probability)",
+            "Share of scenarios in distress without a gate (costs borne by remaining investors ≥ {} of NAV, or illiquid share above {} of holdings, within {} business days; share of the stress design, not a probability)",
             pct(s.distress_dilution),
             pct(s.illiquid_limit),
             s.horizon_days
@@ -696,7 +696,7 @@ pub fn redemption_policy_formulator(
     f.figure(
         "distress_illiquid_limit_count",
         &format!(
-            "Distressed scenarios whose distress is the illiquid share above {} at the end of the horizon (dated to the last day: their lead times run to the horizon's end, not to the breach)",
+            "Distressed scenarios whose distress is the illiquid share passing {} of holdings (dated to the first day it does)",
             pct(s.illiquid_limit)
         ),
         end_dated as f64,
@@ -876,7 +876,7 @@ pub fn redemption_policy_formulator(
     );
     let mut early = Table::new(
         &format!(
-            "Early-warning indicators: the trigger indicators at more sensitive levels than the configured triggers, with lead times measured in the simulations — before distress over the distressed scenarios where they fire ({end_dated} of {distressed} distressed scenarios are illiquid-limit breaches dated to the last day, so their lead runs to the horizon's end), and ahead of the configured redemption trigger ({} of NAV over 21 business days, the gate's first trigger) over the scenarios where both fire", pct(s.redemption_trigger)
+            "Early-warning indicators: the trigger indicators at more sensitive levels than the configured triggers, with lead times measured in the simulations — before distress over the distressed scenarios where they fire ({end_dated} of {distressed} distressed scenarios are illiquid-limit breaches, dated to the first day the limit is passed), and ahead of the configured redemption trigger ({} of NAV over 21 business days, the gate's first trigger) over the scenarios where both fire", pct(s.redemption_trigger)
         ),
         early_cols,
     );
@@ -943,7 +943,7 @@ pub fn redemption_policy_formulator(
                 f.figure(
                     &key,
                     &format!(
-                        "Early warning {} {}: median business days from first crossing to distress (over the distressed scenarios where it fires; illiquid-limit distress is dated to the horizon's last day; in-sample)",
+                        "Early warning {} {}: median business days from first crossing to distress (over the distressed scenarios where it fires; in-sample)",
                         trigger_label(*t),
                         level_text(*t, p.level)
                     ),
@@ -1260,7 +1260,7 @@ pub fn redemption_policy_formulator(
         })
         .unwrap_or_default();
     f.headline = format!(
-        "{} of {n} scenarios end in distress without a gate ({end_dated} of them by the illiquid share above its limit at the horizon); the redemption trigger ({} of NAV over 21 business days) misses {} of them with a false-alarm rate of {}{}; {} (in-sample over a stress design, not probabilities).",
+        "{} of {n} scenarios end in distress without a gate ({end_dated} of them by the illiquid share passing its limit); the redemption trigger ({} of NAV over 21 business days) misses {} of them with a false-alarm rate of {}{}; {} (in-sample over a stress design, not probabilities).",
         distressed,
         pct(s.redemption_trigger),
         fmt_rate(r0.miss_rate),
@@ -1387,12 +1387,6 @@ pub fn redemption_policy_formulator(
                 own_key = k;
                 cites.push(own_key.as_str());
             }
-        }
-        if end_dated == distressed && distressed > 0 {
-            text.push_str(&format!(
-                " (lead times to distress are not informative here: all {distressed} distressed scenarios are illiquid-limit breaches dated to the horizon's last day)"
-            ));
-            cites.push("distress_illiquid_limit_count");
         }
         if let Some(v) = up_outflow.filter(|v| v.is_finite()) {
             text.push_str(&format!(
