@@ -410,6 +410,8 @@ pub struct DayRecord {
     pub less_liquid_share: f64,
     /// Share of invested assets in illiquid holdings (alternatives) at the close.
     pub illiquid_share: f64,
+    /// Gross sold per class today (`class_index` order).
+    pub class_sold: [f64; N_CLASSES],
     /// Liquidity on hand at the close: cash, proceeds in settlement and holdings in the
     /// buffer tiers or the liquid layers (cash equivalents, sovereigns, large caps, IG).
     pub liquid_assets: f64,
@@ -1350,6 +1352,7 @@ impl CascadeEngine {
                     drawdown,
                     less_liquid_share: share(ll, all),
                     illiquid_share: share(ill, all),
+                    class_sold,
                     liquid_assets: cash + recv_close + self.liquid_holdings(ws),
                     pending_value: owed + pending * nps_close.max(0.0),
                 });

@@ -25,8 +25,8 @@
 //! "share of scenarios" is a share of that design, never a probability.
 
 use crate::cascade::{
-    class_index, fire_sale_factor, waterfall_layer, CascadeWorkspace, DayRecord, ImpactModel,
-    SaleConditions, FIRST_LESS_LIQUID_LAYER, N_CLASSES, PERMANENT_IMPACT_GAMMA,
+    class_index, waterfall_layer, CascadeWorkspace, DayRecord, ImpactModel, SaleConditions,
+    FIRST_LESS_LIQUID_LAYER, N_CLASSES,
 };
 use crate::engine::{
     market_kind_name, severity_name, strategy_name, LiquidityRun, ScenarioDriver, ScenarioOutcome,
@@ -526,179 +526,29 @@ pub fn layer_schedule(
 pub struct Replay {
     /// `sold[t][layer]`: gross sold on day `t` (base currency).
     pub sold: Vec<[f64; LAYERS]>,
-    /// Costs and fire-sale marks recomputed from the attributed sales, per day.
+    /// The day's sale costs and fire-sale marks, as recorded.
     pub cost: Vec<f64>,
     pub fire_sale: Vec<f64>,
-    /// Largest daily gap between the recomputed and the recorded costs plus marks, as a
-    /// share of initial NAV: the check that the attribution is the cascade's.
-    pub max_gap: f64,
 }
 
-/// Attributes each recorded day's gross sales (`DayRecord::gross_sold`) to holdings by
-/// the cascade's allocation rule, then to layers: buffer tiers in order, then the
-/// strategy's groups of layers; within a group pro rata to market value with each
-/// holding capped at `cap × ADV × (1 − volume_reduction)` (water-filling, the unique
-/// allocation of that form for a given total). Market values then move as in the
-/// cascade: minus the sale, times the Cont & Schaanning (2017) fire-sale factor of the
-/// class. Costs and marks are recomputed and compared with the record (`max_gap`), so
-/// an attribution that drifted from the cascade would show. The record does not carry
-/// per-class sales; this reconstructs them without changing the cascade's API.
-pub fn replay_layers(
-    run: &LiquidityRun,
-    strategy: LiquidationStrategy,
-    days: &[DayRecord],
-    class_stress: &[[MarketStress; N_CLASSES]],
-) -> Replay {
-    let cap = run.settings.participation_cap;
-    let tiers: Vec<AssetClass> = run.fund.buffer.tiers.iter().map(|t| t.class).collect();
-    let holdings: Vec<&Holding> = run
-        .fund
-        .holdings
-        .iter()
-        .map(|h| &h.holding)
-        .filter(|h| h.asset_class != AssetClass::Cash)
-        .collect();
-    let nav0 = run.fund.nav.max(f64::MIN_POSITIVE);
-    let mut mv: Vec<f64> = holdings.iter().map(|h| h.market_value).collect();
-    // Selling groups.
-    let group_of = |h: &Holding| -> usize {
-        if let Some(k) = tiers.iter().position(|t| *t == h.asset_class) {
-            return k;
-        }
-        let layer = waterfall_layer(h.asset_class);
-        tiers.len()
-            + match strategy {
-                LiquidationStrategy::Waterfall => layer,
-                LiquidationStrategy::Slice => 0,
-                LiquidationStrategy::Hybrid => usize::from(layer >= FIRST_LESS_LIQUID_LAYER),
-            }
-    };
-    let n_groups = tiers.len() + LAYERS;
-    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); n_groups];
-    for (i, h) in holdings.iter().enumerate() {
-        groups[group_of(h)].push(i);
-    }
-    // Depth before stress per class: Σ ADV/σ over holdings with a market.
-    let mut depth_base = [0.0; N_CLASSES];
-    for h in &holdings {
-        if h.adv > 0.0 {
-            depth_base[class_index(h.asset_class)] += if h.daily_vol == 0.0 {
-                f64::INFINITY
-            } else {
-                h.adv / h.daily_vol
-            };
-        }
-    }
+/// Each recorded day's gross sales by layer, from the cascade's own per-class record
+/// (`DayRecord::class_sold`), with the day's costs and fire-sale marks as recorded.
+pub fn replay_layers(days: &[DayRecord]) -> Replay {
     let mut out = Replay {
         sold: Vec::with_capacity(days.len()),
         cost: Vec::with_capacity(days.len()),
         fire_sale: Vec::with_capacity(days.len()),
-        max_gap: 0.0,
     };
-    let mut capv = vec![0.0; holdings.len()];
-    let mut sale = vec![0.0; holdings.len()];
     for d in days {
-        let t = d.day as usize;
-        let stress = match class_stress.get(t.min(class_stress.len().saturating_sub(1))) {
-            Some(s) => *s,
-            None => [MarketStress::NONE; N_CLASSES],
-        };
         let mut layer_sold = [0.0; LAYERS];
-        let (mut cost, mut fire) = (0.0, 0.0);
-        if d.gross_sold > 0.0 {
-            for (i, h) in holdings.iter().enumerate() {
-                let s = &stress[class_index(h.asset_class)];
-                capv[i] = (cap * h.adv * (1.0 - s.volume_reduction))
-                    .min(mv[i])
-                    .max(0.0);
-                sale[i] = 0.0;
-            }
-            let mut rem = d.gross_sold;
-            for g in &groups {
-                if rem <= 0.0 || g.is_empty() {
-                    continue;
-                }
-                rem -= water_fill(g, &mv, &capv, rem, &mut sale);
-            }
-            let mut class_sold = [0.0; N_CLASSES];
-            for (i, h) in holdings.iter().enumerate() {
-                let q = sale[i];
-                if q <= 0.0 {
-                    continue;
-                }
-                let s = &stress[class_index(h.asset_class)];
-                let volume = h.adv * (1.0 - s.volume_reduction);
-                let c = IMPACT.cost_fraction(&SaleConditions {
-                    participation: if volume.is_infinite() {
-                        0.0
-                    } else {
-                        q / volume
-                    },
-                    spread_bps: h.spread_bps * s.spread_multiplier,
-                    daily_vol: h.daily_vol * s.vol_multiplier,
-                    stress: *s,
-                });
-                cost += q * if c.is_nan() { 1.0 } else { c.clamp(0.0, 1.0) };
-                mv[i] = (mv[i] - q).max(0.0);
-                class_sold[class_index(h.asset_class)] += q;
-                layer_sold[waterfall_layer(h.asset_class)] += q;
-            }
-            let mut factor = [1.0; N_CLASSES];
-            for c in 0..N_CLASSES {
-                let s = &stress[c];
-                let scale = (1.0 - s.depth_reduction) / (PERMANENT_IMPACT_GAMMA * s.vol_multiplier);
-                factor[c] = fire_sale_factor(class_sold[c], depth_base[c] * scale);
-            }
-            for (i, h) in holdings.iter().enumerate() {
-                let f = factor[class_index(h.asset_class)];
-                if f < 1.0 {
-                    fire += mv[i] * (1.0 - f);
-                    mv[i] *= f;
-                }
-            }
+        for c in ALL_CLASSES {
+            layer_sold[waterfall_layer(c)] += d.class_sold[class_index(c)];
         }
-        let gap = ((cost - d.cost).abs() + (fire - d.fire_sale_loss).abs()) / nav0;
-        out.max_gap = out.max_gap.max(gap);
         out.sold.push(layer_sold);
-        out.cost.push(cost);
-        out.fire_sale.push(fire);
+        out.cost.push(d.cost);
+        out.fire_sale.push(d.fire_sale_loss);
     }
     out
-}
-
-/// Sells up to `target` from the holdings `idx`: pro rata to `mv` at a common rate α,
-/// each capped at `cap` (`sale_i = min(cap_i, α mv_i)`), α found exactly by walking
-/// the holdings in order of `cap_i / mv_i`. Writes `sale`, returns the amount sold.
-pub fn water_fill(idx: &[usize], mv: &[f64], cap: &[f64], target: f64, sale: &mut [f64]) -> f64 {
-    let total_cap: f64 = idx.iter().map(|&i| cap[i]).sum();
-    if total_cap <= target {
-        for &i in idx {
-            sale[i] = cap[i];
-        }
-        return total_cap;
-    }
-    let ratio = |i: usize| if mv[i] > 0.0 { cap[i] / mv[i] } else { 0.0 };
-    let mut order: Vec<usize> = idx.to_vec();
-    order.sort_by(|a, b| ratio(*a).total_cmp(&ratio(*b)));
-    let mut rem = target;
-    let mut rem_mv: f64 = idx.iter().map(|&i| mv[i]).sum();
-    let mut k = 0;
-    while k < order.len() && ratio(order[k]) * rem_mv <= rem {
-        let i = order[k];
-        sale[i] = cap[i];
-        rem -= cap[i];
-        rem_mv -= mv[i];
-        k += 1;
-    }
-    let alpha = if rem_mv > 0.0 {
-        (rem / rem_mv).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    for &i in &order[k..] {
-        sale[i] = (alpha * mv[i]).min(cap[i]);
-    }
-    target
 }
 
 /// The worst scenario re-run with each strategy, recorded.
@@ -777,18 +627,10 @@ fn schedule_table(
     columns.push(Column::money("Total sold", cur));
     columns.push(Column::money("Sale costs", cur));
     columns.push(Column::money("Redemptions dealt", cur));
-    let mut gap_note = String::new();
-    if replay.max_gap > 1e-6 {
-        gap_note = format!(
-            " Caution: the attribution's recomputed costs and marks differ from the cascade's record by up to {} of NAV on a day.",
-            pct(replay.max_gap)
-        );
-    }
     let mut t = Table::new(
         &format!(
-            "Worst scenario ({name}): what the {} strategy sold, by waterfall layer and business day (day 1 = the first day of the shock; later days in blocks of {SCHEDULE_BLOCK_DAYS}). Rows selling at most 0.0001% of initial NAV are left out. Sales per layer are attributed from the cascade's recorded daily totals by its own allocation rule (buffer tiers first, pro rata within a stage, capped at the participation cap); recomputed costs and fire-sale marks match the record to {} of NAV.{gap_note}",
+            "Worst scenario ({name}): what the {} strategy sold, by waterfall layer and business day (day 1 = the first day of the shock; later days in blocks of {SCHEDULE_BLOCK_DAYS}). Rows selling at most 0.0001% of initial NAV are left out. Sales per layer are the cascade's own per-class record.",
             strategy_name(strategy),
-            pct(replay.max_gap.max(0.0))
         ),
         columns,
     )
@@ -1190,7 +1032,7 @@ pub fn liquidation_strategy_designer(
                 Unit::Fraction,
                 Horizon::Point,
             );
-            let replay = replay_layers(run, rec_strategy, &w.days[rec], &w.class_stress);
+            let replay = replay_layers(&w.days[rec]);
             f.tables.push(schedule_table(
                 run,
                 &worst.name(),

@@ -208,21 +208,19 @@ fn an_empty_aggregate_gives_no_nan_and_says_so() {
 }
 
 #[test]
-fn the_layer_attribution_reproduces_the_cascade_record() {
+fn the_layer_schedule_adds_up_to_the_cascade_record() {
     let (run, agg) = seed_run(72);
     let specs = crate::scenario_set(&run).unwrap();
     let worst = agg.worst().unwrap();
     let spec = specs.iter().find(|s| s.id == worst.id).unwrap();
     let w = rerun_worst(&run, spec).unwrap();
-    for (k, strategy) in STRATEGIES.iter().enumerate() {
+    for k in 0..STRATEGIES.len() {
         let days = &w.days[k];
         assert!(
             days.iter().any(|d| d.gross_sold > 0.0),
             "the worst scenario sells"
         );
-        let r = replay_layers(&run, *strategy, days, &w.class_stress);
-        // Recomputed costs and marks equal the cascade's own, day by day.
-        assert!(r.max_gap < 1e-9, "{strategy:?}: gap {}", r.max_gap);
+        let r = replay_layers(days);
         for (t, d) in days.iter().enumerate() {
             let s: f64 = r.sold[t].iter().sum();
             assert!((s - d.gross_sold).abs() <= 1e-9 * run.fund.nav, "day {t}");
@@ -241,7 +239,7 @@ fn the_layer_attribution_reproduces_the_cascade_record() {
     // layers' sales are what their caps allowed — checked weakly: the waterfall's
     // cumulative less-liquid sales never exceed the slice's.
     let less = |k: usize| -> f64 {
-        let r = replay_layers(&run, STRATEGIES[k], &w.days[k], &w.class_stress);
+        let r = replay_layers(&w.days[k]);
         r.sold
             .iter()
             .map(|d| d[FIRST_LESS_LIQUID_LAYER..].iter().sum::<f64>())
