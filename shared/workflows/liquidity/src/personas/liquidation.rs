@@ -135,11 +135,13 @@ pub struct Metric {
     pub get: fn(&VariantOutcome) -> f64,
 }
 
-/// Loss to remaining investors over the cascade: `1 − final NAV per share`. The
-/// cascades carry no market price path, so this is the fund's own liquidation damage
-/// (costs not swung onto leavers, and fire-sale marks on what is left).
+/// What the liquidation itself costs those who stay, share of initial NAV: the costs
+/// not swung onto leavers (dilution) plus the fire-sale marks on what is left. The
+/// market's own fall is left out on purpose: it depends on what the fund still holds,
+/// so a strategy that keeps appraisal-marked alternatives (which fall less) would look
+/// better for the wrong reason.
 pub fn remaining_loss(v: &VariantOutcome) -> f64 {
-    1.0 - v.final_nav_per_share
+    v.dilution + v.fire_sale_loss
 }
 
 /// The measures compared, in table order.
@@ -169,7 +171,7 @@ pub const METRICS: [Metric; 9] = [
         get: |v| v.max_drawdown,
     },
     Metric {
-        label: "Loss to remaining investors: 1 − final NAV per share (NAV per share starts at 1)",
+        label: "Liquidation loss to remaining investors: dilution + fire-sale marks, share of initial NAV (the market's own fall excluded)",
         higher_is_worse: true,
         in_bp: true,
         get: remaining_loss,
@@ -226,7 +228,7 @@ pub struct Choice {
 /// The recommendation rule: among the strategies that keep the illiquid share of
 /// invested assets within `illiquid_limit` in at least [`ILLIQUID_COMPLIANCE`] of the
 /// scenarios, the one with the smallest 95th percentile of the loss to remaining
-/// investors (`1 − final NAV per share`); ties go to the larger share within the limit,
+/// investors ([`remaining_loss`]); ties go to the larger share within the limit,
 /// then to the order of [`STRATEGIES`]. If none is eligible, the one within the limit
 /// in the most scenarios, then the smallest loss percentile. A minimax-regret flavour
 /// of ESMA 2020 § 29: protect those who stay, subject to not handing them a fund that
@@ -745,7 +747,7 @@ pub fn liquidation_strategy_designer(
 
     // Comparison tables and per-strategy statistics.
     let design = format!(
-        "across {} scenarios, each run day by day over {horizon} business days with redemption feedback; \"95th pct\" is the adverse 95th percentile, \"worst\" the worst single scenario. The cascades carry no market price path: NAV moves only by the fund's own sale costs (net of swing pricing charged to leavers) and fire-sale marks. The scenario set is a stress design (equal thirds of severities), so percentiles describe the design, not probabilities",
+        "across {} scenarios, each run day by day over {horizon} business days with redemption feedback; \"95th pct\" is the adverse 95th percentile, \"worst\" the worst single scenario. Prices fall in every scenario; the comparison measures what the liquidation itself costs (sale costs net of swing pricing charged to leavers, and fire-sale marks), not the market's fall. The scenario set is a stress design (equal thirds of severities), so percentiles describe the design, not probabilities",
         outcomes.len()
     );
     let stat_columns = |unit: &str| {
@@ -840,7 +842,7 @@ pub fn liquidation_strategy_designer(
         f.figure(
             &format!("loss_p95_{}", names[k]),
             &format!(
-                "Loss to remaining investors (1 − final NAV per share) after the {horizon}-business-day cascade, 95th percentile across scenarios — {}",
+                "Liquidation loss to remaining investors (dilution + fire-sale marks) after the {horizon}-business-day cascade, 95th percentile across scenarios — {}",
                 names[k]
             ),
             choice.loss_tail[k],
@@ -898,7 +900,7 @@ pub fn liquidation_strategy_designer(
 
     // By market-stress kind × severity.
     let mut by_kind = Table::new(
-        "By market-stress kind and severity: mean dilution borne by remaining investors, 95th percentile of their loss (1 − final NAV per share) and mean less-liquid share left, per strategy (W = waterfall, S = slice, H = hybrid). Dilution and loss in basis points of initial NAV; the less-liquid share left in percent of invested assets",
+        "By market-stress kind and severity: mean dilution borne by remaining investors, 95th percentile of their liquidation loss (dilution + fire-sale marks) and mean less-liquid share left, per strategy (W = waterfall, S = slice, H = hybrid). Dilution and loss in basis points of initial NAV; the less-liquid share left in percent of invested assets",
         vec![
             Column::text("Market stress"),
             Column::text("Severity"),
@@ -1047,7 +1049,7 @@ pub fn liquidation_strategy_designer(
     let w_ = 0; // waterfall
     let s_ = 1; // slice
     let rule = format!(
-        "minimise the 95th percentile of remaining investors' loss (1 − final NAV per share) among strategies that keep the illiquid share of invested assets within {} in at least {} of scenarios",
+        "minimise the 95th percentile of remaining investors' liquidation loss (dilution + fire-sale marks) among strategies that keep the illiquid share of invested assets within {} in at least {} of scenarios",
         pct(limit),
         pct(ILLIQUID_COMPLIANCE)
     );

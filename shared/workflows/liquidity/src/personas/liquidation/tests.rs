@@ -129,7 +129,8 @@ fn synthetic(
             for k in 0..3 {
                 let v = &mut o.by_strategy[k];
                 // Losses spread a little so the 95th percentile is a real quantile.
-                v.final_nav_per_share = 1.0 - loss[k] * (1.0 + i as f64 / n as f64);
+                v.dilution = loss[k] * (1.0 + i as f64 / n as f64);
+                v.fire_sale_loss = 0.0;
                 v.illiquid_share_end = if i < breaches[k] { 0.20 } else { 0.12 };
             }
             o
