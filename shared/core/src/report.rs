@@ -137,12 +137,19 @@ pub fn money(amount: f64, currency: &str) -> String {
     Money { amount, currency }.to_string()
 }
 
-/// A fraction as a percentage with one decimal: `0.1234` → `"12.3%"`.
+/// A fraction as a percentage with one decimal: `0.1234` → `"12.3%"`. A non-zero
+/// fraction that one decimal would show as `0.0%` keeps two significant digits
+/// (`0.000043` → `"0.0043%"`), so a small cost never reads as none.
 pub fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1}%", 100.0 * x)
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    let p = 100.0 * x;
+    if p != 0.0 && p.abs() < 0.05 {
+        let decimals = (1.0 - p.abs().log10().floor()).clamp(2.0, 12.0) as usize;
+        format!("{p:.decimals$}%")
     } else {
-        "n/a".into()
+        format!("{p:.1}%")
     }
 }
 
@@ -685,6 +692,16 @@ pub fn page(header: &Header, sections: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_percentages_keep_two_significant_digits() {
+        assert_eq!(pct(0.1234), "12.3%");
+        assert_eq!(pct(0.0), "0.0%");
+        assert_eq!(pct(0.0005), "0.1%");
+        assert_eq!(pct(0.000043), "0.0043%");
+        assert_eq!(pct(-0.00012), "-0.012%");
+        assert_eq!(pct(f64::NAN), "n/a");
+    }
 
     fn run(as_of: Option<&str>) -> RunContext {
         RunContext {
