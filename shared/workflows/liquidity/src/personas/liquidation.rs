@@ -1058,8 +1058,22 @@ pub fn liquidation_strategy_designer(
         .map(|k| names[k])
         .collect();
     f.headline = format!(
-        "Recommended liquidation strategy: {} — 95th-percentile loss to remaining investors {} vs waterfall {}, slice {}, hybrid {}; dilution 95th percentile {} / {} / {} (waterfall / slice / hybrid); the waterfall costs {} of NAV on average against the slice's {} but leaves a less-liquid share of {} on average (today {}).",
+        "Recommended liquidation strategy: {} ({}) — 95th-percentile liquidation loss to remaining investors {} vs waterfall {}, slice {}, hybrid {}; dilution 95th percentile {} / {} / {} (waterfall / slice / hybrid); the waterfall costs {} of NAV on average against the slice's {} but leaves a less-liquid share of {} on average (today {}).",
         names[rec],
+        if choice.constrained {
+            format!(
+                "the cheapest of those keeping the illiquid share within {} in {} of scenarios: {}",
+                pct(run.settings.illiquid_limit),
+                pct(ILLIQUID_COMPLIANCE),
+                eligible_names.join(", ")
+            )
+        } else {
+            format!(
+                "no strategy keeps the illiquid share within {} in {} of scenarios; this one does so most often",
+                pct(run.settings.illiquid_limit),
+                pct(ILLIQUID_COMPLIANCE)
+            )
+        },
         bp(choice.loss_tail[rec]),
         bp(choice.loss_tail[0]),
         bp(choice.loss_tail[1]),
