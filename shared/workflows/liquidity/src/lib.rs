@@ -16,6 +16,7 @@ pub mod model;
 pub mod personas;
 pub mod profile;
 pub mod report;
+pub mod reverse;
 pub mod scenarios;
 pub mod types;
 

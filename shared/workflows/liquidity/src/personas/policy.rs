@@ -1482,6 +1482,15 @@ pub fn redemption_policy_formulator(
         text.push('.');
         f.recommend(text, &cites);
     }
+    // Issue 7, must have 7: the reverse liquidity stress test closes the policy work —
+    // where the buffer, the illiquid limit and the need to gate give way.
+    let rs = crate::reverse::reverse_stress(run, agg);
+    crate::reverse::add_to_findings(&rs, &mut f, cur, run.fund.nav);
+    f.headline = format!(
+        "{} {}",
+        f.headline,
+        crate::reverse::summary(&rs, cur, run.fund.nav)
+    );
     f
 }
 
