@@ -340,8 +340,12 @@ impl<F: Fn(&InvestorView) -> f64> RedemptionDriver for FnDriver<F> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CascadeOutcome {
     pub initial_nav: f64,
-    /// Buffer shortfall: the largest redemption payable left unpaid at a day's end.
+    /// The largest redemption payable left unpaid at a day's end (awaiting cash, sales in
+    /// settlement included).
     pub max_unmet_redemptions: f64,
+    /// Buffer shortfall: what the buffer could not cover, raised by selling holdings
+    /// outside cash and the buffer tiers (gross sales).
+    pub sold_beyond_buffer: f64,
     /// First day the buffer (cash and buffer tiers) could not cover what was due, so the
     /// strategy sold outside the buffer.
     pub buffer_exhaustion_day: Option<u32>,
@@ -1250,6 +1254,7 @@ impl CascadeEngine {
                         }
                         if !grp.buffer {
                             out.buffer_exhaustion_day.get_or_insert(t as u32);
+                            out.sold_beyond_buffer += q;
                         }
                         let p = &self.positions[i];
                         ws.mv[i] = (ws.mv[i] - q).max(0.0);

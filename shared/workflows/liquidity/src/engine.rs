@@ -125,7 +125,11 @@ pub fn feedback_slope(base: &InvestorBase, model: &RedemptionModel, illiquidity:
 /// One cascade's result, amounts as shares of initial NAV.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct VariantOutcome {
-    /// Largest redemption payable left unpaid at a day's close (buffer shortfall).
+    /// Buffer shortfall: redemptions the buffer could not cover, raised by selling
+    /// outside cash and the buffer tiers (gross).
+    pub beyond_buffer: f64,
+    /// Largest redemption payable awaiting cash at a day's close (sales in settlement
+    /// included).
     pub shortfall: f64,
     /// First day the fund sold outside its buffer (cash and buffer tiers).
     pub exhaustion_day: Option<u32>,
@@ -156,6 +160,7 @@ impl VariantOutcome {
     fn from_cascade(o: &CascadeOutcome) -> Self {
         let n = o.initial_nav;
         VariantOutcome {
+            beyond_buffer: o.sold_beyond_buffer / n,
             shortfall: o.max_unmet_redemptions / n,
             exhaustion_day: o.buffer_exhaustion_day,
             liquidation_cost: o.liquidation_cost / n,

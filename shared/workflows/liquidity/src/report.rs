@@ -61,6 +61,9 @@ pub struct CascadeSummary {
     /// Median, 95th, 99th percentile and worst, shares of initial NAV (drawdown: of NAV
     /// per share).
     pub shortfall: [f64; 4],
+    /// Buffer shortfall: sold beyond the buffer.
+    pub beyond_buffer: [f64; 4],
+    pub with_beyond_buffer: usize,
     pub liquidation_cost: [f64; 4],
     pub dilution: [f64; 4],
     pub drawdown: [f64; 4],
@@ -95,6 +98,8 @@ pub fn cascade_summary(run: &LiquidityRun, agg: &LiquidityAggregate) -> Option<C
         with_shortfall: o.iter().filter(|s| s.base.shortfall > 0.0).count(),
         gated: o.iter().filter(|s| s.base.gate_day.is_some()).count(),
         shortfall: pick(|s| s.base.shortfall)?,
+        beyond_buffer: pick(|s| s.base.beyond_buffer)?,
+        with_beyond_buffer: o.iter().filter(|s| s.base.beyond_buffer > 0.0).count(),
         liquidation_cost: pick(|s| s.base.liquidation_cost)?,
         dilution: pick(|s| s.base.dilution)?,
         drawdown: pick(|s| s.base.max_drawdown)?,
@@ -184,28 +189,26 @@ pub fn template_narrative(
 
 fn distribution_table(c: &CascadeSummary, nav: f64, cur: &str) -> Table {
     let mut t = Table::new(
-        "Base cascade outcomes across scenarios (each over the whole horizon; shares of scenarios are not probabilities)",
+        "Base cascade outcomes across scenarios, each over the whole horizon (percentiles of the scenario set, not probabilities)",
         vec![
-            Column::text("Outcome"),
-            Column::money("Median", cur),
-            Column::money("95th percentile", cur),
-            Column::money("99th percentile", cur),
-            Column::money("Worst", cur),
+            Column::text("Across scenarios"),
+            Column::money("Buffer shortfall: sold beyond the buffer", cur),
+            Column::money("Largest payable awaiting cash at a close", cur),
+            Column::money("Liquidation cost (spread + impact)", cur),
+            Column::money("Dilution borne by remaining investors", cur),
         ],
     );
-    for (name, v) in [
-        (
-            "Buffer shortfall (largest unpaid redemptions at a close)",
-            c.shortfall,
-        ),
-        ("Liquidation cost (spread + impact)", c.liquidation_cost),
-        ("Dilution borne by remaining investors", c.dilution),
-    ] {
-        t.row(
-            std::iter::once(Cell::from(name))
-                .chain(v.iter().map(|x| Cell::from(x * nav)))
-                .collect(),
-        );
+    for (k, name) in ["Median", "95th percentile", "99th percentile", "Worst"]
+        .iter()
+        .enumerate()
+    {
+        t.row(vec![
+            Cell::from(*name),
+            Cell::from(c.beyond_buffer[k] * nav),
+            Cell::from(c.shortfall[k] * nav),
+            Cell::from(c.liquidation_cost[k] * nav),
+            Cell::from(c.dilution[k] * nav),
+        ]);
     }
     t
 }
@@ -400,8 +403,10 @@ fn results_body(
             "scenarios": c.scenarios,
             "buffer_exhausted": c.exhausted,
             "with_shortfall": c.with_shortfall,
+            "with_beyond_buffer": c.with_beyond_buffer,
             "gated": c.gated,
             "shortfall": quartet(c.shortfall),
+            "beyond_buffer": quartet(c.beyond_buffer),
             "liquidation_cost": quartet(c.liquidation_cost),
             "dilution": quartet(c.dilution),
             "max_drawdown": quartet(c.drawdown),
@@ -439,6 +444,7 @@ fn results_body(
             "redemption_severity": severity_name(o.redemption_severity),
             "redeemed": o.base.redeemed,
             "outflow_30d": o.outflows[2],
+            "beyond_buffer": o.base.beyond_buffer,
             "shortfall": o.base.shortfall,
             "exhaustion_day": o.base.exhaustion_day,
             "gate_day": o.base.gate_day,
@@ -506,14 +512,14 @@ pub fn render(
     let mut cascade_html = String::new();
     if let Some(c) = &summary {
         cascade_html.push_str(&report::paragraph(&format!(
-            "The buffer was exhausted (sales outside cash and the buffer tiers) in {} of {} scenarios; redemptions were left unpaid at some close in {}; the gate deferred redemptions in {}.",
-            c.exhausted, c.scenarios, c.with_shortfall, c.gated
+            "The buffer was exhausted (sales outside cash and the buffer tiers) in {} of {} scenarios; the gate deferred redemptions in {}. Redemptions awaited cash at some close (paid from sales still settling) in {}.",
+            c.exhausted, c.scenarios, c.gated, c.with_shortfall
         )));
         let shortfalls: Vec<f64> = agg
             .outcomes
             .iter()
-            .filter(|o| o.base.shortfall > 0.0)
-            .map(|o| o.base.shortfall * nav)
+            .filter(|o| o.base.beyond_buffer > 0.0)
+            .map(|o| o.base.beyond_buffer * nav)
             .collect();
         let mut charts = vec![svg::histogram(
             &format!(
@@ -530,13 +536,13 @@ pub fn render(
             let (edges, counts) = histogram_bins(&shortfalls, 20);
             charts.push(svg::histogram(
                 &format!(
-                    "Buffer shortfall, scenarios with one ({} of {})",
+                    "Buffer shortfall: redemptions raised by selling beyond the buffer ({} of {} scenarios)",
                     shortfalls.len(),
                     c.scenarios
                 ),
                 &edges,
                 &counts,
-                &money_axis("Largest unpaid redemptions", cur, &shortfalls),
+                &money_axis("Sold beyond the buffer", cur, &shortfalls),
                 "Scenarios",
                 &[],
             ));
@@ -564,7 +570,7 @@ pub fn render(
     }
     sections.push(report::section(
         "Redemption cascades",
-        "Every scenario run day by day with feedback; distributions of the buffer shortfall and of the day the buffer ran out.",
+        "Every scenario run day by day with feedback; distributions of the buffer shortfall (what had to be sold beyond the buffer) and of the day the buffer ran out.",
         &cascade_html,
     ));
     sections.push(report::section(

@@ -279,7 +279,7 @@ pub fn protection<'a>(
         let d = gated.final_nav_per_share - ungated.final_nav_per_share;
         gain += d;
         saved += ungated.dilution - gated.dilution;
-        short += gated.shortfall - ungated.shortfall;
+        short += gated.beyond_buffer - ungated.beyond_buffer;
         if d < -WORSE_OFF_TOLERANCE {
             p.worse_off += 1;
             worse += -d;
@@ -409,7 +409,7 @@ pub fn notice_alternatives(
             let gate_days = ws.days.iter().filter(|d| d.deferred_shares > 0.0).count();
             let n = o.initial_nav;
             rows[k].push(NoticeRun {
-                shortfall: o.max_unmet_redemptions / n,
+                shortfall: o.sold_beyond_buffer / n,
                 dilution: o.dilution / n,
                 gate_days: gate_days as f64,
                 final_nav: o.final_nav_per_share,

@@ -47,6 +47,13 @@ fn the_summary_counts_every_scenario_once() {
     d.sort_by(f64::total_cmp);
     assert_eq!(c.dilution[3], d[71]);
     assert_eq!(c.dilution[0], 0.5 * (d[35] + d[36]));
+    // Selling beyond the buffer means the buffer was exhausted that day.
+    for o in &agg.outcomes {
+        if o.base.beyond_buffer > 0.0 {
+            assert!(o.base.exhaustion_day.is_some(), "scenario {}", o.id);
+        }
+    }
+    assert!(c.with_beyond_buffer <= c.exhausted);
 }
 
 #[test]

@@ -13,6 +13,7 @@ use stresslab_core::engine::WorkflowEngine;
 
 fn variant(final_nav: f64, dilution: f64, shortfall: f64, gate_day: Option<u32>) -> VariantOutcome {
     VariantOutcome {
+        beyond_buffer: shortfall,
         shortfall,
         exhaustion_day: None,
         liquidation_cost: dilution,
@@ -329,7 +330,7 @@ fn on_the_seed_fund_figures_are_finite_and_the_notice_rerun_reproduces_the_base(
     let m = base.len() as f64;
     let mean = |g: fn(&VariantOutcome) -> f64| base.iter().map(|v| g(v)).sum::<f64>() / m;
     assert_eq!(rerun[0].scenarios, ids.len());
-    assert!((rerun[0].mean_shortfall - mean(|v| v.shortfall)).abs() < 1e-12);
+    assert!((rerun[0].mean_shortfall - mean(|v| v.beyond_buffer)).abs() < 1e-12);
     assert!((rerun[0].mean_dilution - mean(|v| v.dilution)).abs() < 1e-12);
     assert!((rerun[0].mean_final_nav - mean(|v| v.final_nav_per_share)).abs() < 1e-12);
     let gated = base.iter().filter(|v| v.gate_day.is_some()).count() as f64 / m;
