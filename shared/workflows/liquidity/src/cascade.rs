@@ -235,6 +235,9 @@ pub struct FundTerms {
     pub horizon_days: usize,
     /// First day the gate may defer (a gate switched on by a trigger); 0 = from the start.
     pub gate_from_day: usize,
+    /// Business days between dealing dates: 1 daily, 5 weekly, 21 monthly. Requests due
+    /// between dealing dates wait (counted as pending) and deal on the next one.
+    pub dealing_interval_days: u32,
 }
 
 impl Default for FundTerms {
@@ -245,6 +248,7 @@ impl Default for FundTerms {
             swing: None,
             horizon_days: DEFAULT_HORIZON_DAYS,
             gate_from_day: 0,
+            dealing_interval_days: 1,
         }
     }
 }
@@ -595,6 +599,12 @@ fn validate_terms(terms: &FundTerms) -> Result<(), CascadeError> {
         return Err(CascadeError::new(
             "terms.notice_days",
             format!("{} exceeds {MAX_NOTICE_DAYS}", terms.notice_days),
+        ));
+    }
+    if !(1..=MAX_NOTICE_DAYS).contains(&terms.dealing_interval_days) {
+        return Err(CascadeError::new(
+            "terms.dealing_interval_days",
+            format!("must be between 1 and {MAX_NOTICE_DAYS}"),
         ));
     }
     if terms.horizon_days == 0 {
@@ -1079,6 +1089,7 @@ impl CascadeEngine {
         let mut owed = 0.0;
         let mut shares = shares0;
         let mut deferred = 0.0; // shares gated, dealing next day
+        let mut waiting = 0.0; // shares due, waiting for the next dealing date
         let mut pending = 0.0; // shares requested, not yet dealt (notice ring + deferred)
         let mut peak_nps: f64 = 1.0;
         let mut drawdown = 0.0;
@@ -1162,10 +1173,16 @@ impl CascadeEngine {
 
             // 4. Dealing at today's NAV, before today's trades.
             let nav_deal = cash + recv_open - settled + ws.mv.iter().sum::<f64>() - owed;
-            let due = ws.notice[t % n_notice] + deferred;
+            let mut due = ws.notice[t % n_notice] + deferred + waiting;
             ws.notice[t % n_notice] = 0.0;
-            let mut deal = due;
             deferred = 0.0;
+            waiting = 0.0;
+            // Between dealing dates (weekly or monthly dealing) requests wait, ungated.
+            if t % self.terms.dealing_interval_days.max(1) as usize != 0 {
+                waiting = due;
+                due = 0.0;
+            }
+            let mut deal = due;
             if let Some(g) = self.terms.gate.filter(|_| t >= self.terms.gate_from_day) {
                 let limit = g.threshold * shares;
                 if due > limit {

@@ -89,7 +89,7 @@ mod unlimited_adv {
 /// The fund's dealing terms, in the cascade's types.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DealingTerms {
-    /// Always daily today (see [`prepare`]); kept so the report can state it.
+    /// How often the fund deals: requests wait for the next dealing date.
     pub dealing_frequency: RedemptionFrequency,
     /// Business days between a request and its dealing day.
     pub notice_days: u32,
@@ -108,6 +108,7 @@ impl DealingTerms {
             swing: self.swing,
             horizon_days,
             gate_from_day: 0,
+            dealing_interval_days: self.dealing_frequency.interval_days(),
         }
     }
 }
@@ -227,9 +228,9 @@ fn input_field(field: &str) -> &str {
 /// Builds the model from a parsed (so structurally valid) portfolio. Rejects, naming
 /// each field: a position without a `liquidity` section; a derivative (the workflow
 /// holds long cash positions: a derivative's liquidity is its margin, not modelled
-/// yet); a missing `fund` or `investors` section; a fund that does not deal daily (the
-/// cascade deals every business day; weekly and slower dealing is not modelled yet); a
-/// holding whose completed market data the profile refuses.
+/// yet); a missing `fund` or `investors` section; a holding whose completed market data
+/// the profile refuses. Weekly and slower dealing runs: requests wait for the next
+/// dealing date.
 pub fn prepare(portfolio: &Portfolio) -> Result<LiquidityModel, Rejection> {
     let mut issues = Issues(Vec::new());
     let nav = portfolio.total_market_value();
@@ -298,30 +299,18 @@ pub fn prepare(portfolio: &Portfolio) -> Result<LiquidityModel, Rejection> {
             );
             None
         }
-        Some(f) => {
-            if f.dealing_frequency != core::DealingFrequency::Daily {
-                issues.add(
-                    "fund.dealing_frequency",
-                    format!(
-                        "{} dealing is not modelled yet: the redemption cascade deals every \
-                         business day",
-                        f.dealing_frequency.name()
-                    ),
-                );
-            }
-            Some(DealingTerms {
-                dealing_frequency: frequency(f.dealing_frequency),
-                notice_days: f.notice_days,
-                gate: f.gate.map(|g| Gate {
-                    threshold: g.threshold,
-                }),
-                swing: f.swing_pricing.map(|s| SwingPricing {
-                    threshold: s.threshold,
-                    max_factor: s.max_factor,
-                }),
-                peer_group: f.peer_group.as_deref().and_then(fund_type),
-            })
-        }
+        Some(f) => Some(DealingTerms {
+            dealing_frequency: frequency(f.dealing_frequency),
+            notice_days: f.notice_days,
+            gate: f.gate.map(|g| Gate {
+                threshold: g.threshold,
+            }),
+            swing: f.swing_pricing.map(|s| SwingPricing {
+                threshold: s.threshold,
+                max_factor: s.max_factor,
+            }),
+            peer_group: f.peer_group.as_deref().and_then(fund_type),
+        }),
     };
     let tier_classes: Vec<AssetClass> = portfolio
         .fund

@@ -464,6 +464,81 @@ fn notice_period_delays_dealing() {
 }
 
 #[test]
+fn weekly_dealing_deals_every_request_on_the_next_dealing_date() {
+    // Requests of 1% a day on days 0–9; weekly dealing (every 5 business days) deals
+    // days 0's on day 0, days 1–5's on day 5, days 6–9's on day 10 — and nothing else.
+    let fund = seed_fund();
+    let terms = FundTerms {
+        dealing_interval_days: 5,
+        ..FundTerms::default()
+    };
+    let engine = CascadeEngine::new(&fund, terms, policy(LiquidationStrategy::Waterfall)).unwrap();
+    let mut ws = engine.workspace();
+    let base = [0.01; 10];
+    engine
+        .run(
+            &MarketPath {
+                stress: &[MarketStress::NONE],
+                class_returns: &[],
+                class_stress: &[],
+            },
+            &DrawdownFeedback {
+                base: &base,
+                phi: 0.0,
+            },
+            &SpreadPowerImpact::ALMGREN_2005,
+            &mut ws,
+            true,
+        )
+        .unwrap();
+    for d in &ws.days {
+        let dealing_date = d.day % 5 == 0;
+        assert_eq!(
+            d.dealt_value > 0.0,
+            dealing_date && d.day <= 10,
+            "day {}",
+            d.day
+        );
+    }
+    // Daily dealing deals the same requests; by day 10 both have dealt the same shares
+    // (up to the NAV each was dealt at).
+    let daily = CascadeEngine::new(
+        &fund,
+        FundTerms::default(),
+        policy(LiquidationStrategy::Waterfall),
+    )
+    .unwrap();
+    let mut ws2 = daily.workspace();
+    daily
+        .run(
+            &MarketPath {
+                stress: &[MarketStress::NONE],
+                class_returns: &[],
+                class_stress: &[],
+            },
+            &DrawdownFeedback {
+                base: &base,
+                phi: 0.0,
+            },
+            &SpreadPowerImpact::ALMGREN_2005,
+            &mut ws2,
+            true,
+        )
+        .unwrap();
+    let dealt = |days: &[DayRecord]| days.iter().map(|d| d.dealt_value).sum::<f64>();
+    assert!((dealt(&ws.days) - dealt(&ws2.days)).abs() < 1e-3 * dealt(&ws2.days));
+    assert!(CascadeEngine::new(
+        &fund,
+        FundTerms {
+            dealing_interval_days: 0,
+            ..FundTerms::default()
+        },
+        policy(LiquidationStrategy::Waterfall)
+    )
+    .is_err());
+}
+
+#[test]
 fn gate_deals_threshold_and_defers_pro_rata() {
     let fund = seed_fund();
     let terms = FundTerms {
@@ -555,6 +630,7 @@ fn random_terms(rng: &mut Xoshiro256) -> FundTerms {
         }),
         horizon_days: 1 + rng.below(DEFAULT_HORIZON_DAYS),
         gate_from_day: rng.below(10),
+        dealing_interval_days: [1, 1, 5, 21][rng.below(4)],
     }
 }
 

@@ -48,6 +48,9 @@ pub const WORSE_OFF_TOLERANCE: f64 = 1e-9;
 /// Notice periods compared (business days between request and dealing).
 pub const NOTICE_ALTERNATIVES: [u32; 4] = [0, 5, 10, 20];
 
+/// Dealing frequencies compared, with their business days between dealing dates.
+pub const DEALING_ALTERNATIVES: [(&str, u32); 3] = [("daily", 1), ("weekly", 5), ("monthly", 21)];
+
 /// Most scenarios re-run under each notice alternative: a systematic sample of the set
 /// ordered by (redemption severity, market severity, id), i.e. proportional to the
 /// severity strata. Bounds the persona's work (4 cascades per scenario re-run) to about
@@ -303,6 +306,8 @@ pub fn protection<'a>(
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoticeResult {
     pub notice_days: u32,
+    /// Business days between dealing dates (1 daily, 5 weekly, 21 monthly).
+    pub dealing_interval_days: u32,
     pub scenarios: usize,
     pub mean_shortfall: f64,
     pub p95_shortfall: f64,
@@ -365,6 +370,7 @@ pub fn notice_alternatives(
     specs: &[ScenarioSpec],
     ids: &[u32],
     notices: &[u32],
+    dealing_interval_days: u32,
 ) -> Vec<NoticeResult> {
     let Ok(sim) = Simulator::new(run) else {
         return Vec::new();
@@ -384,6 +390,7 @@ pub fn notice_alternatives(
             sim.base
                 .with_terms(FundTerms {
                     notice_days: *n,
+                    dealing_interval_days,
                     ..base_terms
                 })
                 .ok()
@@ -425,6 +432,7 @@ pub fn notice_alternatives(
             let col = |f: fn(&NoticeRun) -> f64| r.iter().map(f).collect::<Vec<_>>();
             NoticeResult {
                 notice_days: *notice,
+                dealing_interval_days,
                 scenarios: r.len(),
                 mean_shortfall: col(|x| x.shortfall).iter().sum::<f64>() / m,
                 p95_shortfall: quantile_of(col(|x| x.shortfall), 0.95),
@@ -1092,12 +1100,12 @@ pub fn redemption_policy_formulator(
 
     // ---- Notice-period alternatives ---------------------------------------------------
     let ids = stratified_subset(outcomes, NOTICE_SUBSET_MAX);
-    let notice = notice_alternatives(run, &specs, &ids, &NOTICE_ALTERNATIVES);
+    let notice = notice_alternatives(run, &specs, &ids, &NOTICE_ALTERNATIVES, 1);
     if !notice.is_empty() && notice[0].scenarios > 0 {
         let m = notice[0].scenarios;
         let mut t = Table::new(
             &format!(
-                "Notice-period alternatives: the base cascade (the fund's gate, swing pricing, strategy{}) re-run on {m} of {n} scenarios (every {}-th of the set ordered by redemption severity, market severity and id, so each severity stratum is represented in proportion) with the notice period changed. Redemption frequency (weekly / monthly dealing) is not modelled: the cascade deals every business day.",
+                "Notice-period alternatives: the base cascade (the fund's gate, swing pricing, strategy{}) re-run on {m} of {n} scenarios (every {}-th of the set ordered by redemption severity, market severity and id, so each severity stratum is represented in proportion) with the notice period changed (daily dealing).",
                 if s.feedback { " and feedback" } else { "" },
                 n.div_ceil(NOTICE_SUBSET_MAX)
             ),
@@ -1190,6 +1198,81 @@ pub fn redemption_policy_formulator(
                 },
             ],
         });
+    }
+
+    // ---- Dealing-frequency alternatives ------------------------------------------------
+    let dealing: Vec<NoticeResult> = DEALING_ALTERNATIVES
+        .iter()
+        .flat_map(|(_, k)| {
+            notice_alternatives(run, &specs, &ids, &[run.fund.terms.notice_days], *k)
+        })
+        .collect();
+    if dealing.len() == DEALING_ALTERNATIVES.len() && dealing[0].scenarios > 0 {
+        let m = dealing[0].scenarios;
+        let mut t = Table::new(
+            &format!(
+                "Dealing-frequency alternatives: the same {m} scenarios re-run with the fund's notice ({} business days) and dealing daily, weekly (every 5 business days) or monthly (every 21): requests wait for the next dealing date and deal together there, through the fund's gate and swing pricing.",
+                run.fund.terms.notice_days
+            ),
+            vec![
+                Column::text("Dealing"),
+                Column::percent("Mean shortfall"),
+                Column::percent("95th pct shortfall"),
+                Column::number("95th pct dilution (bp of NAV)", 3),
+                Column::percent("Scenarios gated"),
+                Column::number("Mean final NAV per share", 4),
+                Column::percent("Still queued at the horizon"),
+            ],
+        );
+        for ((name, _), r) in DEALING_ALTERNATIVES.iter().zip(&dealing) {
+            t.row(vec![
+                Cell::from(*name),
+                Cell::from(r.mean_shortfall),
+                Cell::from(r.p95_shortfall),
+                Cell::from(r.p95_dilution * 1e4),
+                Cell::from(r.gated_share),
+                Cell::from(r.mean_final_nav),
+                Cell::from(r.mean_queued_at_end),
+            ]);
+            f.figure(
+                &format!("dealing_{name}_shortfall_mean"),
+                &format!("Dealing {name}: mean buffer shortfall (sold beyond the buffer) over the {m} re-run scenarios (share of NAV)"),
+                r.mean_shortfall,
+                Unit::Fraction,
+                Horizon::Point,
+            );
+            f.figure(
+                &format!("dealing_{name}_gated_share"),
+                &format!("Dealing {name}: share of the {m} re-run scenarios in which the gate deferred redemptions (a stress design, not a probability)"),
+                r.gated_share,
+                Unit::Fraction,
+                Horizon::Point,
+            );
+            f.figure(
+                &format!("dealing_{name}_final_nav_mean"),
+                &format!("Dealing {name}: mean final NAV per share of remaining investors over the {m} re-run scenarios"),
+                r.mean_final_nav,
+                Unit::Ratio,
+                Horizon::Point,
+            );
+        }
+        f.tables.push(t);
+        let (daily, monthly) = (&dealing[0], &dealing[dealing.len() - 1]);
+        f.recommend(
+            format!(
+                "Dealing frequency: monthly dealing changes the mean buffer shortfall from {} (daily) to {} and the share of scenarios gated from {} to {}; it bunches a month's requests on one date rather than preventing them — weigh it against investors' access to their money.",
+                pct(daily.mean_shortfall),
+                pct(monthly.mean_shortfall),
+                pct(daily.gated_share),
+                pct(monthly.gated_share)
+            ),
+            &[
+                "dealing_daily_shortfall_mean",
+                "dealing_monthly_shortfall_mean",
+                "dealing_daily_gated_share",
+                "dealing_monthly_gated_share",
+            ],
+        );
     }
 
     // ---- Upstream framing ------------------------------------------------------------

@@ -322,7 +322,7 @@ fn on_the_seed_fund_figures_are_finite_and_the_notice_rerun_reproduces_the_base(
     // evaluate step (same engine, same paths): an independent path to the same numbers.
     let ids = stratified_subset(&agg.outcomes, 20);
     let own = run.fund.terms.notice_days;
-    let rerun = notice_alternatives(&run, &set, &ids, &[own]);
+    let rerun = notice_alternatives(&run, &set, &ids, &[own], 1);
     let base: Vec<&VariantOutcome> = ids
         .iter()
         .map(|id| &agg.outcomes[*id as usize].base)
