@@ -501,6 +501,13 @@ impl<'r> Simulator<'r> {
         let base = self.base.run(&market, &with_feedback, impact, ws, true)?;
         let mut outflows = [0.0; 4];
         cumulative_at(&ws.days, |d| d.dealt_value / nav0, &mut outflows);
+        // A gate that never bound changed nothing: the ungated path is the base path, day
+        // for day, so its trigger reading comes from the base record (saves a cascade in
+        // most scenarios).
+        let base_reading = base
+            .gate_day
+            .is_none()
+            .then(|| TriggerReading::read(&ws.days, nav0, s.distress_dilution, s.illiquid_limit));
 
         let one_pass = self
             .base
@@ -514,14 +521,17 @@ impl<'r> Simulator<'r> {
         }
 
         // Ungated, recorded: the triggers read this path.
-        let ungated = if self.run.fund.terms.gate.is_some() {
-            self.ungated
-                .run(&market, &with_feedback, impact, ws, true)?
-        } else {
-            // No gate: the base already is the ungated fund; re-run it recorded.
-            self.base.run(&market, &with_feedback, impact, ws, true)?
+        let (ungated, reading) = match base_reading {
+            Some(reading) => (base.clone(), reading),
+            None => {
+                let ungated = self
+                    .ungated
+                    .run(&market, &with_feedback, impact, ws, true)?;
+                let reading =
+                    TriggerReading::read(&ws.days, nav0, s.distress_dilution, s.illiquid_limit);
+                (ungated, reading)
+            }
         };
-        let reading = TriggerReading::read(&ws.days, nav0, s.distress_dilution, s.illiquid_limit);
         let distress_day = reading.distress_day;
         let stress_composite = self.stress_composite(&paths.class_stress[0]);
 

@@ -135,3 +135,34 @@ fn the_paths_carry_each_classs_price_return() {
     }
     let _ = run;
 }
+
+#[test]
+fn the_ungated_outcome_is_a_run_without_the_gate() {
+    // Reused from the base when the gate never bound, run separately when it did:
+    // either way it equals an explicit ungated cascade.
+    let (run, set) = seed_run(72);
+    let sim = Simulator::new(&run).unwrap();
+    let mut paths = ScenarioPaths::default();
+    let mut ws = sim.base.workspace();
+    let mut reused = 0;
+    for spec in &set {
+        let o = sim.evaluate(spec, &mut paths, &mut ws).unwrap();
+        paths.fill(spec, run.settings.horizon_days as usize);
+        let driver = ScenarioDriver {
+            exogenous: &paths.exogenous,
+            feedback_slope: run.feedback_slope,
+        };
+        let explicit = sim
+            .ungated
+            .run(&paths.market(), &driver, &sim.impact, &mut ws, false)
+            .unwrap();
+        assert_eq!(
+            o.ungated,
+            VariantOutcome::from_cascade(&explicit),
+            "scenario {}",
+            spec.id
+        );
+        reused += usize::from(o.base.gate_day.is_none());
+    }
+    assert!(reused > 0 && reused < set.len(), "{reused}");
+}
