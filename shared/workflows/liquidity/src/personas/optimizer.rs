@@ -46,15 +46,16 @@ pub const RCR_CAP: f64 = 100.0;
 /// sale cost: 0%, the haircut of Level 1 assets (central-government debt) in the
 /// Basel III liquidity coverage ratio (BCBS, "Basel III: The Liquidity Coverage Ratio
 /// and liquidity risk monitoring tools", January 2013, ¶ 50), as Bouveret (2017, IMF
-/// WP/17/226, § III) uses LCR haircuts for liquidity-weighted assets. An assumption:
-/// the scenarios carry no price paths, only market-liquidity stress.
+/// WP/17/226, § III) uses LCR haircuts for liquidity-weighted assets. An assumption: a
+/// candidate buffer is a generic tier, not a holding the scenarios already price.
 pub const SHORT_SOVEREIGN_VALUE_HAIRCUT: f64 = 0.0;
 
 /// Market-value haircut on the liquid-credit tier (IG bonds / IG bond ETFs) in a
 /// stress, on top of the scenario's sale cost: 15%, the Basel III LCR haircut of Level
 /// 2A corporate debt (BCBS 2013 ¶ 52). An assumption standing in for the price fall of
-/// credit when spreads widen, which the scenarios' liquidity stress does not carry;
-/// without it a credit buffer would look as safe as cash.
+/// a generic credit tier when spreads widen (the scenarios price the fund's own credit
+/// holdings, not a candidate tier); without it a credit buffer would look as safe as
+/// cash.
 pub const LIQUID_CREDIT_VALUE_HAIRCUT: f64 = 0.15;
 
 /// Most of the optimised buffer held in liquid credit: 40%, the Basel III LCR cap on
@@ -65,6 +66,17 @@ pub const MAX_LIQUID_CREDIT_SHARE: f64 = 0.40;
 /// Grid of buffer mixes searched by the optimiser: shares of the buffer in steps of
 /// 1/`MIX_GRID_STEPS` (1%).
 pub const MIX_GRID_STEPS: usize = 100;
+
+/// Coverage targets at which the least-cost buffer is also reported (the run's target
+/// is added when it is not among them): what each step of coverage costs.
+pub const COVERAGE_LADDER: [f64; 4] = [0.80, 0.90, 0.95, 0.99];
+
+/// The ladder's rung quoted in the figures and recommendations: 90% of scenarios.
+pub const LADDER_REFERENCE: f64 = 0.90;
+
+/// Mix grid of the coverage-target ladder: 2% steps (a quarter of the work of the main
+/// grid; the ladder shows the price of coverage, the main optimum is on the 1% grid).
+pub const LADDER_GRID_STEPS: usize = 50;
 
 /// Step of the coverage vs buffer-size curve, share of NAV.
 pub const CURVE_STEP: f64 = 0.01;
@@ -898,11 +910,72 @@ pub fn portfolio_liquidity_optimizer(
     };
     let optimum = optimise(&cases, &problem);
 
+    // The price of coverage: the least-cost buffer at other targets.
+    let mut ladder = Table::new(
+        &format!(
+            "Least-cost buffer by coverage target (share of scenarios covered by day {h_day}; first-day need in cash at the same share; liquid credit at most {} of the buffer; mixes on a 2% grid, so the run's target may cost slightly more here than the 1%-grid optimum)",
+            pct(MAX_LIQUID_CREDIT_SHARE)
+        ),
+        vec![
+            Column::percent("Target"),
+            Column::percent("Size"),
+            Column::percent("Cash"),
+            Column::percent("Short sov."),
+            Column::percent("Liquid credit"),
+            Column::money("Cost a year", cur),
+            Column::number("Cost, bp of NAV", 1),
+        ],
+    );
+    let mut at_reference: Option<Optimum> = None;
+    let mut targets: Vec<f64> = COVERAGE_LADDER.to_vec();
+    if !targets.iter().any(|t| (t - target).abs() < 1e-9) {
+        targets.push(target);
+        targets.sort_by(f64::total_cmp);
+    }
+    for t in targets {
+        let m = required_count(t, n);
+        let floor = if m == 0 {
+            0.0
+        } else {
+            *first_day.select_nth_unstable_by(m - 1, f64::total_cmp).1
+        };
+        let o = optimise(
+            &cases,
+            &BufferProblem {
+                needed: m,
+                cash_floor: floor,
+                steps: LADDER_GRID_STEPS,
+                ..problem
+            },
+        );
+        let mut row = vec![Cell::from(t)];
+        match o {
+            Some(o) => {
+                if (t - LADDER_REFERENCE).abs() < 1e-9 {
+                    at_reference = Some(o);
+                }
+                let c = o.composition;
+                row.extend([c.total(), c.cash, c.short_sovereign, c.liquid_credit].map(Cell::from));
+                row.push(Cell::from(o.cost * nav));
+                row.push(Cell::from(o.cost * 1e4));
+            }
+            None => row.extend((0..6).map(|_| Cell::Missing)),
+        }
+        ladder.row(row);
+    }
+
     // Candidates.
     let today_cov = f.figure(
         "current_buffer_coverage",
         &format!("Share of scenarios today's buffer alone covers by day {h_day}"),
         coverage_share(&cases, &today, k_h),
+        Unit::Fraction,
+        Horizon::Point,
+    );
+    f.figure(
+        "current_buffer_cash",
+        "Today's cash and cash equivalents, share of NAV",
+        today.cash,
         Unit::Fraction,
         Horizon::Point,
     );
@@ -973,6 +1046,7 @@ pub fn portfolio_liquidity_optimizer(
         cand_table.row(row);
     }
     f.tables.push(cand_table);
+    f.tables.push(ladder);
 
     // The coverage vs size curve.
     let seed_mix = SEED_CANDIDATES[0].mix();
@@ -1116,7 +1190,7 @@ pub fn portfolio_liquidity_optimizer(
     match &opt_figs {
         Some((share, cost, _)) if today_cov + 1e-12 < target => f.recommend(
             format!(
-                "Raise the buffer from {} to {} of NAV in the optimised mix: today's buffer covers {} of scenarios by day {h_day}, short of the {} target; the extra annual carry is {:.0} bp of NAV.",
+                "To reach the target from the buffer alone, raise it from {} to {} of NAV in the optimised mix: today's buffer covers {} of scenarios by day {h_day}, short of the {} target; the extra annual carry is {:.0} bp of NAV.",
                 pct(today.total()),
                 pct(*share),
                 pct(today_cov),
@@ -1160,6 +1234,52 @@ pub fn portfolio_liquidity_optimizer(
         ),
     }
     let k30 = k_h;
+    if let (Some(r), Some((share, cost, _))) = (&at_reference, &opt_figs) {
+        let rs = f.figure(
+            "buffer_share_at_90pct",
+            &format!("Least-cost buffer covering 90% of scenarios by day {h_day}, share of NAV"),
+            r.composition.total(),
+            Unit::Fraction,
+            Horizon::Point,
+        );
+        let rc = f.figure(
+            "buffer_cost_at_90pct",
+            "Annual opportunity cost of the least-cost buffer covering 90% of scenarios, share of NAV",
+            r.cost,
+            Unit::Fraction,
+            Horizon::Annualised,
+        );
+        let key = format!("rcr_below_1_{h_day}d");
+        if below1[k30] <= 0.0 && *share > 2.0 * today.total() {
+            f.recommend(
+                format!(
+                    "A buffer that alone pays the tail is expensive ({} of NAV, {:.0} bp a year; {} and {:.0} bp for 90% of scenarios), while the whole book's liquidity-weighted assets cover the redemptions dealt by day {h_day} in every scenario (no RCR below 1): size the buffer for the body of the distribution and meet the tail with the liquidation plan and the gate, whose costs the strategy designer and the policy formulator measure.",
+                    pct(*share),
+                    cost * 1e4,
+                    pct(rs),
+                    rc * 1e4
+                ),
+                &[
+                    "optimal_buffer_share",
+                    "optimal_buffer_cost",
+                    "buffer_share_at_90pct",
+                    "buffer_cost_at_90pct",
+                    key.as_str(),
+                ],
+            );
+        }
+    }
+    if f.get("first_day_cash_floor").unwrap_or(0.0) > today.cash {
+        f.recommend(
+            format!(
+                "Hold at least {} of NAV in cash and cash equivalents (today {}): sales settle T+1 at the soonest, and that is the first day's redemptions in {} of scenarios.",
+                pct(cash_floor),
+                pct(today.cash),
+                pct(target)
+            ),
+            &["first_day_cash_floor", "current_buffer_cash"],
+        );
+    }
     if below1[k30] > 0.0 {
         let key = format!("rcr_below_1_{h_day}d");
         f.recommend(
