@@ -233,15 +233,17 @@ pub struct LiquidityAggregate {
 }
 
 impl LiquidityAggregate {
-    /// The scenario whose base cascade leaves remaining investors worst off (lowest
-    /// final NAV per share; ties: the larger shortfall, then the lower id).
+    /// The worst liquidity scenario: the base cascade whose liquidation costs those who
+    /// stay the most (dilution plus fire-sale marks, share of NAV; ties: more sold beyond
+    /// the buffer, then the lower id). Not the largest market fall — that is the
+    /// scenario's, not the fund's liquidity's doing.
     pub fn worst(&self) -> Option<&ScenarioOutcome> {
-        self.outcomes.iter().min_by(|a, b| {
-            a.base
-                .final_nav_per_share
-                .total_cmp(&b.base.final_nav_per_share)
-                .then(b.base.shortfall.total_cmp(&a.base.shortfall))
-                .then(a.id.cmp(&b.id))
+        let loss = |o: &ScenarioOutcome| o.base.dilution + o.base.fire_sale_loss;
+        self.outcomes.iter().max_by(|a, b| {
+            loss(a)
+                .total_cmp(&loss(b))
+                .then(a.base.beyond_buffer.total_cmp(&b.base.beyond_buffer))
+                .then(b.id.cmp(&a.id))
         })
     }
 }

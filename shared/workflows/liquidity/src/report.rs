@@ -367,8 +367,8 @@ fn persona_section(findings: &[Findings], persona: LiquidityPersona, cur: &str) 
 
 const METHODS_HTML: &str = "<ul>\
 <li><strong>Scenarios</strong> combine a market-liquidity stress (market-wide, asset-class specific, flight to quality, funding shock; depth −50 to −95%, spreads ×2 to ×20, volume −30 to −90%, severities anchored on the 2008 widening of Moody's Baa−Aaa) with a redemption shock (empirical flow percentiles after Bouveret 2017, the behavioural flow–performance model, or exits of the largest holders), their severities rank-correlated (Iman &amp; Conover 1982). Severities come in equal thirds by design: a share of scenarios is not a probability.</li>\
-<li><strong>Cascades</strong> run business day by day: requests after notice, dealing at forward NAV with the fund's gate and swing pricing, payment from cash and buffer tiers, sales by the liquidation strategy within participation caps, spread and Almgren et al. (2005) impact on sales, Cont &amp; Schaanning (2017) fire-sale marks on what is left, and the NAV loss feeding tomorrow's redemptions. Money is conserved every day. Price moves from fundamentals are not modelled: NAV falls here only through the fund's own liquidation costs and fire-sale marks, so drawdowns are liquidity losses, not market losses.</li>\
-<li><strong>Dilution</strong> is the liquidation cost borne by investors who stay (costs not charged to leavers through swing pricing).</li>\
+<li><strong>Cascades</strong> run business day by day: requests after notice, dealing at forward NAV with the fund's gate and swing pricing, payment from cash and buffer tiers, sales by the liquidation strategy within participation caps, spread and Almgren et al. (2005) impact on sales, Cont &amp; Schaanning (2017) fire-sale marks on what is left, and the NAV loss feeding tomorrow's redemptions. Money is conserved every day. Prices fall in every market scenario (each class by its loading and volatility beta of a three-month S&amp;P 500 fall anchored on 1990–2022; alternatives' marks lag), so NAV drawdowns are mostly the market's; second-round redemptions respond only to the fund's own liquidation losses, the market's fall being in the first-round shock.</li>\
+<li><strong>Dilution</strong> is the liquidation cost borne by investors who stay (costs not charged to leavers through swing pricing); their <strong>liquidation loss</strong> adds the fire-sale marks. The <strong>buffer shortfall</strong> is what had to be sold beyond cash and the buffer tiers.</li>\
 <li><strong>Amounts</strong> are in the base currency, scaled as marked; shares are of NAV at the start.</li>\
 <li><strong>Recommendations</strong> cite the figures they rest on, in brackets.</li></ul>";
 
@@ -477,7 +477,7 @@ pub fn render(
         ),
         Estimate::new(
             "Redemptions",
-            "scenario shocks plus the flow–performance model's response to the NAV drawdown (a linearisation of its monthly rate, paid out daily)",
+            "scenario shocks (empirical flows, the flow–performance model, large-holder exits) plus the model's response to the fund's own liquidation losses (its monthly rate linearised, paid out daily)",
         ),
     ];
     let title = format!("Liquidity stress test — {}", run.fund.name);
@@ -592,9 +592,11 @@ pub fn render(
         sections.push(report::section(
             "Worst scenario, day by day",
             &format!(
-                "{} (scenario {}): the lowest NAV per share left to remaining investors ({:.4}).",
+                "{} (scenario {}): the largest liquidation loss borne by remaining investors ({} of NAV in costs and fire-sale marks; {} sold beyond the buffer; final NAV per share {:.4}, the market's fall included).",
                 o.name(),
                 o.id,
+                pct(o.base.dilution + o.base.fire_sale_loss),
+                pct(o.base.beyond_buffer),
                 o.base.final_nav_per_share
             ),
             &format!(
