@@ -1,0 +1,1 @@
+//! Calibration of the market models from the real history in `events/inputs/`.

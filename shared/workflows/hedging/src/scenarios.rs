@@ -1,0 +1,1 @@
+//! The volatility scenario set: Latin hypercube samples of the volatility hyperparameters.
