@@ -18,10 +18,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 mod liquidity;
+mod pension;
 pub use liquidity::{
     DealingFrequency, FundInputs, GateInputs, InvestorInputs, LiquidityInputs, SwingInputs,
     AUM_SHARE_TOLERANCE, INVESTOR_TYPES, LIQUIDITY_CLASSES, MAX_NOTICE_DAYS, MAX_SETTLEMENT_DAYS,
     PEER_GROUPS,
+};
+pub use pension::{
+    CurveInputs, LiabilityInputs, MarketSnapshot, MAX_LIABILITY_YEARS, RATINGS, ZERO_RATE_BOUNDS,
 };
 
 /// Largest portfolio file accepted (JSON or CSV). Larger books should be split; this
@@ -220,6 +224,12 @@ pub struct Portfolio {
     /// The fund's share register (liquidity workflow); empty when not given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub investors: Vec<InvestorInputs>,
+    /// A pension's projected benefit payments (hedging workflow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liabilities: Option<LiabilityInputs>,
+    /// The market snapshot the book and its hedges are priced off (hedging workflow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<MarketSnapshot>,
     pub positions: Vec<Position>,
 }
 
@@ -601,6 +611,12 @@ impl Checker {
         self.issues.is_empty()
     }
 
+    /// Issues so far (listed and dropped): a section compares it before and after to
+    /// know whether it is clean.
+    pub(crate) fn issue_count(&self) -> usize {
+        self.issues.len() + self.dropped
+    }
+
     /// All collected issues, plus one saying how many were not listed, if any.
     pub(crate) fn into_issues(mut self) -> Vec<Issue> {
         if self.dropped > 0 {
@@ -763,6 +779,8 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
             "fx_rates",
             "fund",
             "investors",
+            "liabilities",
+            "market",
             "positions",
         ],
     );
@@ -797,6 +815,8 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
     }
     let fund = liquidity::fund_section(&mut c, &root);
     let investors = liquidity::investors_section(&mut c, &root, fund.as_ref());
+    let liabilities = pension::liabilities_section(&mut c, &root);
+    let market = pension::market_section(&mut c, &root);
     let mut positions = Vec::new();
     let mut ids = Vec::new();
     match root.get("positions") {
@@ -842,6 +862,8 @@ fn parse_json(bytes: &[u8]) -> Result<Portfolio, Rejection> {
             fx_rates,
             fund,
             investors,
+            liabilities,
+            market,
         },
         positions,
         ids,
@@ -862,6 +884,8 @@ struct PortfolioHeader {
     fx_rates: BTreeMap<String, f64>,
     fund: Option<FundInputs>,
     investors: Vec<InvestorInputs>,
+    liabilities: Option<LiabilityInputs>,
+    market: Option<MarketSnapshot>,
 }
 
 const POSITION_KEYS: [&str; 16] = [
@@ -1361,6 +1385,8 @@ fn finish(
         fx_rates: header.fx_rates,
         fund: header.fund,
         investors: header.investors,
+        liabilities: header.liabilities,
+        market: header.market,
         positions,
     })
 }
@@ -1629,6 +1655,8 @@ fn parse_csv(name: &str, bytes: &[u8]) -> Result<Portfolio, Rejection> {
             fx_rates,
             fund: None,
             investors: Vec::new(),
+            liabilities: None,
+            market: None,
         },
         positions,
         ids,

@@ -76,6 +76,38 @@ pub enum CurveComponent {
     Curvature,
 }
 
+impl Currency {
+    pub const ALL: [Currency; 7] = [
+        Currency::USD,
+        Currency::EUR,
+        Currency::GBP,
+        Currency::JPY,
+        Currency::CHF,
+        Currency::AUD,
+        Currency::CAD,
+    ];
+
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::USD => "USD",
+            Currency::EUR => "EUR",
+            Currency::GBP => "GBP",
+            Currency::JPY => "JPY",
+            Currency::CHF => "CHF",
+            Currency::AUD => "AUD",
+            Currency::CAD => "CAD",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Currency> {
+        Currency::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
 impl RiskFactor {
     pub const ALL: [RiskFactor; N_FACTORS] = [
         RiskFactor::FxEur,
