@@ -693,7 +693,7 @@ pub fn prepare_book(p: &Portfolio) -> Result<PensionBook, Rejection> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use stresslab_core::portfolio::parse_portfolio;
 

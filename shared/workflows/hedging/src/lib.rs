@@ -4,5 +4,7 @@
 pub mod book;
 pub mod calibration;
 pub mod factors;
+pub mod kernels;
 pub mod paths;
 pub mod scenarios;
+pub mod valuation;

@@ -1,0 +1,167 @@
+//! Vectorisable building blocks of the horizon revaluation: an `exp` the compiler can
+//! put in SIMD lanes, and discounting of a fixed set of cash flows across many paths.
+//!
+//! `f64::exp` is a call into libm, which stops the compiler from vectorising a loop
+//! over paths. [`exp`] is branch-free arithmetic (Cody & Waite 1980 range reduction,
+//! "Software Manual for the Elementary Functions", then a degree-13 Taylor polynomial
+//! on |r| ≤ ln2/2 evaluated by Horner, then scaling by 2^k through the exponent bits),
+//! accurate to a few ulp on the range revaluation needs; tested against `f64::exp`.
+
+/// Inputs below this underflow to 0 in [`exp`] (no subnormals: a discount factor of
+/// e^−700 is 0 for every purpose here).
+pub const EXP_MIN: f64 = -700.0;
+/// Inputs above this are clamped (e^700 ≈ 1e304).
+pub const EXP_MAX: f64 = 700.0;
+
+/// e^x for x in [EXP_MIN, EXP_MAX] (clamped outside), branch-free so loops over it
+/// vectorise. Relative error ≤ 4e-16 (tested).
+#[inline(always)]
+pub fn exp(x: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    // ln 2 split so k·LN2_HI is exact for |k| < 2^11 (Cody–Waite).
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    let x = x.clamp(EXP_MIN, EXP_MAX);
+    let k = (x * LOG2E).round();
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    // Taylor coefficients 1/n!, n = 13 … 0: the truncation error at |r| = ln2/2 is
+    // (0.347)^14/14! ≈ 4e-18, below half an ulp.
+    let mut p = 1.0 / 6_227_020_800.0;
+    p = p * r + 1.0 / 479_001_600.0;
+    p = p * r + 1.0 / 39_916_800.0;
+    p = p * r + 1.0 / 3_628_800.0;
+    p = p * r + 1.0 / 362_880.0;
+    p = p * r + 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    // 2^k from the exponent bits; k is in [-1010, 1010] after the clamp.
+    let scale = f64::from_bits(((k as i64 + 1023) as u64) << 52);
+    p * scale
+}
+
+/// A fixed set of cash flows in one currency, ready to be discounted on many shifted
+/// curves: for node j, `amount[j]·exp(−t[j]·(base[j] + Σ_k x_k·load[k][j] + s))`, with
+/// x the path's three curve scores and s a path's spread shift.
+#[derive(Debug, Clone, Default)]
+pub struct DiscountNodes {
+    pub amount: Vec<f64>,
+    /// Time to payment (years) from the revaluation date.
+    pub t: Vec<f64>,
+    /// Snapshot zero rate (plus any fixed spread) at the node, rolled down: the zero
+    /// rate of the node's *remaining* time on the snapshot curve.
+    pub base: Vec<f64>,
+    /// Curve loadings (level, slope, curvature) at the node's remaining time.
+    pub load: [Vec<f64>; 3],
+}
+
+impl DiscountNodes {
+    pub fn push(&mut self, amount: f64, t: f64, base: f64, load: [f64; 3]) {
+        self.amount.push(amount);
+        self.t.push(t);
+        self.base.push(base);
+        for k in 0..3 {
+            self.load[k].push(load[k]);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.amount.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.amount.is_empty()
+    }
+
+    /// Adds each path's present value to `pv[p]`: `scores[k][p]` are the paths' curve
+    /// scores and `spread[p]` (if given) their additive spread shifts. The loop over
+    /// paths is innermost, so it runs in SIMD lanes.
+    pub fn accumulate(&self, scores: [&[f64]; 3], spread: Option<&[f64]>, pv: &mut [f64]) {
+        let n = pv.len();
+        let (x0, x1, x2) = (&scores[0][..n], &scores[1][..n], &scores[2][..n]);
+        for j in 0..self.len() {
+            let (a, t, b) = (self.amount[j], self.t[j], self.base[j]);
+            let (l0, l1, l2) = (self.load[0][j], self.load[1][j], self.load[2][j]);
+            match spread {
+                None => {
+                    for p in 0..n {
+                        let z = b + x0[p] * l0 + x1[p] * l1 + x2[p] * l2;
+                        pv[p] += a * exp(-t * z);
+                    }
+                }
+                Some(s) => {
+                    let s = &s[..n];
+                    for p in 0..n {
+                        let z = b + x0[p] * l0 + x1[p] * l1 + x2[p] * l2 + s[p];
+                        pv[p] += a * exp(-t * z);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stresslab_analytics::rng::Xoshiro256;
+
+    #[test]
+    fn exp_matches_libm_to_a_few_ulp() {
+        let mut rng = Xoshiro256::seed_from_u64(3);
+        let mut worst: f64 = 0.0;
+        for i in 0..200_000 {
+            let x = if i % 2 == 0 {
+                -40.0 + 45.0 * rng.uniform()
+            } else {
+                -700.0 + 1400.0 * rng.uniform()
+            };
+            let (a, b) = (exp(x), x.exp());
+            worst = worst.max(((a - b) / b).abs());
+        }
+        assert!(worst < 4e-16, "{worst:e}");
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-1e9), exp(EXP_MIN));
+    }
+
+    #[test]
+    fn discounting_nodes_equals_the_direct_sum() {
+        let mut nodes = DiscountNodes::default();
+        for j in 1..=30 {
+            let t = j as f64;
+            nodes.push(100.0, t, 0.04 + 0.0005 * t, [1.0, t / 30.0 - 0.5, 0.1]);
+        }
+        let x = [
+            vec![0.01, -0.02, 0.0],
+            vec![0.005, 0.0, -0.01],
+            vec![0.0, 0.003, 0.0],
+        ];
+        let s = vec![0.0, 0.01, 0.002];
+        let mut pv = vec![0.0; 3];
+        nodes.accumulate([&x[0], &x[1], &x[2]], Some(&s), &mut pv);
+        for p in 0..3 {
+            let direct: f64 = (1..=30)
+                .map(|j| {
+                    let t = j as f64;
+                    let z = 0.04
+                        + 0.0005 * t
+                        + x[0][p]
+                        + x[1][p] * (t / 30.0 - 0.5)
+                        + x[2][p] * 0.1
+                        + s[p];
+                    100.0 * (-z * t).exp()
+                })
+                .sum();
+            assert!(
+                ((pv[p] - direct) / direct).abs() < 1e-14,
+                "{} vs {direct}",
+                pv[p]
+            );
+        }
+    }
+}
