@@ -6,5 +6,6 @@ pub mod calibration;
 pub mod factors;
 pub mod kernels;
 pub mod paths;
+pub mod programs;
 pub mod scenarios;
 pub mod valuation;
