@@ -37,7 +37,8 @@ fn is_safe_haven(config: &ScenarioConfig, f: RiskFactor) -> bool {
 ///
 /// Blocks (sign conventions in the module header of [`crate::scenarios`]):
 /// - FX–FX: `base` or `stress` in those cases; `stress` with the safe havens' signs
-///   flipped in `SafeHavenFlip`; 0 in `Decoupling`;
+///   flipped in `SafeHavenFlip`; in `Decoupling` every correlation of every FX factor,
+///   with the crosses and with the other assets, is 0;
 /// - rates: components of one curve uncorrelated (PCA scores are); the same component
 ///   across curves at `cross_currency_curve_correlation`;
 /// - credit: IG–HY at the regime's `credit_ig_hy`;
@@ -88,6 +89,7 @@ pub fn target_correlation(spec: &ScenarioSpec, config: &ScenarioConfig) -> DMatr
         }
     };
     let flip = spec.fx_correlation == FxCorrelationCase::SafeHavenFlip;
+    let decoupled = spec.fx_correlation == FxCorrelationCase::Decoupling;
     let sign = |f: RiskFactor| {
         if flip && is_safe_haven(config, f) {
             -1.0
@@ -100,6 +102,9 @@ pub fn target_correlation(spec: &ScenarioSpec, config: &ScenarioConfig) -> DMatr
             return 1.0;
         }
         let (a, b) = (RiskFactor::ALL[i], RiskFactor::ALL[j]);
+        if decoupled && (a.class() == FactorClass::Fx || b.class() == FactorClass::Fx) {
+            return 0.0;
+        }
         sign(a) * sign(b) * pair(a, b)
     })
 }

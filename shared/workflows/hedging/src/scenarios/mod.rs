@@ -40,10 +40,17 @@
 //!   franc (configurable) stop moving with the other crosses and rally with the dollar
 //!   in a sell-off: every correlation of theirs changes sign (crosses at `−stress`
 //!   against the risk currencies, `−equity_fx` against equity, `−fx_rates` against
-//!   yields), the January-2016 / March-2020 pattern; `Decoupling` — the dollar factor
-//!   disappears: crosses uncorrelated among themselves (correlations collapse to 0)
-//!   while their cross-asset correlations stay. A hedge that relies on diversification
-//!   across currencies or on proxy-hedging one cross with another is tested by both.
+//!   yields), the January-2016 / March-2020 pattern; `Decoupling` — FX correlations
+//!   collapse to 0: the crosses move independently of each other *and* of the other
+//!   assets (keeping the cross-asset correlations with uncorrelated crosses is not a
+//!   valid correlation matrix once `equity_fx` exceeds ~0.4). A hedge that relies on
+//!   diversification across currencies, on proxy-hedging one cross with another, or on
+//!   FX offsetting equity losses is tested by both.
+//!
+//! **Repair.** The blocks are set one by one, so some combinations are not a valid
+//! correlation matrix — with the defaults, only the crisis regime with the base FX case
+//! (equity–FX 0.85 but crosses at 0.45). Those are replaced by Higham's nearest
+//! correlation matrix and the repair is recorded ([`CorrelationDiagnostics`]).
 //!
 //! **Dynamics per factor** ([`path_spec`]):
 //! - annual vols from the spec; rates components from the curve vol (see
@@ -135,7 +142,7 @@ pub enum FxCorrelationCase {
     Stress,
     /// Breakdown: the safe havens' correlations change sign.
     SafeHavenFlip,
-    /// Breakdown: crosses uncorrelated among themselves.
+    /// Breakdown: every FX correlation (among crosses and with other assets) is 0.
     Decoupling,
 }
 
