@@ -1,1 +1,0 @@
-//! Calibration of the market models from the real history in `events/inputs/`.

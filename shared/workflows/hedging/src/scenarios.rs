@@ -1,1 +1,0 @@
-//! The volatility scenario set: Latin hypercube samples of the volatility hyperparameters.
