@@ -36,7 +36,10 @@
 //! The f32 error is measured against it in test `f32_paths_track_the_f64_reference`:
 //! see that test for the figures (well under 10⁻³ of the Monte Carlo standard error).
 
+// Lane loops index several arrays by the same lane k: an index is clearer than zips.
+#[allow(clippy::needless_range_loop)]
 mod kernel;
+#[allow(clippy::needless_range_loop)]
 pub mod normal;
 mod reference;
 #[cfg(test)]

@@ -5,26 +5,32 @@
 //! Method: z = √2 · erfinv(x) with the single-precision erfinv of M. B. Giles (2012),
 //! "Approximating the erfinv function", GPU Computing Gems Jade Edition, ch. 10,
 //! pp. 109–116 (two polynomials in w = −ln(1 − x²), the central one for w < 5, i.e.
-//! |z| < 2.9, 99.6% of draws). The √2 is folded into the coefficients.
+//! |z| < 2.9, 99.66% of draws), plus his double-precision branch for w ≥ 16 because our
+//! 31-bit tail probabilities reach further (w ≤ 22.2) than f32's 1 − x does. The √2 is
+//! folded into the coefficients.
 //!
 //! The 32 bits map to a normal through the two-sided tail probability, so both tails
 //! keep full resolution: bit 31 is the sign and the low 31 bits m give
 //! t = (m + ½)·2⁻³¹ = P(|Z| > |z|), hence |x| = 1 − t and 1 − x² = t(2 − t) exactly as
 //! computed (no cancellation in 1 − x for x near 1, the weakness of erfinv(2u − 1)).
-//! The exact target is z = ∓Φ⁻¹(t/2); the draws range over |z| ≤ 6.23 (t ≥ 2⁻³²).
+//! The exact target is z = ∓Φ⁻¹(t/2); the draws range over |z| ≤ 6.34 (t ≥ 2⁻³²).
 //!
 //! ln is Cephes' `logf` (S. L. Moshier (1989), "Methods and Programs for Mathematical
 //! Functions", the polynomial of cephes/single/logf.c) with the exponent split by
 //! integer arithmetic on the bits, as in musl's `logf`, so it vectorises too.
 //!
-//! Accuracy (test `normal_draws_match_the_exact_quantile`): max |z − Φ⁻¹| ≤ 3·10⁻⁶
-//! over every exponent of t down to 2⁻³², including the smallest and largest m.
+//! Accuracy (test `normal_draws_match_the_exact_quantile`, against
+//! `stresslab_analytics::stats::normal_quantile` in f64): max |z − Φ⁻¹| = 9.5·10⁻⁷ over
+//! 4,000 points covering every binade of t down to 2⁻³² (5.2·10⁻⁷ for |z| < 3). Over
+//! 10⁶ draws (test `a_million_draws_are_standard_normal`): mean −1.2·10⁻³, variance
+//! 0.9992, skewness 1.4·10⁻³, kurtosis 3.003, Kolmogorov–Smirnov √n·D = 1.04 (the 1%
+//! critical value is 1.63) — all within sampling error.
 
 /// The tail branch starts where Giles' central polynomial stops: w = −ln(t(2 − t)) ≥ 5.
 const TAIL_W: f32 = 5.0;
 
 /// √2 · Giles' central coefficients (highest degree first), in w − 2.5.
-const CENTRAL: [f32; 9] = scaled([
+const CENTRAL: [f32; 9] = scaled::<9>([
     2.810_226_36e-08,
     3.432_739_39e-07,
     -3.523_387_7e-06,
@@ -36,7 +42,12 @@ const CENTRAL: [f32; 9] = scaled([
     1.501_409_41,
 ]);
 
-/// √2 · Giles' tail coefficients (highest degree first), in √w − 3.
+/// Beyond w = 16 (t < 1.1·10⁻⁷, |z| > 5.3) the single-precision tail polynomial is
+/// extrapolating (error 2·10⁻³ at t = 2⁻³²): there Giles' double-precision third branch
+/// takes over, evaluated in f32.
+const DEEP_W: f32 = 16.0;
+
+/// √2 · Giles' single-precision tail coefficients (highest degree first), in √w − 3.
 const TAIL: [f32; 9] = scaled([
     -0.000_200_214_257,
     0.000_100_950_558,
@@ -49,18 +60,40 @@ const TAIL: [f32; 9] = scaled([
     2.832_976_82,
 ]);
 
-const fn scaled(c: [f32; 9]) -> [f32; 9] {
-    let mut out = [0.0f32; 9];
+/// √2 · Giles' double-precision coefficients for w ≥ 16, in √w − 5 (as published).
+#[allow(clippy::excessive_precision)]
+const DEEP: [f32; 17] = scaled([
+    -2.710_992_061_643_857_324_3e-11,
+    -2.555_641_816_996_525_205_5e-10,
+    1.507_657_269_350_054_808_3e-09,
+    -3.789_465_440_126_736_993_7e-09,
+    7.615_701_208_078_339_380_4e-09,
+    -1.496_002_662_714_924_047_8e-08,
+    2.914_795_345_090_108_082_6e-08,
+    -6.771_199_775_845_233_949_8e-08,
+    2.290_048_222_802_665_471_7e-07,
+    -9.929_827_294_231_700_253_9e-07,
+    4.526_062_597_223_153_703_9e-06,
+    -1.968_177_810_553_167_056_7e-05,
+    7.599_527_703_001_776_113_9e-05,
+    -0.000_215_030_119_300_444_773_47,
+    -0.000_138_719_318_336_231_220_26,
+    1.010_300_464_864_534_397_7,
+    4.849_906_401_408_584_422_1,
+]);
+
+const fn scaled<const D: usize>(c: [f64; D]) -> [f32; D] {
+    let mut out = [0.0f32; D];
     let mut i = 0;
-    while i < 9 {
-        out[i] = (c[i] as f64 * std::f64::consts::SQRT_2) as f32;
+    while i < D {
+        out[i] = (c[i] * std::f64::consts::SQRT_2) as f32;
         i += 1;
     }
     out
 }
 
 #[inline(always)]
-fn horner(c: &[f32; 9], w: f32) -> f32 {
+fn horner<const D: usize>(c: &[f32; D], w: f32) -> f32 {
     let mut p = c[0];
     for &ci in &c[1..] {
         p = p.mul_add(w, ci);
@@ -70,6 +103,8 @@ fn horner(c: &[f32; 9], w: f32) -> f32 {
 
 /// Natural log of a positive normal f32 (Cephes `logf`, max error ~1 ulp); no checks:
 /// only called on t(2 − t) ∈ [2⁻³², 1].
+// Cephes' coefficients as published, though f32 cannot hold all their digits.
+#[allow(clippy::excessive_precision)]
 #[inline(always)]
 pub(crate) fn ln(y: f32) -> f32 {
     // Shift the bits so the mantissa lands in [√½, √2) and the exponent absorbs the rest.
@@ -131,10 +166,21 @@ pub(crate) fn normals_from_bits<const L: usize>(bits: &[u32; L], z: &mut [f32; L
     // The tail polynomial needs a square root; 1 − 0.9963^8 ≈ 3% of 8-lane vectors have a
     // lane there, so skipping it otherwise saves its cost 97% of the time.
     if any_tail {
+        let mut any_deep = false;
         for k in 0..L {
             let tail = horner(&TAIL, w[k].sqrt() - 3.0);
             if w[k] >= TAIL_W {
                 z[k] = tail;
+            }
+            any_deep |= w[k] >= DEEP_W;
+        }
+        // One draw in ~10^7.
+        if any_deep {
+            for k in 0..L {
+                let deep = horner(&DEEP, w[k].sqrt() - 5.0);
+                if w[k] >= DEEP_W {
+                    z[k] = deep;
+                }
             }
         }
     }
@@ -195,16 +241,17 @@ mod tests {
                 worst_central = worst_central.max(err);
             }
         }
-        // Measured (this grid, 4,000 points): max 2.4e-6 overall, 5.7e-7 for |z| < 3. A
-        // quantile error of 3e-6 is ~1e-3 of the Monte Carlo standard error of a 99%
-        // VaR from 10^6 paths; the bound below is what the test enforces.
-        assert!(worst < 3e-6, "max abs quantile error {worst:e}");
+        // Measured (this grid, ~4,000 points): max 9.5e-7 overall, 5.2e-7 for |z| < 3.
+        // An error of 2e-6 in z is ~1e-3 of the Monte Carlo standard error of a 99% VaR
+        // estimated from 10^6 paths.
+        assert!(worst < 2e-6, "max abs quantile error {worst:e}");
         assert!(
             worst_central < 1e-6,
             "max abs error |z| < 3: {worst_central:e}"
         );
         // The extreme draws: t = 2^-32 (m = 0) is the largest |z|.
-        assert!((f64::from(normal_from_bits(0)) - 6.231_251).abs() < 1e-4);
+        assert!((f64::from(normal_from_bits(0)) - 6.337_958).abs() < 1e-5);
+        eprintln!("normal quantile error: max {worst:.2e}, |z| < 3: {worst_central:.2e}");
     }
 
     #[test]

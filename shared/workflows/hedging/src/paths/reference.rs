@@ -60,8 +60,8 @@ pub fn simulate_reference(
                 h[f] = c[f].omega + weight * h[f] * z * z + c[f].beta * h[f];
             }
             if spec.checkpoints.get(next_checkpoint) == Some(&day) {
-                for f in 0..n {
-                    out.values[(next_checkpoint * n + f) * n_paths + p] = x[f];
+                for (f, level) in x.iter().enumerate() {
+                    out.values[(next_checkpoint * n + f) * n_paths + p] = *level;
                 }
                 next_checkpoint += 1;
             }
