@@ -1,0 +1,333 @@
+//! The lane kernel: `L` paths advance together, one path per SIMD lane, every per-path
+//! quantity a `[T; L]` array (structure of arrays). Each loop below is lane-wise with a
+//! constant trip count, which LLVM turns into packed AVX2/FMA code (x86-64-v3) or NEON
+//! (Graviton); no lane ever reads another, so a path's numbers do not depend on which
+//! lane or block it runs in.
+
+use super::normal::normals_from_bits;
+use super::PathSpec;
+use crate::factors::N_FACTORS;
+use stresslab_analytics::rng::SplitMix64;
+
+const N: usize = N_FACTORS;
+
+/// The arithmetic of the inner loop: f32 (8 lanes per AVX2 register) or f64 (4).
+pub(crate) trait Real: Copy + Default + Send + Sync + 'static {
+    fn from_f64(x: f64) -> Self;
+    fn from_f32(x: f32) -> Self;
+    fn to_f64(self) -> f64;
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    fn mul(self, a: Self) -> Self;
+    fn add(self, a: Self) -> Self;
+    fn sqrt(self) -> Self;
+    fn is_negative(self) -> bool;
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn add(self, a: Self) -> Self {
+        self + a
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn from_f32(x: f32) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f32::mul_add(self, a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: Self) -> Self {
+        self * a
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn is_negative(self) -> bool {
+        self < 0.0
+    }
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn add(self, a: Self) -> Self {
+        self + a
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn from_f32(x: f32) -> Self {
+        f64::from(x)
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f64::mul_add(self, a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: Self) -> Self {
+        self * a
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn is_negative(self) -> bool {
+        self < 0.0
+    }
+}
+
+/// The seed of path `path`'s stream: SplitMix64's output function chained over
+/// (seed, scenario, path). Each step is a bijection of its input, so within one
+/// (seed, scenario) distinct paths always get distinct streams.
+pub fn path_stream_seed(seed: u64, scenario: u64, path: u64) -> u64 {
+    let h = SplitMix64(seed).next_u64();
+    let h = SplitMix64(h ^ scenario).next_u64();
+    SplitMix64(h ^ path).next_u64()
+}
+
+/// xoshiro256** (Blackman & Vigna 2021) in `L` lanes: lane k is exactly the stream of
+/// `stresslab_analytics::rng::Xoshiro256::seed_from_u64(path_stream_seed(..))` for its
+/// path (test `lane_streams_are_the_house_generator`).
+#[derive(Clone)]
+pub(crate) struct LaneRng<const L: usize> {
+    s: [[u64; L]; 4],
+}
+
+impl<const L: usize> LaneRng<L> {
+    pub(crate) fn new(seed: u64, scenario: u64, first_path: u64) -> Self {
+        let mut s = [[0u64; L]; 4];
+        for k in 0..L {
+            let mut sm = SplitMix64(path_stream_seed(seed, scenario, first_path + k as u64));
+            for word in s.iter_mut() {
+                word[k] = sm.next_u64();
+            }
+        }
+        Self { s }
+    }
+
+    #[inline(always)]
+    pub(crate) fn next(&mut self) -> [u64; L] {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let mut out = [0u64; L];
+        for k in 0..L {
+            out[k] = s1[k].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+            let t = s1[k] << 17;
+            s2[k] ^= s0[k];
+            s3[k] ^= s1[k];
+            s1[k] ^= s2[k];
+            s0[k] ^= s3[k];
+            s2[k] ^= t;
+            s3[k] = s3[k].rotate_left(45);
+        }
+        out
+    }
+}
+
+/// Probability as a threshold on 32 random bits: P(bits < threshold) = threshold / 2³²
+/// (to 2⁻³³), compared as integers so every implementation switches regime on the same
+/// draws.
+pub(crate) fn probability_threshold(p: f64) -> i64 {
+    (p * 4_294_967_296.0).round() as i64
+}
+
+/// A validated spec turned into the per-day coefficients of the recursion.
+pub(crate) struct Model<T> {
+    /// Lower Cholesky factor, row i holding L[i][0..=i].
+    pub(crate) cholesky: [[T; N]; N],
+    pub(crate) omega: [T; N],
+    pub(crate) alpha: [T; N],
+    /// α + γ: the ARCH weight after a negative shock (leverage).
+    pub(crate) alpha_down: [T; N],
+    pub(crate) beta: [T; N],
+    /// Start (and long-run) daily variance.
+    pub(crate) variance: [T; N],
+    /// e^{−κ/252}: the exact OU decay over one day (1 for a random walk).
+    pub(crate) decay: [T; N],
+    /// √((1 − e^{−2κΔ})/(2κΔ)): scales a day's shock so the OU variance is exact.
+    pub(crate) shock_scale: [T; N],
+    /// Drift over one day, μ(1 − e^{−κΔ})/κ (μΔ for κ = 0).
+    pub(crate) drift: [T; N],
+    pub(crate) stress_gain: T,
+    pub(crate) start_threshold: i64,
+    pub(crate) enter_threshold: i64,
+    pub(crate) leave_threshold: i64,
+}
+
+impl<T: Real> Model<T> {
+    /// Assumes `spec` passed `PathSpec::validate`.
+    pub(crate) fn new(spec: &PathSpec) -> Self {
+        let mut m = Model {
+            cholesky: [[T::default(); N]; N],
+            omega: [T::default(); N],
+            alpha: [T::default(); N],
+            alpha_down: [T::default(); N],
+            beta: [T::default(); N],
+            variance: [T::default(); N],
+            decay: [T::default(); N],
+            shock_scale: [T::default(); N],
+            drift: [T::default(); N],
+            stress_gain: T::from_f64(spec.regime.stress_vol_multiplier),
+            start_threshold: probability_threshold(spec.regime.start_stressed),
+            enter_threshold: probability_threshold(spec.regime.p_enter_stress),
+            leave_threshold: probability_threshold(spec.regime.p_leave_stress),
+        };
+        for i in 0..N {
+            for j in 0..=i {
+                m.cholesky[i][j] = T::from_f64(spec.cholesky[i * N + j]);
+            }
+            let c = super::DailyCoefficients::of(&spec.factors[i]);
+            m.omega[i] = T::from_f64(c.omega);
+            m.alpha[i] = T::from_f64(c.alpha);
+            m.alpha_down[i] = T::from_f64(c.alpha + c.gamma);
+            m.beta[i] = T::from_f64(c.beta);
+            m.variance[i] = T::from_f64(c.variance);
+            m.decay[i] = T::from_f64(c.decay);
+            m.shock_scale[i] = T::from_f64(c.shock_scale);
+            m.drift[i] = T::from_f64(c.drift);
+        }
+        m
+    }
+}
+
+/// Where a lane block writes: `values[(checkpoint · N + factor) · stride + offset + k]`
+/// for lanes k < `valid`.
+pub(crate) struct BlockOutput<'a> {
+    pub(crate) values: &'a mut [f64],
+    pub(crate) stride: usize,
+    pub(crate) offset: usize,
+    pub(crate) valid: usize,
+}
+
+/// Simulate `L` consecutive paths starting at `first_path` over the spec's horizon.
+#[inline(never)]
+pub(crate) fn simulate_lanes<T: Real, const L: usize>(
+    model: &Model<T>,
+    checkpoints: &[u32],
+    horizon: u32,
+    rng: &mut LaneRng<L>,
+    out: BlockOutput<'_>,
+) {
+    let mut variance = [[T::default(); L]; N];
+    let mut level = [[T::default(); L]; N];
+    for f in 0..N {
+        variance[f] = [model.variance[f]; L];
+    }
+    let mut stressed = [0i64; L];
+    let mut next_checkpoint = 0usize;
+    let mut bits = [[0u32; L]; N];
+    let mut eps32 = [[0f32; L]; N];
+    let mut eps = [[T::default(); L]; N];
+    for day in 1..=horizon {
+        for pair in 0..N / 2 {
+            let r = rng.next();
+            for k in 0..L {
+                bits[2 * pair][k] = r[k] as u32;
+                bits[2 * pair + 1][k] = (r[k] >> 32) as u32;
+            }
+        }
+        for f in 0..N {
+            normals_from_bits(&bits[f], &mut eps32[f]);
+            for k in 0..L {
+                eps[f][k] = T::from_f32(eps32[f][k]);
+            }
+        }
+        let gain = regime_gain(model, day, rng.next(), &mut stressed);
+        for f in 0..N {
+            // Correlated standard shock z_f = Σ_{j ≤ f} L[f][j] ε_j.
+            let mut z = [T::default(); L];
+            for j in 0..=f {
+                let c = model.cholesky[f][j];
+                for k in 0..L {
+                    z[k] = c.mul_add(eps[j][k], z[k]);
+                }
+            }
+            advance_factor(model, f, &z, &gain, &mut variance[f], &mut level[f]);
+        }
+        if checkpoints.get(next_checkpoint) == Some(&day) {
+            for f in 0..N {
+                let row = (next_checkpoint * N + f) * out.stride + out.offset;
+                for k in 0..out.valid {
+                    out.values[row + k] = level[f][k].to_f64();
+                }
+            }
+            next_checkpoint += 1;
+        }
+    }
+}
+
+/// The day's volatility multiplier per lane from the Markov regime: day 1 draws the
+/// start state, later days switch with the transition probabilities. Uses the high 32
+/// bits of the day's regime draw.
+#[inline(always)]
+fn regime_gain<T: Real, const L: usize>(
+    model: &Model<T>,
+    day: u32,
+    draw: [u64; L],
+    stressed: &mut [i64; L],
+) -> [T; L] {
+    let one = T::from_f64(1.0);
+    let mut gain = [one; L];
+    for k in 0..L {
+        let u = (draw[k] >> 32) as i64;
+        if day == 1 {
+            stressed[k] = i64::from(u < model.start_threshold);
+        } else {
+            let threshold = if stressed[k] != 0 {
+                model.leave_threshold
+            } else {
+                model.enter_threshold
+            };
+            stressed[k] ^= i64::from(u < threshold);
+        }
+        if stressed[k] != 0 {
+            gain[k] = model.stress_gain;
+        }
+    }
+    gain
+}
+
+/// One day of one factor: the shock at today's GJR-GARCH volatility (times the regime
+/// gain), the exact OU step, then tomorrow's variance.
+#[inline(always)]
+fn advance_factor<T: Real, const L: usize>(
+    model: &Model<T>,
+    f: usize,
+    z: &[T; L],
+    gain: &[T; L],
+    variance: &mut [T; L],
+    level: &mut [T; L],
+) {
+    let (omega, alpha, beta) = (model.omega[f], model.alpha[f], model.beta[f]);
+    let alpha_down = model.alpha_down[f];
+    let (decay, drift, scale) = (model.decay[f], model.drift[f], model.shock_scale[f]);
+    for k in 0..L {
+        let vol = variance[k].sqrt();
+        let shock = vol.mul(scale).mul(gain[k]).mul(z[k]);
+        level[k] = level[k].mul_add(decay, drift.add(shock));
+        // h' = ω + h·(β + (α + γ·1[z<0])·z²): the GARCH sees the calm-regime shock √h·z.
+        let weight = if z[k].is_negative() {
+            alpha_down
+        } else {
+            alpha
+        };
+        let z2 = z[k].mul(z[k]);
+        variance[k] = variance[k].mul_add(weight.mul_add(z2, beta), omega);
+    }
+}
