@@ -240,7 +240,10 @@ pub fn bootstrap_hazard(
         if !(q.spread > 0.0 && q.spread.is_finite()) {
             return Err(invalid("quotes.spread", "must be positive and finite"));
         }
-        if times.last().is_some_and(|&t| q.maturity <= t) || !(q.maturity > 0.0) {
+        if times.last().is_some_and(|&t| q.maturity <= t)
+            || q.maturity.is_nan()
+            || q.maturity <= 0.0
+        {
             return Err(invalid(
                 "quotes.maturity",
                 "must be positive and increasing",

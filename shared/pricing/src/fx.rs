@@ -80,7 +80,7 @@ pub fn garman_kohlhagen(
     let df_d = (-r_d * t).exp();
     let df_f = (-r_f * t).exp();
     let sd = vol * t.max(0.0).sqrt();
-    if !(sd > 0.0) || strike <= 0.0 || spot <= 0.0 {
+    if sd.is_nan() || sd <= 0.0 || strike <= 0.0 || spot <= 0.0 {
         // σ√T → 0: the option is the discounted intrinsic value of the forward.
         let fwd_pv = spot * df_f;
         let k_pv = strike * df_d;

@@ -1,9 +1,12 @@
 //! Small numerical kernels shared by the pricers: the standard normal distribution and a
 //! bracketed root finder.
-
+//!
 //! The normal CDF is Cody's erfc, copied from `stresslab_analytics::stats` (same
 //! coefficients, same double-double argument) so this crate stays free of that crate's
 //! nalgebra/clarabel dependencies; statrs 0.19's erfc is only good to ~1e-12 here.
+
+// Published coefficients are kept digit for digit, beyond f64 precision.
+#![allow(clippy::excessive_precision)]
 
 use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
 

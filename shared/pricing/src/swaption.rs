@@ -30,7 +30,7 @@ pub fn black(
 ) -> f64 {
     let w = direction.sign();
     let sd = vol * expiry.max(0.0).sqrt();
-    if !(sd > 0.0) || forward <= 0.0 || strike <= 0.0 {
+    if sd.is_nan() || sd <= 0.0 || forward <= 0.0 || strike <= 0.0 {
         return annuity * (w * (forward - strike)).max(0.0);
     }
     let d1 = (forward / strike).ln() / sd + 0.5 * sd;
@@ -51,7 +51,7 @@ pub fn bachelier(
     let w = direction.sign();
     let sd = normal_vol * expiry.max(0.0).sqrt();
     let intrinsic = w * (forward - strike);
-    if !(sd > 0.0) {
+    if sd.is_nan() || sd <= 0.0 {
         return annuity * intrinsic.max(0.0);
     }
     let d = intrinsic / sd;
