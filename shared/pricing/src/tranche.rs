@@ -301,7 +301,7 @@ pub fn tranche_legs(
             None => pool.expected_tranche_loss(tranche, rho, start)?,
         };
         let el_end = pool.expected_tranche_loss(tranche, rho, p.accrual_end)?;
-        protection += (el_end - el_start) * discount.discount(0.5 * (start + p.accrual_end));
+        protection += (el_end - el_start) * discount.discount(p.default_time);
         rpv01 +=
             p.accrual_fraction * discount.discount(p.payment) * (1.0 - 0.5 * (el_start + el_end));
         el_prev = Some(el_end);
