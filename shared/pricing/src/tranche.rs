@@ -213,7 +213,12 @@ impl FinitePool {
         let max_units: usize = self.units.iter().sum();
         let mut dist = vec![0.0; max_units + 1];
         let (sr, sq) = (rho.sqrt(), (1.0 - rho).sqrt());
-        let (nodes, weights) = gauss_hermite();
+        // At ρ = 0 the conditional probabilities do not depend on M: one node is exact.
+        let (nodes, weights) = if rho == 0.0 {
+            (&[0.0][..], &[1.0][..])
+        } else {
+            gauss_hermite()
+        };
         let mut el = 0.0;
         for (&m, &w) in nodes.iter().zip(weights) {
             dist.fill(0.0);
