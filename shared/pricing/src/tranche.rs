@@ -14,7 +14,13 @@
 //! - Finite pool, homogeneous or not: Andersen, Sidenius & Basu, "All your hedges in one
 //!   basket", Risk, Nov 2003 — conditional on M the loss distribution on a grid of loss
 //!   units is built name by name, P⁽ⁱ⁾(k) = P⁽ⁱ⁻¹⁾(k)(1 − pᵢ) + P⁽ⁱ⁻¹⁾(k − uᵢ)pᵢ, then
-//!   integrated over M with 64-point Gauss–Hermite quadrature. The loss unit is the
+//!   integrated over M. Two rules ([`FactorQuadrature`]): 64-point Gauss–Hermite, as in
+//!   ASB, and — the default — composite 8-point Gauss–Legendre on 32 panels over
+//!   [−8, 8]. Why the default is not Gauss–Hermite: as the pool grows the conditional
+//!   tranche loss approaches a kinked function of M, and Hermite nodes are too sparse
+//!   where the kinks sit. Against adaptive quadrature (scipy) for a 3–7% tranche at
+//!   ρ = 0.3: 125 names, Hermite-64 errs by 1.3e-5, the composite rule by 1e-14; 800
+//!   names, 1.8e-3 vs 3e-9 (`tests/oracle/tranche_oracle.py`). The loss unit is the
 //!   smallest name loss (1−Rᵢ)wᵢ; other names' losses are rounded to whole units
 //!   (exact for a homogeneous pool, stated as an approximation otherwise).
 //!
@@ -137,9 +143,20 @@ pub struct PoolName {
     pub hazard: HazardCurve,
 }
 
+/// Quadrature over the common factor for a finite pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FactorQuadrature {
+    /// 64-point Gauss–Hermite (ASB 2003): fine for small pools, coarse beyond ~100 names.
+    GaussHermite64,
+    /// Composite 8-point Gauss–Legendre on 32 equal panels of [−8, 8] (256 nodes).
+    #[default]
+    CompositeGaussLegendre,
+}
+
 /// A finite pool for the ASB recursion, with losses on an integer grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinitePool {
+    quadrature: FactorQuadrature,
     names: Vec<PoolName>,
     /// Loss of each name in grid units.
     units: Vec<usize>,
@@ -175,10 +192,17 @@ impl FinitePool {
             ));
         }
         Ok(Self {
+            quadrature: FactorQuadrature::default(),
             names,
             units,
             loss_unit,
         })
+    }
+
+    /// The same pool integrated with another factor quadrature.
+    pub fn with_quadrature(mut self, quadrature: FactorQuadrature) -> Self {
+        self.quadrature = quadrature;
+        self
     }
 
     /// A homogeneous pool of `n` names on one hazard curve.
@@ -217,7 +241,10 @@ impl FinitePool {
         let (nodes, weights) = if rho == 0.0 {
             (&[0.0][..], &[1.0][..])
         } else {
-            gauss_hermite()
+            match self.quadrature {
+                FactorQuadrature::GaussHermite64 => gauss_hermite(),
+                FactorQuadrature::CompositeGaussLegendre => composite_legendre_factor_rule(),
+            }
         };
         let mut el = 0.0;
         for (&m, &w) in nodes.iter().zip(weights) {
@@ -318,35 +345,61 @@ const QUADRATURE_POINTS: usize = 64;
 
 /// Gauss–Legendre nodes and weights on [−1, 1] (Newton on Pₙ; Press et al., Numerical
 /// Recipes, 3rd ed., §4.6 `gauleg`).
+fn legendre_rule(n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut x = vec![0.0; n];
+    let mut w = vec![0.0; n];
+    for i in 0..n.div_ceil(2) {
+        let mut z = (std::f64::consts::PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();
+        let mut pp = 0.0;
+        for _ in 0..100 {
+            let (mut p1, mut p2) = (1.0, 0.0);
+            for j in 0..n {
+                let p3 = p2;
+                p2 = p1;
+                p1 = ((2 * j + 1) as f64 * z * p2 - j as f64 * p3) / (j + 1) as f64;
+            }
+            pp = n as f64 * (z * p1 - p2) / (z * z - 1.0);
+            let dz = p1 / pp;
+            z -= dz;
+            if dz.abs() < 1e-15 {
+                break;
+            }
+        }
+        x[i] = -z;
+        x[n - 1 - i] = z;
+        w[i] = 2.0 / ((1.0 - z * z) * pp * pp);
+        w[n - 1 - i] = w[i];
+    }
+    (x, w)
+}
+
+/// The 64-point Gauss–Legendre rule for the LHP integral.
 fn gauss_legendre() -> (&'static [f64], &'static [f64]) {
     static RULE: OnceLock<(Vec<f64>, Vec<f64>)> = OnceLock::new();
+    let (x, w) = RULE.get_or_init(|| legendre_rule(QUADRATURE_POINTS));
+    (x, w)
+}
+
+/// E[f(M)] for M ~ N(0,1) by composite 8-point Gauss–Legendre on 32 panels of [−8, 8]
+/// (the mass beyond ±8 is 1.2e-15); weights include the density φ(M).
+fn composite_legendre_factor_rule() -> (&'static [f64], &'static [f64]) {
+    static RULE: OnceLock<(Vec<f64>, Vec<f64>)> = OnceLock::new();
     let (x, w) = RULE.get_or_init(|| {
-        let n = QUADRATURE_POINTS;
-        let mut x = vec![0.0; n];
-        let mut w = vec![0.0; n];
-        for i in 0..n.div_ceil(2) {
-            let mut z = (std::f64::consts::PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();
-            let mut pp = 0.0;
-            for _ in 0..100 {
-                let (mut p1, mut p2) = (1.0, 0.0);
-                for j in 0..n {
-                    let p3 = p2;
-                    p2 = p1;
-                    p1 = ((2 * j + 1) as f64 * z * p2 - j as f64 * p3) / (j + 1) as f64;
-                }
-                pp = n as f64 * (z * p1 - p2) / (z * z - 1.0);
-                let dz = p1 / pp;
-                z -= dz;
-                if dz.abs() < 1e-15 {
-                    break;
-                }
+        const PANELS: usize = 32;
+        const RANGE: f64 = 8.0;
+        let (px, pw) = legendre_rule(8);
+        let half = RANGE / PANELS as f64;
+        let mut nodes = Vec::with_capacity(PANELS * px.len());
+        let mut weights = Vec::with_capacity(nodes.capacity());
+        for panel in 0..PANELS {
+            let centre = -RANGE + (2 * panel + 1) as f64 * half;
+            for (&x, &w) in px.iter().zip(&pw) {
+                let m = centre + half * x;
+                nodes.push(m);
+                weights.push(half * w * crate::math::norm_pdf(m));
             }
-            x[i] = -z;
-            x[n - 1 - i] = z;
-            w[i] = 2.0 / ((1.0 - z * z) * pp * pp);
-            w[n - 1 - i] = w[i];
         }
-        (x, w)
+        (nodes, weights)
     });
     (x, w)
 }
@@ -416,5 +469,9 @@ mod tests {
         let (x, w) = gauss_legendre();
         let i: f64 = x.iter().zip(w).map(|(x, w)| w * x.powi(10)).sum();
         assert!((i - 2.0 / 11.0).abs() < 1e-14);
+        let (x, w) = composite_legendre_factor_rule();
+        let m0: f64 = w.iter().sum();
+        let m4: f64 = x.iter().zip(w).map(|(x, w)| w * x.powi(4)).sum();
+        assert!((m0 - 1.0).abs() < 1e-14 && (m4 - 3.0).abs() < 1e-12);
     }
 }

@@ -93,3 +93,32 @@ ps = [1 - math.exp(-h * 5.0) for h in hz]
 print("\n# heterogeneous pool: hazards", hz, "5y, weights [1,2,1,1,3], R [0.4,0.7,0.4,0.4,0.4],")
 print("# rho = 0.25, tranche [5%, 25%]")
 print(repr(heterogeneous_quad(ps, [1, 2, 1, 1, 3], [0.4, 0.7, 0.4, 0.4, 0.4], 0.25, 0.05, 0.25)))
+
+
+# Why the Rust finite pool integrates the factor with composite Gauss-Legendre rather
+# than 64-point Gauss-Hermite: errors of each rule against adaptive quad (src/tranche.rs).
+def cond_el(n, m, R=0.4, rho=0.3, a=0.03, d=0.07):
+    k = np.arange(n + 1)
+    frac = np.clip(((1 - R) * k / n - a) / (d - a), 0, 1)
+    return float(np.dot(stats.binom.pmf(k, n, cond_p(p, rho, m)), frac))
+
+
+def gauss_hermite(n, nodes):
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    return sum(wi * cond_el(n, xi) for xi, wi in zip(x, w / math.sqrt(2 * math.pi)))
+
+
+def composite_legendre(n, panels=32, order=8, lo=-8.0, hi=8.0):
+    x, w = np.polynomial.legendre.leggauss(order)
+    edges = np.linspace(lo, hi, panels + 1)
+    total = 0.0
+    for left, right in zip(edges[:-1], edges[1:]):
+        c, h = (left + right) / 2, (right - left) / 2
+        total += sum(h * wi * cond_el(n, c + h * xi) * N.pdf(c + h * xi) for xi, wi in zip(x, w))
+    return total
+
+
+print("\n# factor quadrature error vs quad, tranche [3%, 7%], rho 0.3: (n, GH64, composite GL 32x8)")
+for n in (125, 800):
+    ref, _ = integrate.quad(lambda m: cond_el(n, m) * N.pdf(m), -12, 12, limit=1000, epsabs=1e-14, epsrel=1e-12)
+    print(f"   ({n}, {gauss_hermite(n, 64) - ref:.3e}, {composite_legendre(n) - ref:.3e})")
