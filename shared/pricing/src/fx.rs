@@ -22,7 +22,7 @@
 //! discounted intrinsic value of the forward (the σ → 0 limit).
 
 use crate::math::{norm_cdf, norm_pdf};
-use crate::OptionKind;
+use crate::{invalid, OptionKind, PricingError};
 
 /// Price and first-order sensitivities of an FX position, per unit of foreign notional.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -191,4 +191,25 @@ pub fn seagull(spot: f64, legs: &SeagullLegs, r_d: f64, r_f: f64, t: f64) -> FxG
         legs.call_vol,
         t,
     )
+}
+
+/// Validates option inputs once, where a position is built (the pricing functions above
+/// do not, to stay branch-light in the revaluation loop).
+pub fn check_inputs(spot: f64, strike: f64, vol: f64, expiry: f64) -> Result<(), PricingError> {
+    if !(spot.is_finite() && spot > 0.0) {
+        return Err(invalid(
+            "spot",
+            "must be positive and finite (domestic per foreign)",
+        ));
+    }
+    if !(strike.is_finite() && strike > 0.0) {
+        return Err(invalid("strike", "must be positive and finite"));
+    }
+    if !(vol.is_finite() && vol >= 0.0) {
+        return Err(invalid("vol", "must be finite and ≥ 0"));
+    }
+    if !(expiry.is_finite() && expiry >= 0.0) {
+        return Err(invalid("expiry", "must be finite and ≥ 0 years"));
+    }
+    Ok(())
 }

@@ -13,7 +13,23 @@
 //! The hot-path functions (`fx::garman_kohlhagen`, the swaption formulas, curve look-ups)
 //! take plain `f64`s, never allocate and never panic; they are called about 10⁶ times per
 //! run in the Monte Carlo revaluation. Their inputs are validated once, where the
-//! instrument is built (`…::new` returning [`PricingError`]).
+//! instrument is built (`…::new` and `check_inputs` returning [`PricingError`]).
+//!
+//! ```
+//! use stresslab_pricing::{fx, swaption, swap::{FixedLegSchedule, SwapDirection}};
+//! use stresslab_pricing::{OptionKind, ZeroCurve};
+//!
+//! // EUR put / USD call protecting a USD investor's EUR assets (spot USD per EUR).
+//! let put = fx::garman_kohlhagen(OptionKind::Put, 1.10, 1.05, 0.045, 0.03, 0.09, 1.0);
+//! assert!(put.price > 0.0 && put.delta < 0.0);
+//!
+//! // 5y into 10y receiver swaption off a flat 4% curve, normal vol 90 bp.
+//! let curve = ZeroCurve::flat(0.04).unwrap();
+//! let leg = FixedLegSchedule::regular(5.0, 15.0, 1).unwrap();
+//! let v = swaption::on_curve(SwapDirection::Receiver, &leg, 0.035,
+//!                            swaption::SwaptionVol::Bachelier(0.009), 5.0, &curve);
+//! assert!(v > 0.0);
+//! ```
 
 pub mod bond;
 pub mod cds;

@@ -15,8 +15,10 @@
 //! Physical settlement is assumed (the annuity is the swap's); σ√T ≤ 0 gives the
 //! discounted intrinsic value A·max(ω(F − K), 0). Plain `fn`s, allocation-free.
 
+use crate::curve::DiscountCurve;
 use crate::math::{norm_cdf, norm_pdf};
-use crate::swap::SwapDirection;
+use crate::swap::{FixedLegSchedule, SwapDirection};
+use crate::{invalid, PricingError};
 
 /// Black (lognormal) swaption value: `annuity` × Black(F, K, σ, T), ω = +1 payer.
 #[inline]
@@ -110,4 +112,49 @@ pub fn collar(
         expiry,
         annuity,
     )
+}
+
+/// A physically settled swaption on the swap whose fixed leg is `leg`, priced off
+/// `curve`: the forward par rate and annuity of that leg (single curve, at-par floating
+/// coupons), then [`value`]. Per unit notional.
+#[inline]
+pub fn on_curve(
+    direction: SwapDirection,
+    leg: &FixedLegSchedule,
+    strike: f64,
+    vol: SwaptionVol,
+    expiry: f64,
+    curve: &impl DiscountCurve,
+) -> f64 {
+    let annuity = leg.annuity(curve);
+    value(
+        direction,
+        leg.floating_leg(curve) / annuity,
+        strike,
+        vol,
+        expiry,
+        annuity,
+    )
+}
+
+/// Validates swaption inputs once, where a position is built (the pricing functions
+/// above do not, to stay branch-light in the revaluation loop).
+pub fn check_inputs(strike: f64, vol: SwaptionVol, expiry: f64) -> Result<(), PricingError> {
+    if !strike.is_finite() {
+        return Err(invalid("strike", "must be finite"));
+    }
+    let (SwaptionVol::Black(s) | SwaptionVol::Bachelier(s)) = vol;
+    if !(s.is_finite() && s >= 0.0) {
+        return Err(invalid("vol", "must be finite and ≥ 0"));
+    }
+    if matches!(vol, SwaptionVol::Black(_)) && strike <= 0.0 {
+        return Err(invalid(
+            "strike",
+            "a lognormal (Black) swaption needs a positive strike",
+        ));
+    }
+    if !(expiry.is_finite() && expiry >= 0.0) {
+        return Err(invalid("expiry", "must be finite and ≥ 0 years"));
+    }
+    Ok(())
 }

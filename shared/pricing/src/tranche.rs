@@ -472,6 +472,10 @@ mod tests {
         let (x, w) = composite_legendre_factor_rule();
         let m0: f64 = w.iter().sum();
         let m4: f64 = x.iter().zip(w).map(|(x, w)| w * x.powi(4)).sum();
-        assert!((m0 - 1.0).abs() < 1e-14 && (m4 - 3.0).abs() < 1e-12);
+        // Truncation at ±8 leaves 1.2e-15 of mass and 5.4e-12 of the fourth moment.
+        assert!(
+            (m0 - 1.0).abs() < 1e-14 && (m4 - 3.0).abs() < 1e-11,
+            "{m0} {m4}"
+        );
     }
 }

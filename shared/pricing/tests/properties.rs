@@ -5,7 +5,7 @@ use stresslab_pricing::bond::{FixedRateBond, KEY_TENORS};
 use stresslab_pricing::cds::{
     bootstrap_hazard, midpoint_legs, HazardCurve, ParSpreadQuote, PremiumSchedule,
 };
-use stresslab_pricing::curve::{bootstrap, BumpedCurve, CurveBump, Deposit, ParSwapQuote};
+use stresslab_pricing::curve::{bootstrap, CurveBump, Deposit, ParSwapQuote};
 use stresslab_pricing::fx::{
     self, forward_hedge, garman_kohlhagen, risk_reversal, seagull, SeagullLegs,
 };
@@ -374,6 +374,15 @@ fn swaption_parity_zero_vol_and_collar() {
             );
         }
     }
+    assert!(swaption::check_inputs(-0.01, SwaptionVol::Black(0.2), 1.0)
+        .unwrap_err()
+        .to_string()
+        .contains("strike"));
+    assert!(swaption::check_inputs(-0.01, SwaptionVol::Bachelier(0.01), 1.0).is_ok());
+    assert!(fx::check_inputs(1.1, 1.2, -0.1, 1.0)
+        .unwrap_err()
+        .to_string()
+        .contains("vol"));
     // ATM: Bachelier value is A·σ√T/√(2π) exactly.
     let atm = swaption::bachelier(SwapDirection::Payer, 0.04, 0.04, 0.01, 2.0, a);
     close(
@@ -644,6 +653,3 @@ fn index_intrinsic_and_flat_spread_conventions() {
     close("basis", basis, 0.0150 - intrinsic.fair_spread(), 1e-16);
     assert!(intrinsic_legs(&sched, &[], &ois()).is_err());
 }
-
-#[allow(dead_code)]
-fn _unused(_: BumpedCurve<'_, ZeroCurve>) {}

@@ -269,6 +269,15 @@ fn black_swaption_matches_quantlib_cached_value_at_par_coupons() {
         annuity,
     );
     close("swaption (at-par coupons)", npv, 0.036_418_158_579, 1e-12);
+    let on_curve = swaption::on_curve(
+        SwapDirection::Payer,
+        &swap.fixed_leg,
+        0.06,
+        swaption::SwaptionVol::Black(0.20),
+        SWAPTION_EXPIRY,
+        &curve,
+    );
+    close("swaption on curve", on_curve, 0.036_418_158_579, 1e-12);
 }
 
 /// The published 0.036421429684 (QuantLib's tolerance 1e-12): the same Black formula
