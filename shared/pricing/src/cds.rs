@@ -154,10 +154,10 @@ impl PremiumSchedule {
                     "must be after the accrual start",
                 ));
             }
-            if !(p.payment >= p.accrual_end - 1.0 && p.payment.is_finite()) {
+            if !(p.payment >= p.accrual_start && p.payment.is_finite()) {
                 return Err(invalid(
                     "periods.payment",
-                    "must be finite and near the accrual end",
+                    "must be finite and after the accrual start",
                 ));
             }
             let protection_start = p.accrual_start.max(0.0);

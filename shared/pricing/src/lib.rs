@@ -44,15 +44,28 @@ pub mod tranche;
 pub use curve::{BumpedCurve, CurveBump, DiscountCurve, ZeroCurve};
 
 /// Bad input to a pricer or a calibration: the field and the reason.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PricingError {
     /// An input is outside its domain (negative time, recovery above one, …).
-    #[error("invalid {field}: {reason}")]
     InvalidInput { field: &'static str, reason: String },
     /// A calibration (bootstrap, implied yield) found no solution.
-    #[error("{what} did not converge: {reason}")]
     NoSolution { what: &'static str, reason: String },
 }
+
+// Written out rather than derived with thiserror: one small enum does not justify a
+// dependency (and a Cargo.lock change) for this crate.
+impl std::fmt::Display for PricingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PricingError::InvalidInput { field, reason } => write!(f, "invalid {field}: {reason}"),
+            PricingError::NoSolution { what, reason } => {
+                write!(f, "{what} did not converge: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PricingError {}
 
 pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> PricingError {
     PricingError::InvalidInput {
