@@ -3,8 +3,10 @@
 
 pub mod book;
 pub mod calibration;
+pub mod evaluate;
 pub mod factors;
 pub mod kernels;
+pub mod model;
 pub mod paths;
 pub mod programs;
 pub mod scenarios;

@@ -9,6 +9,7 @@
 
 use crate::book::{CashFlows, Curve, PensionBook, Rating};
 use crate::factors::Currency;
+use crate::scenarios::ScenarioConfig;
 use crate::valuation::{garman_kohlhagen, CreditReference, Instrument};
 use serde::{Deserialize, Serialize};
 
@@ -447,7 +448,7 @@ pub fn bond_cs01(book: &PensionBook, b: &crate::book::BondHolding) -> f64 {
 
 /// The credit specialist's candidates: an IG index CDS offsetting half the IG bonds'
 /// spread risk, and single-name CDS on the five largest credit exposures.
-pub fn credit_programs(book: &PensionBook) -> Vec<HedgeProgram> {
+pub fn credit_programs(book: &PensionBook, config: &ScenarioConfig) -> Vec<HedgeProgram> {
     let assets = book.assets_usd;
     let mut out = vec![HedgeProgram::none(HedgeDesk::Credit)];
     let credit: Vec<&crate::book::BondHolding> =
@@ -512,7 +513,7 @@ pub fn credit_programs(book: &PensionBook) -> Vec<HedgeProgram> {
                     sector: cr.sector,
                 },
                 spread0: b.spread,
-                spread_beta: 1.0,
+                spread_beta: crate::valuation::credit_beta(config, cr.rating, cr.sector),
                 coupon: b.spread,
                 maturity: CDS_MATURITY,
                 recovery: CDS_RECOVERY,

@@ -21,6 +21,7 @@
 use crate::book::{interpolate_flat, CashFlows, Curve, PensionBook, Rating, Sector};
 use crate::factors::{Currency, RiskFactor, N_FACTORS};
 use crate::kernels::{exp, DiscountNodes};
+use crate::scenarios::ScenarioConfig;
 use serde::{Deserialize, Serialize};
 
 /// Business days per year: a checkpoint day `d` is `d/252` years after the snapshot.
@@ -185,6 +186,7 @@ impl<'a> PathMarket<'a> {
 pub struct Revaluer<'a> {
     pub book: &'a PensionBook,
     pub loadings: &'a CurveLoadings,
+    pub config: &'a ScenarioConfig,
 }
 
 /// Per-path values of the pension at one date (USD).
@@ -199,6 +201,8 @@ pub struct BookValues {
     pub net_local: [Vec<f64>; 7],
     /// Credit bonds' value change from their spreads alone (USD at snapshot FX).
     pub credit_item: Vec<f64>,
+    /// Equities' local-currency gain (USD at snapshot FX).
+    pub equity_item: Vec<f64>,
 }
 
 impl<'a> Revaluer<'a> {
@@ -245,6 +249,8 @@ impl<'a> Revaluer<'a> {
         out.liabilities.resize(n, 0.0);
         out.credit_item.clear();
         out.credit_item.resize(n, 0.0);
+        out.equity_item.clear();
+        out.equity_item.resize(n, 0.0);
         for v in out.net_local.iter_mut() {
             v.clear();
             v.resize(n, 0.0);
@@ -258,7 +264,9 @@ impl<'a> Revaluer<'a> {
             for e in b.equities.iter().filter(|e| e.currency == c) {
                 let r = m.factor(e.factor);
                 for p in 0..n {
-                    local[p] += e.value_local * exp(r[p]);
+                    let v = e.value_local * exp(r[p]);
+                    local[p] += v;
+                    out.equity_item[p] += (v - e.value_local) * fx0[c.index()];
                 }
                 any = true;
             }
@@ -274,7 +282,7 @@ impl<'a> Revaluer<'a> {
                 match &bond.credit {
                     None => nodes.accumulate(sc, None, &mut local),
                     Some(cr) => {
-                        let beta = credit_beta(cr.rating, cr.sector);
+                        let beta = credit_beta(self.config, cr.rating, cr.sector);
                         let x = m.factor(cr.rating.factor());
                         work.clear();
                         work.extend(x.iter().map(|&x| bond.spread * (exp(beta * x) - 1.0)));
@@ -512,11 +520,13 @@ pub fn garman_kohlhagen(call: bool, fwd_pv: f64, strike_pv: f64, sd: f64) -> f64
     }
 }
 
-/// A credit position's spread beta on its factor. Placeholder-free default until the
-/// scenario set supplies rating and sector volatilities: 1 (moves one for one with its
-/// factor).
-pub fn credit_beta(_rating: Rating, _sector: Sector) -> f64 {
-    1.0
+/// A credit position's spread beta on its factor: its log-spread volatility
+/// ([`crate::scenarios::credit_spread_vol`]: the reference vol × its rating's multiplier
+/// × its sector's amplification) over the factor's (the reference rating's). The same
+/// in every scenario, since each scenario scales all of them together.
+pub fn credit_beta(config: &ScenarioConfig, rating: Rating, sector: Sector) -> f64 {
+    config.rating_multipliers.get(rating) * config.sector_amplification.get(sector)
+        / config.rating_multipliers.get(rating.reference())
 }
 
 #[cfg(test)]
@@ -546,7 +556,12 @@ mod tests {
     /// Values of `inst` on one path whose factors are `set` (others 0) at year `s`.
     fn value_on(book: &PensionBook, inst: &Instrument, s: f64, set: &[(RiskFactor, f64)]) -> f64 {
         let l = loadings();
-        let r = Revaluer { book, loadings: &l };
+        let cfg = ScenarioConfig::default();
+        let r = Revaluer {
+            book,
+            loadings: &l,
+            config: &cfg,
+        };
         let mut cols = vec![vec![0.0]; N_FACTORS];
         for (f, x) in set {
             cols[f.index()][0] = *x;

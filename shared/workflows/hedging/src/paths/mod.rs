@@ -66,7 +66,8 @@ pub struct FactorDynamics {
     /// ω set so the unconditional variance is `annual_vol²/252`.
     pub garch_alpha: f64,
     pub garch_beta: f64,
-    /// Leverage: extra weight of negative shocks (0 = symmetric GARCH).
+    /// Leverage: extra weight of negative shocks (0 = symmetric GARCH; negative, down to
+    /// −α, when positive shocks raise volatility more).
     pub garch_gamma: f64,
 }
 
@@ -163,9 +164,16 @@ impl PathSpec {
                 if !v.is_finite() {
                     return Err(bad(field, "must be finite"));
                 }
-                if field != "annual_drift" && v < 0.0 {
+                if field != "annual_drift" && field != "garch_gamma" && v < 0.0 {
                     return Err(bad(field, "must be ≥ 0"));
                 }
+            }
+            // A negative γ (volatility rising more after *positive* shocks, as the
+            // safe-haven yen's fit shows: it rallies in sell-offs) is a valid GJR model
+            // as long as the variance stays positive: α + γ ≥ 0 (Glosten, Jagannathan &
+            // Runkle 1993).
+            if f.garch_alpha + f.garch_gamma < 0.0 {
+                return Err(bad("garch_gamma", "α + γ must be ≥ 0 (positive variance)"));
             }
             if f.garch_alpha + f.garch_beta + 0.5 * f.garch_gamma >= 1.0 {
                 return Err(bad(

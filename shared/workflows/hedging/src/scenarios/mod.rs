@@ -164,6 +164,37 @@ pub enum Rating {
 }
 
 impl Rating {
+    pub const ALL: [Rating; 6] = [
+        Rating::Aaa,
+        Rating::Aa,
+        Rating::A,
+        Rating::Bbb,
+        Rating::Bb,
+        Rating::B,
+    ];
+
+    /// The agencies' letters (`"BBB"`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Rating::Aaa => "AAA",
+            Rating::Aa => "AA",
+            Rating::A => "A",
+            Rating::Bbb => "BBB",
+            Rating::Bb => "BB",
+            Rating::B => "B",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Rating> {
+        let c = code.trim().to_ascii_uppercase();
+        Rating::ALL.into_iter().find(|r| r.code() == c)
+    }
+
+    /// AAA–BBB.
+    pub fn investment_grade(self) -> bool {
+        self.factor() == RiskFactor::CreditIg
+    }
+
     /// The credit factor a rating's spread loads on: AAA–BBB investment grade, BB–B
     /// high yield.
     pub fn factor(self) -> RiskFactor {
@@ -191,6 +222,20 @@ pub enum CreditSector {
     Utilities,
     Energy,
     Other,
+}
+
+impl CreditSector {
+    /// A portfolio's free-text sector; anything without its own amplification is
+    /// `Other` (amplification 1).
+    pub fn from_name(name: &str) -> CreditSector {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "financials" | "financial" | "banks" => CreditSector::Financials,
+            "industrials" | "industrial" => CreditSector::Industrials,
+            "utilities" | "utility" => CreditSector::Utilities,
+            "energy" => CreditSector::Energy,
+            _ => CreditSector::Other,
+        }
+    }
 }
 
 /// One volatility scenario. Vols are annual, decimal, except the curves' (bp a year).

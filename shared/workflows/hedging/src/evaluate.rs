@@ -1,0 +1,499 @@
+//! One partition's work: for each volatility scenario, simulate its Monte Carlo paths,
+//! revalue the pension and every hedge instrument in full at the checkpoints, and reduce
+//! every candidate combination (one program per desk) to a few statistics. Nothing per
+//! path leaves this module: a scenario's 1,000 paths become ~100 numbers per
+//! combination, and pooled histograms of the horizon funding ratio.
+//!
+//! Definitions (the report quotes them):
+//! - Funding ratio FR = assets / liabilities, hedges' mark-to-market (less what they
+//!   cost at inception) counted as assets. FR at the snapshot is the same for every
+//!   program: option premiums are paid from cash.
+//! - Surplus loss = −(surplus at the horizon − surplus at the snapshot), USD.
+//! - VaR_α, CVaR_α of a sample of n: the ⌈(1−α)n⌉-th largest loss and the mean of the
+//!   ⌈(1−α)n⌉ largest (the discrete expected shortfall of Acerbi & Tasche 2002, "On the
+//!   coherence of expected shortfall", J. Banking & Finance 26(7)).
+//! - Funding-ratio volatility: the standard deviation of the horizon FR across paths,
+//!   annualised by √(252 / horizon days).
+//! - Drawdown by day h: the largest fall of FR from its running peak (the snapshot
+//!   included) seen at the checkpoints up to h, in FR points, averaged over paths.
+//! - Hedge effectiveness of a desk program: over the paths, the regression of its P&L
+//!   on the P&L of the exposure it hedges: offset = −slope (1 = a perfect hedge; IAS 39's
+//!   "highly effective" band was 0.8–1.25) and R².
+
+use crate::book::PensionBook;
+use crate::calibration::Calibration;
+use crate::factors::{Currency, RiskFactor, N_FACTORS};
+use crate::paths::{simulate, PathBlock};
+use crate::programs::{HedgeDesk, HedgeProgram};
+use crate::scenarios::{
+    path_spec, CorrelationRegime, FxCorrelationCase, ScenarioConfig, ScenarioSpec,
+};
+use crate::valuation::{
+    BookValues, CurveLoadings, ImpliedVols, Instrument, PathMarket, Revaluer,
+    BUSINESS_DAYS_PER_YEAR,
+};
+use serde::{Deserialize, Serialize};
+
+/// Days at which drawdowns are reported (issue 8), clipped to the horizon.
+pub const DRAWDOWN_DAYS: [u32; 4] = [21, 63, 126, 252];
+
+/// Horizon funding-ratio histogram: bins of 0.005 from 0.40 to 1.40, plus an under- and
+/// an overflow bin.
+pub const FR_HIST_LO: f64 = 0.40;
+pub const FR_HIST_WIDTH: f64 = 0.005;
+pub const FR_HIST_BINS: usize = 200;
+
+/// A program as evaluated: its legs as (instrument index in the model, notional) and
+/// its value at inception (per the snapshot: what it cost).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeskProgram {
+    pub program: HedgeProgram,
+    pub legs: Vec<(usize, f64)>,
+    pub inception_value: f64,
+}
+
+/// Everything compute-partition needs (built once by prepare).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalModel {
+    pub book: PensionBook,
+    pub config: ScenarioConfig,
+    pub calibration: Calibration,
+    pub loadings: CurveLoadings,
+    pub instruments: Vec<Instrument>,
+    /// Candidate programs of the currency, rates and credit desks (index 0: no hedge).
+    pub desks: [Vec<DeskProgram>; 3],
+    pub seed: u64,
+    pub paths: u32,
+    pub horizon_days: u32,
+    /// Revaluation days: the drawdown days within the horizon, and the horizon.
+    pub checkpoints: Vec<u32>,
+    pub funded_ratio_floor: f64,
+}
+
+impl EvalModel {
+    pub fn combos(&self) -> usize {
+        self.desks.iter().map(Vec::len).product()
+    }
+
+    /// The combination index of (currency, rates, credit) program indices.
+    pub fn combo(&self, fx: usize, rates: usize, credit: usize) -> usize {
+        (fx * self.desks[1].len() + rates) * self.desks[2].len() + credit
+    }
+
+    /// The (currency, rates, credit) program indices of a combination.
+    pub fn combo_parts(&self, k: usize) -> [usize; 3] {
+        let (nr, nc) = (self.desks[1].len(), self.desks[2].len());
+        [k / (nr * nc), (k / nc) % nr, k % nc]
+    }
+
+    pub fn combo_label(&self, k: usize) -> String {
+        let parts = self.combo_parts(k);
+        let names: Vec<&str> = (0..3)
+            .map(|d| self.desks[d][parts[d]].program.label.as_str())
+            .collect();
+        format!(
+            "FX: {} · rates: {} · credit: {}",
+            names[0], names[1], names[2]
+        )
+    }
+
+    pub fn combo_cost_bp(&self, k: usize) -> f64 {
+        let parts = self.combo_parts(k);
+        (0..3)
+            .map(|d| self.desks[d][parts[d]].program.cost_bp())
+            .sum()
+    }
+}
+
+pub fn desk_index(d: HedgeDesk) -> usize {
+    match d {
+        HedgeDesk::Currency => 0,
+        HedgeDesk::Rates => 1,
+        HedgeDesk::Credit => 2,
+    }
+}
+
+/// One combination in one scenario (f32: summary statistics, 7 significant digits).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ComboStats {
+    pub fr_mean: f32,
+    /// Annualised standard deviation of the horizon FR.
+    pub fr_vol: f32,
+    /// Mean of the worst 5% of horizon FRs.
+    pub fr_cvar95: f32,
+    /// Share of paths ending below the funded-ratio floor.
+    pub p_below_floor: f32,
+    pub surplus_var95: f32,
+    pub surplus_cvar95: f32,
+    pub surplus_var99: f32,
+    pub surplus_cvar99: f32,
+    /// Mean drawdown by each of [`DRAWDOWN_DAYS`] (FR points).
+    pub drawdown: [f32; 4],
+}
+
+/// A desk program's effectiveness in one scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Effectiveness {
+    pub offset: f32,
+    pub r2: f32,
+}
+
+/// What one scenario leaves behind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    pub id: u32,
+    pub regime: CorrelationRegime,
+    pub fx_case: FxCorrelationCase,
+    pub mean_fx_vol: f64,
+    pub usd_rate_vol_bp: f64,
+    pub credit_spread_vol: f64,
+    pub equity_vol: f64,
+    /// Whether the scenario's correlation matrix needed repair.
+    pub combos: Vec<ComboStats>,
+    /// Per desk, per program (index 0, no hedge, is left at zero).
+    pub effectiveness: [Vec<Effectiveness>; 3],
+}
+
+/// One partition's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HedgingPartial {
+    pub results: Vec<ScenarioResult>,
+    /// Per combination, counts of horizon FRs over all paths of the partition's
+    /// scenarios: [under, bins…, over].
+    pub fr_histograms: Vec<Vec<u32>>,
+    /// Scenarios whose paths could not be built, with the reason.
+    pub failures: Vec<(u32, String)>,
+}
+
+/// Reusable buffers of one worker: grow once, then no allocation per scenario beyond the
+/// valuation's own small vectors.
+#[derive(Default)]
+pub struct Workspace {
+    block: PathBlock,
+    book: BookValues,
+    work: Vec<f64>,
+    unit: Vec<f64>,
+    /// [checkpoint][desk][program][path] values less inception.
+    desk_values: Vec<Vec<Vec<Vec<f64>>>>,
+    assets: Vec<Vec<f64>>,
+    liabilities: Vec<Vec<f64>>,
+    scratch: Vec<f64>,
+    fr: Vec<f64>,
+}
+
+/// Upper-tail VaR and CVaR of `losses` at confidence `alpha` (see the module header).
+/// Reorders `losses`.
+pub fn tail_var_cvar(losses: &mut [f64], alpha: f64) -> (f64, f64) {
+    let n = losses.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let tail = (((1.0 - alpha) * n as f64).ceil() as usize).clamp(1, n);
+    let (top, nth, _) = losses.select_nth_unstable_by(tail - 1, |a, b| b.total_cmp(a));
+    let var = *nth;
+    let cvar = (top.iter().sum::<f64>() + var) / tail as f64;
+    (var, cvar)
+}
+
+fn implied_vols(spec: &ScenarioSpec) -> ImpliedVols {
+    let mut fx = [0.0; 7];
+    for (i, f) in RiskFactor::FX.iter().enumerate() {
+        if let Some(c) = f.fx_currency() {
+            fx[c.index()] = spec.fx_vol[i];
+        }
+    }
+    let mut rates_normal = [0.0; 7];
+    for (i, c) in crate::scenarios::CURVES.iter().enumerate() {
+        rates_normal[c.index()] = spec.rate_vol_bp[i] / 1e4;
+    }
+    // Curves without rate factors do not move; their options (none in the candidate
+    // programs) would be priced at the USD vol.
+    for c in [Currency::JPY, Currency::CHF, Currency::AUD, Currency::CAD] {
+        rates_normal[c.index()] = rates_normal[Currency::USD.index()];
+    }
+    ImpliedVols { fx, rates_normal }
+}
+
+/// Evaluates `scenarios` (a partition's slice).
+pub fn evaluate_slice(model: &EvalModel, scenarios: &[ScenarioSpec]) -> HedgingPartial {
+    let mut ws = Workspace::default();
+    let combos = model.combos();
+    let mut partial = HedgingPartial {
+        results: Vec::with_capacity(scenarios.len()),
+        fr_histograms: vec![vec![0; FR_HIST_BINS + 2]; combos],
+        failures: Vec::new(),
+    };
+    for spec in scenarios {
+        match evaluate_scenario(model, spec, &mut ws, &mut partial.fr_histograms) {
+            Ok(r) => partial.results.push(r),
+            Err(reason) => partial.failures.push((spec.id, reason)),
+        }
+    }
+    partial
+}
+
+/// Which desk programs hold each instrument: (desk, program, notional).
+fn holders(model: &EvalModel) -> Vec<Vec<(usize, usize, f64)>> {
+    let mut out = vec![Vec::new(); model.instruments.len()];
+    for (d, progs) in model.desks.iter().enumerate() {
+        for (j, p) in progs.iter().enumerate() {
+            for &(i, n) in &p.legs {
+                out[i].push((d, j, n));
+            }
+        }
+    }
+    out
+}
+
+pub fn evaluate_scenario(
+    model: &EvalModel,
+    spec: &ScenarioSpec,
+    ws: &mut Workspace,
+    hist: &mut [Vec<u32>],
+) -> Result<ScenarioResult, String> {
+    let ps = path_spec(
+        spec,
+        &model.config,
+        &model.calibration,
+        model.horizon_days,
+        &model.checkpoints,
+    )
+    .map_err(|e| e.to_string())?;
+    let n = model.paths as usize;
+    simulate(&ps, model.seed, u64::from(spec.id), 0, n, &mut ws.block)
+        .map_err(|e| e.to_string())?;
+    let implied = implied_vols(spec);
+    let revaluer = Revaluer {
+        book: &model.book,
+        loadings: &model.loadings,
+        config: &model.config,
+    };
+    let holders = holders(model);
+    let nk = model.checkpoints.len();
+    let zeros = vec![0.0; n];
+
+    // Per checkpoint: the book, then every instrument once, spread into the programs.
+    ws.desk_values.resize_with(nk, Vec::new);
+    ws.assets.resize_with(nk, Vec::new);
+    ws.liabilities.resize_with(nk, Vec::new);
+    ws.unit.resize(n, 0.0);
+    for k in 0..nk {
+        let factors: [&[f64]; N_FACTORS] =
+            std::array::from_fn(|f| ws.block.factor(k, RiskFactor::ALL[f]));
+        let m = PathMarket {
+            s: f64::from(model.checkpoints[k]) / BUSINESS_DAYS_PER_YEAR,
+            factors,
+            zeros: &zeros,
+            implied: &implied,
+        };
+        revaluer.book_values(&m, n, &mut ws.book, &mut ws.work);
+        ws.assets[k].clone_from(&ws.book.assets);
+        ws.liabilities[k].clone_from(&ws.book.liabilities);
+        let dv = &mut ws.desk_values[k];
+        dv.resize_with(3, Vec::new);
+        for d in 0..3 {
+            dv[d].resize_with(model.desks[d].len(), Vec::new);
+            for (j, p) in model.desks[d].iter().enumerate() {
+                dv[d][j].clear();
+                dv[d][j].resize(n, -p.inception_value);
+            }
+        }
+        for (i, inst) in model.instruments.iter().enumerate() {
+            revaluer.instrument_values(inst, &m, n, &mut ws.unit);
+            for &(d, j, notional) in &holders[i] {
+                let v = &mut dv[d][j];
+                for p in 0..n {
+                    v[p] += notional * ws.unit[p];
+                }
+            }
+        }
+    }
+
+    // Items each desk hedges, at the horizon (USD at snapshot FX where stated).
+    let last = nk - 1;
+    let fx0 = model.book.market.fx_spot;
+    let mut item_fx = vec![0.0; n];
+    for c in Currency::ALL.into_iter().filter(|c| *c != Currency::USD) {
+        let f = ws.block.factor(last, RiskFactor::fx(c).expect("foreign"));
+        let net = &ws.book.net_local[c.index()];
+        for p in 0..n {
+            item_fx[p] += net[p] * fx0[c.index()] * (crate::kernels::exp(f[p]) - 1.0);
+        }
+    }
+    let s0 = model.book.assets_usd - model.book.liabilities_usd;
+    let item_credit = ws.book.credit_item.clone();
+    let item_rates: Vec<f64> = (0..n)
+        .map(|p| {
+            let ds = ws.assets[last][p] - ws.liabilities[last][p] - s0;
+            ds - item_fx[p] - item_credit[p] - ws.book.equity_item[p]
+        })
+        .collect();
+    let items = [&item_fx, &item_rates, &item_credit];
+    let mut effectiveness: [Vec<Effectiveness>; 3] = Default::default();
+    for d in 0..3 {
+        for j in 0..model.desks[d].len() {
+            let h = &ws.desk_values[last][d][j];
+            effectiveness[d].push(if j == 0 {
+                Effectiveness {
+                    offset: 0.0,
+                    r2: 0.0,
+                }
+            } else {
+                regression(h, items[d])
+            });
+        }
+    }
+
+    // Combinations.
+    let fr0 = model.book.funded_ratio();
+    let annualise = (BUSINESS_DAYS_PER_YEAR / f64::from(model.horizon_days)).sqrt();
+    let dd_upto: Vec<usize> = DRAWDOWN_DAYS
+        .iter()
+        .map(|&h| {
+            model
+                .checkpoints
+                .iter()
+                .filter(|&&c| c <= h.min(model.horizon_days))
+                .count()
+        })
+        .collect();
+    let mut combos = Vec::with_capacity(model.combos());
+    ws.fr.resize(n * nk, 0.0);
+    for k in 0..model.combos() {
+        let parts = model.combo_parts(k);
+        for c in 0..nk {
+            let (a, l) = (&ws.assets[c], &ws.liabilities[c]);
+            let (h0, h1, h2) = (
+                &ws.desk_values[c][0][parts[0]],
+                &ws.desk_values[c][1][parts[1]],
+                &ws.desk_values[c][2][parts[2]],
+            );
+            let fr = &mut ws.fr[c * n..(c + 1) * n];
+            for p in 0..n {
+                fr[p] = (a[p] + h0[p] + h1[p] + h2[p]) / l[p];
+            }
+        }
+        // Drawdowns from the running peak, per path.
+        let mut drawdown = [0f32; 4];
+        let mut dd_sum = [0.0f64; 4];
+        for p in 0..n {
+            let (mut peak, mut worst) = (fr0, 0.0f64);
+            let mut upto = 0;
+            for (h, &cnt) in dd_upto.iter().enumerate() {
+                while upto < cnt {
+                    let v = ws.fr[upto * n + p];
+                    peak = peak.max(v);
+                    worst = worst.max(peak - v);
+                    upto += 1;
+                }
+                dd_sum[h] += worst;
+            }
+        }
+        for h in 0..4 {
+            drawdown[h] = (dd_sum[h] / n as f64) as f32;
+        }
+        let frh = &ws.fr[last * n..(last + 1) * n];
+        let mean = frh.iter().sum::<f64>() / n as f64;
+        let var =
+            frh.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n as f64 - 1.0).max(1.0);
+        let below = frh
+            .iter()
+            .filter(|&&x| x < model.funded_ratio_floor)
+            .count() as f64
+            / n as f64;
+        let hist_k = &mut hist[k];
+        for &x in frh {
+            let b = ((x - FR_HIST_LO) / FR_HIST_WIDTH).floor();
+            let idx = if b < 0.0 {
+                0
+            } else if b >= FR_HIST_BINS as f64 {
+                FR_HIST_BINS + 1
+            } else {
+                b as usize + 1
+            };
+            hist_k[idx] += 1;
+        }
+        ws.scratch.clear();
+        ws.scratch.extend(frh.iter().map(|x| -x));
+        let (_, neg_tail) = tail_var_cvar(&mut ws.scratch, 0.95);
+        let (a, l) = (&ws.assets[last], &ws.liabilities[last]);
+        ws.scratch.clear();
+        for p in 0..n {
+            let hedges = ws.desk_values[last][0][parts[0]][p]
+                + ws.desk_values[last][1][parts[1]][p]
+                + ws.desk_values[last][2][parts[2]][p];
+            ws.scratch.push(s0 - (a[p] + hedges - l[p]));
+        }
+        let (v95, c95) = tail_var_cvar(&mut ws.scratch, 0.95);
+        let (v99, c99) = tail_var_cvar(&mut ws.scratch, 0.99);
+        combos.push(ComboStats {
+            fr_mean: mean as f32,
+            fr_vol: (var.sqrt() * annualise) as f32,
+            fr_cvar95: (-neg_tail) as f32,
+            p_below_floor: below as f32,
+            surplus_var95: v95 as f32,
+            surplus_cvar95: c95 as f32,
+            surplus_var99: v99 as f32,
+            surplus_cvar99: c99 as f32,
+            drawdown,
+        });
+    }
+    Ok(ScenarioResult {
+        id: spec.id,
+        regime: spec.regime,
+        fx_case: spec.fx_correlation,
+        mean_fx_vol: spec.fx_vol.iter().sum::<f64>() / 6.0,
+        usd_rate_vol_bp: spec.rate_vol_bp[0],
+        credit_spread_vol: spec.credit_spread_vol,
+        equity_vol: spec.equity_vol,
+        combos,
+        effectiveness,
+    })
+}
+
+/// Offset (−slope of hedge P&L on item P&L) and R² over paths.
+pub fn regression(hedge: &[f64], item: &[f64]) -> Effectiveness {
+    let n = hedge.len() as f64;
+    let (mh, mi) = (hedge.iter().sum::<f64>() / n, item.iter().sum::<f64>() / n);
+    let (mut shi, mut sii, mut shh) = (0.0, 0.0, 0.0);
+    for (h, i) in hedge.iter().zip(item) {
+        let (dh, di) = (h - mh, i - mi);
+        shi += dh * di;
+        sii += di * di;
+        shh += dh * dh;
+    }
+    if sii <= 0.0 || shh <= 0.0 {
+        return Effectiveness {
+            offset: 0.0,
+            r2: 0.0,
+        };
+    }
+    Effectiveness {
+        offset: (-shi / sii) as f32,
+        r2: ((shi * shi) / (sii * shh)) as f32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn var_and_cvar_are_the_discrete_tail_quantile_and_mean() {
+        let mut losses: Vec<f64> = (1..=100).map(f64::from).collect();
+        let (v, c) = tail_var_cvar(&mut losses, 0.95);
+        // The 5 largest of 1..100: 96..100.
+        assert_eq!(v, 96.0);
+        assert_eq!(c, 98.0);
+        let (v, c) = tail_var_cvar(&mut losses, 0.99);
+        assert_eq!((v, c), (100.0, 100.0));
+    }
+
+    #[test]
+    fn a_perfect_hedge_offsets_one_for_one() {
+        let item: Vec<f64> = (0..50).map(|i| (i as f64 * 0.7).sin()).collect();
+        let hedge: Vec<f64> = item.iter().map(|x| -0.8 * x).collect();
+        let e = regression(&hedge, &item);
+        assert!((e.offset - 0.8).abs() < 1e-6 && (e.r2 - 1.0).abs() < 1e-6);
+    }
+}
