@@ -56,7 +56,8 @@
 //! - annual vols from the spec; rates components from the curve vol (see
 //!   [`rate_component_vols`]);
 //! - GJR-GARCH α, β, γ: FX from each currency's fit (EUR ← DEM, AUD ← CAD), equity from
-//!   the S&P 500 fit (all three markets); rates: no daily history, so the mean of the
+//!   the S&P 500 fit (all three markets), persistence capped at
+//!   [`MAX_GARCH_PERSISTENCE`] (only the CAD/AUD fit, integrated, is affected); rates: no daily history, so the mean of the
 //!   five FX fits' symmetric `(α + γ/2, β)` with γ = 0 (a yield move's direction has no
 //!   fixed risk sign) — an **assumption**; credit: the S&P 500 fit's persistence with
 //!   its leverage folded into a symmetric α (`α + γ/2`, γ = 0), because equity and
@@ -350,13 +351,22 @@ pub fn rate_component_vols(
     out
 }
 
+/// Highest GARCH persistence `α + γ/2 + β` handed to the path engine. A fit on the
+/// stationarity boundary (the CAD's, 1980–87: 1.0000 — an integrated GARCH, as `arch`
+/// finds too) has no finite unconditional variance, so the engine's
+/// `ω = (annual_vol²/252)(1 − P)` would vanish and the sampled vol would mean nothing;
+/// such a fit keeps its α and γ and gives up β down to this cap (a variance shock's
+/// half-life of ln ½ / ln 0.995 ≈ 138 trading days). An **assumption**.
+pub const MAX_GARCH_PERSISTENCE: f64 = 0.995;
+
 fn dynamics_from_fit(annual_vol: f64, fit: &GjrGarchFit) -> FactorDynamics {
+    let shock = fit.alpha + fit.gamma / 2.0;
     FactorDynamics {
         annual_vol,
         annual_drift: 0.0,
         mean_reversion: 0.0,
         garch_alpha: fit.alpha,
-        garch_beta: fit.beta,
+        garch_beta: fit.beta.min(MAX_GARCH_PERSISTENCE - shock).max(0.0),
         garch_gamma: fit.gamma,
     }
 }

@@ -373,6 +373,18 @@ fn rate_vol_splits_into_the_component_weights() {
 }
 
 #[test]
+fn historical_component_weights_are_valid_and_can_replace_the_issues() {
+    let config = ScenarioConfig {
+        rate_component_weights: ComponentValues::historical(&calibration().rates),
+        ..ScenarioConfig::default()
+    };
+    let w = config.rate_component_weights;
+    assert!((w.level + w.slope + w.curvature - 1.0).abs() < 1e-15);
+    assert!(w.level > 0.85 && w.slope > w.curvature);
+    assert!(generate_scenarios(&config, 10, 1).is_ok());
+}
+
+#[test]
 fn credit_vol_by_rating_and_sector() {
     let mut config = ScenarioConfig::default();
     let s = spec(CorrelationRegime::Normal, FxCorrelationCase::Base);
@@ -401,7 +413,15 @@ fn path_spec_carries_the_calibrated_dynamics() {
     let f = |x: RiskFactor| p.factors[x.index()];
     let cad = &cal.fx.series_for(Currency::CAD).unwrap().garch;
     let dem = &cal.fx.series_for(Currency::EUR).unwrap().garch;
-    assert_eq!(f(RiskFactor::FxAud).garch_beta, cad.beta);
+    // The CAD fit is integrated (persistence 1.0000): its β gives way to the cap.
+    assert!(cad.persistence > 0.9999);
+    assert_eq!(f(RiskFactor::FxAud).garch_alpha, cad.alpha);
+    let aud = f(RiskFactor::FxAud);
+    assert!(
+        (aud.garch_alpha + aud.garch_gamma / 2.0 + aud.garch_beta - MAX_GARCH_PERSISTENCE).abs()
+            < 1e-15
+    );
+    assert_eq!(f(RiskFactor::FxEur).garch_beta, dem.beta);
     assert_eq!(f(RiskFactor::FxAud).annual_vol, 0.14);
     assert_eq!(f(RiskFactor::FxEur).garch_gamma, dem.gamma);
     assert_eq!(f(RiskFactor::EquityUk).garch_gamma, cal.equity.garch.gamma);
@@ -423,7 +443,9 @@ fn path_spec_carries_the_calibrated_dynamics() {
     for d in p.factors {
         // Every GARCH is covariance-stationary.
         assert!(d.garch_alpha >= 0.0 && d.garch_beta >= 0.0);
-        assert!(d.garch_alpha + d.garch_gamma / 2.0 + d.garch_beta < 1.0);
+        assert!(
+            d.garch_alpha + d.garch_gamma / 2.0 + d.garch_beta <= MAX_GARCH_PERSISTENCE + 1e-15
+        );
     }
     assert_eq!(p.regime.start_stressed, 1.0);
     assert!(p.regime.stress_vol_multiplier >= 1.0);
