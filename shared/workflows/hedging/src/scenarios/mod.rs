@@ -89,7 +89,9 @@ pub use config::{
     ComponentValues, FxCaseShares, FxCorrelationConfig, FxVolRanges, RateVolRanges,
     RatingMultipliers, RegimeSettings, Regimes, ScenarioConfig, SectorAmplification, VolRange,
 };
-pub use correlation::{scenario_correlation, target_correlation, CorrelationDiagnostics};
+pub use correlation::{
+    scenario_correlation, target_correlation, CorrelationDiagnostics, CorrelationTable,
+};
 
 /// Why a scenario set or a path spec could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -145,6 +147,15 @@ pub enum FxCorrelationCase {
     SafeHavenFlip,
     /// Breakdown: every FX correlation (among crosses and with other assets) is 0.
     Decoupling,
+}
+
+impl FxCorrelationCase {
+    pub const ALL: [FxCorrelationCase; 4] = [
+        Self::Base,
+        Self::Stress,
+        Self::SafeHavenFlip,
+        Self::Decoupling,
+    ];
 }
 
 /// Issuer credit rating.
@@ -247,8 +258,9 @@ impl ScenarioSpec {
     }
 }
 
-/// Largest scenario set one call builds (ids are `u32`; 10⁷ specs is already ~1 GB).
-pub const MAX_SCENARIOS: usize = 10_000_000;
+/// Largest scenario set one call builds (the Iman–Conover pairing holds an n × 11
+/// score matrix: 10⁶ scenarios take ~90 MB while sampling).
+pub const MAX_SCENARIOS: usize = 1_000_000;
 
 /// The scenario set (see the module header). Deterministic in `(config, n, seed)`.
 pub fn generate_scenarios(
@@ -467,15 +479,7 @@ pub fn vol_regime_switch(
 /// Longest horizon a path spec accepts (ten years of trading days).
 pub const MAX_HORIZON_DAYS: u32 = 2520;
 
-/// Everything the path engine needs for a scenario, with how its correlation matrix
-/// was made valid.
-pub fn path_spec_with_diagnostics(
-    spec: &ScenarioSpec,
-    config: &ScenarioConfig,
-    calibration: &Calibration,
-    horizon_days: u32,
-    checkpoints: &[u32],
-) -> Result<(PathSpec, CorrelationDiagnostics), ScenarioError> {
+fn check_horizon(horizon_days: u32, checkpoints: &[u32]) -> Result<(), ScenarioError> {
     if horizon_days == 0 || horizon_days > MAX_HORIZON_DAYS {
         return Err(ScenarioError::argument(
             "horizon_days",
@@ -497,6 +501,39 @@ pub fn path_spec_with_diagnostics(
             "must be strictly ascending days ≥ 1",
         ));
     }
+    Ok(())
+}
+
+/// [`path_spec`] with the correlation taken from a [`CorrelationTable`] built once for
+/// the run's config (the fast path for thousands of scenarios; same result).
+pub fn path_spec_from_table(
+    spec: &ScenarioSpec,
+    config: &ScenarioConfig,
+    calibration: &Calibration,
+    table: &CorrelationTable,
+    horizon_days: u32,
+    checkpoints: &[u32],
+) -> Result<PathSpec, ScenarioError> {
+    check_horizon(horizon_days, checkpoints)?;
+    Ok(PathSpec {
+        horizon_days,
+        checkpoints: checkpoints.to_vec(),
+        factors: factor_dynamics(spec, config, calibration)?,
+        cholesky: table.get(spec.regime, spec.fx_correlation).0.to_vec(),
+        regime: vol_regime_switch(spec, config, calibration),
+    })
+}
+
+/// Everything the path engine needs for a scenario, with how its correlation matrix
+/// was made valid.
+pub fn path_spec_with_diagnostics(
+    spec: &ScenarioSpec,
+    config: &ScenarioConfig,
+    calibration: &Calibration,
+    horizon_days: u32,
+    checkpoints: &[u32],
+) -> Result<(PathSpec, CorrelationDiagnostics), ScenarioError> {
+    check_horizon(horizon_days, checkpoints)?;
     let (_, cholesky, diagnostics) = scenario_correlation(spec, config)?;
     Ok((
         PathSpec {

@@ -460,12 +460,27 @@ fn path_spec_carries_the_calibrated_dynamics() {
 }
 
 #[test]
-fn a_whole_default_set_builds_path_specs() {
+fn a_whole_default_set_builds_path_specs_and_the_table_agrees() {
     let config = ScenarioConfig::default();
     let cal = calibration();
+    let table = CorrelationTable::build(&config).unwrap();
     let set = generate_scenarios(&config, 120, 9).unwrap();
+    let mut repaired = 0;
     for s in &set {
-        let (p, _) = path_spec_with_diagnostics(s, &config, cal, 252, &[252]).unwrap();
+        let (p, d) = path_spec_with_diagnostics(s, &config, cal, 252, &[252]).unwrap();
         assert!(p.cholesky.iter().all(|x| x.is_finite()));
+        let q = path_spec_from_table(s, &config, cal, &table, 252, &[252]).unwrap();
+        assert_eq!(p, q);
+        assert_eq!(d, table.get(s.regime, s.fx_correlation).1);
+        repaired += d.repaired as usize;
     }
+    // Crisis (20%) × base FX (40%): 8% of the set.
+    assert_eq!(
+        repaired,
+        set.iter()
+            .filter(|s| s.regime == CorrelationRegime::Crisis
+                && s.fx_correlation == FxCorrelationCase::Base)
+            .count()
+    );
+    assert!(repaired > 0);
 }
