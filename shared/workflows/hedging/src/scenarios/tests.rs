@@ -484,3 +484,47 @@ fn a_whole_default_set_builds_path_specs_and_the_table_agrees() {
     );
     assert!(repaired > 0);
 }
+
+#[test]
+fn any_valid_config_gives_valid_factorable_matrices() {
+    // Property over random configs (seeded): whatever correlations a request sets within
+    // their validated ranges, every cell comes out a correlation matrix whose Cholesky
+    // factor rebuilds it.
+    use stresslab_analytics::rng::Xoshiro256;
+    let mut rng = Xoshiro256::seed_from_u64(2024);
+    let mut u = |lo: f64, hi: f64| lo + (hi - lo) * rng.uniform();
+    for _ in 0..15 {
+        let mut config = ScenarioConfig::default();
+        config.fx_correlation.base = u(0.0, 0.99);
+        config.fx_correlation.stress = u(0.0, 0.99);
+        config.cross_currency_curve_correlation = ComponentValues {
+            level: u(-0.5, 1.0),
+            slope: u(-0.5, 1.0),
+            curvature: u(-0.5, 1.0),
+        };
+        for g in [
+            &mut config.regimes.normal,
+            &mut config.regimes.stress,
+            &mut config.regimes.crisis,
+        ] {
+            g.equity_fx = u(-1.0, 1.0);
+            g.equity_bonds = u(-1.0, 1.0);
+            g.fx_rates = u(-1.0, 1.0);
+            g.equity_equity = u(-0.5, 1.0);
+            g.credit_ig_hy = u(-1.0, 1.0);
+            g.credit_equity = u(-1.0, 1.0);
+        }
+        config.validate().unwrap();
+        let table = CorrelationTable::build(&config).unwrap();
+        for regime in CorrelationRegime::ALL {
+            for case in FxCorrelationCase::ALL {
+                let (m, l, _) = scenario_correlation(&spec(regime, case), &config).unwrap();
+                assert!(is_positive_semidefinite(&m, 1e-12));
+                assert!((0..N_FACTORS).all(|i| (m[(i, i)] - 1.0).abs() < 1e-14));
+                let l = DMatrix::from_row_slice(N_FACTORS, N_FACTORS, &l);
+                assert!((&l * l.transpose() - &m).amax() < 1e-12);
+                assert_eq!(table.get(regime, case).0, l.transpose().as_slice());
+            }
+        }
+    }
+}
