@@ -205,8 +205,8 @@ pub(crate) fn nelder_mead<const N: usize>(
             } else {
                 let x_best = simplex[0].0;
                 for v in simplex.iter_mut().skip(1) {
-                    for j in 0..N {
-                        v.0[j] = x_best[j] + 0.5 * (v.0[j] - x_best[j]);
+                    for (x, b) in v.0.iter_mut().zip(&x_best) {
+                        *x = b + 0.5 * (*x - b);
                     }
                     v.1 = f(&v.0);
                 }

@@ -171,6 +171,18 @@ impl ComponentValues {
     pub fn as_array(&self) -> [f64; 3] {
         [self.level, self.slope, self.curvature]
     }
+
+    /// The calibrated PCA variance shares of level, slope and curvature, rescaled to
+    /// sum to 1: the history-based alternative to the 0.60 / 0.25 / 0.15.
+    pub fn historical(rates: &crate::calibration::RatesCalibration) -> Self {
+        let [l, s, c] = rates.variance_shares;
+        let total = l + s + c;
+        Self {
+            level: l / total,
+            slope: s / total,
+            curvature: c / total,
+        }
+    }
 }
 
 /// Multiplier of the reference credit spread vol by rating.

@@ -56,7 +56,8 @@
 //! - annual vols from the spec; rates components from the curve vol (see
 //!   [`rate_component_vols`]);
 //! - GJR-GARCH α, β, γ: FX from each currency's fit (EUR ← DEM, AUD ← CAD), equity from
-//!   the S&P 500 fit (all three markets); rates: no daily history, so the mean of the
+//!   the S&P 500 fit (all three markets), persistence capped at
+//!   [`MAX_GARCH_PERSISTENCE`] (only the CAD/AUD fit, integrated, is affected); rates: no daily history, so the mean of the
 //!   five FX fits' symmetric `(α + γ/2, β)` with γ = 0 (a yield move's direction has no
 //!   fixed risk sign) — an **assumption**; credit: the S&P 500 fit's persistence with
 //!   its leverage folded into a symmetric α (`α + γ/2`, γ = 0), because equity and
@@ -88,7 +89,9 @@ pub use config::{
     ComponentValues, FxCaseShares, FxCorrelationConfig, FxVolRanges, RateVolRanges,
     RatingMultipliers, RegimeSettings, Regimes, ScenarioConfig, SectorAmplification, VolRange,
 };
-pub use correlation::{scenario_correlation, target_correlation, CorrelationDiagnostics};
+pub use correlation::{
+    scenario_correlation, target_correlation, CorrelationDiagnostics, CorrelationTable,
+};
 
 /// Why a scenario set or a path spec could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -144,6 +147,15 @@ pub enum FxCorrelationCase {
     SafeHavenFlip,
     /// Breakdown: every FX correlation (among crosses and with other assets) is 0.
     Decoupling,
+}
+
+impl FxCorrelationCase {
+    pub const ALL: [FxCorrelationCase; 4] = [
+        Self::Base,
+        Self::Stress,
+        Self::SafeHavenFlip,
+        Self::Decoupling,
+    ];
 }
 
 /// Issuer credit rating.
@@ -291,8 +303,9 @@ impl ScenarioSpec {
     }
 }
 
-/// Largest scenario set one call builds (ids are `u32`; 10⁷ specs is already ~1 GB).
-pub const MAX_SCENARIOS: usize = 10_000_000;
+/// Largest scenario set one call builds (the Iman–Conover pairing holds an n × 11
+/// score matrix: 10⁶ scenarios take ~90 MB while sampling).
+pub const MAX_SCENARIOS: usize = 1_000_000;
 
 /// The scenario set (see the module header). Deterministic in `(config, n, seed)`.
 pub fn generate_scenarios(
@@ -395,13 +408,22 @@ pub fn rate_component_vols(
     out
 }
 
+/// Highest GARCH persistence `α + γ/2 + β` handed to the path engine. A fit on the
+/// stationarity boundary (the CAD's, 1980–87: 1.0000 — an integrated GARCH, as `arch`
+/// finds too) has no finite unconditional variance, so the engine's
+/// `ω = (annual_vol²/252)(1 − P)` would vanish and the sampled vol would mean nothing;
+/// such a fit keeps its α and γ and gives up β down to this cap (a variance shock's
+/// half-life of ln ½ / ln 0.995 ≈ 138 trading days). An **assumption**.
+pub const MAX_GARCH_PERSISTENCE: f64 = 0.995;
+
 fn dynamics_from_fit(annual_vol: f64, fit: &GjrGarchFit) -> FactorDynamics {
+    let shock = fit.alpha + fit.gamma / 2.0;
     FactorDynamics {
         annual_vol,
         annual_drift: 0.0,
         mean_reversion: 0.0,
         garch_alpha: fit.alpha,
-        garch_beta: fit.beta,
+        garch_beta: fit.beta.min(MAX_GARCH_PERSISTENCE - shock).max(0.0),
         garch_gamma: fit.gamma,
     }
 }
@@ -502,15 +524,7 @@ pub fn vol_regime_switch(
 /// Longest horizon a path spec accepts (ten years of trading days).
 pub const MAX_HORIZON_DAYS: u32 = 2520;
 
-/// Everything the path engine needs for a scenario, with how its correlation matrix
-/// was made valid.
-pub fn path_spec_with_diagnostics(
-    spec: &ScenarioSpec,
-    config: &ScenarioConfig,
-    calibration: &Calibration,
-    horizon_days: u32,
-    checkpoints: &[u32],
-) -> Result<(PathSpec, CorrelationDiagnostics), ScenarioError> {
+fn check_horizon(horizon_days: u32, checkpoints: &[u32]) -> Result<(), ScenarioError> {
     if horizon_days == 0 || horizon_days > MAX_HORIZON_DAYS {
         return Err(ScenarioError::argument(
             "horizon_days",
@@ -532,6 +546,39 @@ pub fn path_spec_with_diagnostics(
             "must be strictly ascending days ≥ 1",
         ));
     }
+    Ok(())
+}
+
+/// [`path_spec`] with the correlation taken from a [`CorrelationTable`] built once for
+/// the run's config (the fast path for thousands of scenarios; same result).
+pub fn path_spec_from_table(
+    spec: &ScenarioSpec,
+    config: &ScenarioConfig,
+    calibration: &Calibration,
+    table: &CorrelationTable,
+    horizon_days: u32,
+    checkpoints: &[u32],
+) -> Result<PathSpec, ScenarioError> {
+    check_horizon(horizon_days, checkpoints)?;
+    Ok(PathSpec {
+        horizon_days,
+        checkpoints: checkpoints.to_vec(),
+        factors: factor_dynamics(spec, config, calibration)?,
+        cholesky: table.get(spec.regime, spec.fx_correlation).0.to_vec(),
+        regime: vol_regime_switch(spec, config, calibration),
+    })
+}
+
+/// Everything the path engine needs for a scenario, with how its correlation matrix
+/// was made valid.
+pub fn path_spec_with_diagnostics(
+    spec: &ScenarioSpec,
+    config: &ScenarioConfig,
+    calibration: &Calibration,
+    horizon_days: u32,
+    checkpoints: &[u32],
+) -> Result<(PathSpec, CorrelationDiagnostics), ScenarioError> {
+    check_horizon(horizon_days, checkpoints)?;
     let (_, cholesky, diagnostics) = scenario_correlation(spec, config)?;
     Ok((
         PathSpec {

@@ -1,3 +1,7 @@
+// Index loops read like the formulas they check; oracle values are pasted exactly as
+// the tool printed them (17 significant digits), beyond f64's exact decimal precision.
+#![allow(clippy::needless_range_loop, clippy::excessive_precision)]
+
 use super::*;
 use crate::calibration::{calibrate, CalibrationInputs};
 use nalgebra::DMatrix;
@@ -369,6 +373,18 @@ fn rate_vol_splits_into_the_component_weights() {
 }
 
 #[test]
+fn historical_component_weights_are_valid_and_can_replace_the_issues() {
+    let config = ScenarioConfig {
+        rate_component_weights: ComponentValues::historical(&calibration().rates),
+        ..ScenarioConfig::default()
+    };
+    let w = config.rate_component_weights;
+    assert!((w.level + w.slope + w.curvature - 1.0).abs() < 1e-15);
+    assert!(w.level > 0.85 && w.slope > w.curvature);
+    assert!(generate_scenarios(&config, 10, 1).is_ok());
+}
+
+#[test]
 fn credit_vol_by_rating_and_sector() {
     let mut config = ScenarioConfig::default();
     let s = spec(CorrelationRegime::Normal, FxCorrelationCase::Base);
@@ -397,7 +413,15 @@ fn path_spec_carries_the_calibrated_dynamics() {
     let f = |x: RiskFactor| p.factors[x.index()];
     let cad = &cal.fx.series_for(Currency::CAD).unwrap().garch;
     let dem = &cal.fx.series_for(Currency::EUR).unwrap().garch;
-    assert_eq!(f(RiskFactor::FxAud).garch_beta, cad.beta);
+    // The CAD fit is integrated (persistence 1.0000): its β gives way to the cap.
+    assert!(cad.persistence > 0.9999);
+    assert_eq!(f(RiskFactor::FxAud).garch_alpha, cad.alpha);
+    let aud = f(RiskFactor::FxAud);
+    assert!(
+        (aud.garch_alpha + aud.garch_gamma / 2.0 + aud.garch_beta - MAX_GARCH_PERSISTENCE).abs()
+            < 1e-15
+    );
+    assert_eq!(f(RiskFactor::FxEur).garch_beta, dem.beta);
     assert_eq!(f(RiskFactor::FxAud).annual_vol, 0.14);
     assert_eq!(f(RiskFactor::FxEur).garch_gamma, dem.gamma);
     assert_eq!(f(RiskFactor::EquityUk).garch_gamma, cal.equity.garch.gamma);
@@ -419,7 +443,9 @@ fn path_spec_carries_the_calibrated_dynamics() {
     for d in p.factors {
         // Every GARCH is covariance-stationary.
         assert!(d.garch_alpha >= 0.0 && d.garch_beta >= 0.0);
-        assert!(d.garch_alpha + d.garch_gamma / 2.0 + d.garch_beta < 1.0);
+        assert!(
+            d.garch_alpha + d.garch_gamma / 2.0 + d.garch_beta <= MAX_GARCH_PERSISTENCE + 1e-15
+        );
     }
     assert_eq!(p.regime.start_stressed, 1.0);
     assert!(p.regime.stress_vol_multiplier >= 1.0);
@@ -434,12 +460,71 @@ fn path_spec_carries_the_calibrated_dynamics() {
 }
 
 #[test]
-fn a_whole_default_set_builds_path_specs() {
+fn a_whole_default_set_builds_path_specs_and_the_table_agrees() {
     let config = ScenarioConfig::default();
     let cal = calibration();
+    let table = CorrelationTable::build(&config).unwrap();
     let set = generate_scenarios(&config, 120, 9).unwrap();
+    let mut repaired = 0;
     for s in &set {
-        let (p, _) = path_spec_with_diagnostics(s, &config, cal, 252, &[252]).unwrap();
+        let (p, d) = path_spec_with_diagnostics(s, &config, cal, 252, &[252]).unwrap();
         assert!(p.cholesky.iter().all(|x| x.is_finite()));
+        let q = path_spec_from_table(s, &config, cal, &table, 252, &[252]).unwrap();
+        assert_eq!(p, q);
+        assert_eq!(d, table.get(s.regime, s.fx_correlation).1);
+        repaired += d.repaired as usize;
+    }
+    // Crisis (20%) × base FX (40%): 8% of the set.
+    assert_eq!(
+        repaired,
+        set.iter()
+            .filter(|s| s.regime == CorrelationRegime::Crisis
+                && s.fx_correlation == FxCorrelationCase::Base)
+            .count()
+    );
+    assert!(repaired > 0);
+}
+
+#[test]
+fn any_valid_config_gives_valid_factorable_matrices() {
+    // Property over random configs (seeded): whatever correlations a request sets within
+    // their validated ranges, every cell comes out a correlation matrix whose Cholesky
+    // factor rebuilds it.
+    use stresslab_analytics::rng::Xoshiro256;
+    let mut rng = Xoshiro256::seed_from_u64(2024);
+    let mut u = |lo: f64, hi: f64| lo + (hi - lo) * rng.uniform();
+    for _ in 0..15 {
+        let mut config = ScenarioConfig::default();
+        config.fx_correlation.base = u(0.0, 0.99);
+        config.fx_correlation.stress = u(0.0, 0.99);
+        config.cross_currency_curve_correlation = ComponentValues {
+            level: u(-0.5, 1.0),
+            slope: u(-0.5, 1.0),
+            curvature: u(-0.5, 1.0),
+        };
+        for g in [
+            &mut config.regimes.normal,
+            &mut config.regimes.stress,
+            &mut config.regimes.crisis,
+        ] {
+            g.equity_fx = u(-1.0, 1.0);
+            g.equity_bonds = u(-1.0, 1.0);
+            g.fx_rates = u(-1.0, 1.0);
+            g.equity_equity = u(-0.5, 1.0);
+            g.credit_ig_hy = u(-1.0, 1.0);
+            g.credit_equity = u(-1.0, 1.0);
+        }
+        config.validate().unwrap();
+        let table = CorrelationTable::build(&config).unwrap();
+        for regime in CorrelationRegime::ALL {
+            for case in FxCorrelationCase::ALL {
+                let (m, l, _) = scenario_correlation(&spec(regime, case), &config).unwrap();
+                assert!(is_positive_semidefinite(&m, 1e-12));
+                assert!((0..N_FACTORS).all(|i| (m[(i, i)] - 1.0).abs() < 1e-14));
+                let l = DMatrix::from_row_slice(N_FACTORS, N_FACTORS, &l);
+                assert!((&l * l.transpose() - &m).amax() < 1e-12);
+                assert_eq!(table.get(regime, case).0, l.transpose().as_slice());
+            }
+        }
     }
 }
