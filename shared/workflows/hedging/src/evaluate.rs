@@ -148,7 +148,6 @@ pub struct ScenarioResult {
     pub usd_rate_vol_bp: f64,
     pub credit_spread_vol: f64,
     pub equity_vol: f64,
-    /// Whether the scenario's correlation matrix needed repair.
     pub combos: Vec<ComboStats>,
     /// Per desk, per program (index 0, no hedge, is left at zero).
     pub effectiveness: [Vec<Effectiveness>; 3],
@@ -188,7 +187,8 @@ pub fn tail_var_cvar(losses: &mut [f64], alpha: f64) -> (f64, f64) {
     if n == 0 {
         return (f64::NAN, f64::NAN);
     }
-    let tail = (((1.0 - alpha) * n as f64).ceil() as usize).clamp(1, n);
+    // (1 − 0.95)·100 is 5.000000000000004 in binary: a hair below, so it counts 5.
+    let tail = (((1.0 - alpha) * n as f64 - 1e-9).ceil() as usize).clamp(1, n);
     let (top, nth, _) = losses.select_nth_unstable_by(tail - 1, |a, b| b.total_cmp(a));
     let var = *nth;
     let cvar = (top.iter().sum::<f64>() + var) / tail as f64;

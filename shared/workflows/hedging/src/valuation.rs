@@ -612,9 +612,11 @@ mod tests {
     fn the_book_reprices_to_its_snapshot_on_a_path_that_does_not_move() {
         let book = prepare_book(&seed()).unwrap();
         let l = loadings();
+        let cfg = ScenarioConfig::default();
         let r = Revaluer {
             book: &book,
             loadings: &l,
+            config: &cfg,
         };
         let zeros = [0.0; 2];
         let factors: [&[f64]; N_FACTORS] = [&zeros[..]; N_FACTORS];
