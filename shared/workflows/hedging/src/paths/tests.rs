@@ -72,6 +72,24 @@ fn lane_streams_are_the_house_generator() {
             assert_eq!(out[k], g.next_u64());
         }
     }
+    // The SIMD day fill: eleven outputs per lane and day, in the documented layout.
+    let mut lanes = LaneRng::<16>::new(3, 17, 40);
+    let mut scalar: Vec<Xoshiro256> = (40..56)
+        .map(|p| Xoshiro256::seed_from_u64(path_stream_seed(3, 17, p)))
+        .collect();
+    let mut bits = [[0u32; 16]; N_FACTORS];
+    let mut regime = [0u32; 16];
+    for _day in 0..30 {
+        lanes.fill_day(&mut bits, &mut regime);
+        for (k, g) in scalar.iter_mut().enumerate() {
+            for pair in 0..N_FACTORS / 2 {
+                let r = g.next_u64();
+                assert_eq!(bits[2 * pair][k], r as u32);
+                assert_eq!(bits[2 * pair + 1][k], (r >> 32) as u32);
+            }
+            assert_eq!(regime[k], (g.next_u64() >> 32) as u32);
+        }
+    }
     // Distinct (scenario, path) pairs get distinct streams.
     assert_ne!(path_stream_seed(1, 2, 3), path_stream_seed(1, 3, 2));
     assert_ne!(path_stream_seed(1, 2, 3), path_stream_seed(2, 2, 3));
