@@ -4,7 +4,7 @@
 //! (Graviton); no lane ever reads another, so a path's numbers do not depend on which
 //! lane or block it runs in.
 
-use super::normal::normals_from_bits;
+use super::normal::fill_normals;
 use super::PathSpec;
 use crate::factors::N_FACTORS;
 use stresslab_analytics::rng::SplitMix64;
@@ -321,8 +321,8 @@ pub(crate) fn simulate_lanes<T: Real, const L: usize>(
     let mut eps = [[T::default(); L]; N];
     for day in 1..=horizon {
         rng.fill_day(&mut bits, &mut regime_bits);
+        fill_normals(bits.as_flattened(), eps32.as_flattened_mut());
         for f in 0..N {
-            normals_from_bits(&bits[f], &mut eps32[f]);
             for k in 0..L {
                 eps[f][k] = T::from_f32(eps32[f][k]);
             }

@@ -142,51 +142,79 @@ fn tail_probability(bits: u32) -> f32 {
 /// One standard normal from 32 random bits (scalar form, used by tests and as the
 /// definition the lane version must match bit for bit).
 pub fn normal_from_bits(bits: u32) -> f32 {
-    let mut z = [0.0f32; 1];
-    normals_from_bits(&[bits], &mut z);
+    let mut z = [0.0f32; TAIL_GROUP];
+    normals_from_bits(&[bits; TAIL_GROUP], &mut z);
     z[0]
 }
 
-/// Standard normals from lane arrays of 32 random bits. Lane-wise, so every lane gets
-/// the same bits as the scalar `normal_from_bits` whatever the lane count.
+/// Standard normals for a whole slice of 32-bit draws (length a multiple of 16), in
+/// chunks of 64 so the polynomial chains of eight AVX2 registers overlap.
+#[inline(always)]
+pub(crate) fn fill_normals(bits: &[u32], z: &mut [f32]) {
+    debug_assert_eq!(bits.len(), z.len());
+    let mut bits64 = bits.chunks_exact(64);
+    let mut z64 = z.chunks_exact_mut(64);
+    for (b, z) in (&mut bits64).zip(&mut z64) {
+        normals_from_bits::<64>(b.try_into().expect("64"), z.try_into().expect("64"));
+    }
+    let rest = bits64.remainder();
+    for (b, z) in rest.chunks_exact(16).zip(z64.into_remainder().chunks_exact_mut(16)) {
+        normals_from_bits::<16>(b.try_into().expect("16"), z.try_into().expect("16"));
+    }
+    debug_assert_eq!(rest.len() % 16, 0, "draws come in multiples of 16");
+}
+
+/// Lanes per tail check: one AVX2 register of f32.
+const TAIL_GROUP: usize = 8;
+
+/// Standard normals from lane arrays of 32 random bits (`L` a multiple of 8). Lane-wise,
+/// so every lane gets the same bits as the scalar `normal_from_bits` whatever the lane
+/// count.
 #[inline(always)]
 pub(crate) fn normals_from_bits<const L: usize>(bits: &[u32; L], z: &mut [f32; L]) {
     let mut w = [0.0f32; L];
     let mut ax = [0.0f32; L];
-    let mut any_tail = false;
     for k in 0..L {
         let t = tail_probability(bits[k]);
         ax[k] = 1.0 - t;
         w[k] = -ln(t * (2.0 - t));
-        any_tail |= w[k] >= TAIL_W;
     }
+    // A loop of its own so LLVM interleaves several registers' Horner chains.
     for k in 0..L {
         z[k] = horner(&CENTRAL, w[k] - 2.5);
     }
-    // The tail polynomial needs a square root; 1 − 0.9963^8 ≈ 3% of 8-lane vectors have a
-    // lane there, so skipping it otherwise saves its cost 97% of the time.
-    if any_tail {
-        let mut any_deep = false;
-        for k in 0..L {
-            let tail = horner(&TAIL, w[k].sqrt() - 3.0);
-            if w[k] >= TAIL_W {
-                z[k] = tail;
-            }
-            any_deep |= w[k] >= DEEP_W;
-        }
-        // One draw in ~10^7.
-        if any_deep {
-            for k in 0..L {
-                let deep = horner(&DEEP, w[k].sqrt() - 5.0);
-                if w[k] >= DEEP_W {
-                    z[k] = deep;
-                }
-            }
+    // The tail polynomial needs a square root; 1 − 0.9966^8 ≈ 2.7% of 8-lane groups have
+    // a lane there, so it is computed only for those groups.
+    for (w, z) in w.chunks_exact(TAIL_GROUP).zip(z.chunks_exact_mut(TAIL_GROUP)) {
+        if w.iter().fold(false, |any, &w| any | (w >= TAIL_W)) {
+            tail_normals(w.try_into().expect("group"), z.try_into().expect("group"));
         }
     }
     for k in 0..L {
         let magnitude = ax[k] * z[k];
         z[k] = f32::from_bits(magnitude.to_bits() ^ (bits[k] & 0x8000_0000));
+    }
+}
+
+/// The tail branches for one group of lanes that has at least one lane with w ≥ 5.
+#[inline(never)]
+fn tail_normals(w: &[f32; TAIL_GROUP], z: &mut [f32; TAIL_GROUP]) {
+    let mut any_deep = false;
+    for k in 0..TAIL_GROUP {
+        let tail = horner(&TAIL, w[k].sqrt() - 3.0);
+        if w[k] >= TAIL_W {
+            z[k] = tail;
+        }
+        any_deep |= w[k] >= DEEP_W;
+    }
+    // One draw in ~10^7.
+    if any_deep {
+        for k in 0..TAIL_GROUP {
+            let deep = horner(&DEEP, w[k].sqrt() - 5.0);
+            if w[k] >= DEEP_W {
+                z[k] = deep;
+            }
+        }
     }
 }
 
@@ -258,10 +286,13 @@ mod tests {
     fn lanes_equal_scalar_draws() {
         let mut rng = Xoshiro256::seed_from_u64(5);
         for _ in 0..1000 {
-            let bits: [u32; 8] = std::array::from_fn(|_| rng.next_u64() as u32);
-            let mut z = [0.0f32; 8];
-            normals_from_bits(&bits, &mut z);
-            for k in 0..8 {
+            let mut bits: [u32; 80] = std::array::from_fn(|_| rng.next_u64() as u32);
+            // Tails in some groups: the smallest tail probabilities.
+            bits[3] = 5;
+            bits[70] = 0x8000_0000;
+            let mut z = [0.0f32; 80];
+            fill_normals(&bits, &mut z);
+            for k in 0..80 {
                 assert_eq!(z[k].to_bits(), normal_from_bits(bits[k]).to_bits());
             }
         }
