@@ -4,7 +4,7 @@
 //! (Graviton); no lane ever reads another, so a path's numbers do not depend on which
 //! lane or block it runs in.
 
-use super::normal::fill_normals;
+use super::normal::fill_normal_pairs;
 use super::PathSpec;
 use crate::factors::N_FACTORS;
 use stresslab_analytics::rng::SplitMix64;
@@ -118,7 +118,7 @@ pub(crate) struct LaneRng<const L: usize> {
 pub(crate) const DRAWS_PER_DAY: usize = N / 2 + 1;
 
 impl<const L: usize> LaneRng<L> {
-    const FOUR_LANE_GROUPS: () = assert!(L % 4 == 0, "lanes come in groups of four");
+    const FOUR_LANE_GROUPS: () = assert!(L.is_multiple_of(4), "lanes come in groups of four");
 
     pub(crate) fn new(seed: u64, scenario: u64, first_path: u64) -> Self {
         let () = Self::FOUR_LANE_GROUPS;
@@ -149,8 +149,9 @@ impl<const L: usize> LaneRng<L> {
         out
     }
 
-    /// A day's draws of every lane: `normal_bits[2i]` / `[2i + 1]` the low / high halves
-    /// of output i < 10, `regime_bits` the high half of output 10.
+    /// A day's draws of every lane: `radius_bits[i]` / `angle_bits[i]` the low / high
+    /// halves of output i < 10 (the Box–Muller pair of factors 2i, 2i + 1),
+    /// `regime_bits` the high half of output 10.
     ///
     /// Four lanes at a time (one AVX2 register per state word) through all eleven
     /// outputs, so the state stays in registers. The scrambler's ×5 and ×9 are written
@@ -158,7 +159,12 @@ impl<const L: usize> LaneRng<L> {
     /// constants LLVM folds them back into multiplies, which AVX2 (no 64-bit vector
     /// multiply) lowers to five instructions each instead of two.
     #[inline(always)]
-    pub(crate) fn fill_day(&mut self, normal_bits: &mut [[u32; L]; N], regime_bits: &mut [u32; L]) {
+    pub(crate) fn fill_day(
+        &mut self,
+        radius_bits: &mut [[u32; L]; N / 2],
+        angle_bits: &mut [[u32; L]; N / 2],
+        regime_bits: &mut [u32; L],
+    ) {
         let (by2, by3) = (self.shift_by_2, self.shift_by_3);
         for q in 0..L / 4 {
             let mut st: [u64x4; 4] =
@@ -169,8 +175,8 @@ impl<const L: usize> LaneRng<L> {
                 let halves: [u32; 8] = bytemuck::cast(out.to_array());
                 if d < N / 2 {
                     for k in 0..4 {
-                        normal_bits[2 * d][4 * q + k] = halves[2 * k];
-                        normal_bits[2 * d + 1][4 * q + k] = halves[2 * k + 1];
+                        radius_bits[d][4 * q + k] = halves[2 * k];
+                        angle_bits[d][4 * q + k] = halves[2 * k + 1];
                     }
                 } else {
                     for k in 0..4 {
@@ -297,7 +303,7 @@ pub(crate) struct BlockOutput<'a> {
 
 /// Rows of the Cholesky product computed together.
 const ROWS: usize = 4;
-const _: () = assert!(N % ROWS == 0);
+const _: () = assert!(N.is_multiple_of(ROWS));
 
 /// Simulate `L` consecutive paths starting at `first_path` over the spec's horizon.
 #[inline(never)]
@@ -315,16 +321,25 @@ pub(crate) fn simulate_lanes<T: Real, const L: usize>(
     }
     let mut stressed = [0i64; L];
     let mut next_checkpoint = 0usize;
-    let mut bits = [[0u32; L]; N];
+    let mut radius_bits = [[0u32; L]; N / 2];
+    let mut angle_bits = [[0u32; L]; N / 2];
     let mut regime_bits = [0u32; L];
-    let mut eps32 = [[0f32; L]; N];
+    let mut cos_eps = [[0f32; L]; N / 2];
+    let mut sin_eps = [[0f32; L]; N / 2];
     let mut eps = [[T::default(); L]; N];
     for day in 1..=horizon {
-        rng.fill_day(&mut bits, &mut regime_bits);
-        fill_normals(bits.as_flattened(), eps32.as_flattened_mut());
-        for f in 0..N {
+        rng.fill_day(&mut radius_bits, &mut angle_bits, &mut regime_bits);
+        // All ten pairs as one lane array: long loops give LLVM independent chains.
+        fill_normal_pairs(
+            radius_bits.as_flattened(),
+            angle_bits.as_flattened(),
+            cos_eps.as_flattened_mut(),
+            sin_eps.as_flattened_mut(),
+        );
+        for pair in 0..N / 2 {
             for k in 0..L {
-                eps[f][k] = T::from_f32(eps32[f][k]);
+                eps[2 * pair][k] = T::from_f32(cos_eps[pair][k]);
+                eps[2 * pair + 1][k] = T::from_f32(sin_eps[pair][k]);
             }
         }
         let gain = regime_gain(model, day, &regime_bits, &mut stressed);
