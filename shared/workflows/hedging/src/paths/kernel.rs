@@ -306,7 +306,7 @@ const ROWS: usize = 4;
 const _: () = assert!(N.is_multiple_of(ROWS));
 
 /// Simulate `L` consecutive paths starting at `first_path` over the spec's horizon.
-#[inline(never)]
+#[inline(always)]
 pub(crate) fn simulate_lanes<T: Real, const L: usize>(
     model: &Model<T>,
     checkpoints: &[u32],

@@ -397,21 +397,112 @@ fn run<T: kernel::Real, const L: usize>(
     out: &mut PathBlock,
 ) {
     let model = kernel::Model::<T>::new(spec);
-    let mut offset = 0usize;
-    while offset < n_paths {
-        let mut rng = kernel::LaneRng::<L>::new(seed, scenario, first_path + offset as u64);
-        kernel::simulate_lanes(
-            &model,
-            &spec.checkpoints,
-            spec.horizon_days,
-            &mut rng,
-            kernel::BlockOutput {
-                values: &mut out.values,
-                stride: n_paths,
-                offset,
-                valid: L.min(n_paths - offset),
-            },
-        );
-        offset += L;
+    // The widest instruction set this CPU has (AVX-512 → AVX2 → scalar on x86-64, NEON
+    // on aarch64), detected at run time: the loops below are compiled once per level.
+    // Every level gives the same bits (test `every_simd_level_gives_the_same_paths`).
+    pulp::Arch::new().dispatch(Blocks::<T, L> {
+        model: &model,
+        spec,
+        seed,
+        scenario,
+        first_path,
+        n_paths,
+        values: &mut out.values,
+    });
+}
+
+/// [`simulate_with`] on one explicit SIMD level, for the cross-level test.
+#[cfg(test)]
+pub(crate) fn simulate_on<S: pulp::Simd>(
+    simd: S,
+    inner: InnerLoop,
+    spec: &PathSpec,
+    seed: u64,
+    scenario: u64,
+    n_paths: usize,
+    out: &mut PathBlock,
+) {
+    spec.validate().expect("valid spec");
+    out.reset(spec.checkpoints.len(), n_paths);
+    fn blocks<'a, T: kernel::Real, const L: usize>(
+        model: &'a kernel::Model<T>,
+        spec: &'a PathSpec,
+        seed: u64,
+        scenario: u64,
+        n_paths: usize,
+        values: &'a mut [f64],
+    ) -> Blocks<'a, T, L> {
+        Blocks {
+            model,
+            spec,
+            seed,
+            scenario,
+            first_path: 0,
+            n_paths,
+            values,
+        }
+    }
+    match inner {
+        InnerLoop::F32 => {
+            let model = kernel::Model::<f32>::new(spec);
+            simd.vectorize(blocks::<f32, LANES_F32>(
+                &model,
+                spec,
+                seed,
+                scenario,
+                n_paths,
+                &mut out.values,
+            ))
+        }
+        InnerLoop::F64 => {
+            let model = kernel::Model::<f64>::new(spec);
+            simd.vectorize(blocks::<f64, LANES_F64>(
+                &model,
+                spec,
+                seed,
+                scenario,
+                n_paths,
+                &mut out.values,
+            ))
+        }
+    }
+}
+
+struct Blocks<'a, T, const L: usize> {
+    model: &'a kernel::Model<T>,
+    spec: &'a PathSpec,
+    seed: u64,
+    scenario: u64,
+    first_path: u64,
+    n_paths: usize,
+    values: &'a mut [f64],
+}
+
+impl<T: kernel::Real, const L: usize> pulp::WithSimd for Blocks<'_, T, L> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let mut offset = 0usize;
+        while offset < self.n_paths {
+            let mut rng = kernel::LaneRng::<L>::new(
+                self.seed,
+                self.scenario,
+                self.first_path + offset as u64,
+            );
+            kernel::simulate_lanes(
+                self.model,
+                &self.spec.checkpoints,
+                self.spec.horizon_days,
+                &mut rng,
+                kernel::BlockOutput {
+                    values: &mut *self.values,
+                    stride: self.n_paths,
+                    offset,
+                    valid: L.min(self.n_paths - offset),
+                },
+            );
+            offset += L;
+        }
     }
 }

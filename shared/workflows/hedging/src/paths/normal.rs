@@ -82,7 +82,7 @@ const RADIANS_PER_TICK: f32 = (std::f64::consts::TAU / 4_294_967_296.0) as f32;
 /// One Box–Muller pair for each lane: `cos_out[k] = R cos θ`, `sin_out[k] = R sin θ`
 /// from `radius_bits[k]` and `angle_bits[k]`. Lane-wise, so a lane's result does not
 /// depend on the lane count.
-#[inline(never)]
+#[inline(always)]
 pub(crate) fn normal_pairs<const L: usize>(
     radius_bits: &[u32; L],
     angle_bits: &[u32; L],
