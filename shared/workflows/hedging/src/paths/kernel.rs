@@ -237,17 +237,18 @@ pub(crate) fn probability_threshold(p: f64) -> i64 {
 pub(crate) struct Model<T> {
     /// Lower Cholesky factor, row i holding L[i][0..=i].
     pub(crate) cholesky: [[T; N]; N],
+    /// The GARCH state is kept as s²·h, s the OU shock scale below, so √ of it is the
+    /// day's shock scale directly: ω and the start variance carry the s².
     pub(crate) omega: [T; N],
     pub(crate) alpha: [T; N],
     /// α + γ: the ARCH weight after a negative shock (leverage).
     pub(crate) alpha_down: [T; N],
     pub(crate) beta: [T; N],
-    /// Start (and long-run) daily variance.
+    /// Start (and long-run) daily variance times s², with s = √((1 − e^{−2κΔ})/(2κΔ))
+    /// the factor that makes the OU step's variance exact (1 for κ = 0).
     pub(crate) variance: [T; N],
     /// e^{−κ/252}: the exact OU decay over one day (1 for a random walk).
     pub(crate) decay: [T; N],
-    /// √((1 − e^{−2κΔ})/(2κΔ)): scales a day's shock so the OU variance is exact.
-    pub(crate) shock_scale: [T; N],
     /// Drift over one day, μ(1 − e^{−κΔ})/κ (μΔ for κ = 0).
     pub(crate) drift: [T; N],
     pub(crate) stress_gain: T,
@@ -267,7 +268,6 @@ impl<T: Real> Model<T> {
             beta: [T::default(); N],
             variance: [T::default(); N],
             decay: [T::default(); N],
-            shock_scale: [T::default(); N],
             drift: [T::default(); N],
             stress_gain: T::from_f64(spec.regime.stress_vol_multiplier),
             start_threshold: probability_threshold(spec.regime.start_stressed),
@@ -279,13 +279,13 @@ impl<T: Real> Model<T> {
                 m.cholesky[i][j] = T::from_f64(spec.cholesky[i * N + j]);
             }
             let c = super::DailyCoefficients::of(&spec.factors[i]);
-            m.omega[i] = T::from_f64(c.omega);
+            let s2 = c.shock_scale * c.shock_scale;
+            m.omega[i] = T::from_f64(c.omega * s2);
             m.alpha[i] = T::from_f64(c.alpha);
             m.alpha_down[i] = T::from_f64(c.alpha + c.gamma);
             m.beta[i] = T::from_f64(c.beta);
-            m.variance[i] = T::from_f64(c.variance);
+            m.variance[i] = T::from_f64(c.variance * s2);
             m.decay[i] = T::from_f64(c.decay);
-            m.shock_scale[i] = T::from_f64(c.shock_scale);
             m.drift[i] = T::from_f64(c.drift);
         }
         m
@@ -339,6 +339,8 @@ pub(crate) fn simulate_lanes<T: Real, const L: usize>(
         for pair in 0..N / 2 {
             for k in 0..L {
                 eps[2 * pair][k] = T::from_f32(cos_eps[pair][k]);
+            }
+            for k in 0..L {
                 eps[2 * pair + 1][k] = T::from_f32(sin_eps[pair][k]);
             }
         }
@@ -384,23 +386,28 @@ fn regime_gain<T: Real, const L: usize>(
     draw: &[u32; L],
     stressed: &mut [i64; L],
 ) -> [T; L] {
-    let one = T::from_f64(1.0);
+    // Everything the lanes select between is a local value and every lane writes its
+    // result unconditionally: reading model fields under a lane condition made LLVM
+    // emit AVX-512 gathers and masked scatters here.
+    let (one, stress_gain) = (T::from_f64(1.0), model.stress_gain);
+    let (start, enter, leave) = (
+        model.start_threshold,
+        model.enter_threshold,
+        model.leave_threshold,
+    );
     let mut gain = [one; L];
     for k in 0..L {
         let u = i64::from(draw[k]);
-        if day == 1 {
-            stressed[k] = i64::from(u < model.start_threshold);
+        let was_stressed = stressed[k] != 0;
+        let now_stressed = if day == 1 {
+            u < start
+        } else if was_stressed {
+            u >= leave
         } else {
-            let threshold = if stressed[k] != 0 {
-                model.leave_threshold
-            } else {
-                model.enter_threshold
-            };
-            stressed[k] ^= i64::from(u < threshold);
-        }
-        if stressed[k] != 0 {
-            gain[k] = model.stress_gain;
-        }
+            u < enter
+        };
+        stressed[k] = i64::from(now_stressed);
+        gain[k] = if now_stressed { stress_gain } else { one };
     }
     gain
 }
@@ -418,10 +425,11 @@ fn advance_factor<T: Real, const L: usize>(
 ) {
     let (omega, alpha, beta) = (model.omega[f], model.alpha[f], model.beta[f]);
     let alpha_down = model.alpha_down[f];
-    let (decay, drift, scale) = (model.decay[f], model.drift[f], model.shock_scale[f]);
+    let (decay, drift) = (model.decay[f], model.drift[f]);
     for k in 0..L {
+        // x' = e^{−κΔ}x + drift + s·√h·g·z (s inside the variance, see `Model`).
         let vol = variance[k].sqrt();
-        let shock = vol.mul(scale).mul(gain[k]).mul(z[k]);
+        let shock = vol.mul(gain[k]).mul(z[k]);
         level[k] = level[k].mul_add(decay, drift.add(shock));
         // h' = ω + h·(β + (α + γ·1[z<0])·z²): the GARCH sees the calm-regime shock √h·z.
         let weight = if z[k].is_negative() {
