@@ -1,10 +1,10 @@
-//! One scenario × 1,000 paths × 252 days × 20 factors, f32 and f64 inner loops
-//! (criterion reports the time per scenario; path-steps/s = 252,000 / time), then the
-//! 1- and 2-thread scaling over 20 scenarios printed by `measure_throughput`.
+//! One scenario × 1,000 paths × 252 days × 20 factors, f32 and f64 inner loops:
+//! criterion's "thrpt" is path-steps per second on one core. Thread scaling is in
+//! `benches/scaling.rs`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput as Elements};
 use std::hint::black_box;
-use stresslab_hedging::paths::throughput::{measure_throughput, representative_spec};
+use stresslab_hedging::paths::throughput::representative_spec;
 use stresslab_hedging::paths::{simulate_with, InnerLoop, PathBlock};
 
 const PATHS: usize = 1_000;
@@ -29,28 +29,5 @@ fn one_scenario(c: &mut Criterion) {
     group.finish();
 }
 
-fn thread_scaling(_: &mut Criterion) {
-    let spec = representative_spec(DAYS);
-    for inner in [InnerLoop::F32, InnerLoop::F64] {
-        for threads in [1, 2] {
-            let mut rates: Vec<f64> = (0..5)
-                .map(|_| {
-                    measure_throughput(&spec, 7, 20, PATHS, threads, inner)
-                        .unwrap()
-                        .path_steps_per_second_per_thread()
-                })
-                .collect();
-            rates.sort_by(f64::total_cmp);
-            let median = rates[rates.len() / 2];
-            println!(
-                "{inner:?} {threads} thread(s): median {:.3e} path-steps/s per thread, {:.3e} total; 1,000 x 1,000 x 252 would take {:.2} s",
-                median,
-                median * threads as f64,
-                1e3 * 1e3 * 252.0 / (median * threads as f64)
-            );
-        }
-    }
-}
-
-criterion_group!(benches, one_scenario, thread_scaling);
+criterion_group!(benches, one_scenario);
 criterion_main!(benches);

@@ -1,15 +1,15 @@
 //! The scalar f64 reference of the path engine: one path at a time, straight from the
-//! equations of the module doc, the house `Xoshiro256` stream and the exact normal
-//! quantile. Slow by design; the tests hold the fast kernels against it.
+//! equations of the module doc, the house `Xoshiro256` stream and Box–Muller in f64
+//! with std's ln, sin, cos. Slow by design; the tests hold the fast kernels against it.
 
 use super::kernel::{path_stream_seed, probability_threshold};
-use super::normal::exact_normal_from_bits;
+use super::normal::exact_normal_pair_from_bits;
 use super::{DailyCoefficients, PathBlock, PathSpec, PathSpecError};
 use crate::factors::N_FACTORS;
 use stresslab_analytics::rng::Xoshiro256;
 
-/// Same contract and random streams as [`super::simulate`], in scalar f64 with the exact
-/// normal quantile `stresslab_analytics::stats::normal_quantile`.
+/// Same contract and random streams as [`super::simulate`], in scalar f64 with the
+/// Box–Muller transform evaluated in f64 (std's ln, sin, cos).
 pub fn simulate_reference(
     spec: &PathSpec,
     seed: u64,
@@ -36,8 +36,7 @@ pub fn simulate_reference(
         for day in 1..=spec.horizon_days {
             for pair in 0..n / 2 {
                 let r = rng.next_u64();
-                eps[2 * pair] = exact_normal_from_bits(r as u32);
-                eps[2 * pair + 1] = exact_normal_from_bits((r >> 32) as u32);
+                (eps[2 * pair], eps[2 * pair + 1]) = exact_normal_pair_from_bits(r);
             }
             let u = (rng.next_u64() >> 32) as i64;
             stressed = if day == 1 {
