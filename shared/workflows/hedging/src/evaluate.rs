@@ -26,7 +26,8 @@ use crate::factors::{Currency, RiskFactor, N_FACTORS};
 use crate::paths::{simulate, PathBlock};
 use crate::programs::{HedgeDesk, HedgeProgram};
 use crate::scenarios::{
-    path_spec, CorrelationRegime, FxCorrelationCase, ScenarioConfig, ScenarioSpec,
+    path_spec_from_table, CorrelationRegime, CorrelationTable, FxCorrelationCase, ScenarioConfig,
+    ScenarioSpec,
 };
 use crate::valuation::{
     BookValues, CurveLoadings, ImpliedVols, Instrument, PathMarket, Revaluer,
@@ -178,6 +179,18 @@ pub struct Workspace {
     liabilities: Vec<Vec<f64>>,
     scratch: Vec<f64>,
     fr: Vec<f64>,
+    /// The 12 (regime × FX case) correlation factors, built on first use.
+    correlations: Option<std::rc::Rc<CorrelationTable>>,
+}
+
+impl Workspace {
+    fn correlations(&mut self, model: &EvalModel) -> Result<std::rc::Rc<CorrelationTable>, String> {
+        if self.correlations.is_none() {
+            let t = CorrelationTable::build(&model.config).map_err(|e| e.to_string())?;
+            self.correlations = Some(std::rc::Rc::new(t));
+        }
+        Ok(self.correlations.clone().expect("built above"))
+    }
 }
 
 /// Upper-tail VaR and CVaR of `losses` at confidence `alpha` (see the module header).
@@ -251,10 +264,12 @@ pub fn evaluate_scenario(
     ws: &mut Workspace,
     hist: &mut [Vec<u32>],
 ) -> Result<ScenarioResult, String> {
-    let ps = path_spec(
+    let table = ws.correlations(model)?;
+    let ps = path_spec_from_table(
         spec,
         &model.config,
         &model.calibration,
+        &table,
         model.horizon_days,
         &model.checkpoints,
     )

@@ -21,8 +21,12 @@ pub fn exp(x: f64) -> f64 {
     // ln 2 split so k·LN2_HI is exact for |k| < 2^11 (Cody–Waite).
     const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    // 1.5·2^52: adding it leaves k in the low mantissa bits (two's complement), which
+    // turns k into the exponent field with integer adds and shifts — SIMD-friendly, unlike
+    // an f64 → i64 conversion (no AVX2 instruction) or `round` (a libm call).
+    const SHIFTER: f64 = 6_755_399_441_055_744.0;
     let x = x.clamp(EXP_MIN, EXP_MAX);
-    let k = (x * LOG2E).round();
+    let k = (x * LOG2E).round_ties_even();
     let r = (x - k * LN2_HI) - k * LN2_LO;
     // Taylor coefficients 1/n!, n = 13 … 0: the truncation error at |r| = ln2/2 is
     // (0.347)^14/14! ≈ 4e-18, below half an ulp.
@@ -41,7 +45,8 @@ pub fn exp(x: f64) -> f64 {
     p = p * r + 1.0;
     p = p * r + 1.0;
     // 2^k from the exponent bits; k is in [-1010, 1010] after the clamp.
-    let scale = f64::from_bits(((k as i64 + 1023) as u64) << 52);
+    let k_bits = (k + SHIFTER).to_bits();
+    let scale = f64::from_bits(k_bits.wrapping_add(1023) << 52);
     p * scale
 }
 

@@ -5,7 +5,9 @@ use crate::book::{prepare_book, PensionBook};
 use crate::calibration::{calibrate, CalibrationInputs, KEY_TENORS_YEARS};
 use crate::evaluate::{DeskProgram, EvalModel, DRAWDOWN_DAYS};
 use crate::factors::{Currency, N_FACTORS};
-use crate::programs::{credit_programs, currency_programs, rates_programs, HedgeProgram};
+use crate::programs::{
+    credit_programs, currency_programs, rates_programs, HedgeProgram, PROGRAM_TENOR,
+};
 use crate::scenarios::{generate_scenarios, ScenarioConfig, ScenarioSpec};
 use crate::valuation::{CurveLoadings, ImpliedVols, Instrument, PathMarket, Revaluer};
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
@@ -82,11 +84,20 @@ pub fn prepare(
         zeros: &zeros,
         implied: &implied,
     };
+    // A year on, nothing moved: spot FX and spreads as today, curves keeping their shape
+    // in remaining time, implied vols as today. A program's loss on that path is its
+    // carry (see `programs`).
+    let one_year_on = PathMarket {
+        s: PROGRAM_TENOR,
+        ..at_snapshot
+    };
+    let assets = book.assets_usd;
     let desks = desks_raw.map(|progs| {
         progs
             .into_iter()
-            .map(|program| {
+            .map(|mut program| {
                 let mut inception = 0.0;
+                let mut unchanged = 0.0;
                 let legs = program
                     .legs
                     .iter()
@@ -101,9 +112,12 @@ pub fn prepare(
                         let mut v = [0.0];
                         revaluer.instrument_values(inst, &at_snapshot, 1, &mut v);
                         inception += n * v[0];
+                        revaluer.instrument_values(inst, &one_year_on, 1, &mut v);
+                        unchanged += n * v[0];
                         (i, *n)
                     })
                     .collect();
+                program.carry_bp = -(unchanged - inception) / assets * 1e4;
                 DeskProgram {
                     program,
                     legs,

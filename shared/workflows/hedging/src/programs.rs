@@ -2,10 +2,13 @@
 //! propose, sized on the pension's exposures at the snapshot.
 //!
 //! A program is a list of (instrument, notional); its cost is stated in bp of assets a
-//! year, split into premium (options' net premium, amortised over their life), carry
-//! (what the position pays over the year if markets do not move: forward points, fixed
-//! vs floating, CDS premium) and bid-ask (half the dealer spread on entry, from the
-//! stated quotes below — assumptions, typical of large-ticket institutional trades).
+//! year as carry — what the position loses over the year if markets do not move (spot
+//! FX and spreads unchanged, curves keeping their shape in remaining time): forward
+//! points, fixed against floating net of roll-down, CDS premium, options' time decay;
+//! computed by the same full revaluation as the scenarios (`model::prepare`) — plus
+//! bid-ask (half the dealer spread on entry, from the stated quotes below — assumptions,
+//! typical of large-ticket institutional trades). The options' upfront premium is shown
+//! for information; its decay is inside carry.
 
 use crate::book::{CashFlows, Curve, PensionBook, Rating};
 use crate::factors::Currency;
@@ -46,9 +49,12 @@ pub struct HedgeProgram {
     /// Short label for tables (`fwd 75% + risk reversal`).
     pub label: String,
     pub legs: Vec<(Instrument, f64)>,
-    /// Cost split, bp of assets a year.
+    /// Options' net upfront premium, bp of assets (informational: its decay is in carry).
     pub premium_bp: f64,
+    /// Loss over a year if markets do not move, bp of assets (negative: the program
+    /// earns). Set by `model::prepare`.
     pub carry_bp: f64,
+    /// Half the bid-ask spread on entry, bp of assets.
     pub bid_ask_bp: f64,
 }
 
@@ -65,7 +71,7 @@ impl HedgeProgram {
     }
 
     pub fn cost_bp(&self) -> f64 {
-        self.premium_bp + self.carry_bp + self.bid_ask_bp
+        self.carry_bp + self.bid_ask_bp
     }
 }
 
@@ -139,9 +145,6 @@ pub fn currency_programs(book: &PensionBook) -> Vec<HedgeProgram> {
                 },
                 n,
             ));
-            // Forward points: buying the currency forward at F instead of S costs
-            // (F − S) per unit over the year.
-            p.carry_bp += n * (f - spot) / assets * 1e4 / PROGRAM_TENOR;
             p.bid_ask_bp += n.abs() * spot * HALF_SPREAD_FX_FORWARD / assets * 1e4;
             if let Some(seagull) = overlay {
                 let vol = book.market.fx_vols[c.index()].unwrap_or(0.1);
@@ -173,7 +176,7 @@ pub fn currency_programs(book: &PensionBook) -> Vec<HedgeProgram> {
                         },
                         n,
                     ));
-                    p.premium_bp += n * premium / assets * 1e4 / PROGRAM_TENOR;
+                    p.premium_bp += n * premium / assets * 1e4;
                     p.bid_ask_bp += n.abs() * vega * HALF_SPREAD_FX_OPTION_VOL / assets * 1e4;
                 }
             }
@@ -374,7 +377,6 @@ pub fn rates_programs(book: &PensionBook) -> Vec<HedgeProgram> {
                     *n,
                 ));
                 let annuity: f64 = (1..=*years).map(|i| curve.discount(i as f64)).sum();
-                p.carry_bp += n * (fixing - par) * fx / assets * 1e4;
                 p.bid_ask_bp += n * annuity * HALF_SPREAD_SWAP * fx / assets * 1e4;
             }
             if collar {
@@ -409,7 +411,7 @@ pub fn rates_programs(book: &PensionBook) -> Vec<HedgeProgram> {
                         },
                         q * n,
                     ));
-                    p.premium_bp += q * n * premium * fx / assets * 1e4 / PROGRAM_TENOR;
+                    p.premium_bp += q * n * premium * fx / assets * 1e4;
                     p.bid_ask_bp += n * vega * HALF_SPREAD_SWAPTION_VOL * fx / assets * 1e4;
                 }
             }
@@ -482,7 +484,6 @@ pub fn credit_programs(book: &PensionBook, config: &ScenarioConfig) -> Vec<Hedge
             },
             n,
         ));
-        p.carry_bp = n * index_spread / assets * 1e4;
         p.bid_ask_bp = n * ann * HALF_SPREAD_INDEX_CDS / assets * 1e4;
         out.push(p);
     }
@@ -520,7 +521,6 @@ pub fn credit_programs(book: &PensionBook, config: &ScenarioConfig) -> Vec<Hedge
             },
             n,
         ));
-        p.carry_bp += n * b.spread / assets * 1e4;
         p.bid_ask_bp += n * ann * HALF_SPREAD_SINGLE_NAME_CDS / assets * 1e4;
     }
     out.push(p);
@@ -566,7 +566,7 @@ mod tests {
     }
 
     #[test]
-    fn forward_hedges_cover_their_ratio_and_cost_the_forward_points() {
+    fn forward_hedges_cover_their_ratio() {
         let book = prepare_book(&seed()).unwrap();
         let e = net_local_exposure(&book);
         // The seed is short EUR (EUR liabilities exceed EUR assets) and long JPY.
@@ -579,30 +579,6 @@ mod tests {
             };
             assert!((n + 0.95 * e[currency.index()]).abs() < 1e-6 * e[currency.index()].abs());
         }
-        // Carry is the forward points: buying EUR forward (EUR rates below USD) costs,
-        // selling JPY forward (JPY rates far below USD) earns — the seed's net carry is
-        // a gain.
-        let carry: f64 = f95
-            .legs
-            .iter()
-            .map(|(inst, n)| {
-                let Instrument::FxForward {
-                    currency, strike, ..
-                } = inst
-                else {
-                    panic!()
-                };
-                n * (strike - book.market.fx_spot[currency.index()])
-            })
-            .sum::<f64>()
-            / book.assets_usd
-            * 1e4;
-        assert!(
-            (f95.carry_bp - carry).abs() < 1e-9,
-            "{} vs {carry}",
-            f95.carry_bp
-        );
-        assert!(f95.carry_bp < 0.0);
         assert!(progs.iter().all(|p| p.bid_ask_bp >= 0.0));
     }
 }

@@ -358,16 +358,24 @@ impl<'a> Revaluer<'a> {
                 let x =
                     m.factor(RiskFactor::fx(c).expect("FX instruments are on foreign currencies"));
                 let vol = m.implied.fx[c.index()];
-                let df_d = self.path_discount(Currency::USD, tau, m, n);
-                let df_f = self.path_discount(c, tau, m, n);
                 let sd = vol * tau.sqrt();
+                // ln(S·DF_f / (K·DF_d)) = ln(S₀/K) + x − τ·(z_f − z_d) on the moved curves:
+                // no logarithm per path (a libm call would stop vectorisation).
+                let (zd0, zf0) = (self.curve(Currency::USD).zero(tau), self.curve(c).zero(tau));
+                let l = self.loadings.at(tau);
+                let (sd_, sf_) = (m.scores(Currency::USD), m.scores(c));
+                let log_moneyness0 = (fx0[c.index()] / strike).ln();
                 for p in 0..n {
+                    let zd = zd0 + sd_[0][p] * l[0] + sd_[1][p] * l[1] + sd_[2][p] * l[2];
+                    let zf = zf0 + sf_[0][p] * l[0] + sf_[1][p] * l[1] + sf_[2][p] * l[2];
+                    let (df_d, df_f) = (exp(-tau * zd), exp(-tau * zf));
                     let spot = fx0[c.index()] * exp(x[p]);
                     out[p] = if sd <= 1e-12 {
                         let intrinsic = if *call { spot - strike } else { strike - spot };
-                        intrinsic.max(0.0) * df_d[p].min(1.0)
+                        intrinsic.max(0.0) * df_d
                     } else {
-                        garman_kohlhagen(*call, spot * df_f[p], *strike * df_d[p], sd)
+                        let lm = log_moneyness0 + x[p] - tau * (zf - zd);
+                        garman_kohlhagen_log(*call, spot * df_f, strike * df_d, lm, sd)
                     };
                 }
             }
@@ -474,14 +482,15 @@ impl<'a> Revaluer<'a> {
                     q.amounts.push(0.25);
                     t += 0.25;
                 }
-                let (nodes, _) = self.nodes(Currency::USD, &q, 0.0, s, 1.0);
+                // Premiums already paid (no default is simulated: spread risk only).
+                let (nodes, paid_accruals) = self.nodes(Currency::USD, &q, 0.0, s, 1.0);
                 let sc = m.scores(Currency::USD);
                 let spread: Vec<f64> = x.iter().map(|&x| spread0 * exp(spread_beta * x)).collect();
                 let hazard: Vec<f64> = spread.iter().map(|s| s / (1.0 - recovery)).collect();
                 out.iter_mut().for_each(|x| *x = 0.0);
                 nodes.accumulate(sc, Some(&hazard), out);
                 for p in 0..n {
-                    out[p] *= spread[p] - coupon;
+                    out[p] = out[p] * (spread[p] - coupon) - coupon * paid_accruals;
                 }
             }
         }
@@ -511,7 +520,19 @@ impl<'a> Revaluer<'a> {
 /// `sd` = σ√τ.
 #[inline(always)]
 pub fn garman_kohlhagen(call: bool, fwd_pv: f64, strike_pv: f64, sd: f64) -> f64 {
-    let d1 = ((fwd_pv / strike_pv).ln() + 0.5 * sd * sd) / sd;
+    garman_kohlhagen_log(call, fwd_pv, strike_pv, (fwd_pv / strike_pv).ln(), sd)
+}
+
+/// [`garman_kohlhagen`] given `log_moneyness` = ln(fwd_pv / strike_pv).
+#[inline(always)]
+pub fn garman_kohlhagen_log(
+    call: bool,
+    fwd_pv: f64,
+    strike_pv: f64,
+    log_moneyness: f64,
+    sd: f64,
+) -> f64 {
+    let d1 = (log_moneyness + 0.5 * sd * sd) / sd;
     let d2 = d1 - sd;
     if call {
         fwd_pv * norm_cdf(d1) - strike_pv * norm_cdf(d2)

@@ -48,6 +48,7 @@ macro_rules! workflows {
 workflows!($
     Factor => stresslab_factor::FactorWorkflow,
     Liquidity => stresslab_liquidity::LiquidityWorkflow,
+    Hedging => stresslab_hedging::HedgingWorkflow,
 );
 
 /// The four operation Lambdas; each serves every workflow.

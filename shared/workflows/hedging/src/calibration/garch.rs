@@ -58,6 +58,11 @@ pub struct GjrGarchFit {
     pub log_likelihood: f64,
     /// Robust (Bollerslev–Wooldridge) standard errors of `(μ, ω, α, γ, β)`.
     pub std_errors: [f64; 5],
+    /// Largest conditional volatility the fitted model reached over its own sample, as a
+    /// multiple of the sample's volatility: how far the history says volatility can run
+    /// (the path engine's ceiling). Against the sample, not the model's unconditional
+    /// variance, which an integrated fit (persistence 1) does not have.
+    pub peak_vol_multiple: f64,
     pub observations: usize,
 }
 
@@ -136,6 +141,23 @@ fn log_likelihood(
         neg_prev = if e < 0.0 { e * e } else { 0.0 };
     }
     total
+}
+
+/// The largest conditional variance of the GJR filter over `returns` (the same
+/// recursion as the likelihood, from the same backcast).
+fn peak_conditional_variance(p: &Natural, returns: &[f64], backcast: f64) -> f64 {
+    let [mu, omega, alpha, gamma, beta] = *p;
+    let (mut h_prev, mut e2_prev, mut neg_prev) = (backcast, backcast, 0.5 * backcast);
+    let mut peak: f64 = 0.0;
+    for &r in returns {
+        let h = omega + alpha * e2_prev + gamma * neg_prev + beta * h_prev;
+        peak = peak.max(h);
+        let e = r - mu;
+        h_prev = h;
+        e2_prev = e * e;
+        neg_prev = if e < 0.0 { e * e } else { 0.0 };
+    }
+    peak
 }
 
 /// Nelder–Mead minimisation of `f` from `x0` with initial steps `step`; returns the
@@ -289,7 +311,14 @@ pub fn fit_gjr_garch(series: &str, returns_pct: &[f64]) -> Result<GjrGarchFit, C
     let p = to_natural(&x);
     let std_errors = robust_std_errors(&p, returns_pct, bc).map_err(fail)?;
     let persistence = p[2] + p[3] / 2.0 + p[4];
+    let sample_variance = {
+        let n = returns_pct.len() as f64;
+        let m = returns_pct.iter().sum::<f64>() / n;
+        returns_pct.iter().map(|r| (r - m) * (r - m)).sum::<f64>() / (n - 1.0)
+    };
+    let peak = peak_conditional_variance(&p, returns_pct, bc);
     Ok(GjrGarchFit {
+        peak_vol_multiple: (peak / sample_variance).sqrt(),
         mu: p[0],
         omega: p[1],
         alpha: p[2],

@@ -187,6 +187,9 @@ pub struct RatesCalibration {
     /// loadings (monthly), per year.
     pub slope_kappa: f64,
     pub curvature_kappa: f64,
+    /// Largest 12-month volatility of 5y-yield changes over the whole sample's (the
+    /// 1979–82 monetary experiment is in it): the ceiling of simulated rates vol.
+    pub peak_vol_multiple: f64,
 }
 
 /// Moody's Baa − Aaa spread.
@@ -205,6 +208,9 @@ pub struct CreditCalibration {
     /// AR(1) of the monthly log spread: φ and κ = −12 ln φ.
     pub log_spread_ar1_phi: f64,
     pub log_spread_kappa: f64,
+    /// Largest 12-month volatility of monthly log-spread changes over the whole
+    /// sample's (1930s, 2008): the ceiling of simulated spread vol.
+    pub peak_vol_multiple: f64,
 }
 
 /// A two-state volatility regime fit (calm, stressed) to daily returns.
@@ -446,8 +452,34 @@ pub fn calibrate_rates(zero: &ZeroYields) -> Result<RatesCalibration, Calibratio
             "AR(1) of the curvature",
             ar1_coefficient(&project(2)),
         )?,
+        peak_vol_multiple: rolling_peak_vol_multiple(
+            &y5.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>(),
+            PEAK_WINDOW_MONTHS,
+        ),
         loadings,
     })
+}
+
+/// Window of the rolling volatility whose peak bounds simulated volatility (a year of
+/// monthly changes).
+pub const PEAK_WINDOW_MONTHS: usize = 12;
+
+/// The largest rolling-window standard deviation of `changes` over their whole-sample
+/// standard deviation (1 for fewer observations than a window).
+pub fn rolling_peak_vol_multiple(changes: &[f64], window: usize) -> f64 {
+    let sd = |x: &[f64]| {
+        let n = x.len() as f64;
+        let m = x.iter().sum::<f64>() / n;
+        (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0)).sqrt()
+    };
+    if changes.len() <= window || window < 2 {
+        return 1.0;
+    }
+    let all = sd(changes);
+    if all <= 0.0 {
+        return 1.0;
+    }
+    changes.windows(window).map(sd).fold(0.0, f64::max) / all
 }
 
 /// Baa − Aaa log-spread volatility, the 2008 episode and the spread's mean reversion.
@@ -495,6 +527,7 @@ pub fn calibrate_credit(m: &MoodysYields) -> Result<CreditCalibration, Calibrati
         peak_over_pre_crisis: spread_2008_peak / spread_2007_mean,
         log_spread_ar1_phi: phi,
         log_spread_kappa: kappa_from_monthly_phi("AR(1) of the log spread", phi)?,
+        peak_vol_multiple: rolling_peak_vol_multiple(&d, PEAK_WINDOW_MONTHS),
     })
 }
 

@@ -394,3 +394,31 @@ fn a_bad_row_is_reported_with_its_file_line_and_field() {
         "{e}"
     );
 }
+
+#[test]
+fn the_rolling_peak_is_the_calmest_series_one_and_finds_a_volatile_year() {
+    // Alternating ±1 has the same volatility in every window: multiple ≈ 1 (the
+    // window's sample sd of 12 alternating values is a hair above the whole sample's).
+    let calm: Vec<f64> = (0..120)
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let m = rolling_peak_vol_multiple(&calm, 12);
+    assert!((m - 1.0).abs() < 0.05, "{m}");
+    // One year at five times the amplitude in ten: its window's sd is 5/sd_all.
+    let mut burst = calm.clone();
+    for x in burst.iter_mut().skip(48).take(12) {
+        *x *= 5.0;
+    }
+    let all = {
+        let n = burst.len() as f64;
+        let mean = burst.iter().sum::<f64>() / n;
+        (burst.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    };
+    let window_sd = (12.0 * 25.0 / 11.0f64).sqrt();
+    let m = rolling_peak_vol_multiple(&burst, 12);
+    assert!(
+        (m - window_sd / all).abs() < 1e-12,
+        "{m} vs {}",
+        window_sd / all
+    );
+}

@@ -30,9 +30,19 @@ pub(crate) trait Real: Copy + Default + Send + Sync + 'static {
     fn add(self, a: Self) -> Self;
     fn sqrt(self) -> Self;
     fn is_negative(self) -> bool;
+    fn min(self, a: Self) -> Self;
 }
 
 impl Real for f32 {
+    #[inline(always)]
+    fn min(self, a: Self) -> Self {
+        // `if` rather than f32::min: no NaN handling needed, and it compiles to vminps.
+        if a < self {
+            a
+        } else {
+            self
+        }
+    }
     #[inline(always)]
     fn add(self, a: Self) -> Self {
         self + a
@@ -68,6 +78,14 @@ impl Real for f32 {
 }
 
 impl Real for f64 {
+    #[inline(always)]
+    fn min(self, a: Self) -> Self {
+        if a < self {
+            a
+        } else {
+            self
+        }
+    }
     #[inline(always)]
     fn add(self, a: Self) -> Self {
         self + a
@@ -259,6 +277,8 @@ pub(crate) struct Model<T> {
     pub(crate) decay: [T; N],
     /// Drift over one day, μ(1 − e^{−κΔ})/κ (μΔ for κ = 0).
     pub(crate) drift: [T; N],
+    /// Ceiling of the (scaled) daily variance.
+    pub(crate) variance_cap: [T; N],
     pub(crate) stress_gain: T,
     pub(crate) start_threshold: i64,
     pub(crate) enter_threshold: i64,
@@ -277,6 +297,7 @@ impl<T: Real> Model<T> {
             variance: [T::default(); N],
             decay: [T::default(); N],
             drift: [T::default(); N],
+            variance_cap: [T::default(); N],
             stress_gain: T::from_f64(spec.regime.stress_vol_multiplier),
             start_threshold: probability_threshold(spec.regime.start_stressed),
             enter_threshold: probability_threshold(spec.regime.p_enter_stress),
@@ -295,6 +316,7 @@ impl<T: Real> Model<T> {
             m.variance[i] = T::from_f64(c.variance * s2);
             m.decay[i] = T::from_f64(c.decay);
             m.drift[i] = T::from_f64(c.drift);
+            m.variance_cap[i] = T::from_f64(c.variance_cap * s2);
         }
         m
     }
@@ -434,6 +456,7 @@ fn advance_factor<T: Real, const L: usize>(
     let (omega, alpha, beta) = (model.omega[f], model.alpha[f], model.beta[f]);
     let alpha_down = model.alpha_down[f];
     let (decay, drift) = (model.decay[f], model.drift[f]);
+    let cap = model.variance_cap[f];
     for k in 0..L {
         // x' = e^{−κΔ}x + drift + s·√h·g·z (s inside the variance, see `Model`).
         let vol = variance[k].sqrt();
@@ -446,6 +469,8 @@ fn advance_factor<T: Real, const L: usize>(
             alpha
         };
         let z2 = z[k].mul(z[k]);
-        variance[k] = variance[k].mul_add(weight.mul_add(z2, beta), omega);
+        variance[k] = variance[k]
+            .mul_add(weight.mul_add(z2, beta), omega)
+            .min(cap);
     }
 }

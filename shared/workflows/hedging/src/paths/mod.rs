@@ -73,6 +73,14 @@ pub struct FactorDynamics {
     /// Leverage: extra weight of negative shocks (0 = symmetric GARCH; negative, down to
     /// −α, when positive shocks raise volatility more).
     pub garch_gamma: f64,
+    /// Ceiling of the conditional volatility, as a multiple of `annual_vol` (≥ 1).
+    /// Simulated GARCH with Gaussian shocks has power-law tails in its variance: with a
+    /// persistence near 0.99, a million paths reach conditional vols of 20–30× the
+    /// unconditional (daily FX moves of 100%), which no market has shown and which would
+    /// dominate every tail figure. The ceiling is the largest conditional-to-
+    /// unconditional vol ratio the fitted model reached on its own history (see
+    /// `GjrGarchFit::peak_vol_multiple`): as bad as the data, not worse.
+    pub max_vol_multiple: f64,
 }
 
 /// A two-state Markov switch of volatility (calm ↔ stressed), path by path.
@@ -172,6 +180,12 @@ impl PathSpec {
                     return Err(bad(field, "must be ≥ 0"));
                 }
             }
+            if !(f.max_vol_multiple >= 1.0) {
+                return Err(bad(
+                    "max_vol_multiple",
+                    "must be ≥ 1 (a ceiling above the unconditional vol)",
+                ));
+            }
             // A negative γ (volatility rising more after *positive* shocks, as the
             // safe-haven yen's fit shows: it rallies in sell-offs) is a valid GJR model
             // as long as the variance stays positive: α + γ ≥ 0 (Glosten, Jagannathan &
@@ -257,6 +271,8 @@ pub(crate) struct DailyCoefficients {
     pub(crate) decay: f64,
     pub(crate) shock_scale: f64,
     pub(crate) drift: f64,
+    /// Ceiling of the daily variance: `variance · max_vol_multiple²`.
+    pub(crate) variance_cap: f64,
 }
 
 impl DailyCoefficients {
@@ -287,6 +303,7 @@ impl DailyCoefficients {
             decay,
             shock_scale,
             drift,
+            variance_cap: variance * f.max_vol_multiple * f.max_vol_multiple,
         }
     }
 }

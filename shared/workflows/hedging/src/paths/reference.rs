@@ -56,7 +56,8 @@ pub fn simulate_reference(
                 let shock = h[f].sqrt() * c[f].shock_scale * gain * z;
                 x[f] = c[f].decay * x[f] + c[f].drift + shock;
                 let weight = c[f].alpha + if z < 0.0 { c[f].gamma } else { 0.0 };
-                h[f] = c[f].omega + weight * h[f] * z * z + c[f].beta * h[f];
+                h[f] =
+                    (c[f].omega + weight * h[f] * z * z + c[f].beta * h[f]).min(c[f].variance_cap);
             }
             if spec.checkpoints.get(next_checkpoint) == Some(&day) {
                 for (f, level) in x.iter().enumerate() {

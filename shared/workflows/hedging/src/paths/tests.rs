@@ -42,6 +42,7 @@ fn constant_vol(annual_vol: f64) -> FactorDynamics {
         garch_alpha: 0.0,
         garch_beta: 0.0,
         garch_gamma: 0.0,
+        max_vol_multiple: 1e3,
     }
 }
 
@@ -230,6 +231,7 @@ fn garch_keeps_the_unconditional_variance() {
         garch_alpha: 0.06,
         garch_beta: 0.88,
         garch_gamma: 0.08,
+        max_vol_multiple: 1e3,
     };
     let mut spec = uniform_spec(100, f);
     spec.checkpoints = (1..=100).collect();
@@ -390,6 +392,7 @@ fn negative_shocks_raise_next_day_variance_more() {
         garch_alpha: 0.05,
         garch_beta: 0.8,
         garch_gamma: 0.2,
+        max_vol_multiple: 1e3,
     };
     let mut spec = uniform_spec(2, f);
     spec.checkpoints = vec![1, 2];

@@ -93,6 +93,7 @@ pub fn representative_spec(horizon_days: u32) -> PathSpec {
         garch_alpha: a,
         garch_beta: b,
         garch_gamma: g,
+        max_vol_multiple: 1e3,
     };
     let fx = (0.04, 0.94, 0.01);
     let rates = (0.05, 0.92, 0.02);

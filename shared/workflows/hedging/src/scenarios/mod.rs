@@ -425,6 +425,7 @@ fn dynamics_from_fit(annual_vol: f64, fit: &GjrGarchFit) -> FactorDynamics {
         garch_alpha: fit.alpha,
         garch_beta: fit.beta.min(MAX_GARCH_PERSISTENCE - shock).max(0.0),
         garch_gamma: fit.gamma,
+        max_vol_multiple: fit.peak_vol_multiple.max(1.0),
     }
 }
 
@@ -445,6 +446,7 @@ pub fn factor_dynamics(
         garch_alpha: 0.0,
         garch_beta: 0.0,
         garch_gamma: 0.0,
+        max_vol_multiple: 1.0,
     }; N_FACTORS];
     for (i, f) in RiskFactor::ALL.into_iter().enumerate() {
         out[i] = match f.class() {
@@ -480,6 +482,7 @@ pub fn factor_dynamics(
                     garch_alpha: rates_alpha,
                     garch_beta: rates_beta,
                     garch_gamma: 0.0,
+                    max_vol_multiple: rates.peak_vol_multiple.max(1.0),
                 }
             }
             FactorClass::Credit => {
@@ -495,6 +498,7 @@ pub fn factor_dynamics(
                     garch_alpha: equity_fit.alpha + equity_fit.gamma / 2.0,
                     garch_beta: equity_fit.beta,
                     garch_gamma: 0.0,
+                    max_vol_multiple: credit.peak_vol_multiple.max(1.0),
                 }
             }
             FactorClass::Equity => FactorDynamics {

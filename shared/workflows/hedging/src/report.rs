@@ -1,0 +1,392 @@
+//! The hedging run's deliverables: `results.json` (every persona figure and table, the
+//! cross-scenario comparison of every combination, one summary row per scenario),
+//! `summary.md` and a self-contained `report.html`.
+//!
+//! The integration — robust program against the program best in the median scenario,
+//! the cost of robustness, the frontier and the funding-ratio distributions — is
+//! computed here from the aggregate ([`crate::analysis`]); everything else is the
+//! personas' findings, drawn as they computed them.
+
+use crate::analysis::{integrate, Integration};
+use crate::evaluate::{FR_HIST_BINS, FR_HIST_LO, FR_HIST_WIDTH};
+use crate::{HedgingAggregate, HedgingPersona, HedgingRun};
+use serde_json::{json, Value};
+use stresslab_core::engine::{Deliverables, PersonaRole, RunContext};
+use stresslab_core::findings::{Chart, ChartKind, ChartSeries, Findings, Unit};
+use stresslab_core::report::persona::{chart_svg, headlines, persona_body};
+use stresslab_core::report::{self, money, pct, Cell, Column, Estimate, Header, Table};
+use stresslab_core::results::{envelope, Horizon};
+use stresslab_core::svg;
+
+pub fn horizon(run: &HedgingRun) -> String {
+    format!(
+        "{} business days from the snapshot ({} Monte Carlo paths in each of {} volatility scenarios); costs per year",
+        run.params.horizon_days, run.params.paths, run.params.scenarios
+    )
+}
+
+fn integration(run: &HedgingRun, agg: &HedgingAggregate) -> Option<Integration> {
+    integrate(
+        &run.eval,
+        agg,
+        run.params.max_funding_ratio_vol,
+        run.params.max_cost_bp,
+    )
+}
+
+pub fn facts(
+    ctx: &RunContext,
+    run: &HedgingRun,
+    agg: &HedgingAggregate,
+    findings: &[Findings],
+) -> Value {
+    let i = integration(run, agg);
+    json!({
+        "pension": run.eval.book.name,
+        "assets": run.eval.book.assets_usd,
+        "funded_ratio": run.eval.book.funded_ratio(),
+        "base_currency": ctx.base_currency,
+        "scenarios": agg.results.len(),
+        "paths": run.params.paths,
+        "horizon_business_days": run.params.horizon_days,
+        "robust_program": i.as_ref().map(|i| i.combos[i.robust].label.clone()),
+        "robust_cost_bp": i.as_ref().map(|i| i.combos[i.robust].cost_bp),
+        "median_best_program": i.as_ref().map(|i| i.combos[i.median_best].label.clone()),
+        "cost_of_robustness_bp": i.as_ref().map(|i| i.cost_of_robustness_bp),
+        "worst_case_gain": i.as_ref().map(|i| i.worst_case_gain),
+        "headlines": findings.iter().map(|f| json!({"persona": f.persona, "headline": f.headline})).collect::<Vec<_>>(),
+    })
+}
+
+pub fn template_narrative(run: &HedgingRun, agg: &HedgingAggregate) -> String {
+    let b = &run.eval.book;
+    let mut s = vec![format!(
+        "{} (assets {}, funded at {:.1}%) was run through {} volatility scenarios × {} Monte Carlo paths over {} business days; {} combinations of currency, rates and credit hedge programs were revalued in full on the same paths.",
+        b.name,
+        money(b.assets_usd, "USD"),
+        b.funded_ratio() * 100.0,
+        agg.results.len(),
+        run.params.paths,
+        run.params.horizon_days,
+        run.eval.combos()
+    )];
+    if let Some(i) = integration(run, agg) {
+        let (r, mb, u) = (
+            &i.combos[i.robust],
+            &i.combos[i.median_best],
+            &i.combos[i.unhedged],
+        );
+        s.push(format!(
+            "The robust program ({}; {:.1} bp a year) lifts the worst scenario's mean of the worst 5% funding ratios from {:.3} unhedged to {:.3}, and meets the {:.0}-point funding-ratio volatility objective in {} of scenarios (unhedged: {}).",
+            r.label,
+            r.cost_bp,
+            u.worst_fr_cvar95,
+            r.worst_fr_cvar95,
+            run.params.max_funding_ratio_vol * 100.0,
+            pct(r.share_meeting_vol_target),
+            pct(u.share_meeting_vol_target)
+        ));
+        if i.robust == i.median_best {
+            s.push("The same program is also the best in the median scenario: robustness costs nothing here.".into());
+        } else {
+            s.push(format!(
+                "The program best in the median scenario ({}; {:.1} bp) would be {:.3} points worse in the worst case; robustness costs {:+.1} bp a year and {:.3} points of tail funding ratio in the median scenario.",
+                mb.label, mb.cost_bp, i.worst_case_gain, i.cost_of_robustness_bp, i.median_case_cost
+            ));
+        }
+    }
+    s.join(" ")
+}
+
+fn persona_section(findings: &[Findings], p: HedgingPersona, cur: &str) -> String {
+    findings
+        .iter()
+        .find(|f| f.persona == p.name())
+        .map(|f| persona_body(f, cur, &|_| false))
+        .unwrap_or_default()
+}
+
+fn fr_histogram(title: &str, counts: &[u32]) -> String {
+    let edges: Vec<f64> = (0..=FR_HIST_BINS)
+        .map(|b| FR_HIST_LO + b as f64 * FR_HIST_WIDTH)
+        .collect();
+    // Under- and overflow are folded into the end bins for the drawing.
+    let mut c: Vec<u64> = counts[1..=FR_HIST_BINS]
+        .iter()
+        .map(|&x| u64::from(x))
+        .collect();
+    c[0] += u64::from(counts[0]);
+    c[FR_HIST_BINS - 1] += u64::from(counts[FR_HIST_BINS + 1]);
+    // Trim empty tails so the mass is readable.
+    let first = c.iter().position(|&x| x > 0).unwrap_or(0);
+    let last = c.iter().rposition(|&x| x > 0).unwrap_or(FR_HIST_BINS - 1);
+    svg::histogram(
+        title,
+        &edges[first..=last + 1],
+        &c[first..=last],
+        &svg::Axis::plain("Funding ratio at the horizon", ""),
+        "paths × scenarios",
+        &[],
+    )
+}
+
+fn integration_html(run: &HedgingRun, agg: &HedgingAggregate, i: &Integration) -> String {
+    let cur = "USD";
+    let mut t = Table::new(
+        "Robust program, program best in the median scenario, and no hedge (across the scenario design; tail FR = mean of the worst 5% horizon funding ratios)",
+        vec![
+            Column::text("Program"),
+            Column::number("Cost (bp/yr)", 1),
+            Column::number("Worst-case tail FR", 3),
+            Column::number("Median tail FR", 3),
+            Column::number("Median FR vol", 3),
+            Column::percent("Scenarios meeting FR-vol objective"),
+            Column::percent(&format!("P(FR < {:.0}%), median scenario", run.params.funded_ratio_floor * 100.0)),
+            Column::money("Worst surplus CVaR 99%", cur),
+        ],
+    );
+    for (name, k) in [
+        ("Robust", i.robust),
+        ("Best in median scenario", i.median_best),
+        ("No hedge", i.unhedged),
+    ] {
+        let c = &i.combos[k];
+        t.row(vec![
+            Cell::Text(format!("{name}: {}", c.label)),
+            Cell::Number(c.cost_bp),
+            Cell::Number(c.worst_fr_cvar95),
+            Cell::Number(c.median_fr_cvar95),
+            Cell::Number(c.median_fr_vol),
+            Cell::Number(c.share_meeting_vol_target),
+            Cell::Number(c.median_p_below_floor),
+            Cell::Number(c.worst_surplus_cvar99),
+        ]);
+    }
+    let affordable: Vec<_> = i.combos.iter().filter(|c| c.affordable).collect();
+    let frontier = Chart {
+        key: "frontier".into(),
+        title: format!(
+            "Cost against worst-case tail funding ratio: every combination within the {:.0} bp cap",
+            run.params.max_cost_bp
+        ),
+        kind: ChartKind::Scatter,
+        labels: affordable
+            .iter()
+            .map(|c| {
+                if c.efficient {
+                    format!("★ {}", c.label)
+                } else {
+                    String::new()
+                }
+            })
+            .collect(),
+        x: affordable.iter().map(|c| c.cost_bp).collect(),
+        x_label: "Cost, bp of assets a year".into(),
+        x_unit: Unit::Ratio,
+        y_label: "Worst-scenario mean of the worst 5% funding ratios".into(),
+        y_unit: Unit::Ratio,
+        series: vec![ChartSeries {
+            name: "Combinations".into(),
+            values: affordable.iter().map(|c| c.worst_fr_cvar95).collect(),
+        }],
+    };
+    let mut by_vol = Table::new(
+        "The robust program by the scenario's equity volatility (tercile): median funding-ratio volatility, unhedged and hedged",
+        vec![Column::text("Equity vol tercile"), Column::number("Unhedged FR vol", 3), Column::number("Robust FR vol", 3), Column::percent("Robust meets objective")],
+    );
+    let mut vols: Vec<f64> = agg.results.iter().map(|r| r.equity_vol).collect();
+    vols.sort_by(f64::total_cmp);
+    let cut = |p: f64| stresslab_analytics::stats::quantile(&vols, p);
+    let (t1, t2) = (cut(1.0 / 3.0), cut(2.0 / 3.0));
+    for (name, lo, hi) in [
+        ("low", f64::NEG_INFINITY, t1),
+        ("mid", t1, t2),
+        ("high", t2, f64::INFINITY),
+    ] {
+        let rs: Vec<_> = agg
+            .results
+            .iter()
+            .filter(|r| r.equity_vol > lo && r.equity_vol <= hi)
+            .collect();
+        if rs.is_empty() {
+            continue;
+        }
+        let med = |k: usize| {
+            let mut v: Vec<f64> = rs.iter().map(|r| f64::from(r.combos[k].fr_vol)).collect();
+            v.sort_by(f64::total_cmp);
+            stresslab_analytics::stats::quantile(&v, 0.5)
+        };
+        let meets = rs
+            .iter()
+            .filter(|r| f64::from(r.combos[i.robust].fr_vol) < run.params.max_funding_ratio_vol)
+            .count() as f64
+            / rs.len() as f64;
+        by_vol.row(vec![
+            Cell::Text(name.into()),
+            Cell::Number(med(i.unhedged)),
+            Cell::Number(med(i.robust)),
+            Cell::Number(meets),
+        ]);
+    }
+    format!(
+        "{}{}{}{}",
+        report::paragraph(&format!(
+            "Robust: the combination with the best worst-case tail funding ratio among those costing at most {:.0} bp a year. Best in the median scenario: the best tail funding ratio in scenario {} (the median unhedged funding-ratio volatility). Cost of robustness: {:+.1} bp a year; it buys {:.3} points of worst-case tail funding ratio and gives up {:.3} in the median scenario.",
+            run.params.max_cost_bp, i.median_scenario, i.cost_of_robustness_bp, i.worst_case_gain, i.median_case_cost
+        )),
+        t.to_html(),
+        report::figures(&[
+            chart_svg(&frontier, cur),
+            fr_histogram("Horizon funding ratio, no hedge (all paths of all scenarios)", &agg.fr_histograms[i.unhedged]),
+            fr_histogram("Horizon funding ratio, robust program", &agg.fr_histograms[i.robust]),
+        ]),
+        by_vol.to_html()
+    )
+}
+
+const METHODS_HTML: &str = "<ul>\
+<li><strong>Scenarios</strong> are volatility hyperparameters — FX vol per pair, rate vol per curve, credit spread vol, equity vol — sampled by Latin hypercube with rank-correlated vols (Iman &amp; Conover 1982), crossed with correlation regimes (normal, stress, crisis) and FX correlation cases (base, stress, safe-haven flip, decoupling). A share of scenarios is a share of the design, not a probability.</li>\
+<li><strong>Paths</strong>: twenty factors (six FX rates, level/slope/curvature of the USD, EUR and GBP curves from a PCA of US zero yields, IG and HY log spreads, three equity markets), daily, with GJR-GARCH volatility clustering and leverage fitted to the bundled history, a two-state volatility regime, mean reversion of rates and spreads; each path from its own (seed, scenario, path) stream, the same paths for every program.</li>\
+<li><strong>Revaluation</strong> is full at each checkpoint: bonds and liabilities on the moved curves and spreads, FX forwards and Garman–Kohlhagen options, swaps, Bachelier swaptions and CDS at the scenario's volatility. Curves keep their shape in remaining time (roll-down); coupons and benefits due are paid.</li>\
+<li><strong>Tail FR</strong> is the mean of the worst 5% horizon funding ratios of a scenario; VaR and CVaR are of the surplus loss over the horizon; funding-ratio volatility is annualised; drawdowns are the largest fall from the running peak seen at days 21, 63, 126 and 252.</li>\
+<li><strong>Costs</strong> per year: option premiums, carry (forward points, fixed against floating, CDS premium) and half the bid-ask spread on entry.</li>\
+<li><strong>Recommendations</strong> cite the figures they rest on, in brackets.</li></ul>";
+
+fn results_body(run: &HedgingRun, agg: &HedgingAggregate, i: Option<&Integration>) -> Value {
+    let m = &run.eval;
+    let rows: Vec<Value> = agg
+        .results
+        .iter()
+        .map(|r| {
+            let pick = |k: usize| {
+                let c = &r.combos[k];
+                json!({"fr_mean": c.fr_mean, "fr_vol": c.fr_vol, "fr_cvar95": c.fr_cvar95, "p_below_floor": c.p_below_floor, "surplus_var95": c.surplus_var95, "surplus_cvar99": c.surplus_cvar99})
+            };
+            json!({
+                "id": r.id,
+                "regime": r.regime,
+                "fx_case": r.fx_case,
+                "mean_fx_vol": r.mean_fx_vol,
+                "usd_rate_vol_bp": r.usd_rate_vol_bp,
+                "credit_spread_vol": r.credit_spread_vol,
+                "equity_vol": r.equity_vol,
+                "unhedged": i.map(|i| pick(i.unhedged)),
+                "robust": i.map(|i| pick(i.robust)),
+            })
+        })
+        .collect();
+    json!({
+        "pension": {
+            "name": m.book.name,
+            "assets": m.book.assets_usd,
+            "liabilities": m.book.liabilities_usd,
+            "funded_ratio": m.book.funded_ratio(),
+        },
+        "settings": run.params,
+        "scenario_count": agg.results.len(),
+        "failures": agg.failures.iter().map(|(id, why)| json!({"id": id, "reason": why})).collect::<Vec<_>>(),
+        "programs": m.desks.iter().map(|d| d.iter().map(|p| json!({
+            "desk": p.program.desk,
+            "label": p.program.label,
+            "cost_bp": p.program.cost_bp(),
+            "premium_bp": p.program.premium_bp,
+            "carry_bp": p.program.carry_bp,
+            "bid_ask_bp": p.program.bid_ask_bp,
+            "legs": p.legs.len(),
+        })).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "integration": i,
+        "scenarios": rows,
+    })
+}
+
+pub fn render(
+    ctx: &RunContext,
+    run: &HedgingRun,
+    agg: &HedgingAggregate,
+    findings: &[Findings],
+    narrative: &str,
+) -> Deliverables {
+    let cur = &ctx.base_currency;
+    let horizon = horizon(run);
+    let estimates = [
+        Estimate::new("Paths", "GJR-GARCH factors with a volatility regime, fitted to bundled FX, S&P 500, zero-yield and Moody's history"),
+        Estimate::new("Revaluation", "full, at checkpoints: curves by PCA components with roll-down, spreads, Garman–Kohlhagen, Bachelier, flat-hazard CDS"),
+        Estimate::new("Costs", "premium, carry and half bid-ask per year; execution impact by the square-root law"),
+    ];
+    let title = format!("Hedging stress test — {}", run.eval.book.name);
+    let header = Header {
+        title: &title,
+        run: ctx,
+        horizon: &horizon,
+        estimates: &estimates,
+    };
+    let integ = integration(run, agg);
+    let mut sections = vec![report::section(
+        "Executive summary",
+        "",
+        &format!(
+            "<div class=\"narrative\">{}</div>{}",
+            report::paragraph(narrative),
+            headlines(findings)
+        ),
+    )];
+    sections.push(report::section(
+        "Portfolio risk",
+        "",
+        &persona_section(findings, HedgingPersona::PortfolioRiskManager, cur),
+    ));
+    if let Some(i) = &integ {
+        sections.push(report::section(
+            "Robust program",
+            "Every combination of the desks' programs judged on the same paths in every scenario.",
+            &integration_html(run, agg, i),
+        ));
+    }
+    sections.push(report::section(
+        "Currency",
+        "",
+        &persona_section(findings, HedgingPersona::CurrencyRiskSpecialist, cur),
+    ));
+    sections.push(report::section(
+        "Interest rates",
+        "",
+        &persona_section(findings, HedgingPersona::InterestRateStrategist, cur),
+    ));
+    sections.push(report::section(
+        "Credit",
+        "",
+        &persona_section(findings, HedgingPersona::CreditExposureAnalyst, cur),
+    ));
+    sections.push(report::section(
+        "Execution",
+        "",
+        &persona_section(findings, HedgingPersona::ExecutionStrategist, cur),
+    ));
+    sections.push(report::section("How to read this report", "", METHODS_HTML));
+    let html = report::page(&header, &sections);
+    let mut md = header.markdown();
+    md.push_str(&format!("{}\n\n", report::markdown_text(narrative)));
+    for f in findings {
+        md.push_str(&format!(
+            "- **{}**: {}\n",
+            f.persona,
+            report::markdown_text(&f.headline)
+        ));
+    }
+    let body = results_body(run, agg, integ.as_ref());
+    let results = envelope(
+        ctx,
+        run.eval.book.assets_usd,
+        Horizon {
+            description: &horizon,
+        },
+        narrative,
+        findings,
+        body,
+    );
+    Deliverables {
+        results_json: serde_json::to_vec_pretty(&results).unwrap_or_default(),
+        summary_md: md,
+        report_html: html,
+    }
+}
