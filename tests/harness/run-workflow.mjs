@@ -15,6 +15,10 @@
 //   {"status":"SUCCEEDED","output":{...},"largestState":{...}}  (exit 0), or
 //   {"status":"FAILED","error":"...","cause":"...", ...}         (exit 1).
 // Exit 2 means the harness itself could not run (bad input, unknown placeholder).
+//
+// A Distributed Map (the hedging fan-out) runs inline here: aws-local-stepfunctions has
+// no distributed mode. The rewrite is `inlineDistributedMaps` in lib/local-sfn.mjs,
+// applied by `loadDefinition` — the one place the harness departs from the ASL file.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

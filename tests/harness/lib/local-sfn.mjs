@@ -88,7 +88,10 @@ export function localSubstitutions(names, values = {}, region = 'us-east-1') {
   return out;
 }
 
-/** Load an ASL file and fill its placeholders; an unfilled one is an error. */
+/**
+ * Load an ASL file and fill its placeholders; an unfilled one is an error. Distributed
+ * Maps come back inline (see `inlineDistributedMaps`): every local run goes through here.
+ */
 export function loadDefinition(path, substitutions) {
   let text = readFileSync(path, 'utf8');
   for (const [name, value] of Object.entries(substitutions)) {
@@ -96,7 +99,45 @@ export function loadDefinition(path, substitutions) {
   }
   const left = placeholders(text);
   if (left.length > 0) throw new Error(`unsubstituted placeholders in ${path}: ${left.join(', ')}`);
-  return JSON.parse(text);
+  return inlineDistributedMaps(JSON.parse(text));
+}
+
+/**
+ * THE ONE PLACE the harness departs from the ASL as written: every Map state in
+ * DISTRIBUTED mode is run INLINE. Why: aws-local-stepfunctions has no distributed mode
+ * (no child executions, no Map Runs; 3.0.0 does not even read ProcessorConfig, so it
+ * would run the Map inline anyway while silently ignoring every distributed-only field),
+ * and the hedging state machine fans its partitions out with a Distributed Map so that
+ * AWS can run thousands at once. Doing it here, explicitly, keeps that departure in
+ * one visible place and refuses the fields whose meaning inline would change.
+ *
+ * What stays the same: the item list (ItemsPath), the item processor's states with their
+ * Retry, every payload, MaxConcurrency, ResultPath and the Map's Catch, so each
+ * partition is computed exactly as a child execution computes it. What differs: the
+ * distributed-only fields are dropped — ExecutionType, Label, and a
+ * ToleratedFailurePercentage/ToleratedFailureCount of 0 (inline already fails on the first
+ * failed item) — and a failed partition reaches the Catch under its own error name
+ * instead of States.ExceedToleratedFailureThreshold. Anything inline cannot mean the same
+ * (ItemReader, ItemBatcher, ResultWriter, a non-zero tolerance) is refused, not dropped.
+ */
+export function inlineDistributedMaps(definition) {
+  for (const [name, state] of Object.entries(definition.States ?? {})) {
+    const processor = state.ItemProcessor ?? state.Iterator;
+    if (state.Type === 'Map' && processor?.ProcessorConfig?.Mode === 'DISTRIBUTED') {
+      for (const field of ['ItemReader', 'ItemBatcher', 'ResultWriter']) {
+        if (field in state) throw new Error(`Map ${name}: the harness cannot run ${field} inline`);
+      }
+      for (const field of ['ToleratedFailurePercentage', 'ToleratedFailureCount']) {
+        if ((state[field] ?? 0) !== 0) throw new Error(`Map ${name}: ${field} ${state[field]} has no inline equivalent`);
+        delete state[field];
+      }
+      delete state.Label;
+      processor.ProcessorConfig = { Mode: 'INLINE' };
+    }
+    if (processor) inlineDistributedMaps(processor);
+    for (const branch of state.Branches ?? []) inlineDistributedMaps(branch);
+  }
+  return definition;
 }
 
 /** Every Task state (name -> definition), including those inside Map and Parallel. */
