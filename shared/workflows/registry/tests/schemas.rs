@@ -1,7 +1,8 @@
 //! The JSON Schemas in `schemas/` are what the outputs and inputs really look like,
-//! checked with a real JSON Schema validator (draft 2020-12): the sample portfolio
-//! validates, a portfolio a tool got wrong does not, and every workflow's results.json
-//! from a real run (its `events/<workflow>.execution.json`) validates against
+//! checked with a real JSON Schema validator (draft 2020-12): each workflow's sample
+//! portfolio validates (the factor book, the liquidity fund, the hedging pension), a
+//! portfolio a tool got wrong does not, and every workflow's results.json from a real run
+//! (its `events/<workflow>.execution.json`) validates against
 //! `schemas/<workflow>-results.schema.json`.
 
 use serde_json::Value;
@@ -67,6 +68,25 @@ fn the_sample_portfolio_validates_and_malformed_ones_do_not() {
     let mut bad_type = fund;
     bad_type["investors"][0]["type"] = "hedgie".into();
     assert!(!v.is_valid(&bad_type), "an unknown investor type must fail");
+    // The hedging workflow's seed pension, with its liabilities and market snapshot.
+    let pension = json(&repo().join("events/inputs/seed_pension.json"));
+    assert!(
+        errors(&v, &pension).is_empty(),
+        "{:?}",
+        errors(&v, &pension)
+    );
+    let mut contribution = pension.clone();
+    contribution["liabilities"]["cash_flows"]["USD"][0] = (-1.0).into();
+    assert!(
+        !v.is_valid(&contribution),
+        "a negative benefit payment must fail"
+    );
+    let mut percent = pension.clone();
+    percent["market"]["curves"]["USD"]["zero_rates"][0] = 5.3.into();
+    assert!(!v.is_valid(&percent), "a zero rate in percent must fail");
+    let mut rating = pension;
+    rating["market"]["credit_spreads"]["CCC"] = 0.08.into();
+    assert!(!v.is_valid(&rating), "an unknown rating must fail");
 }
 
 /// Workflows whose personas do not write their tables yet, so the "tables are mostly
