@@ -1,8 +1,10 @@
 //! The deployment agrees with the registry: every workflow's Lambdas have a crate, a
 //! template function and a sample event; every workflow has its state machine in the
 //! template, with its personas arranged by their dependency graph (independent ones in
-//! one Parallel state, each after the personas it reads); and nothing is left over — no
-//! crate, function, event or ASL file the registry does not know.
+//! one Parallel state, each after the personas it reads); a state machine with a
+//! Distributed Map may start, describe and stop its own child executions and no other
+//! state machine has any Step Functions grant; and nothing is left over — no crate,
+//! function, event or ASL file the registry does not know.
 //!
 //! Adds nothing to the deployment: it only reads `template.yaml`, `statemachines/`,
 //! `functions/` and `events/`.
@@ -182,4 +184,138 @@ fn every_workflow_has_its_state_machine_with_personas_ordered_by_their_graph() {
             }
         }
     }
+}
+
+/// Every Map state in DISTRIBUTED mode of a definition (Parallel branches and item
+/// processors included), by name.
+fn distributed_maps(graph: &Value, out: &mut Vec<(String, Value)>) {
+    for (name, state) in graph["States"].as_object().into_iter().flatten() {
+        let processor = if state["ItemProcessor"].is_object() {
+            &state["ItemProcessor"]
+        } else {
+            &state["Iterator"]
+        };
+        if state["Type"] == "Map" && processor["ProcessorConfig"]["Mode"] == "DISTRIBUTED" {
+            out.push((name.clone(), state.clone()));
+        }
+        if processor.is_object() {
+            distributed_maps(processor, out);
+        }
+        for branch in state["Branches"].as_array().into_iter().flatten() {
+            distributed_maps(branch, out);
+        }
+    }
+}
+
+/// The template text of the state machine resource that deploys `definition_uri`, and
+/// its logical id.
+fn state_machine_resource<'t>(template: &'t str, definition_uri: &str) -> (String, &'t str) {
+    let at = template
+        .find(&format!("DefinitionUri: {definition_uri}\n"))
+        .unwrap_or_else(|| panic!("template.yaml does not deploy {definition_uri}"));
+    // Resources sit at two spaces of indentation: `\n  Name:\n`.
+    let start = template[..at]
+        .rmatch_indices("\n  ")
+        .find(|(i, _)| {
+            let line = &template[i + 3..];
+            !line.starts_with(' ') && !line.starts_with('#')
+        })
+        .map(|(i, _)| i + 1)
+        .expect("a resource before DefinitionUri");
+    let end = template[at..]
+        .match_indices("\n  ")
+        .find(|(i, _)| {
+            let line = &template[at + i + 3..];
+            !line.starts_with(' ') && !line.starts_with('#')
+        })
+        .map_or(template.len(), |(i, _)| at + i + 1);
+    let logical = template[start..]
+        .trim_start()
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    (logical, &template[start..end])
+}
+
+/// A Distributed Map runs its items as child executions of its own state machine, so
+/// that state machine's role must be allowed to start them and to describe and stop
+/// them — on itself only (a fixed name makes its ARN nameable without a circular
+/// reference) — and a state machine without one gets no Step Functions grant at all.
+/// Its children must be STANDARD when a task may outlive Express's five minutes.
+#[test]
+fn a_distributed_map_has_its_child_execution_grant_and_only_it_does() {
+    let template = read(&repo().join("template.yaml"));
+    let mut distributed_somewhere = false;
+    for w in catalog() {
+        let asl: Value = serde_json::from_str(&read(&repo().join(&w.state_machine))).unwrap();
+        let mut maps = Vec::new();
+        distributed_maps(&asl, &mut maps);
+        let (logical, resource) = state_machine_resource(&template, &w.state_machine);
+        let own_name = format!("${{AWS::StackName}}-{logical}");
+        if maps.is_empty() {
+            assert!(
+                !resource.contains("states:"),
+                "{logical}: no Distributed Map, so no Step Functions grant"
+            );
+            continue;
+        }
+        distributed_somewhere = true;
+        assert!(
+            resource.contains(&format!("Name: !Sub \"{own_name}\"")),
+            "{logical}: a Distributed Map needs the state machine's name fixed to {own_name}"
+        );
+        for (grant, arn) in [
+            (
+                "Action: states:StartExecution\n",
+                format!(":stateMachine:{own_name}\""),
+            ),
+            (
+                "- states:DescribeExecution\n",
+                format!(":execution:{own_name}/*\""),
+            ),
+            (
+                "- states:StopExecution\n",
+                format!(":execution:{own_name}/*\""),
+            ),
+        ] {
+            let at = resource
+                .find(grant)
+                .unwrap_or_else(|| panic!("{logical}: no `{}` grant", grant.trim()));
+            let statement_end = resource[at..]
+                .find("\n            - ")
+                .map_or(resource.len(), |i| at + i);
+            assert!(
+                resource[at..statement_end].contains(&arn),
+                "{logical}: `{}` must be scoped to {arn}",
+                grant.trim()
+            );
+        }
+        for (name, map) in maps {
+            let config = &map["ItemProcessor"]["ProcessorConfig"];
+            let longest_task = map["ItemProcessor"]["States"]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter_map(|s| s["TimeoutSeconds"].as_u64())
+                .max()
+                .unwrap_or(0);
+            if longest_task > 300 {
+                assert_eq!(
+                    config["ExecutionType"], "STANDARD",
+                    "{}: {name}'s children run tasks of {longest_task} s, beyond Express's 5 minutes",
+                    w.name
+                );
+            }
+            assert!(
+                map["ItemReader"].is_null() && map["ResultWriter"].is_null(),
+                "{}: {name} reads or writes S3, which the state machine has no grant for",
+                w.name
+            );
+        }
+    }
+    assert!(
+        distributed_somewhere,
+        "the hedging fan-out is a Distributed Map"
+    );
 }
