@@ -1,5 +1,6 @@
 //! The CLI as a newcomer uses it: `run factor` on the sample book, `run liquidity` on the
-//! seed fund, `validate` on a broken portfolio and on bad workflow parameters.
+//! seed fund, `run hedging` on the seed pension, `validate` on a broken portfolio and on
+//! bad workflow parameters.
 
 use std::process::Command;
 
@@ -188,6 +189,174 @@ fn bad_liquidity_parameters_exit_2_naming_the_field_and_write_nothing() {
                         "--quiet",
                         "--portfolio",
                         SEED_FUND,
+                        "--out",
+                    ])
+                    .arg(&out),
+            };
+            let output = cmd.args(*flags).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{flags:?} ({verb}): {stderr}"
+            );
+            for needle in *needles {
+                assert!(
+                    stderr.contains(needle),
+                    "{flags:?} ({verb}) must name {needle}: {stderr}"
+                );
+            }
+        }
+        assert!(!out.exists(), "{flags:?}: run wrote {}", out.display());
+    }
+}
+
+const SEED_PENSION: &str = "events/inputs/seed_pension.json";
+
+/// `run hedging` on the seed pension, at the sample execution's small size (24 volatility
+/// scenarios × 200 paths; the 1,000-scenario acceptance run is a release-build job),
+/// writes the four deliverables with every scenario and every persona's findings.
+#[test]
+fn run_hedging_on_the_seed_pension_writes_the_deliverables() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = stresslab()
+        .args([
+            "run",
+            "hedging",
+            "--portfolio",
+            SEED_PENSION,
+            "--scenarios",
+            "24",
+            "--partitions",
+            "3",
+            "--param",
+            "paths=200",
+            "--seed",
+            "7",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["workflow"], "hedging");
+    assert_eq!(results["scenario_count"], 24);
+    assert_eq!(results["results"]["scenario_count"], 24);
+    assert_eq!(
+        results["results"]["failures"].as_array().unwrap().len(),
+        0,
+        "no scenario may fail on the seed pension"
+    );
+    let personas: Vec<&str> = results["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["persona"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        personas,
+        [
+            "portfolio-risk-manager",
+            "currency-risk-specialist",
+            "interest-rate-strategist",
+            "credit-exposure-analyst",
+            "execution-strategist",
+        ]
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        !html.contains("<script"),
+        "the report must not need scripts"
+    );
+    assert!(std::fs::read_to_string(out.join("summary.md"))
+        .unwrap()
+        .contains("Seed pension"));
+    assert!(out.join("audit.json").is_file());
+}
+
+/// `validate --workflow hedging` runs every check `run hedging` makes on the seed pension
+/// (liabilities, market snapshot, calibration, scenario generation) and accepts it; the
+/// factor book has no market snapshot and is refused, naming it.
+#[test]
+fn validate_accepts_the_seed_pension_for_the_hedging_workflow() {
+    let output = stresslab()
+        .args(["validate", "--workflow", "hedging", SEED_PENSION])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("ready for hedging: "), "{stdout}");
+    let output = stresslab()
+        .args([
+            "validate",
+            "--workflow",
+            "hedging",
+            "events/inputs/ff_multifactor_book.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("market"),
+        "must name the market snapshot: {stderr}"
+    );
+}
+
+/// A bad hedging parameter — out of bounds, misspelt, of the wrong type, a scenario
+/// range upside down — exits 2 naming the field, from `validate` and from `run`, and
+/// `run` writes nothing.
+#[test]
+fn bad_hedging_parameters_exit_2_naming_the_field_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &[&str]); 6] = [
+        (&["--param", "paths=5"], &["parameters.paths", "100"]),
+        (
+            &["--param", "horizon_days=500"],
+            &["parameters.horizon_days", "252"],
+        ),
+        (
+            &["--param", "pahts=300"],
+            &["parameters.pahts", "unknown field"],
+        ),
+        (
+            &["--param", "funded_ratio_floor=high"],
+            &["parameters.funded_ratio_floor"],
+        ),
+        (
+            &[
+                "--param",
+                r#"scenario_ranges={"equity_vol":{"min":0.6,"max":0.1}}"#,
+            ],
+            &["parameters.scenario_ranges", "equity_vol"],
+        ),
+        (&["--scenarios", "5"], &["parameters.scenarios", "12"]),
+    ];
+    for (i, (flags, needles)) in cases.iter().enumerate() {
+        let out = dir.path().join(format!("out{i}"));
+        for verb in ["validate", "run"] {
+            let mut cmd = stresslab();
+            match verb {
+                "validate" => cmd.args(["validate", "--workflow", "hedging", SEED_PENSION]),
+                _ => cmd
+                    .args([
+                        "run",
+                        "hedging",
+                        "--quiet",
+                        "--portfolio",
+                        SEED_PENSION,
                         "--out",
                     ])
                     .arg(&out),
