@@ -83,6 +83,7 @@ pub fn prepare(
         factors: [&zeros[..]; N_FACTORS],
         zeros: &zeros,
         implied: &implied,
+        grids: [None; 7],
     };
     // A year on, nothing moved: spot FX and spreads as today, curves keeping their shape
     // in remaining time, implied vols as today. A program's loss on that path is its

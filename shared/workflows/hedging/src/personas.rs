@@ -87,7 +87,7 @@ fn surplus_under(
         loadings: &model.loadings,
         config: &model.config,
     };
-    let mut cols = vec![[0.0f64; 1]; N_FACTORS];
+    let mut cols = [[0.0f64; 1]; N_FACTORS];
     for (f, x) in set {
         cols[f.index()][0] = *x;
     }
@@ -98,6 +98,7 @@ fn surplus_under(
         factors,
         zeros: &zeros,
         implied,
+        grids: [None; 7],
     };
     let mut v = crate::valuation::BookValues::default();
     r.book_values(&m, 1, &mut v, &mut Vec::new());
@@ -834,6 +835,7 @@ fn curve_shocks(run: &HedgingRun, f: &mut Findings) {
             factors: [&zeros[..]; N_FACTORS],
             zeros: &zeros,
             implied,
+            grids: [None; 7],
         };
         let progs = m.desks[1]
             .iter()

@@ -14,13 +14,14 @@
 //!   spread); flows due by `s` are paid: coupons and swap settlements into cash (not
 //!   reinvested: over a one-year horizon the omitted interest is second order), benefit
 //!   payments out of the assets.
+//!
 //! Instruments are valued per unit of notional; a hedge program is a list of
 //! (instrument, notional), so its value on a path is a dot product — the same paths for
 //! every program (common random numbers) and no re-pricing per program.
 
 use crate::book::{interpolate_flat, CashFlows, Curve, PensionBook, Rating, Sector};
 use crate::factors::{Currency, RiskFactor, N_FACTORS};
-use crate::kernels::{exp, DiscountNodes};
+use crate::kernels::{exp, fill_grid, DfGrid, DiscountNodes};
 use crate::scenarios::ScenarioConfig;
 use serde::{Deserialize, Serialize};
 
@@ -153,6 +154,8 @@ pub struct PathMarket<'a> {
     pub zeros: &'a [f64],
     /// Scenario implied vols used for option revaluation.
     pub implied: &'a ImpliedVols,
+    /// Whole-year discount factors per currency at this date, where built.
+    pub grids: [Option<&'a DfGrid>; 7],
 }
 
 /// The implied volatilities options are revalued with in one scenario: the scenario's
@@ -210,6 +213,14 @@ impl<'a> Revaluer<'a> {
         self.book.market.curve(c)
     }
 
+    /// The whole-year discount grid of currency `c` at date `m.s` (see [`DfGrid`]).
+    pub fn fill_grid(&self, c: Currency, m: &PathMarket, n: usize, k_max: u32, grid: &mut DfGrid) {
+        let curve = self.curve(c);
+        fill_grid(grid, m.scores(c), n, k_max, m.s, |t| {
+            (curve.zero(t) + 0.0, self.loadings.at(t))
+        });
+    }
+
     /// Discount nodes of `flows` (plus a fixed spread) still to come after `s`, and the
     /// sum of the amounts already due.
     pub fn nodes(
@@ -228,11 +239,18 @@ impl<'a> Revaluer<'a> {
             if rem <= 1e-12 {
                 paid += a * scale;
             } else {
-                nodes.push(
+                // A whole-year flow without spread can be read off the date's grid.
+                let year = if spread == 0.0 && t.fract() == 0.0 && t >= 1.0 {
+                    t as u32
+                } else {
+                    0
+                };
+                nodes.push_on_grid(
                     a * scale,
                     rem,
                     curve.zero(rem) + spread,
                     self.loadings.at(rem),
+                    year,
                 );
             }
         }
@@ -280,7 +298,7 @@ impl<'a> Revaluer<'a> {
                 let (nodes, paid) =
                     self.nodes(c, &bond.flows_per_face, bond.spread, m.s, bond.face);
                 match &bond.credit {
-                    None => nodes.accumulate(sc, None, &mut local),
+                    None => nodes.accumulate_with(sc, None, &mut local, m.grids[c.index()]),
                     Some(cr) => {
                         let beta = credit_beta(self.config, cr.rating, cr.sector);
                         let x = m.factor(cr.rating.factor());
@@ -289,7 +307,7 @@ impl<'a> Revaluer<'a> {
                         let mut moved = vec![0.0; n];
                         nodes.accumulate(sc, Some(work), &mut moved);
                         let mut unmoved = vec![0.0; n];
-                        nodes.accumulate(sc, None, &mut unmoved);
+                        nodes.accumulate_with(sc, None, &mut unmoved, m.grids[c.index()]);
                         for p in 0..n {
                             local[p] += moved[p];
                             out.credit_item[p] += (moved[p] - unmoved[p]) * fx0[c.index()];
@@ -302,7 +320,7 @@ impl<'a> Revaluer<'a> {
             if !flows.times.is_empty() {
                 any = true;
                 let (nodes, paid) = self.nodes(c, flows, b.liability_spread, m.s, 1.0);
-                nodes.accumulate(sc, None, &mut liab_local);
+                nodes.accumulate_with(sc, None, &mut liab_local, m.grids[c.index()]);
                 local.iter_mut().for_each(|x| *x -= paid);
             }
             if !any {
@@ -398,7 +416,7 @@ impl<'a> Revaluer<'a> {
                 }
                 let (nodes, paid_fixed) = self.nodes(c, &flows, 0.0, s, 1.0);
                 out.iter_mut().for_each(|x| *x = 0.0);
-                nodes.accumulate(sc, None, out);
+                nodes.accumulate_with(sc, None, out, m.grids[c.index()]);
                 // The first period [0, 1]: its floating payment 1 + fixing at t = 1
                 // (notional included), or, once paid, the floating leg resets to par.
                 let float = CashFlows {
@@ -407,7 +425,7 @@ impl<'a> Revaluer<'a> {
                 };
                 let (fnodes, paid_float) = self.nodes(c, &float, 0.0, s, 1.0);
                 let mut fl = vec![0.0; n];
-                fnodes.accumulate(sc, None, &mut fl);
+                fnodes.accumulate_with(sc, None, &mut fl, m.grids[c.index()]);
                 // After the first reset (s ≥ 1) the floating leg plus notional is worth
                 // par; the first period's settlement (fixed coupon − fixing) was paid.
                 let after_reset = if fnodes.is_empty() { 1.0 } else { 0.0 };
@@ -441,7 +459,7 @@ impl<'a> Revaluer<'a> {
                 }
                 let (anodes, _) = self.nodes(c, &ann, 0.0, s, 1.0);
                 let mut a = vec![0.0; n];
-                anodes.accumulate(sc, None, &mut a);
+                anodes.accumulate_with(sc, None, &mut a, m.grids[c.index()]);
                 let start = self.path_discount(c, to_expiry.max(0.0), m, n);
                 let end = self.path_discount(c, expiry + *tenor as f64 - s, m, n);
                 let vol = m.implied.rates_normal[c.index()];
@@ -507,6 +525,12 @@ impl<'a> Revaluer<'a> {
 
     /// Discount factor for `tau` years on `c`'s moved curve, per path.
     fn path_discount(&self, c: Currency, tau: f64, m: &PathMarket, n: usize) -> Vec<f64> {
+        let year = tau + m.s;
+        if year.fract() == 0.0 && year >= 1.0 {
+            if let Some(row) = m.grids[c.index()].and_then(|g| g.row(year as u32)) {
+                return row[..n].to_vec();
+            }
+        }
         let z0 = self.curve(c).zero(tau);
         let l = self.loadings.at(tau);
         let sc = m.scores(c);
@@ -594,6 +618,7 @@ mod tests {
             factors,
             zeros: &zeros,
             implied: &IMPLIED,
+            grids: [None; 7],
         };
         let mut out = [0.0];
         r.instrument_values(inst, &m, 1, &mut out);
@@ -646,6 +671,7 @@ mod tests {
             factors,
             zeros: &zeros,
             implied: &IMPLIED,
+            grids: [None; 7],
         };
         let mut v = BookValues::default();
         r.book_values(&m, 2, &mut v, &mut Vec::new());
@@ -736,5 +762,79 @@ mod tests {
         let a: f64 = (1..=10).map(|i| df(i as f64)).sum();
         let fwd = (1.0 - df(10.0)) / a;
         assert!((rec_t - (k - fwd).max(0.0) * a).abs() < 1e-12);
+    }
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+    use crate::book::{prepare_book, tests::seed};
+    use crate::kernels::DfGrid;
+    use crate::model::{prepare, RunSettings};
+    use stresslab_analytics::rng::Xoshiro256;
+
+    /// Valuing whole-year flows off the per-date discount grids gives the same bits as
+    /// valuing them node by node: the grids are an optimisation, not an approximation.
+    #[test]
+    fn the_discount_grids_change_no_bit() {
+        let cfg = ScenarioConfig::default();
+        let (model, _) = prepare(
+            &seed(),
+            &RunSettings {
+                scenarios: 12,
+                paths: 100,
+                horizon_days: 252,
+                funded_ratio_floor: 0.85,
+                config: &cfg,
+                seed: 1,
+            },
+        )
+        .unwrap();
+        let book = prepare_book(&seed()).unwrap();
+        let r = Revaluer {
+            book: &book,
+            loadings: &model.loadings,
+            config: &cfg,
+        };
+        let n = 16;
+        let mut rng = Xoshiro256::seed_from_u64(9);
+        let cols: Vec<Vec<f64>> = (0..N_FACTORS)
+            .map(|_| (0..n).map(|_| 0.02 * (rng.uniform() - 0.5)).collect())
+            .collect();
+        let zeros = vec![0.0; n];
+        let implied = ImpliedVols {
+            fx: [0.1; 7],
+            rates_normal: [0.01; 7],
+        };
+        for s in [21.0 / 252.0, 126.0 / 252.0, 1.0] {
+            let factors: [&[f64]; N_FACTORS] = std::array::from_fn(|i| cols[i].as_slice());
+            let plain = PathMarket {
+                s,
+                factors,
+                zeros: &zeros,
+                implied: &implied,
+                grids: [None; 7],
+            };
+            let mut g: [DfGrid; 7] = Default::default();
+            for c in crate::scenarios::CURVES {
+                r.fill_grid(c, &plain, n, 80, &mut g[c.index()]);
+            }
+            let mut grids: [Option<&DfGrid>; 7] = [None; 7];
+            for c in crate::scenarios::CURVES {
+                grids[c.index()] = Some(&g[c.index()]);
+            }
+            let gridded = PathMarket { grids, ..plain };
+            let (mut a, mut b) = (BookValues::default(), BookValues::default());
+            r.book_values(&plain, n, &mut a, &mut Vec::new());
+            r.book_values(&gridded, n, &mut b, &mut Vec::new());
+            assert_eq!(a.assets, b.assets);
+            assert_eq!(a.liabilities, b.liabilities);
+            for inst in &model.instruments {
+                let (mut u, mut v) = (vec![0.0; n], vec![0.0; n]);
+                r.instrument_values(inst, &plain, n, &mut u);
+                r.instrument_values(inst, &gridded, n, &mut v);
+                assert_eq!(u, v, "{inst:?} at {s}");
+            }
+        }
     }
 }

@@ -105,8 +105,8 @@ fn trades(run: &HedgingRun, integ: &Integration) -> Vec<Trade> {
     let b = &m.book;
     let parts = m.combo_parts(integ.robust);
     let mut out = Vec::new();
-    for d in 0..3 {
-        for &(i, n) in &m.desks[d][parts[d]].legs {
+    for (progs, &j) in m.desks.iter().zip(&parts) {
+        for &(i, n) in &progs[j].legs {
             let inst = &m.instruments[i];
             let t = match inst {
                 Instrument::FxForward { currency, .. } => {
