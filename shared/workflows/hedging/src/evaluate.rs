@@ -180,6 +180,9 @@ pub struct Workspace {
     scratch: Vec<f64>,
     fr: Vec<f64>,
     grids: [crate::kernels::DfGrid; 7],
+    /// Seconds spent per stage (paths, revaluation, combination statistics): read by
+    /// the benchmark only, never part of a result.
+    pub timing: [f64; 3],
     /// The 12 (regime × FX case) correlation factors, built on first use.
     correlations: Option<std::rc::Rc<CorrelationTable>>,
 }
@@ -298,8 +301,10 @@ pub fn evaluate_scenario(
     )
     .map_err(|e| e.to_string())?;
     let n = model.paths as usize;
+    let clock = std::time::Instant::now();
     simulate(&ps, model.seed, u64::from(spec.id), 0, n, &mut ws.block)
         .map_err(|e| e.to_string())?;
+    let after_paths = clock.elapsed().as_secs_f64();
     let implied = implied_vols(spec);
     let revaluer = Revaluer {
         book: &model.book,
@@ -336,7 +341,7 @@ pub fn evaluate_scenario(
             grids[c.index()] = Some(&ws.grids[c.index()]);
         }
         let m = PathMarket { grids, ..probe };
-        revaluer.book_values(&m, n, &mut ws.book, &mut ws.work);
+        revaluer.book_values(&m, n, &mut ws.book, &mut ws.work, k + 1 == nk);
         ws.assets[k].clone_from(&ws.book.assets);
         ws.liabilities[k].clone_from(&ws.book.liabilities);
         let dv = &mut ws.desk_values[k];
@@ -393,6 +398,7 @@ pub fn evaluate_scenario(
         }
     }
 
+    let after_valuation = clock.elapsed().as_secs_f64();
     // Combinations.
     let fr0 = model.book.funded_ratio();
     let annualise = (BUSINESS_DAYS_PER_YEAR / f64::from(model.horizon_days)).sqrt();
@@ -486,6 +492,10 @@ pub fn evaluate_scenario(
             drawdown,
         });
     }
+    let done = clock.elapsed().as_secs_f64();
+    ws.timing[0] += after_paths;
+    ws.timing[1] += after_valuation - after_paths;
+    ws.timing[2] += done - after_valuation;
     Ok(ScenarioResult {
         id: spec.id,
         regime: spec.regime,

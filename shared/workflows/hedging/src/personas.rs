@@ -101,7 +101,7 @@ fn surplus_under(
         grids: [None; 7],
     };
     let mut v = crate::valuation::BookValues::default();
-    r.book_values(&m, 1, &mut v, &mut Vec::new());
+    r.book_values(&m, 1, &mut v, &mut Vec::new(), false);
     v.assets[0] - v.liabilities[0]
 }
 
@@ -709,8 +709,18 @@ fn desk(
     let chosen = m.combo_parts(integ.robust)[d];
     let pr = &m.desks[d][chosen].program;
     let key = format!("{prefix}_{chosen}");
-    f.headline = if chosen == 0 {
-        format!("In the robust program the {prefix} desk adds no hedge: none of its candidates raised the worst-case tail funding ratio enough within the cost cap")
+    let cheapest = m.desks[d]
+        .iter()
+        .skip(1)
+        .map(|p| p.program.cost_bp())
+        .fold(f64::INFINITY, f64::min);
+    let cap = run.params.max_cost_bp;
+    f.headline = if chosen == 0 && cheapest > cap {
+        format!(
+            "Every {prefix} candidate costs more than the {cap:.0} bp cap (the cheapest {cheapest:.1} bp a year), so the robust program holds none; the table shows what each would buy"
+        )
+    } else if chosen == 0 {
+        format!("In the robust program the {prefix} desk adds no hedge: with the other desks' choices, none of its affordable candidates raises the worst-case tail funding ratio")
     } else {
         format!(
             "Recommended {prefix} program: {} — {:.1} bp a year; offset {:.2} and R² {:.2} in the median scenario",

@@ -258,7 +258,16 @@ impl<'a> Revaluer<'a> {
     }
 
     /// Values of the book on every path at date `m.s`.
-    pub fn book_values(&self, m: &PathMarket, n: usize, out: &mut BookValues, work: &mut Vec<f64>) {
+    /// `items`: also split out the credit bonds' spread-only P&L (`credit_item`, for the
+    /// effectiveness regressions at the horizon; it costs a second valuation of them).
+    pub fn book_values(
+        &self,
+        m: &PathMarket,
+        n: usize,
+        out: &mut BookValues,
+        work: &mut Vec<f64>,
+        items: bool,
+    ) {
         let b = self.book;
         let fx0 = b.market.fx_spot;
         out.assets.clear();
@@ -306,11 +315,15 @@ impl<'a> Revaluer<'a> {
                         work.extend(x.iter().map(|&x| bond.spread * (exp(beta * x) - 1.0)));
                         let mut moved = vec![0.0; n];
                         nodes.accumulate(sc, Some(work), &mut moved);
-                        let mut unmoved = vec![0.0; n];
-                        nodes.accumulate_with(sc, None, &mut unmoved, m.grids[c.index()]);
+                        if items {
+                            let mut unmoved = vec![0.0; n];
+                            nodes.accumulate_with(sc, None, &mut unmoved, m.grids[c.index()]);
+                            for p in 0..n {
+                                out.credit_item[p] += (moved[p] - unmoved[p]) * fx0[c.index()];
+                            }
+                        }
                         for p in 0..n {
                             local[p] += moved[p];
-                            out.credit_item[p] += (moved[p] - unmoved[p]) * fx0[c.index()];
                         }
                     }
                 }
@@ -674,7 +687,7 @@ mod tests {
             grids: [None; 7],
         };
         let mut v = BookValues::default();
-        r.book_values(&m, 2, &mut v, &mut Vec::new());
+        r.book_values(&m, 2, &mut v, &mut Vec::new(), true);
         assert!(((v.assets[0] - book.assets_usd) / book.assets_usd).abs() < 1e-12);
         assert!(((v.liabilities[1] - book.liabilities_usd) / book.liabilities_usd).abs() < 1e-12);
         assert_eq!(v.credit_item[0], 0.0);
@@ -825,8 +838,8 @@ mod grid_tests {
             }
             let gridded = PathMarket { grids, ..plain };
             let (mut a, mut b) = (BookValues::default(), BookValues::default());
-            r.book_values(&plain, n, &mut a, &mut Vec::new());
-            r.book_values(&gridded, n, &mut b, &mut Vec::new());
+            r.book_values(&plain, n, &mut a, &mut Vec::new(), true);
+            r.book_values(&gridded, n, &mut b, &mut Vec::new(), true);
             assert_eq!(a.assets, b.assets);
             assert_eq!(a.liabilities, b.liabilities);
             for inst in &model.instruments {
