@@ -9,7 +9,9 @@ use crate::programs::{
     credit_programs, currency_programs, rates_programs, HedgeProgram, PROGRAM_TENOR,
 };
 use crate::scenarios::{generate_scenarios, ScenarioConfig, ScenarioSpec};
-use crate::valuation::{CurveLoadings, ImpliedVols, Instrument, PathMarket, Revaluer};
+use crate::valuation::{
+    CurveLoadings, ImpliedVols, Instrument, PathMarket, Revaluer, BUSINESS_DAYS_PER_YEAR,
+};
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 
 fn reject(path: &str, reason: impl Into<String>) -> Rejection {
@@ -65,10 +67,19 @@ pub fn prepare(
         .collect();
     checkpoints.push(s.horizon_days);
 
+    // Every date an instrument is revalued at: the snapshot, the checkpoints, and a
+    // year on (for carry).
+    let mut revaluation_dates = vec![0.0];
+    revaluation_dates.extend(
+        checkpoints
+            .iter()
+            .map(|&d| f64::from(d) / BUSINESS_DAYS_PER_YEAR),
+    );
+    revaluation_dates.push(PROGRAM_TENOR);
     let desks_raw: [Vec<HedgeProgram>; 3] = [
         currency_programs(&book),
         rates_programs(&book),
-        credit_programs(&book, s.config),
+        credit_programs(&book, s.config, &revaluation_dates),
     ];
     let mut instruments: Vec<Instrument> = Vec::new();
     let implied = snapshot_implied(&book);

@@ -102,6 +102,48 @@ pub enum Instrument {
         maturity: f64,
         recovery: f64,
     },
+    /// Buy protection on a tranche of the IG index.
+    Tranche(TrancheHedge),
+}
+
+/// Protection on a tranche of the investment-grade index under the one-factor Gaussian
+/// copula (Li 2000) with a large homogeneous pool (Vasicek), the pool's flat hazard
+/// implied from the index spread by the credit triangle. Per path the value is read off
+/// a grid in the IG factor x (the index log-spread change) built at each revaluation
+/// date by the pricing crate ([`stresslab_pricing::tranche`]) — full revaluation at the
+/// grid's nodes, linear in between (interpolation error tested). Rates moves are not
+/// passed to the tranche (the snapshot USD curve discounts it): a second-order effect
+/// on a spread hedge, stated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrancheHedge {
+    pub attachment: f64,
+    pub detachment: f64,
+    /// Index spread at the snapshot.
+    pub index_spread: f64,
+    /// Running premium paid, the tranche's fair spread at the snapshot.
+    pub coupon: f64,
+    pub maturity: f64,
+    pub recovery: f64,
+    /// Flat (base) correlation of the copula.
+    pub correlation: f64,
+    pub grid: TrancheGrid,
+}
+
+/// Tranche value per unit notional (protection leg − coupon × RPV01, before paid
+/// premiums) at `dates` × log-spread changes `x`, row-major by date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrancheGrid {
+    pub dates: Vec<f64>,
+    pub x: Vec<f64>,
+    pub values: Vec<f64>,
+}
+
+impl TrancheGrid {
+    /// Linear interpolation in x at an exact grid date; x clamped to the grid.
+    pub fn value(&self, date: usize, x: f64) -> f64 {
+        let row = &self.values[date * self.x.len()..(date + 1) * self.x.len()];
+        interpolate_flat(&self.x, row, x)
+    }
 }
 
 impl Instrument {
@@ -109,7 +151,7 @@ impl Instrument {
         match self {
             Instrument::FxForward { .. } | Instrument::FxOption { .. } => Currency::USD,
             Instrument::Swap { currency, .. } | Instrument::Swaption { currency, .. } => *currency,
-            Instrument::Cds { .. } => Currency::USD,
+            Instrument::Cds { .. } | Instrument::Tranche(_) => Currency::USD,
         }
     }
 }
@@ -488,6 +530,19 @@ impl<'a> Revaluer<'a> {
                         a[p] * (w * norm_cdf(d) + sd * norm_pdf(d))
                     };
                     out[p] = v * fxs[p];
+                }
+            }
+            Instrument::Tranche(t) => {
+                let x = m.factor(RiskFactor::CreditIg);
+                let date = t
+                    .grid
+                    .dates
+                    .iter()
+                    .position(|d| (d - s).abs() < 1e-12)
+                    .expect("tranche grids are built at every revaluation date");
+                let paid = t.coupon * 0.25 * (s / 0.25 + 1e-9).floor();
+                for p in 0..n {
+                    out[p] = t.grid.value(date, x[p]) - paid;
                 }
             }
             Instrument::Cds {
