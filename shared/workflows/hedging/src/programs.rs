@@ -731,7 +731,10 @@ mod tranche_tests {
         let book = prepare_book(&seed()).unwrap();
         let s0 = 0.0085;
         let coupon = tranche_fair_spread(&book, s0).unwrap();
-        assert!(coupon > s0, "a mezzanine tranche pays more than its index: {coupon}");
+        assert!(
+            coupon > s0,
+            "a mezzanine tranche pays more than its index: {coupon}"
+        );
         let dates = [0.0, 0.5];
         let grid = tranche_grid(&book, s0, coupon, &dates).unwrap();
         assert!(grid.value(0, 0.0).abs() < 1e-12, "{}", grid.value(0, 0.0));
@@ -742,6 +745,8 @@ mod tranche_tests {
             worst = worst.max((grid.value(1, x) - direct).abs());
         }
         assert!(worst < 1e-3, "{worst}");
-        assert!(grid.value(1, 1.0) > grid.value(1, 0.0) && grid.value(1, 0.0) > grid.value(1, -1.0));
+        assert!(
+            grid.value(1, 1.0) > grid.value(1, 0.0) && grid.value(1, 0.0) > grid.value(1, -1.0)
+        );
     }
 }
