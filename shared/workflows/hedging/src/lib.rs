@@ -11,6 +11,7 @@
 //! contract; the registry lists it once.
 
 pub mod analysis;
+pub mod backtest;
 pub mod bench;
 pub mod book;
 pub mod calibration;

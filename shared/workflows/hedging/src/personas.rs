@@ -687,6 +687,42 @@ fn desk(
         labels.push(pr.label.clone());
     }
     f.tables.push(t);
+    f.charts.push(Chart {
+        key: format!("{prefix}_r2_by_vol"),
+        title: format!(
+            "{} programs: median R² of the hedge by tercile of the scenarios' {} volatility",
+            stresslab_core::report::persona::capitalise(prefix),
+            prefix
+        ),
+        kind: ChartKind::Timeline,
+        labels: vec!["low vol".into(), "mid vol".into(), "high vol".into()],
+        x: Vec::new(),
+        x_label: "Volatility tercile".into(),
+        x_unit: Unit::Count,
+        y_label: "R²".into(),
+        y_unit: Unit::Ratio,
+        series: (1..m.desks[d].len())
+            .map(|j| ChartSeries {
+                name: m.desks[d][j].program.label.clone(),
+                values: (0..3)
+                    .map(|b| {
+                        let v = sorted(
+                            agg.results
+                                .iter()
+                                .filter(|r| bucket(vol_of(r, d)) == b)
+                                .map(|r| f64::from(r.effectiveness[d][j].r2))
+                                .collect(),
+                        );
+                        if v.is_empty() {
+                            f64::NAN
+                        } else {
+                            quantile(&v, 0.5)
+                        }
+                    })
+                    .collect(),
+            })
+            .collect(),
+    });
     f.tables.push(by_bucket);
     f.charts.push(Chart {
         key: format!("{prefix}_cost_vs_tail_reduction"),
