@@ -283,11 +283,7 @@ mod tests {
         // straight off the CSV text.
         let text = CalibrationInputs::bundled().fx_daily.1;
         let last_dm = |month: &str| -> f64 {
-            let line = text
-                .lines()
-                .filter(|l| l.starts_with(month))
-                .last()
-                .unwrap();
+            let line = text.lines().rfind(|l| l.starts_with(month)).unwrap();
             line.split(',').nth(2).unwrap().parse().unwrap()
         };
         let expected = (last_dm("1985-09") / last_dm("1985-08")).ln();
