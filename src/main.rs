@@ -596,6 +596,21 @@ fn bench(
         ms.sort_by(f64::total_cmp);
         println!("  {stage:<40} {:>8.0} ms", median_of(&ms));
     }
+    if wf.name() == "hedging" {
+        let parsed = std::fs::read(portfolio)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                parse_portfolio(&portfolio.display().to_string(), &bytes).map_err(|r| r.to_string())
+            })
+            .and_then(|p| stresslab_hedging::bench::kernel_report(&p, stages::DEFAULT_SEED));
+        match parsed {
+            Ok(report) => println!("{report}"),
+            Err(e) => {
+                eprintln!("error: hedging kernels: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     ExitCode::SUCCESS
 }
 

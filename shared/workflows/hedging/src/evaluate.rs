@@ -179,6 +179,10 @@ pub struct Workspace {
     liabilities: Vec<Vec<f64>>,
     scratch: Vec<f64>,
     fr: Vec<f64>,
+    grids: [crate::kernels::DfGrid; 7],
+    /// Seconds spent per stage (paths, revaluation, combination statistics): read by
+    /// the benchmark only, never part of a result.
+    pub timing: [f64; 3],
     /// The 12 (regime × FX case) correlation factors, built on first use.
     correlations: Option<std::rc::Rc<CorrelationTable>>,
 }
@@ -245,6 +249,28 @@ pub fn evaluate_slice(model: &EvalModel, scenarios: &[ScenarioSpec]) -> HedgingP
     partial
 }
 
+/// The last whole year any liability or instrument pays (the grids' length).
+fn grid_years(model: &EvalModel) -> u32 {
+    let liabilities = model
+        .book
+        .liabilities
+        .iter()
+        .map(|l| l.times.len())
+        .max()
+        .unwrap_or(0) as u32;
+    let instruments = model
+        .instruments
+        .iter()
+        .map(|i| match i {
+            Instrument::Swap { years, .. } => *years,
+            Instrument::Swaption { expiry, tenor, .. } => expiry.ceil() as u32 + tenor,
+            _ => 1,
+        })
+        .max()
+        .unwrap_or(1);
+    liabilities.max(instruments)
+}
+
 /// Which desk programs hold each instrument: (desk, program, notional).
 fn holders(model: &EvalModel) -> Vec<Vec<(usize, usize, f64)>> {
     let mut out = vec![Vec::new(); model.instruments.len()];
@@ -275,8 +301,10 @@ pub fn evaluate_scenario(
     )
     .map_err(|e| e.to_string())?;
     let n = model.paths as usize;
+    let clock = std::time::Instant::now();
     simulate(&ps, model.seed, u64::from(spec.id), 0, n, &mut ws.block)
         .map_err(|e| e.to_string())?;
+    let after_paths = clock.elapsed().as_secs_f64();
     let implied = implied_vols(spec);
     let revaluer = Revaluer {
         book: &model.book,
@@ -292,33 +320,44 @@ pub fn evaluate_scenario(
     ws.assets.resize_with(nk, Vec::new);
     ws.liabilities.resize_with(nk, Vec::new);
     ws.unit.resize(n, 0.0);
+    let k_max = grid_years(model);
     for k in 0..nk {
         let factors: [&[f64]; N_FACTORS] =
             std::array::from_fn(|f| ws.block.factor(k, RiskFactor::ALL[f]));
-        let m = PathMarket {
-            s: f64::from(model.checkpoints[k]) / BUSINESS_DAYS_PER_YEAR,
+        let s = f64::from(model.checkpoints[k]) / BUSINESS_DAYS_PER_YEAR;
+        // Whole-year discount grids of the curves that move (see `kernels::DfGrid`).
+        let probe = PathMarket {
+            s,
             factors,
             zeros: &zeros,
             implied: &implied,
+            grids: [None; 7],
         };
-        revaluer.book_values(&m, n, &mut ws.book, &mut ws.work);
+        for c in crate::scenarios::CURVES {
+            revaluer.fill_grid(c, &probe, n, k_max, &mut ws.grids[c.index()]);
+        }
+        let mut grids: [Option<&crate::kernels::DfGrid>; 7] = [None; 7];
+        for c in crate::scenarios::CURVES {
+            grids[c.index()] = Some(&ws.grids[c.index()]);
+        }
+        let m = PathMarket { grids, ..probe };
+        revaluer.book_values(&m, n, &mut ws.book, &mut ws.work, k + 1 == nk);
         ws.assets[k].clone_from(&ws.book.assets);
         ws.liabilities[k].clone_from(&ws.book.liabilities);
         let dv = &mut ws.desk_values[k];
         dv.resize_with(3, Vec::new);
-        for d in 0..3 {
-            dv[d].resize_with(model.desks[d].len(), Vec::new);
-            for (j, p) in model.desks[d].iter().enumerate() {
-                dv[d][j].clear();
-                dv[d][j].resize(n, -p.inception_value);
+        for (values, progs) in dv.iter_mut().zip(&model.desks) {
+            values.resize_with(progs.len(), Vec::new);
+            for (v, p) in values.iter_mut().zip(progs) {
+                v.clear();
+                v.resize(n, -p.inception_value);
             }
         }
         for (i, inst) in model.instruments.iter().enumerate() {
             revaluer.instrument_values(inst, &m, n, &mut ws.unit);
             for &(d, j, notional) in &holders[i] {
-                let v = &mut dv[d][j];
-                for p in 0..n {
-                    v[p] += notional * ws.unit[p];
+                for (v, u) in dv[d][j].iter_mut().zip(&ws.unit) {
+                    *v += notional * u;
                 }
             }
         }
@@ -359,6 +398,7 @@ pub fn evaluate_scenario(
         }
     }
 
+    let after_valuation = clock.elapsed().as_secs_f64();
     // Combinations.
     let fr0 = model.book.funded_ratio();
     let annualise = (BUSINESS_DAYS_PER_YEAR / f64::from(model.horizon_days)).sqrt();
@@ -374,7 +414,7 @@ pub fn evaluate_scenario(
         .collect();
     let mut combos = Vec::with_capacity(model.combos());
     ws.fr.resize(n * nk, 0.0);
-    for k in 0..model.combos() {
+    for (k, hist_k) in hist.iter_mut().enumerate().take(model.combos()) {
         let parts = model.combo_parts(k);
         for c in 0..nk {
             let (a, l) = (&ws.assets[c], &ws.liabilities[c]);
@@ -416,7 +456,6 @@ pub fn evaluate_scenario(
             .filter(|&&x| x < model.funded_ratio_floor)
             .count() as f64
             / n as f64;
-        let hist_k = &mut hist[k];
         for &x in frh {
             let b = ((x - FR_HIST_LO) / FR_HIST_WIDTH).floor();
             let idx = if b < 0.0 {
@@ -453,6 +492,10 @@ pub fn evaluate_scenario(
             drawdown,
         });
     }
+    let done = clock.elapsed().as_secs_f64();
+    ws.timing[0] += after_paths;
+    ws.timing[1] += after_valuation - after_paths;
+    ws.timing[2] += done - after_valuation;
     Ok(ScenarioResult {
         id: spec.id,
         regime: spec.regime,

@@ -11,6 +11,8 @@
 //! contract; the registry lists it once.
 
 pub mod analysis;
+pub mod backtest;
+pub mod bench;
 pub mod book;
 pub mod calibration;
 pub mod evaluate;
@@ -36,10 +38,13 @@ use stresslab_core::market_data::MarketData;
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 use stresslab_core::stages::MAX_PARTITIONS;
 
-/// Scenario bounds: at least one per (regime × FX case) cell; at most 100,000 (the
-/// Distributed Map's job on AWS; locally ~minutes).
+/// Scenario bounds: at least one per (regime × FX case) cell. At most 10,000: each
+/// scenario keeps its statistics for every combination of desk programs (~30 KB of JSON
+/// with 120 combinations), so the aggregate every persona reads grows by ~300 MB per
+/// 10,000 scenarios — the budget. Runs of 100,000 need the per-combination statistics
+/// reduced to mergeable sketches first (not done yet).
 pub const MIN_SCENARIOS: u32 = 12;
-pub const MAX_SCENARIOS: u32 = 100_000;
+pub const MAX_SCENARIOS: u32 = 10_000;
 
 /// Parameters of a hedging run (`parameters` in the request, flags on the CLI).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

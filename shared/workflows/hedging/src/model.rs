@@ -9,7 +9,9 @@ use crate::programs::{
     credit_programs, currency_programs, rates_programs, HedgeProgram, PROGRAM_TENOR,
 };
 use crate::scenarios::{generate_scenarios, ScenarioConfig, ScenarioSpec};
-use crate::valuation::{CurveLoadings, ImpliedVols, Instrument, PathMarket, Revaluer};
+use crate::valuation::{
+    CurveLoadings, ImpliedVols, Instrument, PathMarket, Revaluer, BUSINESS_DAYS_PER_YEAR,
+};
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 
 fn reject(path: &str, reason: impl Into<String>) -> Rejection {
@@ -65,10 +67,19 @@ pub fn prepare(
         .collect();
     checkpoints.push(s.horizon_days);
 
+    // Every date an instrument is revalued at: the snapshot, the checkpoints, and a
+    // year on (for carry).
+    let mut revaluation_dates = vec![0.0];
+    revaluation_dates.extend(
+        checkpoints
+            .iter()
+            .map(|&d| f64::from(d) / BUSINESS_DAYS_PER_YEAR),
+    );
+    revaluation_dates.push(PROGRAM_TENOR);
     let desks_raw: [Vec<HedgeProgram>; 3] = [
         currency_programs(&book),
         rates_programs(&book),
-        credit_programs(&book, s.config),
+        credit_programs(&book, s.config, &revaluation_dates),
     ];
     let mut instruments: Vec<Instrument> = Vec::new();
     let implied = snapshot_implied(&book);
@@ -83,6 +94,7 @@ pub fn prepare(
         factors: [&zeros[..]; N_FACTORS],
         zeros: &zeros,
         implied: &implied,
+        grids: [None; 7],
     };
     // A year on, nothing moved: spot FX and spreads as today, curves keeping their shape
     // in remaining time, implied vols as today. A program's loss on that path is its
@@ -142,4 +154,135 @@ pub fn prepare(
         },
         scenarios,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::tests::seed;
+
+    fn model() -> EvalModel {
+        let cfg = ScenarioConfig::default();
+        prepare(
+            &seed(),
+            &RunSettings {
+                scenarios: 12,
+                paths: 100,
+                horizon_days: 252,
+                funded_ratio_floor: 0.85,
+                config: &cfg,
+                seed: 3,
+            },
+        )
+        .unwrap()
+        .0
+    }
+
+    /// A forward's carry on an unchanged market is its forward points: buying a unit at F
+    /// when spot stays at S loses F − S.
+    #[test]
+    fn forward_programs_carry_their_forward_points() {
+        let m = model();
+        let b = &m.book;
+        for p in &m.desks[0] {
+            if p.program.label.contains('+') || p.legs.is_empty() {
+                continue;
+            }
+            let points: f64 = p
+                .legs
+                .iter()
+                .map(|&(i, n)| match &m.instruments[i] {
+                    Instrument::FxForward {
+                        currency, strike, ..
+                    } => n * (strike - b.market.fx_spot[currency.index()]),
+                    other => panic!("{other:?}"),
+                })
+                .sum();
+            let expected = points / b.assets_usd * 1e4;
+            assert!(
+                (p.program.carry_bp - expected).abs() < 1e-9,
+                "{}: {} vs {expected}",
+                p.program.label,
+                p.program.carry_bp
+            );
+            assert!(
+                p.inception_value.abs() < 1e-6 * b.assets_usd,
+                "struck at the forward: worth nothing today"
+            );
+        }
+    }
+
+    /// A par receiver swap a year on, the curve unchanged in remaining time: it has paid
+    /// the first period (fixed − fixing) and is a swap one year shorter at the old rate.
+    #[test]
+    fn swap_carry_is_the_first_period_plus_roll_down() {
+        let m = model();
+        let b = &m.book;
+        let usd = b.market.curve(Currency::USD);
+        let (i, swap) = m
+            .instruments
+            .iter()
+            .enumerate()
+            .find(|(_, x)| {
+                matches!(
+                    x,
+                    Instrument::Swap {
+                        currency: Currency::USD,
+                        years: 10,
+                        ..
+                    }
+                )
+            })
+            .expect("a USD 10y swap in the strip");
+        let Instrument::Swap {
+            fixed_rate,
+            years,
+            first_fixing,
+            ..
+        } = swap.clone()
+        else {
+            unreachable!()
+        };
+        let after: f64 = (2..=years)
+            .map(|k| fixed_rate * usd.discount(f64::from(k) - 1.0))
+            .sum::<f64>()
+            + usd.discount(f64::from(years) - 1.0)
+            - 1.0
+            + (fixed_rate - first_fixing);
+        let r = Revaluer {
+            book: b,
+            loadings: &m.loadings,
+            config: &m.config,
+        };
+        let zeros = [0.0];
+        let implied = snapshot_implied(b);
+        let mk = |s| PathMarket {
+            s,
+            factors: [&zeros[..]; N_FACTORS],
+            zeros: &zeros,
+            implied: &implied,
+            grids: [None; 7],
+        };
+        let (mut v0, mut v1) = ([0.0], [0.0]);
+        r.instrument_values(&m.instruments[i], &mk(0.0), 1, &mut v0);
+        r.instrument_values(&m.instruments[i], &mk(1.0), 1, &mut v1);
+        assert!(v0[0].abs() < 1e-14, "par at inception: {}", v0[0]);
+        assert!((v1[0] - after).abs() < 1e-13, "{} vs {after}", v1[0]);
+    }
+
+    #[test]
+    fn every_program_leg_points_at_an_instrument_and_costs_are_finite() {
+        let m = model();
+        assert_eq!(m.combos(), m.desks.iter().map(Vec::len).product::<usize>());
+        for d in &m.desks {
+            assert!(d[0].legs.is_empty(), "index 0 is no hedge");
+            for p in d {
+                assert!(p.program.cost_bp().is_finite());
+                assert!(p
+                    .legs
+                    .iter()
+                    .all(|&(i, n)| i < m.instruments.len() && n.is_finite()));
+            }
+        }
+    }
 }

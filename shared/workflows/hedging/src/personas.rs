@@ -87,7 +87,7 @@ fn surplus_under(
         loadings: &model.loadings,
         config: &model.config,
     };
-    let mut cols = vec![[0.0f64; 1]; N_FACTORS];
+    let mut cols = [[0.0f64; 1]; N_FACTORS];
     for (f, x) in set {
         cols[f.index()][0] = *x;
     }
@@ -98,9 +98,10 @@ fn surplus_under(
         factors,
         zeros: &zeros,
         implied,
+        grids: [None; 7],
     };
     let mut v = crate::valuation::BookValues::default();
-    r.book_values(&m, 1, &mut v, &mut Vec::new());
+    r.book_values(&m, 1, &mut v, &mut Vec::new(), false);
     v.assets[0] - v.liabilities[0]
 }
 
@@ -297,6 +298,9 @@ fn risk_manager(run: &HedgingRun, agg: &HedgingAggregate, integ: Option<&Integra
             }
         }
     }
+    // A level score moves each tenor by its loading: size the probe so the 10-year
+    // yield moves by one normal vol (the other tenors by their loadings).
+    let level_10y = m.loadings.at(10.0)[0];
     for c in b.liability_currencies() {
         let v = b.market.swaption_normal_vols[c.index()].unwrap_or(rate_vol);
         let fct = RiskFactor::rates(c, crate::factors::CurveComponent::Level)
@@ -304,8 +308,8 @@ fn risk_manager(run: &HedgingRun, agg: &HedgingAggregate, integ: Option<&Integra
         probes.push((
             format!("{} rates level", c.code()),
             fct,
-            -v,
-            format!("{:+.0} bp level", -v * 1e4),
+            -v / level_10y,
+            format!("{:+.0} bp at 10y (level component)", -v * 1e4),
         ));
     }
     probes.push((
@@ -371,6 +375,8 @@ fn risk_manager(run: &HedgingRun, agg: &HedgingAggregate, integ: Option<&Integra
         Unit::Count,
         Horizon::Point,
     );
+
+    market_models(run, &mut f);
 
     // Unhedged distribution across scenarios.
     let Some(integ) = integ else {
@@ -485,6 +491,130 @@ fn risk_manager(run: &HedgingRun, agg: &HedgingAggregate, integ: Option<&Integra
         cites: vec!["unhedged_fr_vol_median".into(), "objective_max_fr_vol".into(), "unhedged_share_meeting_vol_target".into()],
     });
     f
+}
+
+/// What history says, beside what the scenario design assumes: the calibration of
+/// every market model from the bundled series.
+fn market_models(run: &HedgingRun, f: &mut Findings) {
+    let cal = &run.eval.calibration;
+    let cfg = &run.params.scenario_ranges;
+    let mut t = Table::new(
+        &format!(
+            "Market models calibrated from history (FX {} to {}, daily; US zero yields {} to {}, monthly; Moody's Baa − Aaa {}-{:02} to {}-{:02}, monthly; S&P 500 {} to {}, daily) beside the scenario design",
+            cal.fx.first_date, cal.fx.last_date, cal.rates.first_month, cal.rates.last_month,
+            cal.credit.first_month.0, cal.credit.first_month.1, cal.credit.last_month.0, cal.credit.last_month.1,
+            cal.equity.first_date, cal.equity.last_date
+        ),
+        vec![
+            Column::text("Series"),
+            Column::percent("Annual vol (history)"),
+            Column::number("GARCH α", 3),
+            Column::number("γ (leverage)", 3),
+            Column::number("β", 3),
+            Column::number("Vol ceiling (× history)", 2),
+            Column::text("Scenario design"),
+        ],
+    );
+    for s in &cal.fx.series {
+        let g = &s.garch;
+        t.row(vec![
+            Cell::Text(format!("{} ({})", s.currency.code(), s.column)),
+            Cell::Number(s.annual_vol),
+            Cell::Number(g.alpha),
+            Cell::Number(g.gamma),
+            Cell::Number(g.beta),
+            Cell::Number(g.peak_vol_multiple),
+            Cell::Text(format!(
+                "FX vol sampled {}–{}",
+                pct(cfg.fx_vol.eur.min),
+                pct(cfg.fx_vol.eur.max)
+            )),
+        ]);
+        f.figure(
+            &format!("history_fx_vol_{}", s.currency.code().to_lowercase()),
+            &format!("{} annual vol in the history", s.currency.code()),
+            s.annual_vol,
+            Unit::Fraction,
+            Horizon::Annualised,
+        );
+    }
+    let e = &cal.equity;
+    t.row(vec![
+        Cell::Text("S&P 500".into()),
+        Cell::Number(e.annual_vol),
+        Cell::Number(e.garch.alpha),
+        Cell::Number(e.garch.gamma),
+        Cell::Number(e.garch.beta),
+        Cell::Number(e.garch.peak_vol_multiple),
+        Cell::Text(format!(
+            "equity vol sampled {}–{}",
+            pct(cfg.equity_vol.min),
+            pct(cfg.equity_vol.max)
+        )),
+    ]);
+    let c = &cal.credit;
+    t.row(vec![
+        Cell::Text("Baa − Aaa log spread".into()),
+        Cell::Number(c.log_spread_vol),
+        Cell::Missing,
+        Cell::Missing,
+        Cell::Missing,
+        Cell::Number(c.peak_vol_multiple),
+        Cell::Text(format!(
+            "spread vol sampled {}–{} (2008–09 in the data: {}; 2008 peak {:.1}× its 2007 mean)",
+            pct(cfg.credit_spread_vol.min),
+            pct(cfg.credit_spread_vol.max),
+            pct(c.log_spread_vol_2008_09),
+            c.peak_over_pre_crisis
+        )),
+    ]);
+    let r = &cal.rates;
+    for (k, name) in ["level", "slope", "curvature"].iter().enumerate() {
+        t.row(vec![
+            Cell::Text(format!("US curve {name} (PCA score)")),
+            Cell::Number(r.score_annual_vol[k]),
+            Cell::Missing,
+            Cell::Missing,
+            Cell::Missing,
+            Cell::Number(r.peak_vol_multiple),
+            Cell::Text(format!(
+                "{} of yield-change variance in the data; the design weights it {} of a {}–{} bp rate vol",
+                pct(r.variance_shares[k]),
+                pct(cfg.rate_component_weights.as_array()[k]),
+                cfg.rate_vol_bp.usd.min,
+                cfg.rate_vol_bp.usd.max
+            )),
+        ]);
+        f.figure(
+            &format!("history_curve_share_{name}"),
+            &format!("Share of US yield-change variance in the {name} component (history)"),
+            r.variance_shares[k],
+            Unit::Fraction,
+            Horizon::Point,
+        );
+    }
+    f.figure(
+        "history_credit_spread_vol",
+        "Baa − Aaa log-spread vol (history, annualised)",
+        c.log_spread_vol,
+        Unit::Fraction,
+        Horizon::Annualised,
+    );
+    f.figure(
+        "history_equity_vol",
+        "S&P 500 vol (history, annualised)",
+        e.annual_vol,
+        Unit::Fraction,
+        Horizon::Annualised,
+    );
+    f.figure(
+        "history_stress_regime_days",
+        "Mean length of a stressed volatility spell (S&P 500, two-state model), business days",
+        e.regime.stress_duration_days,
+        Unit::Count,
+        Horizon::Point,
+    );
+    f.tables.push(t);
 }
 
 /// Desk index → persona-facing names.
@@ -686,6 +816,42 @@ fn desk(
         labels.push(pr.label.clone());
     }
     f.tables.push(t);
+    f.charts.push(Chart {
+        key: format!("{prefix}_r2_by_vol"),
+        title: format!(
+            "{} programs: median R² of the hedge by tercile of the scenarios' {} volatility",
+            stresslab_core::report::persona::capitalise(prefix),
+            prefix
+        ),
+        kind: ChartKind::Timeline,
+        labels: vec!["low vol".into(), "mid vol".into(), "high vol".into()],
+        x: Vec::new(),
+        x_label: "Volatility tercile".into(),
+        x_unit: Unit::Count,
+        y_label: "R²".into(),
+        y_unit: Unit::Ratio,
+        series: (1..m.desks[d].len())
+            .map(|j| ChartSeries {
+                name: m.desks[d][j].program.label.clone(),
+                values: (0..3)
+                    .map(|b| {
+                        let v = sorted(
+                            agg.results
+                                .iter()
+                                .filter(|r| bucket(vol_of(r, d)) == b)
+                                .map(|r| f64::from(r.effectiveness[d][j].r2))
+                                .collect(),
+                        );
+                        if v.is_empty() {
+                            f64::NAN
+                        } else {
+                            quantile(&v, 0.5)
+                        }
+                    })
+                    .collect(),
+            })
+            .collect(),
+    });
     f.tables.push(by_bucket);
     f.charts.push(Chart {
         key: format!("{prefix}_cost_vs_tail_reduction"),
@@ -708,8 +874,18 @@ fn desk(
     let chosen = m.combo_parts(integ.robust)[d];
     let pr = &m.desks[d][chosen].program;
     let key = format!("{prefix}_{chosen}");
-    f.headline = if chosen == 0 {
-        format!("In the robust program the {prefix} desk adds no hedge: none of its candidates raised the worst-case tail funding ratio enough within the cost cap")
+    let cheapest = m.desks[d]
+        .iter()
+        .skip(1)
+        .map(|p| p.program.cost_bp())
+        .fold(f64::INFINITY, f64::min);
+    let cap = run.params.max_cost_bp;
+    f.headline = if chosen == 0 && cheapest > cap {
+        format!(
+            "Every {prefix} candidate costs more than the {cap:.0} bp cap (the cheapest {cheapest:.1} bp a year), so the robust program holds none; the table shows what each would buy"
+        )
+    } else if chosen == 0 {
+        format!("In the robust program the {prefix} desk adds no hedge: with the other desks' choices, none of its affordable candidates raises the worst-case tail funding ratio")
     } else {
         format!(
             "Recommended {prefix} program: {} — {:.1} bp a year; offset {:.2} and R² {:.2} in the median scenario",
@@ -834,6 +1010,7 @@ fn curve_shocks(run: &HedgingRun, f: &mut Findings) {
             factors: [&zeros[..]; N_FACTORS],
             zeros: &zeros,
             implied,
+            grids: [None; 7],
         };
         let progs = m.desks[1]
             .iter()

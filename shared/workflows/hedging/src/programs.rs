@@ -41,6 +41,8 @@ pub const HALF_SPREAD_SWAPTION_VOL: f64 = 1e-4;
 /// index CDS ~0.25 bp and single-name CDS ~2 bp running on the risky annuity.
 pub const HALF_SPREAD_INDEX_CDS: f64 = 0.25e-4;
 pub const HALF_SPREAD_SINGLE_NAME_CDS: f64 = 2e-4;
+/// Tranches ~5 bp running (assumption).
+pub const HALF_SPREAD_TRANCHE: f64 = 5e-4;
 
 /// A candidate program.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -448,9 +450,104 @@ pub fn bond_cs01(book: &PensionBook, b: &crate::book::BondHolding) -> f64 {
     (v0 - v1) * b.face * book.market.fx_spot[b.currency.index()]
 }
 
+/// The mezzanine tranche bought: 3–7% of the IG index, five years.
+pub const TRANCHE_ATTACHMENT: f64 = 0.03;
+pub const TRANCHE_DETACHMENT: f64 = 0.07;
+/// Flat copula correlation for the tranche (an assumption: base correlations of
+/// investment-grade mezzanine tranches have mostly quoted between 0.2 and 0.4).
+pub const TRANCHE_CORRELATION: f64 = 0.3;
+/// The grid of IG log-spread changes the tranche is priced on (spreads ×0.08 to ×33:
+/// beyond every path the calibrated ceilings allow in a year), and its step.
+pub const TRANCHE_GRID_X: (f64, f64, usize) = (-2.5, 3.5, 241);
+
+fn usd_pricing_curve(book: &PensionBook) -> Result<stresslab_pricing::ZeroCurve, String> {
+    let c = book.market.curve(Currency::USD);
+    stresslab_pricing::ZeroCurve::new(c.tenors.clone(), c.zero_rates.clone())
+        .map_err(|e| e.to_string())
+}
+
+/// Tranche value per unit notional (protection − coupon × RPV01) at date `s` for an
+/// index spread `spread`.
+pub fn tranche_value(book: &PensionBook, spread: f64, coupon: f64, s: f64) -> Result<f64, String> {
+    use stresslab_pricing::cds::{HazardCurve, PremiumSchedule};
+    use stresslab_pricing::tranche::{tranche_legs, Pool, Tranche};
+    let remaining = CDS_MATURITY - s;
+    if remaining <= 1e-9 {
+        return Ok(0.0);
+    }
+    let err = |e: stresslab_pricing::PricingError| e.to_string();
+    let pool = Pool::LargeHomogeneous {
+        hazard: HazardCurve::flat(spread / (1.0 - CDS_RECOVERY)).map_err(err)?,
+        recovery: CDS_RECOVERY,
+    };
+    let tranche = Tranche::new(TRANCHE_ATTACHMENT, TRANCHE_DETACHMENT).map_err(err)?;
+    let schedule = PremiumSchedule::regular(remaining, 4).map_err(err)?;
+    let legs = tranche_legs(
+        &pool,
+        &tranche,
+        TRANCHE_CORRELATION,
+        &schedule,
+        &usd_pricing_curve(book)?,
+    )
+    .map_err(err)?;
+    Ok(legs.protection - coupon * legs.rpv01)
+}
+
+/// The tranche's fair running spread at the snapshot.
+pub fn tranche_fair_spread(book: &PensionBook, index_spread: f64) -> Result<f64, String> {
+    use stresslab_pricing::cds::{HazardCurve, PremiumSchedule};
+    use stresslab_pricing::tranche::{tranche_legs, Pool, Tranche};
+    let err = |e: stresslab_pricing::PricingError| e.to_string();
+    let pool = Pool::LargeHomogeneous {
+        hazard: HazardCurve::flat(index_spread / (1.0 - CDS_RECOVERY)).map_err(err)?,
+        recovery: CDS_RECOVERY,
+    };
+    let tranche = Tranche::new(TRANCHE_ATTACHMENT, TRANCHE_DETACHMENT).map_err(err)?;
+    let schedule = PremiumSchedule::regular(CDS_MATURITY, 4).map_err(err)?;
+    let legs = tranche_legs(
+        &pool,
+        &tranche,
+        TRANCHE_CORRELATION,
+        &schedule,
+        &usd_pricing_curve(book)?,
+    )
+    .map_err(err)?;
+    Ok(legs.fair_spread())
+}
+
+/// The tranche grid at `dates` (years after the snapshot).
+pub fn tranche_grid(
+    book: &PensionBook,
+    index_spread: f64,
+    coupon: f64,
+    dates: &[f64],
+) -> Result<crate::valuation::TrancheGrid, String> {
+    let (lo, hi, n) = TRANCHE_GRID_X;
+    let x: Vec<f64> = (0..n)
+        .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+        .collect();
+    let mut values = Vec::with_capacity(dates.len() * n);
+    for &s in dates {
+        for &xi in &x {
+            values.push(tranche_value(book, index_spread * xi.exp(), coupon, s)?);
+        }
+    }
+    Ok(crate::valuation::TrancheGrid {
+        dates: dates.to_vec(),
+        x,
+        values,
+    })
+}
+
 /// The credit specialist's candidates: an IG index CDS offsetting half the IG bonds'
-/// spread risk, and single-name CDS on the five largest credit exposures.
-pub fn credit_programs(book: &PensionBook, config: &ScenarioConfig) -> Vec<HedgeProgram> {
+/// spread risk, single-name CDS on the five largest credit exposures, and protection on
+/// the 3–7% mezzanine tranche of the index sized to the same spread risk as the index
+/// hedge. `dates` are the revaluation dates the tranche grid is built at.
+pub fn credit_programs(
+    book: &PensionBook,
+    config: &ScenarioConfig,
+    dates: &[f64],
+) -> Vec<HedgeProgram> {
     let assets = book.assets_usd;
     let mut out = vec![HedgeProgram::none(HedgeDesk::Credit)];
     let credit: Vec<&crate::book::BondHolding> =
@@ -486,6 +583,44 @@ pub fn credit_programs(book: &PensionBook, config: &ScenarioConfig) -> Vec<Hedge
         ));
         p.bid_ask_bp = n * ann * HALF_SPREAD_INDEX_CDS / assets * 1e4;
         out.push(p);
+        // The tranche: same spread risk (value change for +1 bp of index spread) as the
+        // index hedge above.
+        if let Ok(coupon) = tranche_fair_spread(book, index_spread) {
+            let bump = |sp: f64| tranche_value(book, sp, coupon, 0.0);
+            if let (Ok(v0), Ok(v1), Ok(grid)) = (
+                bump(index_spread),
+                bump(index_spread + 1e-4),
+                tranche_grid(book, index_spread, coupon, dates),
+            ) {
+                let tranche_cs01 = v1 - v0;
+                if tranche_cs01 > 0.0 {
+                    let n = INDEX_HEDGE_RATIO * ig_cs01 / tranche_cs01;
+                    let mut p = HedgeProgram::none(HedgeDesk::Credit);
+                    p.label = format!(
+                        "{:.0}–{:.0}% IG tranche protection",
+                        TRANCHE_ATTACHMENT * 100.0,
+                        TRANCHE_DETACHMENT * 100.0
+                    );
+                    p.legs.push((
+                        Instrument::Tranche(crate::valuation::TrancheHedge {
+                            attachment: TRANCHE_ATTACHMENT,
+                            detachment: TRANCHE_DETACHMENT,
+                            index_spread,
+                            coupon,
+                            maturity: CDS_MATURITY,
+                            recovery: CDS_RECOVERY,
+                            correlation: TRANCHE_CORRELATION,
+                            grid,
+                        }),
+                        n,
+                    ));
+                    // Tranche quotes are wider: ~5 bp running on the risky annuity
+                    // (assumption), here on the tranche's own RPV01 ≈ CS01 / 1 bp.
+                    p.bid_ask_bp = n * (tranche_cs01 / 1e-4) * HALF_SPREAD_TRANCHE / assets * 1e4;
+                    out.push(p);
+                }
+            }
+        }
     }
     let mut by_size = credit.clone();
     by_size.sort_by(|a, b| {
@@ -580,5 +715,38 @@ mod tests {
             assert!((n + 0.95 * e[currency.index()]).abs() < 1e-6 * e[currency.index()].abs());
         }
         assert!(progs.iter().all(|p| p.bid_ask_bp >= 0.0));
+    }
+}
+
+#[cfg(test)]
+mod tranche_tests {
+    use super::*;
+    use crate::book::{prepare_book, tests::seed};
+
+    /// The grid is exact at its nodes and within 0.1% of the tranche notional's value
+    /// change between them (linear interpolation of a smooth function on a 0.025 step
+    /// in log-spread); protection gains as spreads widen; worth nothing at inception.
+    #[test]
+    fn the_tranche_grid_reprices_between_its_nodes() {
+        let book = prepare_book(&seed()).unwrap();
+        let s0 = 0.0085;
+        let coupon = tranche_fair_spread(&book, s0).unwrap();
+        assert!(
+            coupon > s0,
+            "a mezzanine tranche pays more than its index: {coupon}"
+        );
+        let dates = [0.0, 0.5];
+        let grid = tranche_grid(&book, s0, coupon, &dates).unwrap();
+        assert!(grid.value(0, 0.0).abs() < 1e-12, "{}", grid.value(0, 0.0));
+        let mut worst: f64 = 0.0;
+        for i in 0..40 {
+            let x = -1.0 + 0.0731 * i as f64;
+            let direct = tranche_value(&book, s0 * x.exp(), coupon, 0.5).unwrap();
+            worst = worst.max((grid.value(1, x) - direct).abs());
+        }
+        assert!(worst < 1e-3, "{worst}");
+        assert!(
+            grid.value(1, 1.0) > grid.value(1, 0.0) && grid.value(1, 0.0) > grid.value(1, -1.0)
+        );
     }
 }

@@ -228,8 +228,12 @@ fn integration_html(run: &HedgingRun, agg: &HedgingAggregate, i: &Integration) -
             Cell::Number(meets),
         ]);
     }
+    let backtest_html = match crate::backtest::backtest(&run.eval, &[i.robust, i.median_best]) {
+        Ok(bt) => backtest_html(&bt),
+        Err(e) => report::paragraph(&format!("Historical backtest not available: {e}")),
+    };
     format!(
-        "{}{}{}{}",
+        "{}{}{}{}{}",
         report::paragraph(&format!(
             "Robust: the combination with the best worst-case tail funding ratio among those costing at most {:.0} bp a year. Best in the median scenario: the best tail funding ratio in scenario {} (the median unhedged funding-ratio volatility). Cost of robustness: {:+.1} bp a year; it buys {:.3} points of worst-case tail funding ratio and gives up {:.3} in the median scenario.",
             run.params.max_cost_bp, i.median_scenario, i.cost_of_robustness_bp, i.worst_case_gain, i.median_case_cost
@@ -240,7 +244,63 @@ fn integration_html(run: &HedgingRun, agg: &HedgingAggregate, i: &Integration) -
             fr_histogram("Horizon funding ratio, no hedge (all paths of all scenarios)", &agg.fr_histograms[i.unhedged]),
             fr_histogram("Horizon funding ratio, robust program", &agg.fr_histograms[i.robust]),
         ]),
-        by_vol.to_html()
+        by_vol.to_html(),
+        backtest_html
+    )
+}
+
+fn backtest_html(bt: &crate::backtest::Backtest) -> String {
+    let mut t = Table::new(
+        &format!(
+            "Historical backtest, {} to {}: today's book and programs under each month's observed moves (instantaneous, full revaluation; proxies in the methods)",
+            bt.first_month, bt.last_month
+        ),
+        vec![
+            Column::text("Program"),
+            Column::number("FR vol (annualised, FR points)", 3),
+            Column::number("Worst month (FR points)", 3),
+            Column::text("Worst month"),
+            Column::percent("FR variance removed"),
+        ],
+    );
+    for l in &bt.lines {
+        t.row(vec![
+            Cell::Text(l.label.clone()),
+            Cell::Number(l.fr_vol),
+            Cell::Number(l.worst_month),
+            Cell::Text(l.worst_month_label.clone()),
+            Cell::Number(l.variance_reduction),
+        ]);
+    }
+    let months: Vec<String> = (0..bt.lines[0].fr_changes.len())
+        .map(|i| format!("{}", i + 1))
+        .collect();
+    let chart = Chart {
+        key: "backtest".into(),
+        title: format!("Cumulative monthly funding-ratio changes, {} to {} (sum of each month's instantaneous change on today's book)", bt.first_month, bt.last_month),
+        kind: ChartKind::Timeline,
+        labels: months,
+        x: Vec::new(),
+        x_label: "Month of the window".into(),
+        x_unit: Unit::Count,
+        y_label: "Cumulative FR change".into(),
+        y_unit: Unit::Ratio,
+        series: bt
+            .lines
+            .iter()
+            .map(|l| ChartSeries {
+                name: l.label.chars().take(60).collect(),
+                values: l.fr_changes.iter().scan(0.0, |acc, x| {
+                    *acc += x;
+                    Some(*acc)
+                }).collect(),
+            })
+            .collect(),
+    };
+    format!(
+        "{}{}",
+        t.to_html(),
+        report::figures(&[chart_svg(&chart, "USD")])
     )
 }
 
@@ -295,6 +355,17 @@ fn results_body(run: &HedgingRun, agg: &HedgingAggregate, i: Option<&Integration
             "legs": p.legs.len(),
         })).collect::<Vec<_>>()).collect::<Vec<_>>(),
         "integration": i,
+        "backtest": i.and_then(|i| crate::backtest::backtest(m, &[i.robust, i.median_best]).ok()).map(|bt| json!({
+            "first_month": bt.first_month,
+            "last_month": bt.last_month,
+            "lines": bt.lines.iter().map(|l| json!({
+                "label": l.label,
+                "fr_vol": l.fr_vol,
+                "worst_month": l.worst_month,
+                "worst_month_label": l.worst_month_label,
+                "variance_reduction": l.variance_reduction,
+            })).collect::<Vec<_>>(),
+        })),
         "scenarios": rows,
     })
 }

@@ -180,7 +180,7 @@ impl PathSpec {
                     return Err(bad(field, "must be ≥ 0"));
                 }
             }
-            if !(f.max_vol_multiple >= 1.0) {
+            if f.max_vol_multiple.is_nan() || f.max_vol_multiple < 1.0 {
                 return Err(bad(
                     "max_vol_multiple",
                     "must be ≥ 1 (a ceiling above the unconditional vol)",

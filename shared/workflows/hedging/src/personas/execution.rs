@@ -55,6 +55,8 @@ pub const SWAPTION_ADV_SHARE: f64 = 0.1;
 /// orders of magnitude).
 pub const INDEX_CDS_ADV: f64 = 15e9;
 pub const SINGLE_NAME_CDS_ADV: f64 = 50e6;
+/// Index tranches trade by appointment: ≈ $200m a day per tranche (assumption).
+pub const TRANCHE_ADV: f64 = 200e6;
 
 fn currency_share(c: Currency) -> f64 {
     match c {
@@ -105,8 +107,8 @@ fn trades(run: &HedgingRun, integ: &Integration) -> Vec<Trade> {
     let b = &m.book;
     let parts = m.combo_parts(integ.robust);
     let mut out = Vec::new();
-    for d in 0..3 {
-        for &(i, n) in &m.desks[d][parts[d]].legs {
+    for (progs, &j) in m.desks.iter().zip(&parts) {
+        for &(i, n) in &progs[j].legs {
             let inst = &m.instruments[i];
             let t = match inst {
                 Instrument::FxForward { currency, .. } => {
@@ -197,6 +199,20 @@ fn trades(run: &HedgingRun, integ: &Integration) -> Vec<Trade> {
                         tier: 2,
                     }
                 }
+                Instrument::Tranche(t) => Trade {
+                    label: format!(
+                        "{:.0}–{:.0}% IG tranche (5y)",
+                        t.attachment * 100.0,
+                        t.detachment * 100.0
+                    ),
+                    notional: n.abs(),
+                    adv: TRANCHE_ADV,
+                    half_spread: crate::programs::HALF_SPREAD_TRANCHE * 4.0,
+                    // A mezzanine tranche moves several times its index (leverage ~3–5).
+                    daily_vol: 4.0 * t.index_spread * m.calibration.credit.log_spread_vol * 4.5
+                        / 252f64.sqrt(),
+                    tier: 3,
+                },
                 Instrument::Cds {
                     reference, spread0, ..
                 } => {
