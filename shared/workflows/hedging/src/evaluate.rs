@@ -38,10 +38,10 @@ use serde::{Deserialize, Serialize};
 /// Days at which drawdowns are reported (issue 8), clipped to the horizon.
 pub const DRAWDOWN_DAYS: [u32; 4] = [21, 63, 126, 252];
 
-/// Horizon funding-ratio histogram: bins of 0.005 from 0.40 to 1.40, plus an under- and
-/// an overflow bin.
-pub const FR_HIST_LO: f64 = 0.40;
-pub const FR_HIST_WIDTH: f64 = 0.005;
+/// Horizon funding-ratio histogram: bins of 0.01 from 0.20 to 2.20 (the stress design's
+/// equity vols reach 55%), plus an under- and an overflow bin.
+pub const FR_HIST_LO: f64 = 0.20;
+pub const FR_HIST_WIDTH: f64 = 0.01;
 pub const FR_HIST_BINS: usize = 200;
 
 /// A program as evaluated: its legs as (instrument index in the model, notional) and
@@ -96,6 +96,15 @@ impl EvalModel {
             "FX: {} · rates: {} · credit: {}",
             names[0], names[1], names[2]
         )
+    }
+
+    /// `F75 · S100 · IDX`: the programs' codes, for chart labels.
+    pub fn combo_code(&self, k: usize) -> String {
+        let parts = self.combo_parts(k);
+        (0..3)
+            .map(|d| self.desks[d][parts[d]].program.code.as_str())
+            .collect::<Vec<_>>()
+            .join(" · ")
     }
 
     pub fn combo_cost_bp(&self, k: usize) -> f64 {

@@ -48,8 +48,11 @@ pub const HALF_SPREAD_TRANCHE: f64 = 5e-4;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HedgeProgram {
     pub desk: HedgeDesk,
-    /// Short label for tables (`fwd 75% + risk reversal`).
+    /// Label for tables (`forwards 75%`).
     pub label: String,
+    /// A few characters for chart labels (`F75`).
+    #[serde(default)]
+    pub code: String,
     pub legs: Vec<(Instrument, f64)>,
     /// Options' net upfront premium, bp of assets (informational: its decay is in carry).
     pub premium_bp: f64,
@@ -65,6 +68,7 @@ impl HedgeProgram {
         HedgeProgram {
             desk,
             label: "no hedge".into(),
+            code: "—".into(),
             legs: Vec::new(),
             premium_bp: 0.0,
             carry_bp: 0.0,
@@ -121,16 +125,17 @@ pub fn currency_programs(book: &PensionBook) -> Vec<HedgeProgram> {
     let exposure = net_local_exposure(book);
     let assets = book.assets_usd;
     let mut out = vec![HedgeProgram::none(HedgeDesk::Currency)];
-    let specs: [(&str, f64, Option<bool>); 5] = [
-        ("forwards 50%", 0.50, None),
-        ("forwards 75%", 0.75, None),
-        ("forwards 95%", 0.95, None),
-        ("forwards 50% + risk reversal", 0.50, Some(false)),
-        ("forwards 50% + seagull", 0.50, Some(true)),
+    let specs: [(&str, &str, f64, Option<bool>); 5] = [
+        ("forwards 50%", "F50", 0.50, None),
+        ("forwards 75%", "F75", 0.75, None),
+        ("forwards 95%", "F95", 0.95, None),
+        ("forwards 50% + risk reversal", "F50+RR", 0.50, Some(false)),
+        ("forwards 50% + seagull", "F50+SG", 0.50, Some(true)),
     ];
-    for (label, ratio, overlay) in specs {
+    for (label, code, ratio, overlay) in specs {
         let mut p = HedgeProgram::none(HedgeDesk::Currency);
         p.label = label.into();
+        p.code = code.into();
         for c in Currency::ALL.into_iter().filter(|c| *c != Currency::USD) {
             let e = exposure[c.index()];
             if e.abs() < 1e-9 * assets {
@@ -356,14 +361,15 @@ pub const COLLAR_TENOR: u32 = 10;
 pub fn rates_programs(book: &PensionBook) -> Vec<HedgeProgram> {
     let assets = book.assets_usd;
     let mut out = vec![HedgeProgram::none(HedgeDesk::Rates)];
-    for (label, ratio, collar) in [
-        ("swaps 50% of PV01", 0.5, false),
-        ("swaps 75% of PV01", 0.75, false),
-        ("swaps 100% of PV01", 1.0, false),
-        ("swaps 75% + swaption collar", 0.75, true),
+    for (label, code, ratio, collar) in [
+        ("swaps 50% of PV01", "S50", 0.5, false),
+        ("swaps 75% of PV01", "S75", 0.75, false),
+        ("swaps 100% of PV01", "S100", 1.0, false),
+        ("swaps 75% + swaption collar", "S75+C", 0.75, true),
     ] {
         let mut p = HedgeProgram::none(HedgeDesk::Rates);
         p.label = label.into();
+        p.code = code.into();
         for c in book.liability_currencies() {
             let fx = book.market.fx_spot[c.index()];
             let curve = book.market.curve(c);
@@ -570,6 +576,7 @@ pub fn credit_programs(
         let n = INDEX_HEDGE_RATIO * ig_cs01 / (ann * 1e-4);
         let mut p = HedgeProgram::none(HedgeDesk::Credit);
         p.label = "IG index CDS 50% of CS01".into();
+        p.code = "IDX".into();
         p.legs.push((
             Instrument::Cds {
                 reference: CreditReference::IgIndex,
@@ -601,6 +608,7 @@ pub fn credit_programs(
                         TRANCHE_ATTACHMENT * 100.0,
                         TRANCHE_DETACHMENT * 100.0
                     );
+                    p.code = "TR".into();
                     p.legs.push((
                         Instrument::Tranche(crate::valuation::TrancheHedge {
                             attachment: TRANCHE_ATTACHMENT,
@@ -636,6 +644,7 @@ pub fn credit_programs(
     });
     let mut p = HedgeProgram::none(HedgeDesk::Credit);
     p.label = "single-name CDS on the top five".into();
+    p.code = "5N".into();
     for b in by_size.iter().take(5) {
         let cr = b.credit.as_ref().expect("filtered on credit");
         let ann = risky_annuity(book, b.spread);

@@ -162,22 +162,33 @@ fn integration_html(run: &HedgingRun, agg: &HedgingAggregate, i: &Integration) -
             Cell::Number(c.worst_surplus_cvar99),
         ]);
     }
-    let affordable: Vec<_> = i.combos.iter().filter(|c| c.affordable).collect();
+    // The frontier: the efficient combinations, plus no hedge and the median-scenario
+    // choice for reference (every combination is in results.json).
+    let affordable: Vec<_> = i
+        .combos
+        .iter()
+        .filter(|c| c.efficient || c.combo == i.unhedged || c.combo == i.median_best)
+        .collect();
     let frontier = Chart {
         key: "frontier".into(),
         title: format!(
-            "Cost against worst-case tail funding ratio: every combination within the {:.0} bp cap",
+            "Frontier within the {:.0} bp cost cap: cost against worst-case tail funding ratio",
             run.params.max_cost_bp
         ),
         kind: ChartKind::Scatter,
         labels: affordable
             .iter()
             .map(|c| {
-                if c.efficient {
-                    format!("★ {}", c.label)
+                let tag = if c.combo == i.robust {
+                    " (robust)"
+                } else if c.combo == i.unhedged {
+                    " (no hedge)"
+                } else if c.combo == i.median_best {
+                    " (median best)"
                 } else {
-                    String::new()
-                }
+                    ""
+                };
+                format!("{}{tag}", run.eval.combo_code(c.combo))
             })
             .collect(),
         x: affordable.iter().map(|c| c.cost_bp).collect(),
@@ -235,7 +246,7 @@ fn integration_html(run: &HedgingRun, agg: &HedgingAggregate, i: &Integration) -
     format!(
         "{}{}{}{}{}",
         report::paragraph(&format!(
-            "Robust: the combination with the best worst-case tail funding ratio among those costing at most {:.0} bp a year. Best in the median scenario: the best tail funding ratio in scenario {} (the median unhedged funding-ratio volatility). Cost of robustness: {:+.1} bp a year; it buys {:.3} points of worst-case tail funding ratio and gives up {:.3} in the median scenario.",
+            "Programs are coded FX · rates · credit: F50/F75/F95 FX forwards at that hedge ratio (+RR risk reversal, +SG seagull), S50/S75/S100 swaps at that share of PV01 (+C swaption collar), IDX index CDS, TR mezzanine tranche, 5N single-name CDS, — none. Robust: the combination with the best worst-case tail funding ratio among those costing at most {:.0} bp a year. Best in the median scenario: the best tail funding ratio in scenario {} (the median unhedged funding-ratio volatility). Cost of robustness: {:+.1} bp a year; it buys {:.3} points of worst-case tail funding ratio and gives up {:.3} in the median scenario.",
             run.params.max_cost_bp, i.median_scenario, i.cost_of_robustness_bp, i.worst_case_gain, i.median_case_cost
         )),
         t.to_html(),
@@ -309,6 +320,7 @@ const METHODS_HTML: &str = "<ul>\
 <li><strong>Paths</strong>: twenty factors (six FX rates, level/slope/curvature of the USD, EUR and GBP curves from a PCA of US zero yields, IG and HY log spreads, three equity markets), daily, with GJR-GARCH volatility clustering and leverage fitted to the bundled history, a two-state volatility regime, mean reversion of rates and spreads; each path from its own (seed, scenario, path) stream, the same paths for every program.</li>\
 <li><strong>Revaluation</strong> is full at each checkpoint: bonds and liabilities on the moved curves and spreads, FX forwards and Garman–Kohlhagen options, swaps, Bachelier swaptions and CDS at the scenario's volatility. Curves keep their shape in remaining time (roll-down); coupons and benefits due are paid.</li>\
 <li><strong>Tail FR</strong> is the mean of the worst 5% horizon funding ratios of a scenario; VaR and CVaR are of the surplus loss over the horizon; funding-ratio volatility is annualised; drawdowns are the largest fall from the running peak seen at days 21, 63, 126 and 252.</li>\
+<li><strong>Limits of the model</strong>: yields are Gaussian around today's curve (no lower bound: in the worst scenarios' tails they go below zero, and long-dated liabilities gain accordingly); credit is spread risk only (no defaults); equities of markets other than the US, Europe and the UK follow the European factor; programs are one-year programs judged at the horizon, without rebalancing.</li>\
 <li><strong>Costs</strong> per year: option premiums, carry (forward points, fixed against floating, CDS premium) and half the bid-ask spread on entry.</li>\
 <li><strong>Recommendations</strong> cite the figures they rest on, in brackets.</li></ul>";
 
