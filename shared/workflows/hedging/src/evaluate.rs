@@ -209,16 +209,24 @@ impl Workspace {
 /// Upper-tail VaR and CVaR of `losses` at confidence `alpha` (see the module header).
 /// Reorders `losses`.
 pub fn tail_var_cvar(losses: &mut [f64], alpha: f64) -> (f64, f64) {
-    let n = losses.len();
-    if n == 0 {
+    if losses.is_empty() {
         return (f64::NAN, f64::NAN);
     }
+    largest(losses, tail_count(losses.len(), alpha))
+}
+
+/// ⌈(1 − α)·n⌉, at least 1 and at most n.
+pub fn tail_count(n: usize, alpha: f64) -> usize {
     // (1 − 0.95)·100 is 5.000000000000004 in binary: a hair below, so it counts 5.
-    let tail = (((1.0 - alpha) * n as f64 - 1e-9).ceil() as usize).clamp(1, n);
-    let (top, nth, _) = losses.select_nth_unstable_by(tail - 1, |a, b| b.total_cmp(a));
-    let var = *nth;
-    let cvar = (top.iter().sum::<f64>() + var) / tail as f64;
-    (var, cvar)
+    (((1.0 - alpha) * n as f64 - 1e-9).ceil() as usize).clamp(1, n.max(1))
+}
+
+/// The `count`-th largest value and the mean of the `count` largest; leaves the
+/// `count` largest at the front of `values`.
+pub fn largest(values: &mut [f64], count: usize) -> (f64, f64) {
+    let (top, nth, _) = values.select_nth_unstable_by(count - 1, |a, b| b.total_cmp(a));
+    let kth = *nth;
+    ((kth), (top.iter().sum::<f64>() + kth) / count as f64)
 }
 
 fn implied_vols(spec: &ScenarioSpec) -> ImpliedVols {
@@ -423,38 +431,43 @@ pub fn evaluate_scenario(
         .collect();
     let mut combos = Vec::with_capacity(model.combos());
     ws.fr.resize(n * nk, 0.0);
+    // 1/L once per date: every combination divides by the same liabilities.
+    let inv_liabilities: Vec<Vec<f64>> = ws
+        .liabilities
+        .iter()
+        .map(|l| l.iter().map(|x| 1.0 / x).collect())
+        .collect();
+    let (mut peak, mut worst) = (vec![0.0f64; n], vec![0.0f64; n]);
     for (k, hist_k) in hist.iter_mut().enumerate().take(model.combos()) {
         let parts = model.combo_parts(k);
-        for c in 0..nk {
-            let (a, l) = (&ws.assets[c], &ws.liabilities[c]);
+        for (c, (a, inv_l)) in ws.assets.iter().zip(&inv_liabilities).enumerate() {
             let (h0, h1, h2) = (
                 &ws.desk_values[c][0][parts[0]],
                 &ws.desk_values[c][1][parts[1]],
                 &ws.desk_values[c][2][parts[2]],
             );
             let fr = &mut ws.fr[c * n..(c + 1) * n];
-            for p in 0..n {
-                fr[p] = (a[p] + h0[p] + h1[p] + h2[p]) / l[p];
+            // Equal-length slices and zips: no bounds checks, so the loop vectorises.
+            let (a, inv_l, h0, h1, h2) = (&a[..n], &inv_l[..n], &h0[..n], &h1[..n], &h2[..n]);
+            for (p, out) in fr.iter_mut().enumerate() {
+                *out = (a[p] + h0[p] + h1[p] + h2[p]) * inv_l[p];
             }
         }
-        // Drawdowns from the running peak, per path.
+        // Drawdowns from the running peak, date by date over all paths (SIMD-friendly).
         let mut drawdown = [0f32; 4];
-        let mut dd_sum = [0.0f64; 4];
-        for p in 0..n {
-            let (mut peak, mut worst) = (fr0, 0.0f64);
-            let mut upto = 0;
-            for (h, &cnt) in dd_upto.iter().enumerate() {
-                while upto < cnt {
-                    let v = ws.fr[upto * n + p];
-                    peak = peak.max(v);
-                    worst = worst.max(peak - v);
-                    upto += 1;
+        peak.iter_mut().for_each(|x| *x = fr0);
+        worst.iter_mut().for_each(|x| *x = 0.0);
+        let mut upto = 0;
+        for (h, &cnt) in dd_upto.iter().enumerate() {
+            while upto < cnt {
+                let fr = &ws.fr[upto * n..(upto + 1) * n];
+                for p in 0..n {
+                    peak[p] = peak[p].max(fr[p]);
+                    worst[p] = worst[p].max(peak[p] - fr[p]);
                 }
-                dd_sum[h] += worst;
+                upto += 1;
             }
-        }
-        for h in 0..4 {
-            drawdown[h] = (dd_sum[h] / n as f64) as f32;
+            drawdown[h] = (worst.iter().sum::<f64>() / n as f64) as f32;
         }
         let frh = &ws.fr[last * n..(last + 1) * n];
         let mean = frh.iter().sum::<f64>() / n as f64;
@@ -479,16 +492,19 @@ pub fn evaluate_scenario(
         ws.scratch.clear();
         ws.scratch.extend(frh.iter().map(|x| -x));
         let (_, neg_tail) = tail_var_cvar(&mut ws.scratch, 0.95);
-        let (a, l) = (&ws.assets[last], &ws.liabilities[last]);
+        let (a, l) = (&ws.assets[last][..n], &ws.liabilities[last][..n]);
+        let (h0, h1, h2) = (
+            &ws.desk_values[last][0][parts[0]][..n],
+            &ws.desk_values[last][1][parts[1]][..n],
+            &ws.desk_values[last][2][parts[2]][..n],
+        );
         ws.scratch.clear();
-        for p in 0..n {
-            let hedges = ws.desk_values[last][0][parts[0]][p]
-                + ws.desk_values[last][1][parts[1]][p]
-                + ws.desk_values[last][2][parts[2]][p];
-            ws.scratch.push(s0 - (a[p] + hedges - l[p]));
-        }
-        let (v95, c95) = tail_var_cvar(&mut ws.scratch, 0.95);
-        let (v99, c99) = tail_var_cvar(&mut ws.scratch, 0.99);
+        ws.scratch
+            .extend((0..n).map(|p| s0 - (a[p] + h0[p] + h1[p] + h2[p] - l[p])));
+        // The 1% tail lies inside the 5% tail the first selection put in front.
+        let (k95, k99) = (tail_count(n, 0.95), tail_count(n, 0.99));
+        let (v95, c95) = largest(&mut ws.scratch, k95);
+        let (v99, c99) = largest(&mut ws.scratch[..k95], k99);
         combos.push(ComboStats {
             fr_mean: mean as f32,
             fr_vol: (var.sqrt() * annualise) as f32,

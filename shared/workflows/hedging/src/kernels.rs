@@ -155,8 +155,8 @@ impl DiscountNodes {
             let (a, t, b) = (self.amount[j], self.t[j], self.base[j]);
             if spread.is_none() {
                 if let Some(row) = grid.and_then(|g| g.row(self.grid_year[j])) {
-                    for p in 0..n {
-                        pv[p] += a * row[p];
+                    for (v, d) in pv.iter_mut().zip(&row[..n]) {
+                        *v += a * d;
                     }
                     continue;
                 }
@@ -204,9 +204,9 @@ pub fn fill_grid(
         }
         let (b, l) = base_load(t);
         let row = &mut grid.values[(k as usize - 1) * n..k as usize * n];
-        for p in 0..n {
+        for (p, d) in row.iter_mut().enumerate() {
             let z = b + x0[p] * l[0] + x1[p] * l[1] + x2[p] * l[2];
-            row[p] = exp(-t * z);
+            *d = exp(-t * z);
         }
     }
 }

@@ -413,8 +413,10 @@ impl<'a> Revaluer<'a> {
                 let tau = (maturity - s).max(0.0);
                 let x =
                     m.factor(RiskFactor::fx(c).expect("FX instruments are on foreign currencies"));
+                let x = &x[..n];
                 let df_d = self.path_discount(Currency::USD, tau, m, n);
                 let df_f = self.path_discount(c, tau, m, n);
+                let (df_d, df_f) = (&df_d[..n], &df_f[..n]);
                 for p in 0..n {
                     let spot = fx0[c.index()] * exp(x[p]);
                     out[p] = spot * df_f[p] - strike * df_d[p];
@@ -430,6 +432,7 @@ impl<'a> Revaluer<'a> {
                 let tau = (maturity - s).max(0.0);
                 let x =
                     m.factor(RiskFactor::fx(c).expect("FX instruments are on foreign currencies"));
+                let x = &x[..n];
                 let vol = m.implied.fx[c.index()];
                 let sd = vol * tau.sqrt();
                 // ln(S·DF_f / (K·DF_d)) = ln(S₀/K) + x − τ·(z_f − z_d) on the moved curves:
@@ -437,6 +440,8 @@ impl<'a> Revaluer<'a> {
                 let (zd0, zf0) = (self.curve(Currency::USD).zero(tau), self.curve(c).zero(tau));
                 let l = self.loadings.at(tau);
                 let (sd_, sf_) = (m.scores(Currency::USD), m.scores(c));
+                let sd_ = sd_.map(|v| &v[..n]);
+                let sf_ = sf_.map(|v| &v[..n]);
                 let log_moneyness0 = (fx0[c.index()] / strike).ln();
                 for p in 0..n {
                     let zd = zd0 + sd_[0][p] * l[0] + sd_[1][p] * l[1] + sd_[2][p] * l[2];
@@ -520,6 +525,7 @@ impl<'a> Revaluer<'a> {
                 let vol = m.implied.rates_normal[c.index()];
                 let sd = vol * to_expiry.max(0.0).sqrt();
                 let fxs = self.fx_path(c, m, n);
+                let (a, start, end, fxs) = (&a[..n], &start[..n], &end[..n], &fxs[..n]);
                 for p in 0..n {
                     let f = (start[p] - end[p]) / a[p];
                     let w = if *receiver { strike - f } else { f - strike };
@@ -534,6 +540,7 @@ impl<'a> Revaluer<'a> {
             }
             Instrument::Tranche(t) => {
                 let x = m.factor(RiskFactor::CreditIg);
+                let x = &x[..n];
                 let date = t
                     .grid
                     .dates
@@ -558,6 +565,7 @@ impl<'a> Revaluer<'a> {
                     CreditReference::Name { rating, .. } => rating.factor(),
                 };
                 let x = m.factor(factor);
+                let x = &x[..n];
                 // Flat hazard λ = S/(1 − R) (the credit triangle) from the moved spread;
                 // the protection buyer's value is (S − coupon)·RPV01 with
                 // RPV01 = Σ_q Δ_q·DF(t_q)·e^{−λ t_q} over the remaining quarterly dates.
