@@ -168,8 +168,10 @@ enum Command {
         workflow: String,
         /// Default: the portfolio the workflow's sample execution names
         /// (`events/<workflow>.execution.json`, from the repository root), e.g.
-        /// events/inputs/ff_multifactor_book.json for factor and
-        /// events/inputs/seed_multi_asset_fund.json for liquidity.
+        /// events/inputs/ff_multifactor_book.json for factor,
+        /// events/inputs/seed_multi_asset_fund.json for liquidity and
+        /// events/inputs/seed_pension.json for hedging (whose bench also prints the path
+        /// engine's path-steps per second per core and the time per scenario by stage).
         #[arg(long, value_name = "FILE")]
         portfolio: Option<PathBuf>,
         /// Timed repetitions (after one warm-up run).
