@@ -141,11 +141,16 @@ pub struct ComboStats {
     pub drawdown: [f32; 4],
 }
 
-/// A desk program's effectiveness in one scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// A desk program's effectiveness in one scenario, over its paths.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Effectiveness {
+    /// Regression offset: −slope of the program's P&L on the exposure's (1 = full).
     pub offset: f32,
     pub r2: f32,
+    /// Dollar offset −ΔH/ΔI of the median path (the hedge-accounting ratio, path by path).
+    pub dollar_offset: f32,
+    /// Share of paths whose dollar offset lies in 0.8–1.25 (IAS 39's "highly effective").
+    pub dollar_offset_in_band: f32,
 }
 
 /// What one scenario leaves behind.
@@ -405,12 +410,12 @@ pub fn evaluate_scenario(
         for j in 0..model.desks[d].len() {
             let h = &ws.desk_values[last][d][j];
             effectiveness[d].push(if j == 0 {
-                Effectiveness {
-                    offset: 0.0,
-                    r2: 0.0,
-                }
+                Effectiveness::default()
             } else {
-                regression(h, items[d])
+                let mut e = regression(h, items[d]);
+                (e.dollar_offset, e.dollar_offset_in_band) =
+                    dollar_offset(h, items[d], &mut ws.scratch);
+                e
             });
         }
     }
@@ -546,15 +551,34 @@ pub fn regression(hedge: &[f64], item: &[f64]) -> Effectiveness {
         shh += dh * dh;
     }
     if sii <= 0.0 || shh <= 0.0 {
-        return Effectiveness {
-            offset: 0.0,
-            r2: 0.0,
-        };
+        return Effectiveness::default();
     }
     Effectiveness {
         offset: (-shi / sii) as f32,
         r2: ((shi * shi) / (sii * shh)) as f32,
+        ..Effectiveness::default()
     }
+}
+
+/// The dollar-offset ratio −h/i path by path (paths where the exposure did not move are
+/// left out): its median, and the share of paths within 0.8–1.25.
+pub fn dollar_offset(hedge: &[f64], item: &[f64], scratch: &mut Vec<f64>) -> (f32, f32) {
+    scratch.clear();
+    scratch.extend(
+        hedge
+            .iter()
+            .zip(item)
+            .filter(|(_, i)| i.abs() > 0.0)
+            .map(|(h, i)| -h / i),
+    );
+    if scratch.is_empty() {
+        return (0.0, 0.0);
+    }
+    let in_band =
+        scratch.iter().filter(|r| (0.8..=1.25).contains(*r)).count() as f32 / scratch.len() as f32;
+    let mid = scratch.len() / 2;
+    let (_, m, _) = scratch.select_nth_unstable_by(mid, f64::total_cmp);
+    (*m as f32, in_band)
 }
 
 #[cfg(test)]
@@ -570,6 +594,17 @@ mod tests {
         assert_eq!(c, 98.0);
         let (v, c) = tail_var_cvar(&mut losses, 0.99);
         assert_eq!((v, c), (100.0, 100.0));
+    }
+
+    #[test]
+    fn the_dollar_offset_is_the_path_ratio() {
+        let item = [1.0, -2.0, 4.0, 0.0, 8.0];
+        let hedge = [-0.9, 2.0, -2.0, 5.0, -9.0];
+        // Ratios 0.9, 1.0, 0.5, 1.125 (the flat path left out): median of four → 1.0
+        // (the upper middle), three of four in band.
+        let (median, in_band) = dollar_offset(&hedge, &item, &mut Vec::new());
+        assert_eq!(median, 1.0);
+        assert_eq!(in_band, 0.75);
     }
 
     #[test]

@@ -664,7 +664,7 @@ fn desk(
     };
     let mut t = Table::new(
         &format!(
-            "{} programs across {} scenarios (effectiveness: regression of the program's P&L on the hedged exposure's over paths; offset 1 = full offset; tail reduction: fall of surplus CVaR 95% against no hedge, median scenario)",
+            "{} programs across {} scenarios (effectiveness over each scenario's paths: offset = −slope of the program's P&L on the hedged exposure's, 1 = full; dollar offset = −ΔH/ΔI path by path; tail reduction: fall of surplus CVaR 95% against no hedge, median scenario)",
             stresslab_core::report::persona::capitalise(prefix),
             agg.results.len()
         ),
@@ -677,6 +677,8 @@ fn desk(
             Column::number("Offset (median)", 2),
             Column::number("R² (median)", 2),
             Column::percent("Scenarios with offset 0.8–1.25"),
+            Column::number("Dollar offset, median path (median)", 2),
+            Column::percent("Paths with dollar offset 0.8–1.25 (median)"),
             Column::percent("Tail reduction (median)"),
             Column::number("Worst-case tail FR", 3),
         ],
@@ -710,6 +712,18 @@ fn desk(
             agg.results
                 .iter()
                 .map(|r| f64::from(r.effectiveness[d][j].r2))
+                .collect(),
+        );
+        let dollar = sorted(
+            agg.results
+                .iter()
+                .map(|r| f64::from(r.effectiveness[d][j].dollar_offset))
+                .collect(),
+        );
+        let dollar_band = sorted(
+            agg.results
+                .iter()
+                .map(|r| f64::from(r.effectiveness[d][j].dollar_offset_in_band))
                 .collect(),
         );
         let in_band = agg
@@ -808,6 +822,8 @@ fn desk(
             na(quantile(&offsets, 0.5)),
             na(quantile(&r2, 0.5)),
             na(in_band),
+            na(quantile(&dollar, 0.5)),
+            na(quantile(&dollar_band, 0.5)),
             na(quantile(&reduction, 0.5)),
             Cell::Number(worst),
         ]);
