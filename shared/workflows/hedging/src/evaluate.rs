@@ -197,6 +197,9 @@ pub struct Workspace {
     /// Seconds spent per stage (paths, revaluation, combination statistics): read by
     /// the benchmark only, never part of a result.
     pub timing: [f64; 3],
+    /// Per instrument, the desk programs holding it (desk, program, notional), built on
+    /// first use: the same for every scenario.
+    holders: Option<std::rc::Rc<Holders>>,
     /// The 12 (regime × FX case) correlation factors, built on first use.
     correlations: Option<std::rc::Rc<CorrelationTable>>,
 }
@@ -293,8 +296,11 @@ fn grid_years(model: &EvalModel) -> u32 {
     liabilities.max(instruments)
 }
 
+/// Per instrument, the (desk, program, notional) of every program holding it.
+type Holders = Vec<Vec<(usize, usize, f64)>>;
+
 /// Which desk programs hold each instrument: (desk, program, notional).
-fn holders(model: &EvalModel) -> Vec<Vec<(usize, usize, f64)>> {
+fn holders(model: &EvalModel) -> Holders {
     let mut out = vec![Vec::new(); model.instruments.len()];
     for (d, progs) in model.desks.iter().enumerate() {
         for (j, p) in progs.iter().enumerate() {
@@ -333,7 +339,10 @@ pub fn evaluate_scenario(
         loadings: &model.loadings,
         config: &model.config,
     };
-    let holders = holders(model);
+    let holders = ws
+        .holders
+        .get_or_insert_with(|| std::rc::Rc::new(holders(model)))
+        .clone();
     let nk = model.checkpoints.len();
     let zeros = vec![0.0; n];
 

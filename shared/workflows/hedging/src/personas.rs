@@ -622,6 +622,21 @@ fn desk_name(d: usize) -> &'static str {
     ["currency", "rates", "credit"][d]
 }
 
+/// One effectiveness figure of desk `d`'s program `j` in every scenario, sorted.
+fn effect(
+    agg: &HedgingAggregate,
+    d: usize,
+    j: usize,
+    f: impl Fn(&crate::evaluate::Effectiveness) -> f32,
+) -> Vec<f64> {
+    sorted(
+        agg.results
+            .iter()
+            .map(|r| f64::from(f(&r.effectiveness[d][j])))
+            .collect(),
+    )
+}
+
 fn vol_of(r: &crate::evaluate::ScenarioResult, d: usize) -> f64 {
     match d {
         0 => r.mean_fx_vol,
@@ -702,30 +717,10 @@ fn desk(
     for (j, prog) in m.desks[d].iter().enumerate() {
         let k = alone(j);
         let pr = &prog.program;
-        let offsets = sorted(
-            agg.results
-                .iter()
-                .map(|r| f64::from(r.effectiveness[d][j].offset))
-                .collect(),
-        );
-        let r2 = sorted(
-            agg.results
-                .iter()
-                .map(|r| f64::from(r.effectiveness[d][j].r2))
-                .collect(),
-        );
-        let dollar = sorted(
-            agg.results
-                .iter()
-                .map(|r| f64::from(r.effectiveness[d][j].dollar_offset))
-                .collect(),
-        );
-        let dollar_band = sorted(
-            agg.results
-                .iter()
-                .map(|r| f64::from(r.effectiveness[d][j].dollar_offset_in_band))
-                .collect(),
-        );
+        let offsets = effect(agg, d, j, |e| e.offset);
+        let r2 = effect(agg, d, j, |e| e.r2);
+        let dollar = effect(agg, d, j, |e| e.dollar_offset);
+        let dollar_band = effect(agg, d, j, |e| e.dollar_offset_in_band);
         let in_band = agg
             .results
             .iter()

@@ -130,7 +130,12 @@ fn fr_histogram(title: &str, counts: &[u32]) -> String {
     )
 }
 
-fn integration_html(run: &HedgingRun, agg: &HedgingAggregate, i: &Integration) -> String {
+fn integration_html(
+    run: &HedgingRun,
+    agg: &HedgingAggregate,
+    i: &Integration,
+    backtest: &Result<crate::backtest::Backtest, String>,
+) -> String {
     let cur = "USD";
     let mut t = Table::new(
         "Robust program, program best in the median scenario, and no hedge (across the scenario design; tail FR = mean of the worst 5% horizon funding ratios)",
@@ -239,8 +244,8 @@ fn integration_html(run: &HedgingRun, agg: &HedgingAggregate, i: &Integration) -
             Cell::Number(meets),
         ]);
     }
-    let backtest_html = match crate::backtest::backtest(&run.eval, &[i.robust, i.median_best]) {
-        Ok(bt) => backtest_html(&bt),
+    let backtest_html = match backtest {
+        Ok(bt) => backtest_html(bt),
         Err(e) => report::paragraph(&format!("Historical backtest not available: {e}")),
     };
     format!(
@@ -324,7 +329,12 @@ const METHODS_HTML: &str = "<ul>\
 <li><strong>Costs</strong> per year: option premiums, carry (forward points, fixed against floating, CDS premium) and half the bid-ask spread on entry.</li>\
 <li><strong>Recommendations</strong> cite the figures they rest on, in brackets.</li></ul>";
 
-fn results_body(run: &HedgingRun, agg: &HedgingAggregate, i: Option<&Integration>) -> Value {
+fn results_body(
+    run: &HedgingRun,
+    agg: &HedgingAggregate,
+    i: Option<&Integration>,
+    backtest: Option<&crate::backtest::Backtest>,
+) -> Value {
     let m = &run.eval;
     let rows: Vec<Value> = agg
         .results
@@ -367,7 +377,7 @@ fn results_body(run: &HedgingRun, agg: &HedgingAggregate, i: Option<&Integration
             "legs": p.legs.len(),
         })).collect::<Vec<_>>()).collect::<Vec<_>>(),
         "integration": i,
-        "backtest": i.and_then(|i| crate::backtest::backtest(m, &[i.robust, i.median_best]).ok()).map(|bt| json!({
+        "backtest": backtest.map(|bt| json!({
             "first_month": bt.first_month,
             "last_month": bt.last_month,
             "lines": bt.lines.iter().map(|l| json!({
@@ -404,6 +414,12 @@ pub fn render(
         estimates: &estimates,
     };
     let integ = integration(run, agg);
+    // The historical backtest of the robust and median-best programs, once for the page
+    // and results.json.
+    let backtest = match &integ {
+        Some(i) => crate::backtest::backtest(&run.eval, &[i.robust, i.median_best]),
+        None => Err("no scenario completed".into()),
+    };
     let mut sections = vec![report::section(
         "Executive summary",
         "",
@@ -422,7 +438,7 @@ pub fn render(
         sections.push(report::section(
             "Robust program",
             "Every combination of the desks' programs judged on the same paths in every scenario.",
-            &integration_html(run, agg, i),
+            &integration_html(run, agg, i, &backtest),
         ));
     }
     sections.push(report::section(
@@ -456,7 +472,7 @@ pub fn render(
             report::markdown_text(&f.headline)
         ));
     }
-    let body = results_body(run, agg, integ.as_ref());
+    let body = results_body(run, agg, integ.as_ref(), backtest.as_ref().ok());
     let results = envelope(
         ctx,
         run.eval.book.assets_usd,

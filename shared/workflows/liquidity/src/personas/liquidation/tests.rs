@@ -276,7 +276,7 @@ fn the_seed_fund_findings_are_complete_and_finite() {
 /// The seed fund's numbers on the full 1,000-scenario run (release:
 /// `cargo test --release -p stresslab-liquidity seed_fund_1000 -- --ignored --nocapture`).
 #[test]
-#[ignore]
+#[ignore = "prints the seed fund's 1,000-scenario liquidation figures for the hand-over; minutes in debug"]
 fn seed_fund_1000_scenarios_report() {
     let (run, agg) = seed_run(1000);
     let t0 = std::time::Instant::now();

@@ -340,7 +340,7 @@ fn on_the_seed_fund_figures_are_finite_and_the_notice_rerun_reproduces_the_base(
 /// The seed fund's numbers on 1,000 scenarios, for the hand-over (run with
 /// `cargo test --release -p stresslab-liquidity seed_policy_report -- --ignored --nocapture`).
 #[test]
-#[ignore]
+#[ignore = "prints the seed fund's 1,000-scenario policy figures for the hand-over; minutes in debug"]
 fn seed_policy_report() {
     let (run, set) = LiquidityWorkflow::prepare(&seed_portfolio(), None, &params(1000), 7).unwrap();
     let partial = LiquidityWorkflow::evaluate(&run, 0, &set);
