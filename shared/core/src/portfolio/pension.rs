@@ -304,3 +304,51 @@ pub(super) fn market_section(c: &mut Checker, root: &Map<String, Value>) -> Opti
         equity_vol,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::portfolio::parse_portfolio;
+
+    fn problems(extra: &str) -> Vec<String> {
+        let text = format!(
+            r#"{{"portfolio_id":"p","base_currency":"USD","positions":[{{"id":"c","name":"cash","asset_class":"cash","instrument_type":"cash","currency":"USD","market_value":1}}],{extra}}}"#
+        );
+        match parse_portfolio("p.json", text.as_bytes()) {
+            Ok(_) => Vec::new(),
+            Err(r) => r
+                .issues
+                .iter()
+                .map(|i| format!("{}: {}", i.path, i.reason))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_well_formed_pension_section_parses() {
+        let ok = problems(
+            r#""liabilities":{"cash_flows":{"USD":[100,90,80]}},"market":{"curves":{"USD":{"tenors":[1,5,30],"zero_rates":[0.05,0.045,0.044]}},"fx_vols":{"EUR":0.07},"credit_spreads":{"BBB":0.0125},"equity_vol":0.15}"#,
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let p = problems(
+            r#""liabilities":{"cash_flows":{"USD":[100,-5],"usd":[1]},"discount_spread":0.5},"market":{"curves":{"USD":{"tenors":[5,1],"zero_rates":[4.5,4.4]},"EUR":{"tenors":[1],"zero_rates":[0.03,0.02]}},"fx_vols":{"EUR":7},"credit_spreads":{"CCC":0.1},"equity_vol":-1,"colour":"red"}"#,
+        );
+        let has = |path: &str| p.iter().any(|x| x.starts_with(path));
+        for path in [
+            "liabilities.cash_flows.USD[1]",
+            "liabilities.cash_flows.usd",
+            "liabilities.discount_spread",
+            "market.curves.USD.tenors",
+            "market.curves.EUR.zero_rates",
+            "market.fx_vols.EUR",
+            "market.credit_spreads.CCC",
+            "market.equity_vol",
+            "market.colour",
+        ] {
+            assert!(has(path), "{path} not named in {p:#?}");
+        }
+    }
+}
