@@ -15,6 +15,7 @@ pub mod regime;
 pub mod regression;
 pub mod risk;
 pub mod rng;
+pub mod sketch;
 pub mod stability;
 pub mod stats;
 

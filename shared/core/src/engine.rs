@@ -143,8 +143,24 @@ pub trait WorkflowEngine: Send + Sync + 'static {
         scenarios: &[Self::Scenario],
     ) -> Self::Partial;
 
-    /// Reduce the partials, given in partition order (so the result is bit-stable).
-    fn merge(model: &Self::Model, partials: Vec<Self::Partial>) -> Self::Aggregate;
+    /// The merge is a fold over the partials, given in partition order (so the result is
+    /// bit-stable): the aggregate stage loads, absorbs and drops one partial at a time, so
+    /// its memory is the accumulator plus one partial, whatever the partition count. A
+    /// workflow whose aggregate needs every scenario at once accumulates them (a `Vec`);
+    /// one that reduces to mergeable distributions keeps only those.
+    type Accumulator: Send;
+    fn merge_start(model: &Self::Model) -> Self::Accumulator;
+    fn merge_add(model: &Self::Model, acc: &mut Self::Accumulator, partial: Self::Partial);
+    fn merge_finish(model: &Self::Model, acc: Self::Accumulator) -> Self::Aggregate;
+
+    /// The fold over partials already in memory (tests, benchmarks).
+    fn merge(model: &Self::Model, partials: Vec<Self::Partial>) -> Self::Aggregate {
+        let mut acc = Self::merge_start(model);
+        for p in partials {
+            Self::merge_add(model, &mut acc, p);
+        }
+        Self::merge_finish(model, acc)
+    }
 
     /// One persona's findings; `upstream` holds the findings of `persona.reads()`, in
     /// that order.

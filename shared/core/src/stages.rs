@@ -802,16 +802,16 @@ async fn aggregate_bytes<E: WorkflowEngine, B: BlobStore, R: RunStore>(
         )));
     }
     let model = load_model::<E, B>(blobs, &manifest).await?;
-    let mut partials = Vec::with_capacity(manifest.partitions.len());
+    let mut acc = E::merge_start(&model);
     for slice in &manifest.partitions {
         let sha = done(slice.partition).and_then(|r| r.result_sha256.as_deref());
         let result = match verified_result::<E, B>(blobs, &meta.run_id, slice, sha).await? {
             Some(result) => result,
             None => repair_result::<E, B>(blobs, meta, &manifest, &model, slice, sha).await?,
         };
-        partials.push(result.partial);
+        E::merge_add(&model, &mut acc, result.partial);
     }
-    let merged = E::merge(&model, partials);
+    let merged = E::merge_finish(&model, acc);
     Ok((to_json(&merged)?, merged))
 }
 

@@ -339,11 +339,21 @@ impl WorkflowEngine for FactorWorkflow {
             .collect()
     }
 
-    fn merge(
-        model: &FactorModel,
-        partials: Vec<Vec<ScenarioOutcome>>,
-    ) -> aggregate::FactorAggregate {
-        aggregate::merge(model, partials.into_iter().flatten().collect())
+    /// The factor aggregate needs every scenario's outcome at once (rankings, reverse
+    /// stress); outcomes are a few numbers each, bounded by `MAX_SCENARIOS`.
+    type Accumulator = Vec<ScenarioOutcome>;
+    fn merge_start(_model: &FactorModel) -> Vec<ScenarioOutcome> {
+        Vec::new()
+    }
+    fn merge_add(
+        _model: &FactorModel,
+        acc: &mut Vec<ScenarioOutcome>,
+        partial: Vec<ScenarioOutcome>,
+    ) {
+        acc.extend(partial);
+    }
+    fn merge_finish(model: &FactorModel, acc: Vec<ScenarioOutcome>) -> aggregate::FactorAggregate {
+        aggregate::merge(model, acc)
     }
 
     fn persona(

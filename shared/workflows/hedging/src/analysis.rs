@@ -5,11 +5,15 @@
 //! Statistics across scenarios are over the scenario *design* (Latin hypercube samples
 //! of volatility hyperparameters), not a probability distribution: "worst case" is the
 //! worst scenario of the design, "median" its median. The report says so.
+//!
+//! Worst cases are exact; medians across scenarios are read from the mergeable
+//! distributions of [`crate::evaluate::HedgingResults`] (within 0.00005 of the exact
+//! median of the per-scenario figures). The "best in the median scenario" choice is exact:
+//! that one scenario is re-evaluated in full.
 
-use crate::evaluate::{ComboStats, EvalModel};
+use crate::evaluate::{evaluate_scenario, EvalModel, ScenarioEvaluation, Workspace, FR_HIST_BINS};
 use crate::HedgingAggregate;
 use serde::{Deserialize, Serialize};
-use stresslab_analytics::stats::quantile;
 
 /// One combination over all scenarios.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,8 +32,8 @@ pub struct ComboSummary {
     pub worst_p_below_floor: f64,
     pub median_surplus_cvar95: f64,
     pub worst_surplus_cvar99: f64,
-    /// Median over scenarios of the mean drawdown by 21/63/126/252 days.
-    pub median_drawdown: [f64; 4],
+    /// Median over scenarios of the mean drawdown by the horizon (FR points).
+    pub median_horizon_drawdown: f64,
     pub affordable: bool,
     /// No other affordable combination is both cheaper and better in the worst case.
     pub efficient: bool,
@@ -54,48 +58,60 @@ pub struct Integration {
     pub unhedged: usize,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    quantile(&v, 0.5)
+/// The scenario with the median unhedged funding-ratio volatility (the lower median on
+/// an even count; ties by id), and its evaluation recomputed: evaluation is a pure
+/// function of (model, scenario), so this is the partition's result for it, bit for bit.
+fn median_scenario(model: &EvalModel, agg: &HedgingAggregate) -> Option<(u32, ScenarioEvaluation)> {
+    let mut by_vol: Vec<(f64, u32, usize)> = agg
+        .scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (f64::from(s.unhedged.fr_vol), s.id(), i))
+        .collect();
+    by_vol.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let &(_, id, i) = by_vol.get(by_vol.len().checked_sub(1)? / 2)?;
+    let mut hist = vec![vec![0; FR_HIST_BINS + 2]; model.combos()];
+    let e = evaluate_scenario(
+        model,
+        &agg.scenarios[i].spec,
+        &mut Workspace::default(),
+        &mut hist,
+    )
+    .ok()?;
+    Some((id, e))
 }
 
-fn stat(agg: &HedgingAggregate, k: usize, f: impl Fn(&ComboStats) -> f64) -> Vec<f64> {
-    agg.results.iter().map(|r| f(&r.combos[k])).collect()
-}
-
+/// `max_vol`, the FR-vol objective, is the model's (scenarios meeting it were counted as
+/// they were evaluated).
 pub fn integrate(
     model: &EvalModel,
     agg: &HedgingAggregate,
-    max_vol: f64,
     max_cost_bp: f64,
 ) -> Option<Integration> {
-    if agg.results.is_empty() {
+    if agg.scenarios.is_empty() {
         return None;
     }
-    let n = agg.results.len() as f64;
-    let mut combos: Vec<ComboSummary> = (0..model.combos())
-        .map(|k| {
-            let cvar = stat(agg, k, |c| f64::from(c.fr_cvar95));
-            let vol = stat(agg, k, |c| f64::from(c.fr_vol));
-            let below = stat(agg, k, |c| f64::from(c.p_below_floor));
+    let mut combos: Vec<ComboSummary> = agg
+        .combos
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
             let cost = model.combo_cost_bp(k);
+            let vol = d.fr_vol();
             ComboSummary {
                 combo: k,
                 label: model.combo_label(k),
                 cost_bp: cost,
-                worst_fr_cvar95: cvar.iter().copied().fold(f64::INFINITY, f64::min),
-                median_fr_cvar95: median(cvar),
-                median_fr_vol: median(vol.clone()),
-                worst_fr_vol: vol.iter().copied().fold(0.0, f64::max),
-                share_meeting_vol_target: vol.iter().filter(|&&v| v < max_vol).count() as f64 / n,
-                median_p_below_floor: median(below.clone()),
-                worst_p_below_floor: below.iter().copied().fold(0.0, f64::max),
-                median_surplus_cvar95: median(stat(agg, k, |c| f64::from(c.surplus_cvar95))),
-                worst_surplus_cvar99: stat(agg, k, |c| f64::from(c.surplus_cvar99))
-                    .into_iter()
-                    .fold(f64::NEG_INFINITY, f64::max),
-                median_drawdown: [0, 1, 2, 3]
-                    .map(|h| median(stat(agg, k, |c| f64::from(c.drawdown[h])))),
+                worst_fr_cvar95: d.fr_cvar95.min(),
+                median_fr_cvar95: d.fr_cvar95.median(),
+                median_fr_vol: vol.median(),
+                worst_fr_vol: vol.max(),
+                share_meeting_vol_target: d.share_meeting_vol_target(),
+                median_p_below_floor: d.p_below_floor.median(),
+                worst_p_below_floor: d.p_below_floor.max(),
+                median_surplus_cvar95: d.surplus_cvar95.median(),
+                worst_surplus_cvar99: d.surplus_cvar99.max(),
+                median_horizon_drawdown: d.horizon_drawdown.median(),
                 affordable: cost <= max_cost_bp,
                 efficient: false,
             }
@@ -128,16 +144,8 @@ pub fn integrate(
             robust = c.combo;
         }
     }
-    // The median scenario by unhedged funding-ratio volatility (lower median on ties).
-    let mut by_vol: Vec<(f64, u32, usize)> = agg
-        .results
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (f64::from(r.combos[unhedged].fr_vol), r.id, i))
-        .collect();
-    by_vol.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let (_, median_id, mi) = by_vol[(by_vol.len() - 1) / 2];
-    let in_median = |k: usize| f64::from(agg.results[mi].combos[k].fr_cvar95);
+    let (median_id, in_median_scenario) = median_scenario(model, agg)?;
+    let in_median = |k: usize| f64::from(in_median_scenario.combos[k].fr_cvar95);
     let mut median_best = unhedged;
     for c in &combos {
         if c.affordable

@@ -2,7 +2,7 @@
 //! core, the time per scenario by stage, and the scaling from one to two threads —
 //! measured, never asserted in a test (the machine is shared and noisy).
 
-use crate::evaluate::{evaluate_scenario, Workspace, FR_HIST_BINS};
+use crate::evaluate::{evaluate_scenario, HedgingResults, Workspace};
 use crate::model::{prepare, RunSettings};
 use crate::paths::throughput::measure_throughput;
 use crate::paths::InnerLoop;
@@ -21,27 +21,33 @@ pub fn kernel_report(portfolio: &Portfolio, seed: u64) -> Result<String, String>
         paths: 1000,
         horizon_days: 252,
         funded_ratio_floor: 0.85,
+        max_funding_ratio_vol: 0.08,
         config: &config,
         seed,
     };
     let (model, specs) = prepare(portfolio, &settings).map_err(|r| r.to_string())?;
     let mut ws = Workspace::default();
-    let mut hist = vec![vec![0u32; FR_HIST_BINS + 2]; model.combos()];
+    let mut results = HedgingResults::empty(&model);
     let started = std::time::Instant::now();
+    let mut folding = 0.0;
     for spec in &specs {
-        evaluate_scenario(&model, spec, &mut ws, &mut hist)?;
+        let e = evaluate_scenario(&model, spec, &mut ws, &mut results.fr_histograms)?;
+        let t = std::time::Instant::now();
+        results.add(&model, spec, &e);
+        folding += t.elapsed().as_secs_f64();
     }
     let per_scenario = started.elapsed().as_secs_f64() / specs.len() as f64;
     let [paths, valuation, combos] = ws.timing.map(|t| t / specs.len() as f64 * 1e3);
     let mut out = vec![format!(
-        "hedging kernels, one thread, {} scenarios × 1000 paths × 252 days, {} combinations: {:.1} ms per scenario = paths {:.1} + full revaluation at {} dates {:.1} + combination statistics {:.1}",
+        "hedging kernels, one thread, {} scenarios × 1000 paths × 252 days, {} combinations: {:.1} ms per scenario = paths {:.1} + full revaluation at {} dates {:.1} + combination statistics {:.1} + folding into the mergeable distributions {:.2}",
         specs.len(),
         model.combos(),
         per_scenario * 1e3,
         paths,
         model.checkpoints.len(),
         valuation,
-        combos
+        combos,
+        folding / specs.len() as f64 * 1e3
     )];
     let spec = path_spec(
         &specs[0],

@@ -25,15 +25,14 @@ use crate::calibration::Calibration;
 use crate::factors::{Currency, RiskFactor, N_FACTORS};
 use crate::paths::{simulate, PathBlock};
 use crate::programs::{HedgeDesk, HedgeProgram};
-use crate::scenarios::{
-    path_spec_from_table, CorrelationRegime, CorrelationTable, FxCorrelationCase, ScenarioConfig,
-    ScenarioSpec,
-};
+use crate::scenarios::{path_spec_from_table, CorrelationTable, ScenarioConfig, ScenarioSpec};
 use crate::valuation::{
     BookValues, CurveLoadings, ImpliedVols, Instrument, PathMarket, Revaluer,
     BUSINESS_DAYS_PER_YEAR,
 };
 use serde::{Deserialize, Serialize};
+use stresslab_analytics::sketch::QuantizedSketch;
+use stresslab_analytics::stats::quantile;
 
 /// Days at which drawdowns are reported (issue 8), clipped to the horizon.
 pub const DRAWDOWN_DAYS: [u32; 4] = [21, 63, 126, 252];
@@ -69,6 +68,11 @@ pub struct EvalModel {
     /// Revaluation days: the drawdown days within the horizon, and the horizon.
     pub checkpoints: Vec<u32>,
     pub funded_ratio_floor: f64,
+    /// The funding-ratio volatility objective (annualised): scenarios meeting it are
+    /// counted as they are evaluated.
+    pub max_funding_ratio_vol: f64,
+    /// Tercile cuts of the whole scenario design (the by-volatility tables).
+    pub terciles: VolTerciles,
 }
 
 impl EvalModel {
@@ -153,30 +157,331 @@ pub struct Effectiveness {
     pub dollar_offset_in_band: f32,
 }
 
-/// What one scenario leaves behind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScenarioResult {
+/// Everything one scenario's evaluation yields: every combination's statistics and
+/// every desk program's effectiveness. Folded into [`HedgingResults`] by the partition
+/// (and recomputed, bit for bit, for the one scenario the integration looks into).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioEvaluation {
     pub id: u32,
-    pub regime: CorrelationRegime,
-    pub fx_case: FxCorrelationCase,
-    pub mean_fx_vol: f64,
-    pub usd_rate_vol_bp: f64,
-    pub credit_spread_vol: f64,
-    pub equity_vol: f64,
     pub combos: Vec<ComboStats>,
     /// Per desk, per program (index 0, no hedge, is left at zero).
     pub effectiveness: [Vec<Effectiveness>; 3],
 }
 
-/// One partition's result.
+/// What every scenario keeps in full: its design point and the unhedged pension's
+/// statistics (the risk manager's per-scenario figures). About 0.5 KB of JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HedgingPartial {
-    pub results: Vec<ScenarioResult>,
-    /// Per combination, counts of horizon FRs over all paths of the partition's
-    /// scenarios: [under, bins…, over].
-    pub fr_histograms: Vec<Vec<u32>>,
+pub struct ScenarioSummary {
+    pub spec: ScenarioSpec,
+    pub unhedged: ComboStats,
+}
+
+impl ScenarioSummary {
+    pub fn id(&self) -> u32 {
+        self.spec.id
+    }
+}
+
+/// The scenario's own volatility along each desk's dimension and the equity's (the
+/// dimensions the effectiveness-by-volatility tables split on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VolDimension {
+    /// Mean of the six FX pairs' vols.
+    Fx,
+    /// USD rate vol, bp a year.
+    UsdRates,
+    CreditSpread,
+    Equity,
+}
+
+impl VolDimension {
+    pub const ALL: [VolDimension; 4] = [
+        VolDimension::Fx,
+        VolDimension::UsdRates,
+        VolDimension::CreditSpread,
+        VolDimension::Equity,
+    ];
+    /// The dimension each desk's effectiveness is split on.
+    pub const OF_DESK: [VolDimension; 3] = [
+        VolDimension::Fx,
+        VolDimension::UsdRates,
+        VolDimension::CreditSpread,
+    ];
+    pub fn of(self, spec: &ScenarioSpec) -> f64 {
+        match self {
+            VolDimension::Fx => spec.fx_vol.iter().sum::<f64>() / 6.0,
+            VolDimension::UsdRates => spec.rate_vol_bp[0],
+            VolDimension::CreditSpread => spec.credit_spread_vol,
+            VolDimension::Equity => spec.equity_vol,
+        }
+    }
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Tercile cut points of the scenario set along each [`VolDimension`] (definition-7
+/// quantiles at 1/3 and 2/3 of the whole design), fixed at prepare so that partitions
+/// bucket their scenarios alike and the buckets merge. A scenario at or below the first
+/// cut is "low", at or below the second "mid", else "high".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolTerciles {
+    pub cuts: [[f64; 2]; 4],
+}
+
+impl VolTerciles {
+    pub fn of_design(specs: &[ScenarioSpec]) -> VolTerciles {
+        let cuts = VolDimension::ALL.map(|d| {
+            let mut v: Vec<f64> = specs.iter().map(|s| d.of(s)).collect();
+            v.sort_by(f64::total_cmp);
+            [1.0 / 3.0, 2.0 / 3.0].map(|p| quantile(&v, p))
+        });
+        VolTerciles { cuts }
+    }
+    pub fn bucket(&self, d: VolDimension, spec: &ScenarioSpec) -> usize {
+        let v = d.of(spec);
+        let [t1, t2] = self.cuts[d.index()];
+        if v <= t1 {
+            0
+        } else if v <= t2 {
+            1
+        } else {
+            2
+        }
+    }
+}
+
+/// Grid resolutions of the cross-scenario distributions ([`QuantizedSketch`]): funding
+/// ratios, FR vols and drawdowns to 0.0001 FR points, shares and hedge ratios to 0.0001,
+/// surplus amounts to 0.001% of assets. Each is below the precision the report prints and
+/// far below the Monte Carlo standard error of the statistic at 1,000 paths (a tail FR's
+/// is ~0.005), so medians read from the sketches differ from exact ones by at most half
+/// of it.
+pub const FR_RESOLUTION: f64 = 1e-4;
+pub const SHARE_RESOLUTION: f64 = 1e-4;
+pub const SURPLUS_RESOLUTION_OF_ASSETS: f64 = 1e-5;
+
+/// Offsets within 0.8–1.25 count as "highly effective" (IAS 39 AG105).
+pub const EFFECTIVE_BAND: std::ops::RangeInclusive<f32> = 0.8..=1.25;
+
+/// One combination's statistics across scenarios, mergeable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComboDistribution {
+    pub fr_cvar95: QuantizedSketch,
+    /// Annualised FR vol, by tercile of the scenario's equity vol (all three merged:
+    /// every scenario).
+    pub fr_vol_by_equity_tercile: [QuantizedSketch; 3],
+    /// Scenarios whose FR vol is below the objective, by equity-vol tercile (exact).
+    pub meeting_vol_target_by_equity_tercile: [u64; 3],
+    pub p_below_floor: QuantizedSketch,
+    pub surplus_cvar95: QuantizedSketch,
+    pub surplus_cvar99: QuantizedSketch,
+    /// Mean drawdown by the horizon.
+    pub horizon_drawdown: QuantizedSketch,
+}
+
+impl ComboDistribution {
+    fn new(surplus_resolution: f64) -> Self {
+        let fr = || QuantizedSketch::new(FR_RESOLUTION);
+        ComboDistribution {
+            fr_cvar95: fr(),
+            fr_vol_by_equity_tercile: [fr(), fr(), fr()],
+            meeting_vol_target_by_equity_tercile: [0; 3],
+            p_below_floor: QuantizedSketch::new(SHARE_RESOLUTION),
+            surplus_cvar95: QuantizedSketch::new(surplus_resolution),
+            surplus_cvar99: QuantizedSketch::new(surplus_resolution),
+            horizon_drawdown: fr(),
+        }
+    }
+
+    fn add(&mut self, c: &ComboStats, equity_tercile: usize, max_fr_vol: f64) {
+        self.fr_cvar95.add(f64::from(c.fr_cvar95));
+        self.fr_vol_by_equity_tercile[equity_tercile].add(f64::from(c.fr_vol));
+        if f64::from(c.fr_vol) < max_fr_vol {
+            self.meeting_vol_target_by_equity_tercile[equity_tercile] += 1;
+        }
+        self.p_below_floor.add(f64::from(c.p_below_floor));
+        self.surplus_cvar95.add(f64::from(c.surplus_cvar95));
+        self.surplus_cvar99.add(f64::from(c.surplus_cvar99));
+        self.horizon_drawdown.add(f64::from(c.drawdown[3]));
+    }
+
+    fn merge(&mut self, o: &ComboDistribution) {
+        self.fr_cvar95.merge(&o.fr_cvar95);
+        for t in 0..3 {
+            self.fr_vol_by_equity_tercile[t].merge(&o.fr_vol_by_equity_tercile[t]);
+            self.meeting_vol_target_by_equity_tercile[t] +=
+                o.meeting_vol_target_by_equity_tercile[t];
+        }
+        self.p_below_floor.merge(&o.p_below_floor);
+        self.surplus_cvar95.merge(&o.surplus_cvar95);
+        self.surplus_cvar99.merge(&o.surplus_cvar99);
+        self.horizon_drawdown.merge(&o.horizon_drawdown);
+    }
+
+    /// FR vol over every scenario.
+    pub fn fr_vol(&self) -> QuantizedSketch {
+        let mut all = self.fr_vol_by_equity_tercile[0].clone();
+        all.merge(&self.fr_vol_by_equity_tercile[1]);
+        all.merge(&self.fr_vol_by_equity_tercile[2]);
+        all
+    }
+
+    pub fn scenarios(&self) -> u64 {
+        self.fr_cvar95.len() + self.fr_cvar95.non_finite()
+    }
+
+    /// Share of scenarios meeting the FR-vol objective.
+    pub fn share_meeting_vol_target(&self) -> f64 {
+        self.meeting_vol_target_by_equity_tercile
+            .iter()
+            .sum::<u64>() as f64
+            / self.scenarios().max(1) as f64
+    }
+}
+
+/// One desk program's effectiveness across scenarios, mergeable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramDistribution {
+    pub offset: QuantizedSketch,
+    /// Scenarios whose regression offset lies in [`EFFECTIVE_BAND`] (exact).
+    pub offset_in_band: u64,
+    /// R² by tercile of the scenario's own volatility along the desk's dimension.
+    pub r2_by_vol_tercile: [QuantizedSketch; 3],
+    pub dollar_offset: QuantizedSketch,
+    pub dollar_offset_in_band: QuantizedSketch,
+    /// Fall of surplus CVaR 95% against no hedge, the program alone (other desks none).
+    pub tail_reduction: QuantizedSketch,
+}
+
+impl ProgramDistribution {
+    fn new() -> Self {
+        let s = || QuantizedSketch::new(SHARE_RESOLUTION);
+        ProgramDistribution {
+            offset: s(),
+            offset_in_band: 0,
+            r2_by_vol_tercile: [s(), s(), s()],
+            dollar_offset: s(),
+            dollar_offset_in_band: s(),
+            tail_reduction: s(),
+        }
+    }
+
+    fn merge(&mut self, o: &ProgramDistribution) {
+        self.offset.merge(&o.offset);
+        self.offset_in_band += o.offset_in_band;
+        for t in 0..3 {
+            self.r2_by_vol_tercile[t].merge(&o.r2_by_vol_tercile[t]);
+        }
+        self.dollar_offset.merge(&o.dollar_offset);
+        self.dollar_offset_in_band.merge(&o.dollar_offset_in_band);
+        self.tail_reduction.merge(&o.tail_reduction);
+    }
+
+    pub fn r2(&self) -> QuantizedSketch {
+        let mut all = self.r2_by_vol_tercile[0].clone();
+        all.merge(&self.r2_by_vol_tercile[1]);
+        all.merge(&self.r2_by_vol_tercile[2]);
+        all
+    }
+}
+
+/// A partition's result and, merged, the run's: per-scenario summaries, every
+/// combination's and every desk program's mergeable distributions across scenarios, and
+/// pooled horizon funding-ratio histograms. Merging is adding, so the merged result is
+/// the same bits however the scenarios were partitioned. Size: ~0.5 KB per scenario of
+/// summaries plus distributions bounded by their grids (≲ 10 KB per scenario in a small
+/// partition, saturating in large ones); the aggregate stage holds one partition's at a
+/// time (`WorkflowEngine::merge_add`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HedgingResults {
+    pub scenarios: Vec<ScenarioSummary>,
+    pub combos: Vec<ComboDistribution>,
+    /// Per desk, per program (index 0, no hedge, stays empty).
+    pub programs: [Vec<ProgramDistribution>; 3],
+    /// Per combination, counts of horizon FRs over all paths of all scenarios:
+    /// [under, bins…, over].
+    pub fr_histograms: Vec<Vec<u64>>,
     /// Scenarios whose paths could not be built, with the reason.
     pub failures: Vec<(u32, String)>,
+}
+
+impl HedgingResults {
+    pub fn empty(model: &EvalModel) -> HedgingResults {
+        let money = model.book.assets_usd.abs().max(1.0) * SURPLUS_RESOLUTION_OF_ASSETS;
+        HedgingResults {
+            scenarios: Vec::new(),
+            combos: (0..model.combos())
+                .map(|_| ComboDistribution::new(money))
+                .collect(),
+            programs: std::array::from_fn(|d| {
+                (0..model.desks[d].len())
+                    .map(|_| ProgramDistribution::new())
+                    .collect()
+            }),
+            fr_histograms: vec![vec![0; FR_HIST_BINS + 2]; model.combos()],
+            failures: Vec::new(),
+        }
+    }
+
+    /// Folds one scenario's evaluation in.
+    pub fn add(&mut self, model: &EvalModel, spec: &ScenarioSpec, e: &ScenarioEvaluation) {
+        let unhedged = model.combo(0, 0, 0);
+        let equity = model.terciles.bucket(VolDimension::Equity, spec);
+        for (dist, c) in self.combos.iter_mut().zip(&e.combos) {
+            dist.add(c, equity, model.max_funding_ratio_vol);
+        }
+        let u = f64::from(e.combos[unhedged].surplus_cvar95);
+        for d in 0..3 {
+            let bucket = model.terciles.bucket(VolDimension::OF_DESK[d], spec);
+            for j in 1..model.desks[d].len() {
+                let (x, dist) = (&e.effectiveness[d][j], &mut self.programs[d][j]);
+                dist.offset.add(f64::from(x.offset));
+                if EFFECTIVE_BAND.contains(&x.offset) {
+                    dist.offset_in_band += 1;
+                }
+                dist.r2_by_vol_tercile[bucket].add(f64::from(x.r2));
+                dist.dollar_offset.add(f64::from(x.dollar_offset));
+                dist.dollar_offset_in_band
+                    .add(f64::from(x.dollar_offset_in_band));
+                let mut parts = [0; 3];
+                parts[d] = j;
+                let alone =
+                    f64::from(e.combos[model.combo(parts[0], parts[1], parts[2])].surplus_cvar95);
+                dist.tail_reduction
+                    .add(if u > 0.0 { (u - alone) / u } else { 0.0 });
+            }
+        }
+        self.scenarios.push(ScenarioSummary {
+            spec: spec.clone(),
+            unhedged: e.combos[unhedged],
+        });
+    }
+
+    /// Adds another partition's results.
+    pub fn merge(&mut self, o: HedgingResults) {
+        self.scenarios.extend(o.scenarios);
+        self.failures.extend(o.failures);
+        for (a, b) in self.combos.iter_mut().zip(&o.combos) {
+            a.merge(b);
+        }
+        for (a, b) in self.programs.iter_mut().zip(&o.programs) {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.merge(y);
+            }
+        }
+        for (acc, h) in self.fr_histograms.iter_mut().zip(&o.fr_histograms) {
+            for (a, b) in acc.iter_mut().zip(h) {
+                *a += b;
+            }
+        }
+    }
+
+    /// Scenario order, after the last merge.
+    pub fn finish(&mut self) {
+        self.scenarios.sort_by_key(|s| s.spec.id);
+        self.failures.sort_by_key(|f| f.0);
+    }
 }
 
 /// Reusable buffers of one worker: grow once, then no allocation per scenario beyond the
@@ -257,17 +562,13 @@ fn implied_vols(spec: &ScenarioSpec) -> ImpliedVols {
 }
 
 /// Evaluates `scenarios` (a partition's slice).
-pub fn evaluate_slice(model: &EvalModel, scenarios: &[ScenarioSpec]) -> HedgingPartial {
+pub fn evaluate_slice(model: &EvalModel, scenarios: &[ScenarioSpec]) -> HedgingResults {
     let mut ws = Workspace::default();
-    let combos = model.combos();
-    let mut partial = HedgingPartial {
-        results: Vec::with_capacity(scenarios.len()),
-        fr_histograms: vec![vec![0; FR_HIST_BINS + 2]; combos],
-        failures: Vec::new(),
-    };
+    let mut partial = HedgingResults::empty(model);
+    partial.scenarios.reserve(scenarios.len());
     for spec in scenarios {
         match evaluate_scenario(model, spec, &mut ws, &mut partial.fr_histograms) {
-            Ok(r) => partial.results.push(r),
+            Ok(e) => partial.add(model, spec, &e),
             Err(reason) => partial.failures.push((spec.id, reason)),
         }
     }
@@ -316,8 +617,8 @@ pub fn evaluate_scenario(
     model: &EvalModel,
     spec: &ScenarioSpec,
     ws: &mut Workspace,
-    hist: &mut [Vec<u32>],
-) -> Result<ScenarioResult, String> {
+    hist: &mut [Vec<u64>],
+) -> Result<ScenarioEvaluation, String> {
     let table = ws.correlations(model)?;
     let ps = path_spec_from_table(
         spec,
@@ -535,14 +836,8 @@ pub fn evaluate_scenario(
     ws.timing[0] += after_paths;
     ws.timing[1] += after_valuation - after_paths;
     ws.timing[2] += done - after_valuation;
-    Ok(ScenarioResult {
+    Ok(ScenarioEvaluation {
         id: spec.id,
-        regime: spec.regime,
-        fx_case: spec.fx_correlation,
-        mean_fx_vol: spec.fx_vol.iter().sum::<f64>() / 6.0,
-        usd_rate_vol_bp: spec.rate_vol_bp[0],
-        credit_spread_vol: spec.credit_spread_vol,
-        equity_vol: spec.equity_vol,
         combos,
         effectiveness,
     })

@@ -3,7 +3,7 @@
 
 use crate::book::{prepare_book, PensionBook};
 use crate::calibration::{calibrate, CalibrationInputs, KEY_TENORS_YEARS};
-use crate::evaluate::{DeskProgram, EvalModel, DRAWDOWN_DAYS};
+use crate::evaluate::{DeskProgram, EvalModel, VolTerciles, DRAWDOWN_DAYS};
 use crate::factors::{Currency, N_FACTORS};
 use crate::programs::{
     credit_programs, currency_programs, rates_programs, HedgeProgram, PROGRAM_TENOR,
@@ -42,6 +42,7 @@ pub struct RunSettings<'a> {
     pub paths: u32,
     pub horizon_days: u32,
     pub funded_ratio_floor: f64,
+    pub max_funding_ratio_vol: f64,
     pub config: &'a ScenarioConfig,
     pub seed: u64,
 }
@@ -151,6 +152,8 @@ pub fn prepare(
             horizon_days: s.horizon_days,
             checkpoints,
             funded_ratio_floor: s.funded_ratio_floor,
+            max_funding_ratio_vol: s.max_funding_ratio_vol,
+            terciles: VolTerciles::of_design(&scenarios),
         },
         scenarios,
     ))
@@ -170,6 +173,7 @@ mod tests {
                 paths: 100,
                 horizon_days: 252,
                 funded_ratio_floor: 0.85,
+                max_funding_ratio_vol: 0.08,
                 config: &cfg,
                 seed: 3,
             },

@@ -39,12 +39,7 @@ pub fn persona(
     agg: &HedgingAggregate,
     upstream: &[Findings],
 ) -> Findings {
-    let integration = integrate(
-        &run.eval,
-        agg,
-        run.params.max_funding_ratio_vol,
-        run.params.max_cost_bp,
-    );
+    let integration = integrate(&run.eval, agg, run.params.max_cost_bp);
     match p {
         HedgingPersona::PortfolioRiskManager => risk_manager(run, agg, integration.as_ref()),
         HedgingPersona::CurrencyRiskSpecialist => desk(run, agg, integration.as_ref(), 0, p),
@@ -70,8 +65,9 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
-fn across(agg: &HedgingAggregate, k: usize, f: impl Fn(&ComboStats) -> f64) -> Vec<f64> {
-    sorted(agg.results.iter().map(|r| f(&r.combos[k])).collect())
+/// One unhedged statistic in every scenario, sorted (kept per scenario: exact).
+fn unhedged_across(agg: &HedgingAggregate, f: impl Fn(&ComboStats) -> f64) -> Vec<f64> {
+    sorted(agg.scenarios.iter().map(|s| f(&s.unhedged)).collect())
 }
 
 /// Value of the book (assets − liabilities) and of the market state, on one path at the
@@ -385,12 +381,12 @@ fn risk_manager(run: &HedgingRun, agg: &HedgingAggregate, integ: Option<&Integra
     };
     let u = integ.unhedged;
     let q = |v: &[f64], p: f64| quantile(v, p);
-    let var95 = across(agg, u, |c| f64::from(c.surplus_var95));
-    let var99 = across(agg, u, |c| f64::from(c.surplus_var99));
-    let cvar95 = across(agg, u, |c| f64::from(c.surplus_cvar95));
-    let cvar99 = across(agg, u, |c| f64::from(c.surplus_cvar99));
-    let vol = across(agg, u, |c| f64::from(c.fr_vol));
-    let below = across(agg, u, |c| f64::from(c.p_below_floor));
+    let var95 = unhedged_across(agg, |c| f64::from(c.surplus_var95));
+    let var99 = unhedged_across(agg, |c| f64::from(c.surplus_var99));
+    let cvar95 = unhedged_across(agg, |c| f64::from(c.surplus_cvar95));
+    let cvar99 = unhedged_across(agg, |c| f64::from(c.surplus_cvar99));
+    let vol = unhedged_across(agg, |c| f64::from(c.fr_vol));
+    let below = unhedged_across(agg, |c| f64::from(c.p_below_floor));
     let h = Horizon::Months(months);
     f.figure(
         "unhedged_surplus_var95_median",
@@ -453,7 +449,7 @@ fn risk_manager(run: &HedgingRun, agg: &HedgingAggregate, integ: Option<&Integra
         vec![Column::text("By day"), Column::number("Median scenario", 3), Column::number("95th pct scenario", 3), Column::number("Worst scenario", 3)],
     );
     for (i, d) in crate::evaluate::DRAWDOWN_DAYS.iter().enumerate() {
-        let v = across(agg, u, |c| f64::from(c.drawdown[i]));
+        let v = unhedged_across(agg, |c| f64::from(c.drawdown[i]));
         f.figure(
             &format!("unhedged_drawdown_{d}d_median"),
             &format!("Unhedged mean drawdown by day {d}, median scenario (FR points)"),
@@ -622,29 +618,6 @@ fn desk_name(d: usize) -> &'static str {
     ["currency", "rates", "credit"][d]
 }
 
-/// One effectiveness figure of desk `d`'s program `j` in every scenario, sorted.
-fn effect(
-    agg: &HedgingAggregate,
-    d: usize,
-    j: usize,
-    f: impl Fn(&crate::evaluate::Effectiveness) -> f32,
-) -> Vec<f64> {
-    sorted(
-        agg.results
-            .iter()
-            .map(|r| f64::from(f(&r.effectiveness[d][j])))
-            .collect(),
-    )
-}
-
-fn vol_of(r: &crate::evaluate::ScenarioResult, d: usize) -> f64 {
-    match d {
-        0 => r.mean_fx_vol,
-        1 => r.usd_rate_vol_bp,
-        _ => r.credit_spread_vol,
-    }
-}
-
 fn desk(
     run: &HedgingRun,
     agg: &HedgingAggregate,
@@ -664,24 +637,11 @@ fn desk(
         parts[d] = j;
         m.combo(parts[0], parts[1], parts[2])
     };
-    let unhedged = integ.unhedged;
-    // Vol terciles of this desk's own volatility dimension.
-    let vols = sorted(agg.results.iter().map(|r| vol_of(r, d)).collect());
-    let (t1, t2) = (quantile(&vols, 1.0 / 3.0), quantile(&vols, 2.0 / 3.0));
-    let bucket = |v: f64| {
-        if v <= t1 {
-            0
-        } else if v <= t2 {
-            1
-        } else {
-            2
-        }
-    };
     let mut t = Table::new(
         &format!(
             "{} programs across {} scenarios (effectiveness over each scenario's paths: offset = −slope of the program's P&L on the hedged exposure's, 1 = full; dollar offset = −ΔH/ΔI path by path; tail reduction: fall of surplus CVaR 95% against no hedge, median scenario)",
             stresslab_core::report::persona::capitalise(prefix),
-            agg.results.len()
+            agg.scenarios.len()
         ),
         vec![
             Column::text("Program"),
@@ -717,29 +677,9 @@ fn desk(
     for (j, prog) in m.desks[d].iter().enumerate() {
         let k = alone(j);
         let pr = &prog.program;
-        let offsets = effect(agg, d, j, |e| e.offset);
-        let r2 = effect(agg, d, j, |e| e.r2);
-        let dollar = effect(agg, d, j, |e| e.dollar_offset);
-        let dollar_band = effect(agg, d, j, |e| e.dollar_offset_in_band);
-        let in_band = agg
-            .results
-            .iter()
-            .filter(|r| (0.8..=1.25).contains(&r.effectiveness[d][j].offset))
-            .count() as f64
-            / agg.results.len() as f64;
-        let reduction = sorted(
-            agg.results
-                .iter()
-                .map(|r| {
-                    let u = f64::from(r.combos[unhedged].surplus_cvar95);
-                    if u > 0.0 {
-                        (u - f64::from(r.combos[k].surplus_cvar95)) / u
-                    } else {
-                        0.0
-                    }
-                })
-                .collect(),
-        );
+        let e = &agg.programs[d][j];
+        let r2 = e.r2();
+        let in_band = e.offset_in_band as f64 / agg.scenarios.len() as f64;
         let worst = integ.combos[k].worst_fr_cvar95;
         let key = format!("{prefix}_{j}");
         f.figure(
@@ -753,14 +693,14 @@ fn desk(
             f.figure(
                 &format!("{key}_offset_median"),
                 &format!("{}: hedge offset, median scenario", pr.label),
-                quantile(&offsets, 0.5),
+                e.offset.median(),
                 Unit::Ratio,
                 Horizon::Point,
             );
             f.figure(
                 &format!("{key}_r2_median"),
                 &format!("{}: R², median scenario", pr.label),
-                quantile(&r2, 0.5),
+                r2.median(),
                 Unit::Ratio,
                 Horizon::Point,
             );
@@ -770,23 +710,16 @@ fn desk(
                     "{}: reduction of surplus CVaR 95%, median scenario",
                     pr.label
                 ),
-                quantile(&reduction, 0.5),
+                e.tail_reduction.median(),
                 Unit::Fraction,
                 Horizon::Months(horizon_months(run)),
             );
             let mut cells = vec![Cell::Text(pr.label.clone())];
-            for b in 0..3 {
-                let v = sorted(
-                    agg.results
-                        .iter()
-                        .filter(|r| bucket(vol_of(r, d)) == b)
-                        .map(|r| f64::from(r.effectiveness[d][j].r2))
-                        .collect(),
-                );
+            for v in &e.r2_by_vol_tercile {
                 cells.push(if v.is_empty() {
                     Cell::Missing
                 } else {
-                    Cell::Number(quantile(&v, 0.5))
+                    Cell::Number(v.median())
                 });
             }
             by_bucket.row(cells);
@@ -814,16 +747,21 @@ fn desk(
             Cell::Number(pr.premium_bp),
             Cell::Number(pr.carry_bp),
             Cell::Number(pr.bid_ask_bp),
-            na(quantile(&offsets, 0.5)),
-            na(quantile(&r2, 0.5)),
+            na(e.offset.median()),
+            na(r2.median()),
             na(in_band),
-            na(quantile(&dollar, 0.5)),
-            na(quantile(&dollar_band, 0.5)),
-            na(quantile(&reduction, 0.5)),
+            na(e.dollar_offset.median()),
+            na(e.dollar_offset_in_band.median()),
+            na(e.tail_reduction.median()),
             Cell::Number(worst),
         ]);
         chart_x.push(pr.cost_bp());
-        chart_y.push(quantile(&reduction, 0.5));
+        // No hedge reduces nothing (its distribution is empty: index 0 is not folded).
+        chart_y.push(if j == 0 {
+            0.0
+        } else {
+            e.tail_reduction.median()
+        });
         labels.push(pr.label.clone());
     }
     f.tables.push(t);
@@ -844,21 +782,10 @@ fn desk(
         series: (1..m.desks[d].len())
             .map(|j| ChartSeries {
                 name: m.desks[d][j].program.label.clone(),
-                values: (0..3)
-                    .map(|b| {
-                        let v = sorted(
-                            agg.results
-                                .iter()
-                                .filter(|r| bucket(vol_of(r, d)) == b)
-                                .map(|r| f64::from(r.effectiveness[d][j].r2))
-                                .collect(),
-                        );
-                        if v.is_empty() {
-                            f64::NAN
-                        } else {
-                            quantile(&v, 0.5)
-                        }
-                    })
+                values: agg.programs[d][j]
+                    .r2_by_vol_tercile
+                    .iter()
+                    .map(|v| v.median())
                     .collect(),
             })
             .collect(),

@@ -861,6 +861,7 @@ mod grid_tests {
                 paths: 100,
                 horizon_days: 252,
                 funded_ratio_floor: 0.85,
+                max_funding_ratio_vol: 0.08,
                 config: &cfg,
                 seed: 1,
             },

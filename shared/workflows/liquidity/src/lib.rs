@@ -456,15 +456,20 @@ impl WorkflowEngine for LiquidityWorkflow {
         partial
     }
 
-    fn merge(_run: &LiquidityRun, partials: Vec<LiquidityPartial>) -> LiquidityAggregate {
-        let mut agg = LiquidityAggregate {
+    /// Every scenario's outcome is kept (the personas rank and condition on them); an
+    /// outcome is a few hundred bytes, bounded by `MAX_SCENARIOS`.
+    type Accumulator = LiquidityAggregate;
+    fn merge_start(_run: &LiquidityRun) -> LiquidityAggregate {
+        LiquidityAggregate {
             outcomes: Vec::new(),
             failures: Vec::new(),
-        };
-        for p in partials {
-            agg.outcomes.extend(p.outcomes);
-            agg.failures.extend(p.failures);
         }
+    }
+    fn merge_add(_run: &LiquidityRun, agg: &mut LiquidityAggregate, p: LiquidityPartial) {
+        agg.outcomes.extend(p.outcomes);
+        agg.failures.extend(p.failures);
+    }
+    fn merge_finish(_run: &LiquidityRun, mut agg: LiquidityAggregate) -> LiquidityAggregate {
         agg.outcomes.sort_by_key(|o| o.id);
         agg.failures.sort_by_key(|f| f.id);
         agg
