@@ -350,7 +350,6 @@ pub fn evaluate_scenario(
     ws.desk_values.resize_with(nk, Vec::new);
     ws.assets.resize_with(nk, Vec::new);
     ws.liabilities.resize_with(nk, Vec::new);
-    ws.unit.resize(n, 0.0);
     let k_max = grid_years(model);
     for k in 0..nk {
         let factors: [&[f64]; N_FACTORS] =
@@ -384,10 +383,10 @@ pub fn evaluate_scenario(
                 v.resize(n, -p.inception_value);
             }
         }
-        for (i, inst) in model.instruments.iter().enumerate() {
-            revaluer.instrument_values(inst, &m, n, &mut ws.unit);
+        revaluer.instrument_set_values(&model.instruments, &m, n, &mut ws.unit);
+        for (i, unit) in ws.unit.chunks_exact(n.max(1)).enumerate() {
             for &(d, j, notional) in &holders[i] {
-                for (v, u) in dv[d][j].iter_mut().zip(&ws.unit) {
+                for (v, u) in dv[d][j].iter_mut().zip(unit) {
                     *v += notional * u;
                 }
             }

@@ -457,86 +457,9 @@ impl<'a> Revaluer<'a> {
                     };
                 }
             }
-            Instrument::Swap {
-                currency,
-                fixed_rate,
-                years,
-                first_fixing,
-            } => {
-                let c = *currency;
-                let sc = m.scores(c);
-                // Receiver: fixed coupons and the final notional, minus the floating leg
-                // with its notional, worth (1 + fixing)·DF(next reset) between resets.
-                let mut flows = CashFlows::default();
-                for i in 1..=*years {
-                    flows.times.push(i as f64);
-                    flows
-                        .amounts
-                        .push(fixed_rate + if i == *years { 1.0 } else { 0.0 });
-                }
-                let (nodes, paid_fixed) = self.nodes(c, &flows, 0.0, s, 1.0);
-                out.iter_mut().for_each(|x| *x = 0.0);
-                nodes.accumulate_with(sc, None, out, m.grids[c.index()]);
-                // The first period [0, 1]: its floating payment 1 + fixing at t = 1
-                // (notional included), or, once paid, the floating leg resets to par.
-                let float = CashFlows {
-                    times: vec![1.0],
-                    amounts: vec![1.0 + first_fixing],
-                };
-                let (fnodes, paid_float) = self.nodes(c, &float, 0.0, s, 1.0);
-                let mut fl = vec![0.0; n];
-                fnodes.accumulate_with(sc, None, &mut fl, m.grids[c.index()]);
-                // After the first reset (s ≥ 1) the floating leg plus notional is worth
-                // par; the first period's settlement (fixed coupon − fixing) was paid.
-                let after_reset = if fnodes.is_empty() { 1.0 } else { 0.0 };
-                let settled = paid_fixed
-                    - if fnodes.is_empty() {
-                        paid_float - 1.0
-                    } else {
-                        0.0
-                    };
-                let fxs = self.fx_path(c, m, n);
-                for p in 0..n {
-                    out[p] = (out[p] - fl[p] - after_reset + settled) * fxs[p];
-                }
-            }
-            Instrument::Swaption {
-                currency,
-                receiver,
-                strike,
-                expiry,
-                tenor,
-            } => {
-                let c = *currency;
-                let sc = m.scores(c);
-                let to_expiry = expiry - s;
-                // Annuity and forward swap rate from the moved curve: A = Σ DF(T_e + i),
-                // F = (DF(T_e) − DF(T_e + tenor)) / A (single curve, annual fixed leg).
-                let mut ann = CashFlows::default();
-                for i in 1..=*tenor {
-                    ann.times.push(expiry + i as f64);
-                    ann.amounts.push(1.0);
-                }
-                let (anodes, _) = self.nodes(c, &ann, 0.0, s, 1.0);
-                let mut a = vec![0.0; n];
-                anodes.accumulate_with(sc, None, &mut a, m.grids[c.index()]);
-                let start = self.path_discount(c, to_expiry.max(0.0), m, n);
-                let end = self.path_discount(c, expiry + *tenor as f64 - s, m, n);
-                let vol = m.implied.rates_normal[c.index()];
-                let sd = vol * to_expiry.max(0.0).sqrt();
-                let fxs = self.fx_path(c, m, n);
-                let (a, start, end, fxs) = (&a[..n], &start[..n], &end[..n], &fxs[..n]);
-                for p in 0..n {
-                    let f = (start[p] - end[p]) / a[p];
-                    let w = if *receiver { strike - f } else { f - strike };
-                    let v = if sd <= 1e-12 {
-                        w.max(0.0) * a[p]
-                    } else {
-                        let d = w / sd;
-                        a[p] * (w * norm_cdf(d) + sd * norm_pdf(d))
-                    };
-                    out[p] = v * fxs[p];
-                }
+            Instrument::Swap { currency, .. } | Instrument::Swaption { currency, .. } => {
+                let fxs = self.fx_path(*currency, m, n);
+                self.rates_values(inst, m, n, &fxs, out);
             }
             Instrument::Tranche(t) => {
                 let x = m.factor(RiskFactor::CreditIg);
@@ -590,6 +513,217 @@ impl<'a> Revaluer<'a> {
         }
     }
 
+    /// Values (USD) of one unit of every instrument of `instruments` on every path at
+    /// date `m.s`: instrument i's values are `out[i·n..(i + 1)·n]`. The same numbers as
+    /// [`instrument_values`](Self::instrument_values) instrument by instrument (tested
+    /// bit for bit), but what instruments share is computed once per date: the FX spot
+    /// of a currency (forwards, options, swaps and swaptions translate with it) and an
+    /// FX expiry's two discount factors and interest differential (every forward and
+    /// option of a currency and maturity), which leaves an option two exponentials (its
+    /// two Φ) per path instead of five.
+    pub fn instrument_set_values(
+        &self,
+        instruments: &[Instrument],
+        m: &PathMarket,
+        n: usize,
+        out: &mut Vec<f64>,
+    ) {
+        out.clear();
+        out.resize(instruments.len() * n, 0.0);
+        if n == 0 {
+            return;
+        }
+        let mut spots: [Option<Vec<f64>>; 7] = Default::default();
+        let mut fx_legs: Vec<FxLegs> = Vec::new();
+        for (inst, out) in instruments.iter().zip(out.chunks_exact_mut(n)) {
+            match inst {
+                Instrument::FxForward {
+                    currency,
+                    strike,
+                    maturity,
+                } => {
+                    let legs = self.fx_legs(&mut fx_legs, &mut spots, *currency, *maturity, m, n);
+                    legs.forward_values(*strike, out);
+                }
+                Instrument::FxOption {
+                    currency,
+                    call,
+                    strike,
+                    maturity,
+                } => {
+                    let c = *currency;
+                    let spot0 = self.book.market.fx_spot[c.index()];
+                    let vol = m.implied.fx[c.index()];
+                    let legs = self.fx_legs(&mut fx_legs, &mut spots, c, *maturity, m, n);
+                    legs.option_values(*call, *strike, spot0, vol, m.factor(fx_factor(c)), out);
+                }
+                Instrument::Swap { currency, .. } | Instrument::Swaption { currency, .. } => {
+                    let fxs = spot_path(&mut spots, self.book, *currency, m, n);
+                    self.rates_values(inst, m, n, fxs, out);
+                }
+                Instrument::Cds { .. } | Instrument::Tranche(_) => {
+                    self.instrument_values(inst, m, n, out);
+                }
+            }
+        }
+    }
+
+    /// The FX legs of (`c`, `maturity`) at date `m.s`, computed on first use.
+    fn fx_legs<'l>(
+        &self,
+        cache: &'l mut Vec<FxLegs>,
+        spots: &mut [Option<Vec<f64>>; 7],
+        c: Currency,
+        maturity: f64,
+        m: &PathMarket,
+        n: usize,
+    ) -> &'l FxLegs {
+        let found = cache
+            .iter()
+            .position(|l| l.currency == c && l.maturity.to_bits() == maturity.to_bits());
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let spot = spot_path(spots, self.book, c, m, n).to_vec();
+                cache.push(self.build_fx_legs(c, maturity, spot, m, n));
+                cache.len() - 1
+            }
+        };
+        &cache[i]
+    }
+
+    fn build_fx_legs(
+        &self,
+        c: Currency,
+        maturity: f64,
+        spot: Vec<f64>,
+        m: &PathMarket,
+        n: usize,
+    ) -> FxLegs {
+        let tau = (maturity - m.s).max(0.0);
+        let df_d = self.path_discount(Currency::USD, tau, m, n);
+        let df_f = self.path_discount(c, tau, m, n);
+        // τ·(z_f − z_d) on the moved curves, exactly as the option loop of
+        // `instrument_values` forms it (same operations, same order: same bits).
+        let (zd0, zf0) = (self.curve(Currency::USD).zero(tau), self.curve(c).zero(tau));
+        let l = self.loadings.at(tau);
+        let (sd_, sf_) = (m.scores(Currency::USD), m.scores(c));
+        let (d0, d1, d2) = (&sd_[0][..n], &sd_[1][..n], &sd_[2][..n]);
+        let (f0, f1, f2) = (&sf_[0][..n], &sf_[1][..n], &sf_[2][..n]);
+        let carry = (0..n)
+            .map(|p| {
+                let zd = zd0 + d0[p] * l[0] + d1[p] * l[1] + d2[p] * l[2];
+                let zf = zf0 + f0[p] * l[0] + f1[p] * l[1] + f2[p] * l[2];
+                tau * (zf - zd)
+            })
+            .collect();
+        FxLegs {
+            currency: c,
+            maturity,
+            tau,
+            spot,
+            df_d,
+            df_f,
+            carry,
+        }
+    }
+
+    /// Swaps and swaptions (USD per unit): `fxs` is the currency's USD value per path.
+    fn rates_values(
+        &self,
+        inst: &Instrument,
+        m: &PathMarket,
+        n: usize,
+        fxs: &[f64],
+        out: &mut [f64],
+    ) {
+        let s = m.s;
+        let out = &mut out[..n];
+        let fxs = &fxs[..n];
+        match inst {
+            Instrument::Swap {
+                currency,
+                fixed_rate,
+                years,
+                first_fixing,
+            } => {
+                let c = *currency;
+                let sc = m.scores(c);
+                // Receiver: fixed coupons and the final notional, minus the floating leg
+                // with its notional, worth (1 + fixing)·DF(next reset) between resets.
+                let mut flows = CashFlows::default();
+                for i in 1..=*years {
+                    flows.times.push(i as f64);
+                    flows
+                        .amounts
+                        .push(fixed_rate + if i == *years { 1.0 } else { 0.0 });
+                }
+                let (nodes, paid_fixed) = self.nodes(c, &flows, 0.0, s, 1.0);
+                out.iter_mut().for_each(|x| *x = 0.0);
+                nodes.accumulate_with(sc, None, out, m.grids[c.index()]);
+                // The first period [0, 1]: its floating payment 1 + fixing at t = 1
+                // (notional included), or, once paid, the floating leg resets to par.
+                let float = CashFlows {
+                    times: vec![1.0],
+                    amounts: vec![1.0 + first_fixing],
+                };
+                let (fnodes, paid_float) = self.nodes(c, &float, 0.0, s, 1.0);
+                let mut fl = vec![0.0; n];
+                fnodes.accumulate_with(sc, None, &mut fl, m.grids[c.index()]);
+                // After the first reset (s ≥ 1) the floating leg plus notional is worth
+                // par; the first period's settlement (fixed coupon − fixing) was paid.
+                let after_reset = if fnodes.is_empty() { 1.0 } else { 0.0 };
+                let settled = paid_fixed
+                    - if fnodes.is_empty() {
+                        paid_float - 1.0
+                    } else {
+                        0.0
+                    };
+                for p in 0..n {
+                    out[p] = (out[p] - fl[p] - after_reset + settled) * fxs[p];
+                }
+            }
+            Instrument::Swaption {
+                currency,
+                receiver,
+                strike,
+                expiry,
+                tenor,
+            } => {
+                let c = *currency;
+                let sc = m.scores(c);
+                let to_expiry = expiry - s;
+                // Annuity and forward swap rate from the moved curve: A = Σ DF(T_e + i),
+                // F = (DF(T_e) − DF(T_e + tenor)) / A (single curve, annual fixed leg).
+                let mut ann = CashFlows::default();
+                for i in 1..=*tenor {
+                    ann.times.push(expiry + i as f64);
+                    ann.amounts.push(1.0);
+                }
+                let (anodes, _) = self.nodes(c, &ann, 0.0, s, 1.0);
+                let mut a = vec![0.0; n];
+                anodes.accumulate_with(sc, None, &mut a, m.grids[c.index()]);
+                let start = self.path_discount(c, to_expiry.max(0.0), m, n);
+                let end = self.path_discount(c, expiry + *tenor as f64 - s, m, n);
+                let vol = m.implied.rates_normal[c.index()];
+                let sd = vol * to_expiry.max(0.0).sqrt();
+                let (a, start, end) = (&a[..n], &start[..n], &end[..n]);
+                for p in 0..n {
+                    let f = (start[p] - end[p]) / a[p];
+                    let w = if *receiver { strike - f } else { f - strike };
+                    let v = if sd <= 1e-12 {
+                        w.max(0.0) * a[p]
+                    } else {
+                        let d = w / sd;
+                        a[p] * (w * norm_cdf(d) + sd * norm_pdf(d))
+                    };
+                    out[p] = v * fxs[p];
+                }
+            }
+            _ => unreachable!("rates_values is called with swaps and swaptions only"),
+        }
+    }
+
     /// USD per unit of `c` on every path.
     fn fx_path(&self, c: Currency, m: &PathMarket, n: usize) -> Vec<f64> {
         let s0 = self.book.market.fx_spot[c.index()];
@@ -638,6 +772,82 @@ pub fn garman_kohlhagen_log(
         fwd_pv * norm_cdf(d1) - strike_pv * norm_cdf(d2)
     } else {
         strike_pv * norm_cdf(-d2) - fwd_pv * norm_cdf(-d1)
+    }
+}
+
+fn fx_factor(c: Currency) -> RiskFactor {
+    RiskFactor::fx(c).expect("FX instruments are on foreign currencies")
+}
+
+/// USD per unit of `c` on every path (as [`Revaluer::fx_path`]), computed once per date.
+fn spot_path<'s>(
+    spots: &'s mut [Option<Vec<f64>>; 7],
+    book: &PensionBook,
+    c: Currency,
+    m: &PathMarket,
+    n: usize,
+) -> &'s [f64] {
+    spots[c.index()].get_or_insert_with(|| {
+        let s0 = book.market.fx_spot[c.index()];
+        match RiskFactor::fx(c) {
+            None => vec![1.0; n],
+            Some(f) => m.factor(f)[..n].iter().map(|&x| s0 * exp(x)).collect(),
+        }
+    })
+}
+
+/// What every FX forward and option of one currency and maturity shares at a date, per
+/// path: the spot, the USD and foreign discount factors to expiry, and τ·(z_f − z_d).
+struct FxLegs {
+    currency: Currency,
+    maturity: f64,
+    tau: f64,
+    spot: Vec<f64>,
+    df_d: Vec<f64>,
+    df_f: Vec<f64>,
+    carry: Vec<f64>,
+}
+
+impl FxLegs {
+    /// Buy one unit forward at `strike`: S·DF_f − K·DF_d.
+    fn forward_values(&self, strike: f64, out: &mut [f64]) {
+        let n = out.len();
+        let (spot, df_d, df_f) = (&self.spot[..n], &self.df_d[..n], &self.df_f[..n]);
+        for p in 0..n {
+            out[p] = spot[p] * df_f[p] - strike * df_d[p];
+        }
+    }
+
+    /// Garman–Kohlhagen values; `x` the FX factor (log change of the spot `spot0`).
+    fn option_values(
+        &self,
+        call: bool,
+        strike: f64,
+        spot0: f64,
+        vol: f64,
+        x: &[f64],
+        out: &mut [f64],
+    ) {
+        let n = out.len();
+        let sd = vol * self.tau.sqrt();
+        let (x, spot) = (&x[..n], &self.spot[..n]);
+        let (df_d, df_f, carry) = (&self.df_d[..n], &self.df_f[..n], &self.carry[..n]);
+        if sd <= 1e-12 {
+            for p in 0..n {
+                let intrinsic = if call {
+                    spot[p] - strike
+                } else {
+                    strike - spot[p]
+                };
+                out[p] = intrinsic.max(0.0) * df_d[p];
+            }
+        } else {
+            let log_moneyness0 = (spot0 / strike).ln();
+            for p in 0..n {
+                let lm = log_moneyness0 + x[p] - carry[p];
+                out[p] = garman_kohlhagen_log(call, spot[p] * df_f[p], strike * df_d[p], lm, sd);
+            }
+        }
     }
 }
 
@@ -910,6 +1120,103 @@ mod grid_tests {
                 r.instrument_values(inst, &plain, n, &mut u);
                 r.instrument_values(inst, &gridded, n, &mut v);
                 assert_eq!(u, v, "{inst:?} at {s}");
+            }
+        }
+    }
+}
+
+/// The batched revaluation of all instruments at a date against the instrument-by-
+/// instrument one, on the run's own instruments and random paths.
+#[cfg(test)]
+mod batched_tests {
+    use super::*;
+    use crate::book::{prepare_book, tests::seed};
+    use crate::kernels::DfGrid;
+    use crate::model::{prepare, RunSettings};
+    use stresslab_analytics::rng::Xoshiro256;
+
+    /// Random factor columns of `n` paths: FX and credit moves of up to ±40%, curve
+    /// scores of up to ±3%.
+    pub(crate) fn random_columns(n: usize, seed: u64) -> Vec<Vec<f64>> {
+        let mut rng = Xoshiro256::seed_from_u64(seed);
+        RiskFactor::ALL
+            .iter()
+            .map(|f| {
+                let scale = match f {
+                    RiskFactor::UsdLevel
+                    | RiskFactor::UsdSlope
+                    | RiskFactor::UsdCurvature
+                    | RiskFactor::EurLevel
+                    | RiskFactor::EurSlope
+                    | RiskFactor::EurCurvature
+                    | RiskFactor::GbpLevel
+                    | RiskFactor::GbpSlope
+                    | RiskFactor::GbpCurvature => 0.06,
+                    _ => 0.8,
+                };
+                (0..n).map(|_| scale * (rng.uniform() - 0.5)).collect()
+            })
+            .collect()
+    }
+
+    /// Sharing FX legs and spots across instruments changes no bit of any value.
+    #[test]
+    fn the_batched_revaluation_changes_no_bit() {
+        let cfg = ScenarioConfig::default();
+        let (model, _) = prepare(
+            &seed(),
+            &RunSettings {
+                scenarios: 12,
+                paths: 100,
+                horizon_days: 252,
+                funded_ratio_floor: 0.85,
+                config: &cfg,
+                seed: 1,
+            },
+        )
+        .unwrap();
+        let book = prepare_book(&seed()).unwrap();
+        let r = Revaluer {
+            book: &book,
+            loadings: &model.loadings,
+            config: &cfg,
+        };
+        // An odd count: the SIMD remainder lanes are exercised too.
+        let n = 37;
+        let cols = random_columns(n, 17);
+        let zeros = vec![0.0; n];
+        let implied = ImpliedVols {
+            fx: [0.0, 0.08, 0.12, 0.2, 0.3, 0.15, 0.1],
+            rates_normal: [0.009, 0.007, 0.011, 0.01, 0.01, 0.01, 0.01],
+        };
+        // The tranche grids hold the revaluation dates only: the snapshot and checkpoints.
+        for day in [0u32, 21, 63, 126, 252] {
+            let s = f64::from(day) / BUSINESS_DAYS_PER_YEAR;
+            let factors: [&[f64]; N_FACTORS] = std::array::from_fn(|i| cols[i].as_slice());
+            let plain = PathMarket {
+                s,
+                factors,
+                zeros: &zeros,
+                implied: &implied,
+                grids: [None; 7],
+            };
+            let mut g: [DfGrid; 7] = Default::default();
+            for c in crate::scenarios::CURVES {
+                r.fill_grid(c, &plain, n, 40, &mut g[c.index()]);
+            }
+            let mut grids: [Option<&DfGrid>; 7] = [None; 7];
+            for c in crate::scenarios::CURVES {
+                grids[c.index()] = Some(&g[c.index()]);
+            }
+            for m in [&plain, &PathMarket { grids, ..plain }] {
+                let mut batched = Vec::new();
+                r.instrument_set_values(&model.instruments, m, n, &mut batched);
+                for (inst, b) in model.instruments.iter().zip(batched.chunks_exact(n)) {
+                    let mut one = vec![0.0; n];
+                    r.instrument_values(inst, m, n, &mut one);
+                    let same = one.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{inst:?} on day {day}: {one:?} vs {b:?}");
+                }
             }
         }
     }
