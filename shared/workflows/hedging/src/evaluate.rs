@@ -274,15 +274,16 @@ pub fn evaluate_slice(model: &EvalModel, scenarios: &[ScenarioSpec]) -> HedgingP
     partial
 }
 
-/// The last whole year any liability or instrument pays (the grids' length).
+/// The last whole year any liability or instrument reads off a grid (the grids' length):
+/// liabilities beyond the curves' last pillar are discounted as a flat tail instead.
 fn grid_years(model: &EvalModel) -> u32 {
-    let liabilities = model
-        .book
-        .liabilities
-        .iter()
-        .map(|l| l.times.len())
-        .max()
-        .unwrap_or(0) as u32;
+    let revaluer = Revaluer {
+        book: &model.book,
+        loadings: &model.loadings,
+        config: &model.config,
+    };
+    let horizon = f64::from(model.horizon_days) / BUSINESS_DAYS_PER_YEAR;
+    let liabilities = revaluer.liability_grid_years(horizon);
     let instruments = model
         .instruments
         .iter()

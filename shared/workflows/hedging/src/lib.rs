@@ -176,7 +176,7 @@ fn issue(path: &str, reason: String) -> Issue {
 impl WorkflowEngine for HedgingWorkflow {
     const NAME: &'static str = "hedging";
     /// Bump with any change that can move a number.
-    const ENGINE_VERSION: &'static str = "hedging/1";
+    const ENGINE_VERSION: &'static str = "hedging/2";
     const DESCRIPTION: &'static str =
         "Hedge programs (FX, rates, credit) for a pension judged across volatility scenarios × Monte Carlo paths";
     /// Everything is in the portfolio: assets, liabilities and the market snapshot; the
