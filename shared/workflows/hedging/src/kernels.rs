@@ -210,14 +210,19 @@ impl FlatTail {
         let Some((&last, rest)) = self.amounts.split_last() else {
             return;
         };
-        for p in 0..n {
-            let z = b + x0[p] * l[0] + x1[p] * l[1] + x2[p] * l[2];
-            let q = exp(-z);
-            let mut sum = last;
-            for &a in rest.iter().rev() {
-                sum = sum.mul_add(q, a);
+        // Paths innermost (SIMD lanes); Horner's steps outermost.
+        let z: Vec<f64> = (0..n)
+            .map(|p| b + x0[p] * l[0] + x1[p] * l[1] + x2[p] * l[2])
+            .collect();
+        let q: Vec<f64> = z.iter().map(|&z| exp(-z)).collect();
+        let mut sum = vec![last; n];
+        for &a in rest.iter().rev() {
+            for (v, &q) in sum.iter_mut().zip(&q) {
+                *v = v.mul_add(q, a);
             }
-            pv[p] += exp(-t0 * z) * sum;
+        }
+        for p in 0..n {
+            pv[p] += exp(-t0 * z[p]) * sum[p];
         }
     }
 }
