@@ -575,15 +575,16 @@ pub fn evaluate_slice(model: &EvalModel, scenarios: &[ScenarioSpec]) -> HedgingR
     partial
 }
 
-/// The last whole year any liability or instrument pays (the grids' length).
+/// The last whole year any liability or instrument reads off a grid (the grids' length):
+/// liabilities beyond the curves' last pillar are discounted as a flat tail instead.
 fn grid_years(model: &EvalModel) -> u32 {
-    let liabilities = model
-        .book
-        .liabilities
-        .iter()
-        .map(|l| l.times.len())
-        .max()
-        .unwrap_or(0) as u32;
+    let revaluer = Revaluer {
+        book: &model.book,
+        loadings: &model.loadings,
+        config: &model.config,
+    };
+    let horizon = f64::from(model.horizon_days) / BUSINESS_DAYS_PER_YEAR;
+    let liabilities = revaluer.liability_grid_years(horizon);
     let instruments = model
         .instruments
         .iter()
@@ -651,7 +652,6 @@ pub fn evaluate_scenario(
     ws.desk_values.resize_with(nk, Vec::new);
     ws.assets.resize_with(nk, Vec::new);
     ws.liabilities.resize_with(nk, Vec::new);
-    ws.unit.resize(n, 0.0);
     let k_max = grid_years(model);
     for k in 0..nk {
         let factors: [&[f64]; N_FACTORS] =
@@ -685,10 +685,10 @@ pub fn evaluate_scenario(
                 v.resize(n, -p.inception_value);
             }
         }
-        for (i, inst) in model.instruments.iter().enumerate() {
-            revaluer.instrument_values(inst, &m, n, &mut ws.unit);
+        revaluer.instrument_set_values(&model.instruments, &m, n, &mut ws.unit);
+        for (i, unit) in ws.unit.chunks_exact(n.max(1)).enumerate() {
             for &(d, j, notional) in &holders[i] {
-                for (v, u) in dv[d][j].iter_mut().zip(&ws.unit) {
+                for (v, u) in dv[d][j].iter_mut().zip(unit) {
                     *v += notional * u;
                 }
             }

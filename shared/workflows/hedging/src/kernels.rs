@@ -181,6 +181,52 @@ impl DiscountNodes {
     }
 }
 
+/// Flows a year apart beyond the last pillar of the curve and the last key tenor of the
+/// loadings (a pension's liabilities run to 80 years; curves stop at 30): there the
+/// snapshot zero rate and the loadings are flat, so every flow sees the same moved zero
+/// rate z on a path and Σ_j a_j·e^{−(t₀+j)·z} = e^{−t₀·z}·Σ_j a_j·q^j with q = e^{−z},
+/// summed by Horner's rule — two exponentials per path instead of one per flow. The
+/// powers of q differ from e^{−j·z} by rounding only (≲ j ulp; tested against the
+/// direct sum to 1e-13).
+#[derive(Debug, Clone, Default)]
+pub struct FlatTail {
+    /// Time to the first flow (years) from the revaluation date.
+    pub t0: f64,
+    /// Snapshot zero rate (plus any fixed spread) in the flat region.
+    pub base: f64,
+    /// Curve loadings in the flat region.
+    pub load: [f64; 3],
+    /// Amounts at t₀, t₀ + 1, t₀ + 2, …
+    pub amounts: Vec<f64>,
+}
+
+impl FlatTail {
+    /// Adds each path's present value of the flows to `pv[p]` (`scores` as in
+    /// [`DiscountNodes::accumulate`]).
+    pub fn accumulate(&self, scores: [&[f64]; 3], pv: &mut [f64]) {
+        let n = pv.len();
+        let (x0, x1, x2) = (&scores[0][..n], &scores[1][..n], &scores[2][..n]);
+        let (b, l, t0) = (self.base, self.load, self.t0);
+        let Some((&last, rest)) = self.amounts.split_last() else {
+            return;
+        };
+        // Paths innermost (SIMD lanes); Horner's steps outermost.
+        let z: Vec<f64> = (0..n)
+            .map(|p| b + x0[p] * l[0] + x1[p] * l[1] + x2[p] * l[2])
+            .collect();
+        let q: Vec<f64> = z.iter().map(|&z| exp(-z)).collect();
+        let mut sum = vec![last; n];
+        for &a in rest.iter().rev() {
+            for (v, &q) in sum.iter_mut().zip(&q) {
+                *v = v.mul_add(q, a);
+            }
+        }
+        for p in 0..n {
+            pv[p] += exp(-t0 * z[p]) * sum[p];
+        }
+    }
+}
+
 /// Fills `grid` with the discount factors of whole years 1..=k_max at date `s`:
 /// `base(k)` is the snapshot zero rate at the remaining time k − s and `load(k)` the
 /// curve loadings there (the same numbers [`DiscountNodes`] would hold).
@@ -232,6 +278,34 @@ mod tests {
         assert!(worst < 5e-16, "{worst:e}");
         assert_eq!(exp(0.0), 1.0);
         assert_eq!(exp(-1e9), exp(EXP_MIN));
+    }
+
+    #[test]
+    fn a_flat_tail_equals_the_direct_sum() {
+        let tail = FlatTail {
+            t0: 29.75,
+            base: 0.045,
+            load: [1.0, 0.4, -0.2],
+            amounts: (0..51).map(|j| 1e6 * (1.0 - j as f64 / 60.0)).collect(),
+        };
+        let x = [
+            vec![0.0, 0.03, -0.04, 0.01, 0.0],
+            vec![0.0, -0.01, 0.02, 0.005, 0.0],
+            vec![0.0, 0.004, 0.0, -0.02, 0.0],
+        ];
+        let mut pv = vec![0.0; 5];
+        tail.accumulate([&x[0], &x[1], &x[2]], &mut pv);
+        for p in 0..5 {
+            let z = 0.045 + x[0][p] + 0.4 * x[1][p] - 0.2 * x[2][p];
+            let direct: f64 = (0..51)
+                .map(|j| tail.amounts[j] * (-(29.75 + j as f64) * z).exp())
+                .sum();
+            assert!(
+                ((pv[p] - direct) / direct).abs() < 1e-13,
+                "{} vs {direct}",
+                pv[p]
+            );
+        }
     }
 
     #[test]
