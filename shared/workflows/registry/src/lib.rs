@@ -250,6 +250,24 @@ pub fn progress_steps(workflow: Workflow, partitions: u32) -> u64 {
     dispatch!(workflow, E => runner::progress_steps::<E>(partitions))
 }
 
+/// The run id a request for `workflow` gets, exactly as its partition stage derives it
+/// (the same [`stages::run_id`] over the same fields), computed without writing
+/// anything — so an API can answer with the id, and refuse a duplicate, before the run
+/// starts. Parameters are parsed (and bound-checked) as `run` parses them.
+pub fn run_id(
+    workflow: Workflow,
+    portfolio_id: &str,
+    portfolio_sha256: &str,
+    market_sha256: Option<&str>,
+    parameters: &Map<String, Value>,
+    seed: u64,
+) -> Result<String, Vec<Issue>> {
+    dispatch!(workflow, E => {
+        let params = parse_params::<E>(parameters).map_err(|r| r.issues)?;
+        Ok(stages::run_id::<E>(portfolio_id, portfolio_sha256, market_sha256, &params, seed))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,515 @@
+//! The router against openapi/stresslab-api.json: the same routes both ways, and real
+//! responses (200/202/400/404/409/413/415) valid against the document's schemas — with
+//! the local backend running real runs on disk.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use stresslab_api::local::{LocalBackend, LocalOptions};
+use stresslab_api::{router, ApiConfig, MAX_BODY_BYTES, ROUTES};
+use stresslab_core::storage::{RunRecipe, RunRecord, RunStatus, RunStore};
+use tower::ServiceExt;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn document() -> Value {
+    let text = std::fs::read_to_string(repo().join("openapi/stresslab-api.json"))
+        .expect("openapi/stresslab-api.json");
+    serde_json::from_str(&text).expect("the OpenAPI document is JSON")
+}
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, _) in item.as_object().expect("path item") {
+            if METHODS.contains(&method.as_str()) {
+                out.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Check `body` against the document's schema for this operation and status.
+fn assert_conforms(doc: &Value, method: &str, path: &str, status: StatusCode, body: &[u8]) {
+    let response = &doc["paths"][path][method.to_ascii_lowercase()]["responses"][status.as_str()];
+    assert!(
+        response.is_object(),
+        "{method} {path} answered {status}, which the document does not list"
+    );
+    let schema = &response["content"]["application/json"]["schema"];
+    let reference = schema["$ref"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{method} {path} {status}: schema is not a $ref"));
+    // The response schema, resolved against the document's components.
+    let wrapper = json!({ "$ref": reference, "components": doc["components"] });
+    let validator = jsonschema::draft202012::new(&wrapper).expect("schema compiles");
+    let value: Value = serde_json::from_slice(body).unwrap_or_else(|e| {
+        panic!(
+            "{method} {path} {status}: body is not JSON ({e}): {}",
+            String::from_utf8_lossy(body)
+        )
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {status} does not match {reference}: {errors:?}\n{value:#}"
+    );
+}
+
+struct App {
+    router: Router,
+    dir: tempfile::TempDir,
+    doc: Value,
+}
+
+impl App {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path(), LocalOptions::default()).unwrap();
+        App {
+            router: router(Arc::new(backend), ApiConfig::local()),
+            dir,
+            doc: document(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let mut req = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(uri)
+            .header("x-stresslab-principal", "analyst-7");
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, bytes.to_vec())
+    }
+
+    /// Call, and check the answer against the document (`doc_path` is the template).
+    async fn checked(
+        &self,
+        method: &str,
+        uri: &str,
+        doc_path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let (status, _, bytes) = self.call(method, uri, content_type, body).await;
+        assert_conforms(&self.doc, method, doc_path, status, &bytes);
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    async fn post_run(&self, body: Value) -> (StatusCode, Value) {
+        self.checked(
+            "POST",
+            "/runs",
+            "/runs",
+            Some("application/json"),
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .await
+    }
+}
+
+fn problem_paths(body: &Value) -> Vec<String> {
+    body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn pension() -> String {
+    std::fs::read_to_string(repo().join("events/inputs/seed_pension.json")).unwrap()
+}
+
+/// A small hedging run (a second or so in a debug build).
+fn small_hedging(seed: u64) -> Value {
+    json!({
+        "workflow": "hedging",
+        "portfolio": pension(),
+        "portfolio_name": "seed_pension.json",
+        "parameters": {"scenarios": 12, "partitions": 2, "paths": 100},
+        "seed": seed
+    })
+}
+
+#[tokio::test]
+async fn every_route_is_documented_and_every_documented_route_is_served() {
+    let app = App::new();
+    let served: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let documented = documented_routes(&app.doc);
+    assert_eq!(
+        served, documented,
+        "router (left) and openapi/stresslab-api.json (right) differ"
+    );
+    // ROUTES is what the router was built from; check each is really routed: our
+    // handlers answer (a 404 from them carries problems; the router's own is empty),
+    // and a method the document does not list is 405.
+    for (method, path) in ROUTES {
+        let uri = path
+            .replace("{id}", "hedging-00000000000000000000")
+            .replace("{file}", "report.html");
+        let (status, _, body) = app
+            .call(method, &uri, Some("application/json"), b"{}".to_vec())
+            .await;
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        if status == StatusCode::NOT_FOUND {
+            let v: Value = serde_json::from_slice(&body).expect("our 404 is JSON");
+            assert!(v["problems"].is_array(), "{method} {path}: {v}");
+        }
+        let (status, _, _) = app.call("DELETE", &uri, None, Vec::new()).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "DELETE {path}");
+    }
+    let (status, _, body) = app.call("GET", "/nowhere", None, Vec::new()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_is_400_413_415_with_the_field_named_never_500() {
+    let app = App::new();
+    let json_ct = Some("application/json");
+    let cases: Vec<(Vec<u8>, Option<&str>, StatusCode, &str)> = vec![
+        // Cut off inside the value of `workflow`: reported there.
+        (b"{\"workflow\": ".to_vec(), json_ct, StatusCode::BAD_REQUEST, "workflow"),
+        (br#"{"workflow": "hedging", "portfolio_key": "a.json"} trailing"#.to_vec(), json_ct, StatusCode::BAD_REQUEST, "body"),
+        (b"".to_vec(), json_ct, StatusCode::BAD_REQUEST, "body"),
+        (b"[1,2]".to_vec(), json_ct, StatusCode::BAD_REQUEST, "body"),
+        (br#"{"portfolio_key": "a.json"}"#.to_vec(), json_ct, StatusCode::BAD_REQUEST, "workflow"),
+        (
+            br#"{"workflow": "hedging", "portfolio_key": "a.json", "library_version": "2024-01"}"#.to_vec(),
+            json_ct,
+            StatusCode::BAD_REQUEST,
+            "library_version",
+        ),
+        (br#"{"workflow": "hedgin", "portfolio_key": "a.json"}"#.to_vec(), json_ct, StatusCode::BAD_REQUEST, "workflow"),
+        (
+            br#"{"workflow": "hedging", "portfolio_key": "a.json", "parameters": {"scenarios": "many"}}"#.to_vec(),
+            json_ct,
+            StatusCode::BAD_REQUEST,
+            "parameters.scenarios",
+        ),
+        (
+            br#"{"workflow": "hedging", "portfolio_key": "a.json", "parameters": {"scenarios": 1}}"#.to_vec(),
+            json_ct,
+            StatusCode::BAD_REQUEST,
+            "parameters.scenarios",
+        ),
+        (
+            br#"{"workflow": "hedging", "portfolio_key": "a.json", "parameters": {"sceanrios": 10}}"#.to_vec(),
+            json_ct,
+            StatusCode::BAD_REQUEST,
+            "parameters",
+        ),
+        (br#"{"workflow": "hedging", "portfolio_key": "a.json", "seed": -1}"#.to_vec(), json_ct, StatusCode::BAD_REQUEST, "seed"),
+        (br#"{"workflow": "hedging"}"#.to_vec(), json_ct, StatusCode::BAD_REQUEST, "portfolio"),
+        (br#"{"workflow": "hedging", "portfolio_key": "../etc/passwd"}"#.to_vec(), json_ct, StatusCode::BAD_REQUEST, "portfolio_key"),
+        (br#"{"workflow": "hedging", "portfolio_key": "uploads/none.json"}"#.to_vec(), json_ct, StatusCode::BAD_REQUEST, "portfolio_key"),
+        (br#"{"workflow": "hedging", "portfolio": 7}"#.to_vec(), json_ct, StatusCode::BAD_REQUEST, "portfolio"),
+        (
+            br#"{"workflow": "hedging", "portfolio": {"portfolio_id": "x"}}"#.to_vec(),
+            json_ct,
+            StatusCode::BAD_REQUEST,
+            "portfolio",
+        ),
+        (
+            br#"{"workflow": "hedging", "portfolio": "a,b\n1,2\n", "portfolio_name": "../x.csv"}"#.to_vec(),
+            json_ct,
+            StatusCode::BAD_REQUEST,
+            "portfolio_name",
+        ),
+        (br#"{"workflow": "hedging"}"#.to_vec(), Some("text/plain"), StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type"),
+        (br#"{"workflow": "hedging"}"#.to_vec(), None, StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type"),
+        (vec![b' '; MAX_BODY_BYTES + 1], json_ct, StatusCode::PAYLOAD_TOO_LARGE, "body"),
+    ];
+    for (body, ct, expected, path) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
+        let (status, _, bytes) = app.call("POST", "/runs", ct, body).await;
+        assert_eq!(
+            status,
+            expected,
+            "{shown}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert_conforms(&app.doc, "POST", "/runs", status, &bytes);
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        let paths = problem_paths(&v);
+        assert!(
+            paths
+                .iter()
+                .any(|p| p == path || p.starts_with(&format!("{path}."))),
+            "{shown}: expected a problem at {path}, got {v}"
+        );
+    }
+
+    // The factor book names market data beside itself; inline, that is nowhere.
+    let book =
+        std::fs::read_to_string(repo().join("events/inputs/ff_multifactor_book.json")).unwrap();
+    let (status, v) = app
+        .post_run(json!({"workflow": "factor", "portfolio": book, "portfolio_name": "book.json"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(problem_paths(&v), ["portfolio.market_data"], "{v}");
+
+    // A workflow's own preparation refuses a work budget it cannot meet (checked before
+    // any run starts, as `stresslab run` checks it).
+    let (status, v) = app
+        .post_run(
+            json!({"workflow": "hedging", "portfolio": pension(), "portfolio_name": "p.json",
+            "parameters": {"scenarios": 100000, "paths": 100000}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(problem_paths(&v)[0].starts_with("parameters"), "{v}");
+
+    // Nothing was started by any of it.
+    let (status, v) = app.checked("GET", "/runs", "/runs", None, Vec::new()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["runs"], json!([]));
+}
+
+#[tokio::test]
+async fn a_run_round_trips_and_every_answer_matches_the_document() {
+    let app = App::new();
+    let (status, v) = app
+        .checked("GET", "/workflows", "/workflows", None, Vec::new())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(v["workflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["name"] == "hedging"));
+    let (status, headers, page) = app.call("GET", "/", None, Vec::new()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(String::from_utf8(page)
+        .unwrap()
+        .contains("StressLab console"));
+
+    let (status, created) = app.post_run(small_hedging(11)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    assert_eq!(created["created"], true);
+    let id = created["run_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("hedging-"));
+    assert_eq!(created["links"]["self"], format!("/runs/{id}"));
+
+    // Poll until finished (a guard against a hang, not a speed check).
+    let status_uri = format!("/runs/{id}");
+    let mut view;
+    let mut polls = 0;
+    loop {
+        let (status, v) = app
+            .checked("GET", &status_uri, "/runs/{id}", None, Vec::new())
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        view = v;
+        if view["status"] == "SUCCEEDED" || view["status"] == "FAILED" {
+            break;
+        }
+        if view["status"] != "QUEUED" {
+            // While it runs, the report is not there yet.
+            let (status, r) = app
+                .checked(
+                    "GET",
+                    &format!("/runs/{id}/report"),
+                    "/runs/{id}/report",
+                    None,
+                    Vec::new(),
+                )
+                .await;
+            if status == StatusCode::CONFLICT {
+                assert_eq!(problem_paths(&r), ["id"]);
+            }
+        }
+        polls += 1;
+        assert!(polls < 6000, "run {id} did not finish: {view}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(view["status"], "SUCCEEDED", "{view}");
+    assert_eq!(view["started_by"], "local:analyst-7");
+    let p = &view["progress"];
+    assert_eq!(p["partitions_done"], 2);
+    assert_eq!(p["steps_done"], p["steps_total"], "{view}");
+    assert!(view["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["stage"] == "synthesize"));
+
+    let (status, link) = app
+        .checked(
+            "GET",
+            &format!("/runs/{id}/report"),
+            "/runs/{id}/report",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let url = link["url"].as_str().unwrap();
+    let (status, headers, report) = app.call("GET", url, None, Vec::new()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(String::from_utf8_lossy(&report).contains(&id));
+    let (status, _, audit) = app
+        .call(
+            "GET",
+            &format!("/runs/{id}/files/audit.json"),
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&audit).contains("local:analyst-7"));
+    let (status, _) = app
+        .checked(
+            "GET",
+            &format!("/runs/{id}/files/model.json"),
+            "/runs/{id}/files/{file}",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The same request again: the same run, not a second one.
+    let (status, again) = app.post_run(small_hedging(11)).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["run_id"], id.as_str());
+    assert_eq!(again["created"], false);
+    assert_eq!(again["status"], "SUCCEEDED");
+
+    // History by portfolio id.
+    let pid = view["portfolio_id"].as_str().unwrap();
+    let (status, history) = app
+        .checked(
+            "GET",
+            &format!("/runs?portfolio={pid}"),
+            "/runs",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<&str> = history["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id.as_str()]);
+    let (status, _) = app
+        .checked("GET", "/runs?portfolio=", "/runs", None, Vec::new())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app
+        .checked("GET", "/runs?owner=me", "/runs", None, Vec::new())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Unknown runs.
+    for uri in ["/runs/hedging-ffffffffffffffffffff", "/runs/..%2Fetc"] {
+        let (status, _) = app
+            .checked("GET", uri, "/runs/{id}", None, Vec::new())
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+    }
+    let (status, _) = app
+        .checked(
+            "GET",
+            "/runs/hedging-ffffffffffffffffffff/report",
+            "/runs/{id}/report",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A run the store records as RUNNING (as one mid-flight on AWS is): 409, by its id.
+    let runs = stresslab_core::local::DiskRunStore::new(app.dir.path().join("runstore"));
+    let running = "hedging-0123456789abcdef0123";
+    runs.create_run(&RunRecord {
+        run_id: running.into(),
+        workflow: "hedging".into(),
+        portfolio_id: "p".into(),
+        created_at: "2024-01-01T00:00:00Z".into(),
+        partition_count: 1,
+        scenario_count: 12,
+        seed: 1,
+        status: RunStatus::Running,
+        detail: None,
+        engine_version: "x".into(),
+        recipe: RunRecipe {
+            portfolio_key: "k".into(),
+            portfolio_sha256: "s".into(),
+            market_data_key: None,
+            market_data_sha256: None,
+            parameters: "{}".into(),
+            manifest_sha256: "m".into(),
+        },
+        started_by: None,
+    })
+    .await
+    .unwrap();
+    let (status, v) = app
+        .checked(
+            "GET",
+            &format!("/runs/{running}/report"),
+            "/runs/{id}/report",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let (status, _) = app
+        .checked(
+            "GET",
+            &format!("/runs/{running}/files/report.html"),
+            "/runs/{id}/files/{file}",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
