@@ -23,6 +23,8 @@ use stresslab_core::storage::BlobStore;
 use stresslab_core::{stages, StageError};
 use stresslab_registry::{self as registry, Workflow};
 
+mod serve;
+
 /// Exit code for input the user must fix (validation failures, bad flags).
 const EXIT_INVALID: u8 = 2;
 
@@ -155,6 +157,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the HTTP API (openapi/stresslab-api.json) and the web console at `/` over
+    /// the embedded runner: runs execute in the background on this machine, artifacts
+    /// and bookkeeping under --dir (the layout `run --out` uses). Prints the address it
+    /// listens on; Ctrl-C stops it.
+    Serve {
+        /// Address to listen on (port 0: any free port, printed at start).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Where runs are stored: store/ (artifacts) and runstore/ (bookkeeping).
+        #[arg(long, value_name = "DIR", default_value = "stresslab-serve")]
+        dir: PathBuf,
+        /// Runs executing at once (0 = one per core); more wait, QUEUED.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        concurrent_runs: usize,
+        /// Worker threads each run uses for its partitions and personas (0 = every core).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        workers: usize,
+    },
     /// List the workflows, their personas (and whose findings each reads) and defaults.
     Workflows {
         /// As JSON (the registry catalog).
@@ -263,6 +283,12 @@ fn main() -> ExitCode {
             }
         }
         Command::Audit { run_dir, json } => audit(&run_dir, json),
+        Command::Serve {
+            addr,
+            dir,
+            concurrent_runs,
+            workers,
+        } => serve::serve(addr, &dir, concurrent_runs, workers),
         Command::Workflows { json } => {
             let catalog = registry::catalog();
             if json {

@@ -15,6 +15,8 @@ mod admission;
 pub mod local;
 
 pub use admission::{CreateRun, MAX_BODY_BYTES};
+/// The axum this router is built with, for servers that run it (`stresslab serve`).
+pub use axum;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
