@@ -24,4 +24,10 @@ if ! command -v node >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 (cd tests/harness && npm ci --no-audit --no-fund --silent)
+# The web console test (tests/console): Debian's chromium, driven headless by
+# playwright-core, which downloads no browser of its own.
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq chromium
+fi
+(cd tests/console && npm ci --no-audit --no-fund --silent)
 echo "setup complete"

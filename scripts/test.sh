@@ -30,5 +30,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test (workspace, incl. moto contract tests)"
 cargo test --workspace --no-fail-fast
 
+echo "== web console in headless Chromium (stresslab serve + playwright-core)"
+cargo build -p stresslab
+STRESSLAB_BIN="$CARGO_TARGET_DIR/debug/stresslab" node --test tests/console/
+
 echo "== state-machine harness (Step Functions ASL → Rust Lambdas → moto)"
 cargo test --test state_machine_harness -- --ignored --nocapture
