@@ -270,14 +270,21 @@ pub(crate) async fn admit<B: BlobStore>(
             // always land at the same key, so concurrent identical requests write
             // identical objects.
             let key = format!("inputs/{}/{name}", &sha256_hex(&bytes)[..16]);
-            blobs
-                .put(&key, bytes.clone(), "application/octet-stream")
-                .await?;
             (key, bytes)
         }
     };
     let portfolio = parse_portfolio(&portfolio_key, &portfolio_bytes)
         .map_err(|r| prefixed("portfolio", r.issues))?;
+    // Only a portfolio that parsed is stored: bad input leaves nothing behind.
+    if create.portfolio.is_some() {
+        blobs
+            .put(
+                &portfolio_key,
+                portfolio_bytes.clone(),
+                "application/octet-stream",
+            )
+            .await?;
+    }
 
     let market_data_key = match (&create.market_data, &create.market_data_key) {
         (Some(_), Some(_)) => {
@@ -299,6 +306,7 @@ pub(crate) async fn admit<B: BlobStore>(
                 &sha256_hex(&portfolio_bytes)[..16],
                 &sha256_hex(&bytes)[..16]
             );
+            parse_market_data(&bytes).map_err(|r| prefixed("market_data", r.issues))?;
             blobs.put(&key, bytes, "text/csv").await?;
             Some(key)
         }

@@ -149,6 +149,31 @@ fn problem_paths(body: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Files under `root`, as paths relative to it.
+fn walk(root: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(
+                    e.path()
+                        .strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    out
+}
+
 fn pension() -> String {
     std::fs::read_to_string(repo().join("events/inputs/seed_pension.json")).unwrap()
 }
@@ -296,10 +321,32 @@ async fn bad_input_is_400_413_415_with_the_field_named_never_500() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     assert!(problem_paths(&v)[0].starts_with("parameters"), "{v}");
 
-    // Nothing was started by any of it.
+    // Inline market data that is not market data: named, and not stored.
+    let (status, v) = app
+        .post_run(
+            json!({"workflow": "hedging", "portfolio": pension(), "portfolio_name": "p.json",
+            "market_data": "date,x\nnot-a-date,abc\n"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(problem_paths(&v)[0].starts_with("market_data"), "{v}");
+
+    // Nothing was started by any of it, and no invalid input was stored.
     let (status, v) = app.checked("GET", "/runs", "/runs", None, Vec::new()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["runs"], json!([]));
+    assert!(
+        !app.dir.path().join("runstore").exists()
+            || std::fs::read_dir(app.dir.path().join("runstore"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+    let stored: Vec<String> = walk(&app.dir.path().join("store"));
+    assert!(
+        stored.iter().all(|k| (k.ends_with("/p.json") || k.ends_with("/book.json")) && !k.contains("/market/")),
+        "only portfolios that parsed (refused later for their budget or market data) may be stored: {stored:?}"
+    );
 }
 
 #[tokio::test]
