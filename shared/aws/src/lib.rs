@@ -9,6 +9,8 @@
 //! the same contract suite (`stresslab_core::storage::contract`) runs against the local
 //! disk adapters and, in `tests/moto_contract.rs`, against these ones on a moto server.
 
+#[cfg(feature = "bedrock")]
+pub mod bedrock;
 pub mod config;
 pub mod dynamo;
 mod errors;

@@ -28,7 +28,7 @@ use crate::audit::Audit;
 use crate::engine::{canonical_params, parse_params, PersonaRole, RunContext, WorkflowEngine};
 use crate::findings::Findings;
 use crate::market_data::{parse_market_data, MarketData, MAX_MARKET_DATA_BYTES};
-use crate::narrative::Narrator;
+use crate::narrative::{narrate_grounded, Narrator};
 use crate::portfolio::{parse_portfolio, Issue, Portfolio, Rejection, MAX_PORTFOLIO_BYTES};
 use crate::storage::{
     BlobStore, Completion, PartitionStatus, RunRecipe, RunRecord, RunStatus, RunStore, StageRecord,
@@ -977,7 +977,7 @@ pub async fn synthesize<E: WorkflowEngine, B: BlobStore, R: RunStore, N: Narrato
         team_findings::<E, B, R>(blobs, runs, run, &merged, E::Persona::TEAM, None).await?;
     let ctx = &merged.manifest.run;
     let draft = E::narrative(ctx, &merged.model, &merged.aggregate, &findings);
-    let narrative = narrator.narrate(&draft.facts, &draft.template).await?;
+    let (narrative, narration) = narrate_grounded(narrator, &draft.facts, &draft.template).await?;
     let out = E::deliverables(ctx, &merged.model, &merged.aggregate, &findings, &narrative);
     let id = &run.run_id;
     let report_sha = sha256_hex(out.report_html.as_bytes());
@@ -1005,7 +1005,7 @@ pub async fn synthesize<E: WorkflowEngine, B: BlobStore, R: RunStore, N: Narrato
     // stage that ran (and recomputations this call made).
     let stages = runs.stages(id).await?;
     let partitions = runs.partitions(id).await?;
-    let audit = Audit::new::<E>(
+    let mut audit = Audit::new::<E>(
         &merged.meta,
         ctx,
         &stages,
@@ -1014,6 +1014,7 @@ pub async fn synthesize<E: WorkflowEngine, B: BlobStore, R: RunStore, N: Narrato
         narrator.name(),
         digests,
     );
+    audit.narration = Some(narration);
     blobs
         .put(
             &deliverable_key(id, "audit.json"),
