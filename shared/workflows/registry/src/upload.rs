@@ -4,6 +4,17 @@
 //! parameters and seed) or is rejected with a report written beside it. The Lambda
 //! (functions/upload-trigger) only reads the event, writes the report or starts the
 //! execution named by the run id.
+//!
+//! **Market data is not a portfolio.** A portfolio names its market data by a path
+//! relative to its own folder (`"market_data": "data/ff_factors.csv"`), and uploaders
+//! put that file in the same prefix. Any key with a `data/` folder anywhere below
+//! `portfolios/<workflow>/` (`portfolios/factor/data/…`, `portfolios/factor/desk-a/data/…`)
+//! is market data and is ignored: no run, no report. Everything else under
+//! `portfolios/<workflow>/` is read as a portfolio, whatever its extension (books are
+//! JSON or CSV), so a market-data file left beside the portfolio instead of under
+//! `data/` gets a rejection report whose `note` says where it belongs. Upload the market data
+//! first: the portfolio's event is decided at once, and a missing `market_data` file
+//! rejects it (upload the portfolio again once the data is there).
 
 use crate::Workflow;
 use serde::Serialize;
@@ -20,6 +31,8 @@ pub const UPLOAD_PREFIX: &str = "portfolios/";
 pub const REJECTION_SUFFIX: &str = ".rejected.json";
 /// `started_by` of runs the trigger starts (audit.json).
 pub const UPLOAD_PRINCIPAL: &str = "s3-upload";
+/// A folder of this name below `portfolios/<workflow>/` holds market data, not portfolios.
+pub const DATA_FOLDER: &str = "data";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum UploadDecision {
@@ -44,7 +57,16 @@ pub struct RejectionReport {
     pub key: String,
     pub workflow: String,
     pub problems: Vec<Problem>,
+    /// Where market data belongs: the likeliest cause of a rejected CSV.
+    pub note: &'static str,
 }
+
+/// Every report's `note`.
+pub const DATA_NOTE: &str =
+    "Every file under portfolios/<workflow>/ is read as a portfolio, except \
+     market data: it goes in a data/ folder (portfolios/<workflow>/data/…, referenced from the \
+     portfolio as \"market_data\": \"data/<file>\"); files under data/ are never read as \
+     portfolios. Upload the market data first, then the portfolio.";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Problem {
@@ -72,6 +94,13 @@ pub async fn decide<B: BlobStore>(blobs: &B, key: &str) -> Result<UploadDecision
         )));
     }
     let (segment, file) = rest.split_once('/').unwrap_or((rest, ""));
+    // Folders of the file's path below the workflow segment (not the file name itself).
+    let mut folders = file.split('/').rev().skip(1);
+    if folders.any(|f| f == DATA_FOLDER) {
+        return Ok(UploadDecision::Ignore(format!(
+            "{key:?} is market data (under a {DATA_FOLDER}/ folder), not a portfolio"
+        )));
+    }
     let reject = |issues: Vec<Issue>| UploadDecision::Reject {
         report_key: format!("{key}{REJECTION_SUFFIX}"),
         report: RejectionReport {
@@ -84,6 +113,7 @@ pub async fn decide<B: BlobStore>(blobs: &B, key: &str) -> Result<UploadDecision
                     reason: i.reason,
                 })
                 .collect(),
+            note: DATA_NOTE,
         },
     };
     let Some(workflow) = Workflow::from_name(segment) else {

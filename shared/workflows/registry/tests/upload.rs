@@ -93,10 +93,34 @@ fn reports_and_other_keys_are_ignored() {
     for key in [
         "portfolios/factor/broken.json.rejected.json",
         "uploads/book.json",
+        // Market data beside a portfolio, at any depth below the workflow segment.
+        "portfolios/factor/data/ff_factors.csv",
+        "portfolios/factor/desk-a/data/ff_factors.csv",
+        "portfolios/credit/data/ff_factors.csv",
     ] {
         assert!(matches!(
             pollster::block_on(decide(&blobs, key)).unwrap(),
             UploadDecision::Ignore(_)
         ));
+    }
+}
+
+/// A file merely *named* like the data folder, or a portfolio in a folder that only
+/// starts with "data", is still a portfolio.
+#[test]
+fn only_a_data_folder_marks_market_data() {
+    let (_dir, blobs) = store(&[]);
+    for key in [
+        "portfolios/factor/data",
+        "portfolios/factor/database/book.json",
+        "portfolios/factor/data.json",
+    ] {
+        assert!(
+            matches!(
+                pollster::block_on(decide(&blobs, key)).unwrap(),
+                UploadDecision::Reject { .. }
+            ),
+            "{key}"
+        );
     }
 }
