@@ -161,6 +161,10 @@ pub struct BucketRef {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectRef {
+    /// Used as given. Unlike S3's own notifications (form-encoded keys, `+` for a
+    /// space), EventBridge's S3 events are understood to carry the key unencoded;
+    /// not yet checked on AWS with a key containing spaces or `+` — if it were
+    /// encoded, such an upload would get a "not found" report, never a wrong run.
     pub key: String,
 }
 
