@@ -17,7 +17,8 @@
 //!   [`stresslab_registry::upload`] for the rule.
 //!
 //! Faults: an S3 or Step Functions fault that may pass (throttling, 5xx, network) fails
-//! the invocation (`Retryable`), and EventBridge's asynchronous invoke retries it —
+//! the invocation (`Retryable`) and Lambda retries the asynchronous invocation (twice;
+//! then the dead-letter queue) —
 //! safe, because every outcome above is idempotent. A permanent fault (access denied, a
 //! missing state machine) would fail every retry the same way: it is logged at ERROR
 //! with the key and the reason, and the invocation returns [`Outcome::Dropped`].
