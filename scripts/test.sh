@@ -12,8 +12,8 @@ echo "== template and state machines"
 cfn-lint template.yaml
 # checkov fails the build on any finding that is neither skipped on its resource
 # (Metadata: checkov: skip, with the reason) nor in this stack-wide list, justified in
-# README "Deployment posture": CKV_AWS_116 DLQ (every function is invoked synchronously
-# by Step Functions), CKV_AWS_117 VPC (no VPC resources to reach), CKV_AWS_158 KMS on
+# README "Deployment posture": CKV_AWS_116 DLQ (every stage function is invoked
+# synchronously by Step Functions; the asynchronous upload trigger has its DLQ), CKV_AWS_117 VPC (no VPC resources to reach), CKV_AWS_158 KMS on
 # log groups and CKV_AWS_173 KMS on environment variables (service-key encryption;
 # neither holds secrets). Offline: no policy download, no platform mapping.
 CHECKOV="${CHECKOV:-${CHECKOV_VENV:-$HOME/.cache/stresslab-checkov}/bin/checkov}"

@@ -14,6 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use stresslab_registry::{catalog, lambda_names};
 
+/// Lambdas that start runs rather than serve a workflow stage: they have a crate, a
+/// template function and a sample event like the registry's, but no persona or
+/// operation entry in the registry.
+const ENTRY_POINTS: &[&str] = &["upload-trigger"];
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -62,7 +67,11 @@ fn logical_id(lambda: &str) -> String {
 #[test]
 fn every_lambda_has_a_crate_a_template_function_and_a_sample_event_and_nothing_is_left_over() {
     let template = read(&repo().join("template.yaml"));
-    let lambdas: BTreeSet<String> = lambda_names().into_iter().map(str::to_owned).collect();
+    let lambdas: BTreeSet<String> = lambda_names()
+        .into_iter()
+        .chain(ENTRY_POINTS.iter().copied())
+        .map(str::to_owned)
+        .collect();
     let crates: BTreeSet<String> = std::fs::read_dir(repo().join("functions"))
         .unwrap()
         .flatten()
@@ -71,12 +80,12 @@ fn every_lambda_has_a_crate_a_template_function_and_a_sample_event_and_nothing_i
         .collect();
     assert_eq!(
         crates, lambdas,
-        "functions/ crates vs the registry's Lambdas"
+        "functions/ crates vs the registry's Lambdas and the entry points"
     );
     assert_eq!(
         template_binaries(&template),
         lambdas,
-        "template functions vs the registry's Lambdas"
+        "template functions vs the registry's Lambdas and the entry points"
     );
     for lambda in &lambdas {
         assert!(
@@ -317,5 +326,104 @@ fn a_distributed_map_has_its_child_execution_grant_and_only_it_does() {
     assert!(
         distributed_somewhere,
         "the hedging fan-out is a Distributed Map"
+    );
+}
+
+/// The text of the template resource `logical` (two spaces of indentation up to the
+/// next resource, section comment or section).
+fn resource<'t>(template: &'t str, logical: &str) -> &'t str {
+    let start = template
+        .find(&format!("\n  {logical}:\n"))
+        .unwrap_or_else(|| panic!("template.yaml has no resource {logical}"))
+        + 1;
+    let end = template[start + 1..]
+        .match_indices('\n')
+        .map(|(i, _)| start + 1 + i + 1)
+        .find(|&i| {
+            let line = &template[i..];
+            !line.starts_with("   ") && !line.starts_with('\n')
+        })
+        .unwrap_or(template.len());
+    &template[start..end]
+}
+
+/// The upload trigger may start exactly the workflows' state machines (named by
+/// reference, one per workflow, each also passed in its environment variable), read
+/// and write only under portfolios/ (writes: rejection reports only), and holds no
+/// wildcard action; its rule fires on Object Created under portfolios/ in the
+/// artifact bucket. Nothing else starts a workflow on upload.
+#[test]
+fn the_upload_trigger_starts_only_the_workflows_state_machines() {
+    let template = read(&repo().join("template.yaml"));
+    let trigger = resource(&template, "UploadTriggerFunction");
+    assert!(trigger.contains("Binary: upload-trigger\n"));
+    let grant = trigger
+        .find("Action: states:StartExecution\n")
+        .expect("the trigger starts executions");
+    let statement = &trigger[grant..];
+    let statement = &statement[..statement
+        .find("\n            - ")
+        .unwrap_or(statement.len())];
+    let mut machines = BTreeSet::new();
+    for w in catalog() {
+        let (logical, _) = state_machine_resource(&template, &w.state_machine);
+        let var = format!("{}_STATE_MACHINE_ARN", w.name.to_ascii_uppercase());
+        assert!(
+            statement.contains(&format!("- !Ref {logical}\n")),
+            "StartExecution must name {logical}"
+        );
+        assert!(
+            trigger.contains(&format!("{var}: !Ref {logical}\n")),
+            "{var} must be {logical}'s ARN"
+        );
+        machines.insert(logical);
+    }
+    assert_eq!(
+        statement.matches("- ").count(),
+        machines.len(),
+        "StartExecution on the workflows' state machines only: {statement}"
+    );
+    for line in trigger.lines().map(str::trim) {
+        if let Some(action) = line.strip_prefix("Action:").or_else(|| {
+            line.strip_prefix("- ")
+                .filter(|a| a.contains(':') && !a.contains(' '))
+        }) {
+            assert!(
+                !action.contains('*'),
+                "wildcard action in the trigger: {line}"
+            );
+        }
+    }
+    let bucket = "${ArtifactBucket}";
+    for (action, resource) in [
+        ("s3:GetObject", format!("{bucket}/portfolios/*\"")),
+        (
+            "s3:PutObject",
+            format!("{bucket}/portfolios/*.rejected.json\""),
+        ),
+    ] {
+        let at = trigger
+            .find(&format!("Action: {action}\n"))
+            .unwrap_or_else(|| panic!("no {action}"));
+        let line = trigger[at..].lines().nth(1).unwrap_or_default();
+        assert!(
+            line.trim_start().starts_with("Resource:") && line.ends_with(&resource),
+            "{action} must be on {resource} only: {line}"
+        );
+    }
+    // Invoked asynchronously: what exhausts Lambda's retries is kept, not lost.
+    assert!(trigger.contains("TargetArn: !GetAtt UploadTriggerDeadLetterQueue.Arn\n"));
+    assert!(trigger.contains("source: [aws.s3]\n"));
+    assert!(trigger.contains("detail-type: [Object Created]\n"));
+    assert!(trigger.contains("name: [!Ref ArtifactBucket]\n"));
+    assert!(trigger.contains("key: [{wildcard: \"portfolios/*\"}]\n"));
+    assert_eq!(
+        template.matches("detail-type: [Object Created]").count(),
+        1,
+        "only the trigger reacts to uploads"
+    );
+    assert!(
+        template.contains("LogGroupName: !Sub \"/aws/lambda/${UploadTriggerFunction}\"\n"),
+        "the trigger's log group"
     );
 }

@@ -1,19 +1,24 @@
 //! `synthesize` Lambda: one of the four operations, serving every workflow. The last state. It turns the personas' findings into `results.json`,
 //! `summary.md`, `report.html`, `audit.json` and the narrative, and marks the run
-//! SUCCEEDED. The narrator is the deterministic template narrator, so the bytes match a
-//! local run (the state-machine harness checks it).
+//! SUCCEEDED. The narrator is the deterministic template narrator unless `NARRATOR=bedrock`
+//! (then `BEDROCK_MODEL_ID`, see `stresslab_aws::bedrock`); with the template the bytes
+//! match a local run (the state-machine harness checks it).
 //!
 //! All the work is the registry's [`stresslab_registry::synthesize`], which dispatches on the
 //! payload's workflow to the same stage function `stresslab run` calls locally.
 
 use lambda_runtime::Error;
+use stresslab_aws::bedrock::ConfiguredNarrator;
 use stresslab_core::api::RunRef;
-use stresslab_core::narrative::TemplateNarrator;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    stresslab_aws::lambda::serve_stage(|blobs, runs, run: RunRef| async move {
-        stresslab_registry::synthesize(blobs, runs, &TemplateNarrator, &run).await
+    // Built once per cold start; a bad NARRATOR value fails the cold start, named.
+    let narrator: &'static ConfiguredNarrator = Box::leak(Box::new(ConfiguredNarrator::from_env(
+        &stresslab_aws::load_sdk_config().await,
+    )?));
+    stresslab_aws::lambda::serve_stage(move |blobs, runs, run: RunRef| async move {
+        stresslab_registry::synthesize(blobs, runs, narrator, &run).await
     })
     .await
 }

@@ -64,7 +64,8 @@ pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(sdk)
 }
 
-fn required_env(name: &str) -> Result<String, String> {
+/// The value of `name`, or an error naming it (unset, empty, not UTF-8).
+pub fn required_env(name: &str) -> Result<String, String> {
     match std::env::var(name) {
         Ok(value) if !value.trim().is_empty() => Ok(value),
         Ok(_) => Err(format!("environment variable {name} is empty")),

@@ -73,7 +73,7 @@ where
 }
 
 /// Turn an SDK error into a [`StoreError`] whose message names the operation.
-pub(crate) fn store_error<E>(context: &str, err: SdkError<E, HttpResponse>) -> StoreError
+pub fn store_error<E>(context: &str, err: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

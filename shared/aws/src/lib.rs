@@ -9,15 +9,22 @@
 //! the same contract suite (`stresslab_core::storage::contract`) runs against the local
 //! disk adapters and, in `tests/moto_contract.rs`, against these ones on a moto server.
 
+#[cfg(feature = "bedrock")]
+pub mod bedrock;
 pub mod config;
 pub mod dynamo;
 mod errors;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "moto")]
+pub mod moto;
 pub mod provision;
 pub mod s3;
 
 pub use config::{from_env, from_sdk_config, load_sdk_config};
 pub use dynamo::DynamoRunStore;
+/// Any AWS SDK error as a [`stresslab_core::storage::StoreError`] of the right kind, for
+/// callers of other AWS services (the upload trigger's Step Functions client).
+pub use errors::store_error;
 pub use provision::ensure_bucket_and_table;
 pub use s3::S3BlobStore;

@@ -5,6 +5,7 @@
 //! of the same inputs (timings, who, when), so byte-identity checks leave it out.
 
 use crate::engine::{RunContext, WorkflowEngine};
+use crate::narrative::{NarrationVerdict, NarratorOutcome};
 use crate::portfolio::escape_control;
 use crate::storage::{PartitionRecord, RunRecord, StageRecord};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,9 @@ pub struct Audit {
     /// SHA-256 of each deliverable.
     pub deliverables: Vec<AuditDigest>,
     pub narrator: String,
+    /// Whether the narrator's text was used or the template replaced it, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narration: Option<NarratorOutcome>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,6 +147,7 @@ impl Audit {
                 .map(|(file, sha256)| AuditDigest { file, sha256 })
                 .collect(),
             narrator: narrator.into(),
+            narration: None,
         }
     }
 
@@ -171,9 +176,23 @@ impl Audit {
             ));
         }
         out.push_str(&format!(
-            "  seed {}, {} scenarios in {} partitions, parameters {}\n  narrator {}\n  stages:\n",
+            "  seed {}, {} scenarios in {} partitions, parameters {}\n  narrator {}\n",
             self.seed, self.scenario_count, self.partition_count, self.parameters, self.narrator
         ));
+        if let Some(n) = &self.narration {
+            let verdict = match n.verdict {
+                NarrationVerdict::Accepted => "accepted",
+                NarrationVerdict::FellBackToTemplate => "fell back to the template",
+            };
+            out.push_str(&format!(
+                "  narration {verdict}{}\n",
+                n.reason
+                    .as_deref()
+                    .map(|r| format!(": {}", escape_control(r)))
+                    .unwrap_or_default()
+            ));
+        }
+        out.push_str("  stages:\n");
         for s in &self.stages {
             out.push_str(&format!(
                 "    {:<36} {:>8} ms  {}\n",

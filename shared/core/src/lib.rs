@@ -14,6 +14,7 @@ pub mod audit;
 pub mod engine;
 pub mod error;
 pub mod findings;
+pub mod grounding;
 pub mod input;
 pub mod local;
 pub mod market_data;

@@ -28,7 +28,7 @@ use crate::audit::Audit;
 use crate::engine::{canonical_params, parse_params, PersonaRole, RunContext, WorkflowEngine};
 use crate::findings::Findings;
 use crate::market_data::{parse_market_data, MarketData, MAX_MARKET_DATA_BYTES};
-use crate::narrative::Narrator;
+use crate::narrative::{narrate_grounded, Narrator};
 use crate::portfolio::{parse_portfolio, Issue, Portfolio, Rejection, MAX_PORTFOLIO_BYTES};
 use crate::storage::{
     BlobStore, Completion, PartitionStatus, RunRecipe, RunRecord, RunStatus, RunStore, StageRecord,
@@ -309,6 +309,87 @@ pub fn check_run<E: WorkflowEngine>(
         });
     }
     E::prepare(portfolio, market, params, seed)
+}
+
+/// The upload trigger's verdict on a request, before anything is written: the run id
+/// `partition` would give it, or every problem found (each naming its field or line).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Admission {
+    Admit { run_id: String },
+    Reject(Vec<Issue>),
+}
+
+/// Exactly `partition`'s reading and checks (portfolio, its market data, parameters,
+/// the workflow's preparation) and its run id, with the problems kept as structured
+/// issues for a rejection report. `Err` only for faults that are not the input's
+/// (storage unavailable): the caller retries those.
+pub async fn admit<E: WorkflowEngine, B: BlobStore>(
+    blobs: &B,
+    request: &RunRequest,
+) -> Result<Admission, StageError> {
+    let issue = |path: &str, reason: String| {
+        Admission::Reject(vec![Issue {
+            path: path.into(),
+            reason,
+        }])
+    };
+    let read = |field: &'static str, key: String, limit: usize| async move {
+        match read_input(blobs, field, &key, limit).await {
+            Ok(bytes) => Ok(Ok(bytes)),
+            Err(StageError::NonRetryable(reason)) => Ok(Err(reason)),
+            Err(e) => Err(e),
+        }
+    };
+    let params = match parse_params::<E>(&request.parameters) {
+        Ok(p) => p,
+        Err(r) => return Ok(Admission::Reject(r.issues)),
+    };
+    let seed = request.seed.unwrap_or(DEFAULT_SEED);
+    let portfolio_bytes = match read(
+        "portfolio_key",
+        request.portfolio_key.clone(),
+        MAX_PORTFOLIO_BYTES,
+    )
+    .await?
+    {
+        Ok(b) => b,
+        Err(reason) => return Ok(issue("file", reason)),
+    };
+    let portfolio = match parse_portfolio(&request.portfolio_key, &portfolio_bytes) {
+        Ok(p) => p,
+        Err(r) => return Ok(Admission::Reject(r.issues)),
+    };
+    let market_key = request.market_data_key.clone().or_else(|| {
+        portfolio
+            .market_data
+            .as_ref()
+            .map(|m| sibling_key(&request.portfolio_key, m))
+    });
+    let (market_bytes, market) = match market_key {
+        Some(key) => {
+            let bytes = match read("market_data", key, MAX_MARKET_DATA_BYTES).await? {
+                Ok(b) => b,
+                Err(reason) => return Ok(issue("market_data", reason)),
+            };
+            match parse_market_data(&bytes) {
+                Ok(m) => (Some(bytes), Some(m)),
+                Err(r) => return Ok(Admission::Reject(r.issues)),
+            }
+        }
+        None => (None, None),
+    };
+    if let Err(r) = check_run::<E>(&portfolio, market.as_ref(), &params, seed) {
+        return Ok(Admission::Reject(r.issues));
+    }
+    Ok(Admission::Admit {
+        run_id: run_id::<E>(
+            &portfolio.portfolio_id,
+            &sha256_hex(&portfolio_bytes),
+            market_bytes.as_deref().map(sha256_hex).as_deref(),
+            &params,
+            seed,
+        ),
+    })
 }
 
 /// Derived artifacts of a run's preparation, serialised and digested, not yet stored.
@@ -977,7 +1058,7 @@ pub async fn synthesize<E: WorkflowEngine, B: BlobStore, R: RunStore, N: Narrato
         team_findings::<E, B, R>(blobs, runs, run, &merged, E::Persona::TEAM, None).await?;
     let ctx = &merged.manifest.run;
     let draft = E::narrative(ctx, &merged.model, &merged.aggregate, &findings);
-    let narrative = narrator.narrate(&draft.facts, &draft.template).await?;
+    let (narrative, narration) = narrate_grounded(narrator, &draft.facts, &draft.template).await?;
     let out = E::deliverables(ctx, &merged.model, &merged.aggregate, &findings, &narrative);
     let id = &run.run_id;
     let report_sha = sha256_hex(out.report_html.as_bytes());
@@ -1005,7 +1086,7 @@ pub async fn synthesize<E: WorkflowEngine, B: BlobStore, R: RunStore, N: Narrato
     // stage that ran (and recomputations this call made).
     let stages = runs.stages(id).await?;
     let partitions = runs.partitions(id).await?;
-    let audit = Audit::new::<E>(
+    let mut audit = Audit::new::<E>(
         &merged.meta,
         ctx,
         &stages,
@@ -1014,6 +1095,7 @@ pub async fn synthesize<E: WorkflowEngine, B: BlobStore, R: RunStore, N: Narrato
         narrator.name(),
         digests,
     );
+    audit.narration = Some(narration);
     blobs
         .put(
             &deliverable_key(id, "audit.json"),

@@ -52,6 +52,8 @@ workflows!($
 );
 
 /// The four operation Lambdas; each serves every workflow.
+pub mod upload;
+
 pub const OPERATIONS: [&str; 4] = ["partition", "compute-partition", "aggregate", "synthesize"];
 
 impl Workflow {
