@@ -1,7 +1,7 @@
 //! The Bedrock narrator (feature `bedrock`): asks a model, through the Converse API,
-//! for the executive summary of a run. It sends only the facts JSON and the template
-//! narrative (as a style guide — every figure in it comes from the same facts); the
-//! stage keeps the answer only if the grounding check passes
+//! for the executive summary of a run. It sends only the facts JSON (issue 9: the model
+//! sees the computed facts and nothing else, so every figure it may cite is checkable);
+//! the stage keeps the answer only if the grounding check passes
 //! ([`stresslab_core::narrative::narrate_grounded`]).
 //!
 //! Error policy: throttling is `Retryable` (Step Functions backs off and retries the
@@ -60,10 +60,9 @@ impl BedrockNarrator {
         Self::new(aws_sdk_bedrockruntime::Client::new(sdk), model_id)
     }
 
-    fn prompt(facts: &serde_json::Value, template: &str) -> String {
+    fn prompt(facts: &serde_json::Value) -> String {
         format!(
-            "Facts (JSON):\n{}\n\nStyle guide — the plain summary our system wrote from \
-             these facts; rephrase it for executives, do not add to it:\n{template}",
+            "Facts (JSON):\n{}",
             serde_json::to_string_pretty(facts).unwrap_or_default()
         )
     }
@@ -88,11 +87,11 @@ impl Narrator for BedrockNarrator {
     async fn narrate(
         &self,
         facts: &serde_json::Value,
-        template: &str,
+        _template: &str,
     ) -> Result<String, StageError> {
         let message = Message::builder()
             .role(ConversationRole::User)
-            .content(ContentBlock::Text(Self::prompt(facts, template)))
+            .content(ContentBlock::Text(Self::prompt(facts)))
             .build()
             .map_err(|e| StageError::invalid(format!("bedrock request: {e}")))?;
         let response = self

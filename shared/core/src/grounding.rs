@@ -4,9 +4,8 @@
 //! The check is deliberately conservative — a false rejection costs only the
 //! (deterministic, correct) template text; a false acceptance costs credibility.
 //!
-//! **Evidence** is what the narrator was given: every number, string and key of the
-//! facts JSON, and the template narrative (composed by the workflow from the same
-//! computed figures, and sent to the model as a style guide).
+//! **Evidence** is what the narrator was given, and all it was given (issue 9: "it sees
+//! only the facts JSON"): every number, string and key of the facts JSON.
 //!
 //! Matching rules (the narrative is rejected with every problem listed):
 //! - **Numbers.** A numeric token is digits with optional thousands separators and
@@ -89,7 +88,7 @@ impl DateRef {
 
 /// The evidence a narrative is checked against, built once per narration.
 pub struct Evidence {
-    /// Magnitudes of every number in the facts and the template (each unit reading).
+    /// Magnitudes of every number in the facts (each unit reading).
     numbers: Vec<f64>,
     dates: Vec<DateRef>,
     /// Lower-case words of every string and key, one space apart, padded with spaces so
@@ -98,8 +97,8 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    pub fn new(facts: &Value, template: &str) -> Self {
-        let mut texts = vec![template.to_owned()];
+    pub fn new(facts: &Value) -> Self {
+        let mut texts = Vec::new();
         let mut numbers = Vec::new();
         collect(facts, &mut numbers, &mut texts);
         let mut dates = Vec::new();
@@ -530,10 +529,7 @@ mod tests {
     }
 
     fn verdict(text: &str) -> Result<(), Vec<Ungrounded>> {
-        check(
-            text,
-            &Evidence::new(&facts(), "Template text about the Northwind Balanced Fund."),
-        )
+        check(text, &Evidence::new(&facts()))
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub async fn narrate_grounded<N: Narrator>(
             return Ok((text, outcome(NarrationVerdict::Accepted, None)));
         }
         Ok(text) if text.trim().is_empty() => "the narrator returned no text".to_owned(),
-        Ok(text) => match grounding::check(&text, &Evidence::new(facts, template)) {
+        Ok(text) => match grounding::check(&text, &Evidence::new(facts)) {
             Ok(()) => return Ok((text, outcome(NarrationVerdict::Accepted, None))),
             Err(problems) => format!(
                 "not grounded in the facts: {}",

@@ -23,12 +23,21 @@ pub fn facts(
     agg: &FactorAggregate,
     findings: &[Findings],
 ) -> Value {
+    // Every figure the template narrative cites is here (a model narrator sees only
+    // this), including the shares of value the template derives.
+    let value = model.total_market_value;
+    let of_value = |key: &str| {
+        agg.view(key)
+            .and_then(|v| v.tail(0.99))
+            .map(|t| t.var / value)
+    };
     json!({
         "run": header,
-        "total_market_value": model.total_market_value,
+        "total_market_value": value,
         "risk_views": agg.risk_views,
-        "worst_one_month_scenarios": agg.worst.iter().take(5).filter_map(|id| agg.outcome(*id)).map(|o| json!({"name": o.name, "loss": o.loss(), "horizon_months": 1})).collect::<Vec<_>>(),
-        "worst_episodes": agg.episodes.iter().take(3).filter_map(|id| agg.outcome(*id)).map(|o| json!({"name": o.name, "loss": o.loss(), "horizon_months": o.horizon_months})).collect::<Vec<_>>(),
+        "var99_share_of_value": {"normal": of_value("normal_shrunk"), "stressed": of_value("stressed_period")},
+        "worst_one_month_scenarios": agg.worst.iter().take(5).filter_map(|id| agg.outcome(*id)).map(|o| json!({"name": o.name, "loss": o.loss(), "loss_share_of_value": o.loss() / value, "horizon_months": 1})).collect::<Vec<_>>(),
+        "worst_episodes": agg.episodes.iter().take(3).filter_map(|id| agg.outcome(*id)).map(|o| json!({"name": o.name, "loss": o.loss(), "loss_share_of_value": o.loss() / value, "horizon_months": o.horizon_months})).collect::<Vec<_>>(),
         "findings": findings.iter().map(|f| json!({"persona": f.persona, "headline": f.headline, "figures": f.figures})).collect::<Vec<_>>(),
     })
 }

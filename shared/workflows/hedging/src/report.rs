@@ -43,12 +43,27 @@ pub fn facts(
         "base_currency": ctx.base_currency,
         "scenarios": agg.scenarios.len(),
         "paths": run.params.paths,
+        // Every figure the template narrative cites (a model narrator sees only this).
+        "simulation": "Monte Carlo paths of GJR-GARCH factors",
         "horizon_business_days": run.params.horizon_days,
+        "combinations": run.eval.combos(),
+        "funding_ratio_vol_objective": run.params.max_funding_ratio_vol,
         "robust_program": i.as_ref().map(|i| i.combos[i.robust].label.clone()),
         "robust_cost_bp": i.as_ref().map(|i| i.combos[i.robust].cost_bp),
         "median_best_program": i.as_ref().map(|i| i.combos[i.median_best].label.clone()),
+        "median_best_cost_bp": i.as_ref().map(|i| i.combos[i.median_best].cost_bp),
+        "worst_tail_funding_ratio": i.as_ref().map(|i| json!({
+            "unhedged": i.combos[i.unhedged].worst_fr_cvar95,
+            "robust": i.combos[i.robust].worst_fr_cvar95,
+            "median_best": i.combos[i.median_best].worst_fr_cvar95,
+        })),
+        "share_of_scenarios_meeting_vol_objective": i.as_ref().map(|i| json!({
+            "unhedged": i.combos[i.unhedged].share_meeting_vol_target,
+            "robust": i.combos[i.robust].share_meeting_vol_target,
+        })),
         "cost_of_robustness_bp": i.as_ref().map(|i| i.cost_of_robustness_bp),
         "worst_case_gain": i.as_ref().map(|i| i.worst_case_gain),
+        "median_case_cost": i.as_ref().map(|i| i.median_case_cost),
         "headlines": findings.iter().map(|f| json!({"persona": f.persona, "headline": f.headline})).collect::<Vec<_>>(),
     })
 }

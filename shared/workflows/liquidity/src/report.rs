@@ -142,9 +142,13 @@ pub fn facts(
         "scenarios": agg.outcomes.len(),
         "horizon_business_days": run.settings.horizon_days,
         "strategy": strategy_name(run.settings.strategy),
+        // Every figure the template narrative cites (a model narrator sees only this).
         "scenarios_exhausting_buffer": summary.as_ref().map(|s| s.exhausted),
+        "share_of_scenarios_exhausting_buffer": summary.as_ref().map(|s| s.exhausted as f64 / s.scenarios as f64),
+        "buffer_exhaustion_median_day": summary.as_ref().and_then(|s| s.exhaustion_median),
         "scenarios_gated": summary.as_ref().map(|s| s.gated),
         "dilution_p95": summary.as_ref().map(|s| s.dilution[1]),
+        "dilution_worst": summary.as_ref().map(|s| s.dilution[3]),
         "headlines": findings.iter().map(|f| json!({"persona": f.persona, "headline": f.headline})).collect::<Vec<_>>(),
     })
 }

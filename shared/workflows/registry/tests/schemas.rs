@@ -7,11 +7,32 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use stresslab_core::grounding::{self, Evidence};
 use stresslab_core::local::{DiskBlobStore, DiskRunStore};
-use stresslab_core::narrative::TemplateNarrator;
+use stresslab_core::narrative::Narrator;
 use stresslab_core::stages;
 use stresslab_core::storage::BlobStore;
+use stresslab_core::StageError;
 use stresslab_registry as registry;
+
+/// The template narrator that also checks its own text against the facts a model
+/// narrator would be given: the facts must hold every figure, date and name the
+/// template cites, or a grounded model summary could not say what the template says.
+#[derive(Default)]
+struct GroundingProbe(std::sync::Mutex<Vec<String>>);
+
+impl Narrator for GroundingProbe {
+    fn name(&self) -> &str {
+        "template"
+    }
+    async fn narrate(&self, facts: &Value, template: &str) -> Result<String, StageError> {
+        if let Err(problems) = grounding::check(template, &Evidence::new(facts)) {
+            let mut seen = self.0.lock().unwrap();
+            seen.extend(problems.iter().map(ToString::to_string));
+        }
+        Ok(template.to_owned())
+    }
+}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
@@ -113,8 +134,13 @@ fn every_workflows_results_validate_against_its_schema() {
             let body = std::fs::read(entry.path()).unwrap();
             pollster::block_on(blobs.put(&format!("uploads/{name}"), body, "x")).unwrap();
         }
-        let id =
-            registry::run_local(&blobs, &runs, &TemplateNarrator, &request, 0, &|_| {}).unwrap();
+        let probe = GroundingProbe::default();
+        let id = registry::run_local(&blobs, &runs, &probe, &request, 0, &|_| {}).unwrap();
+        let ungrounded = probe.0.into_inner().unwrap();
+        assert!(
+            ungrounded.is_empty(),
+            "{workflow}: the template narrative cites what its facts lack: {ungrounded:?}"
+        );
         let results: Value = serde_json::from_slice(
             &pollster::block_on(blobs.get(&stages::deliverable_key(&id, "results.json"))).unwrap(),
         )
