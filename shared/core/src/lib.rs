@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod findings;
 pub mod input;
+pub mod library;
 pub mod local;
 pub mod market_data;
 pub mod narrative;

@@ -21,6 +21,7 @@ use stresslab_core::engine::{
     WorkflowInput,
 };
 use stresslab_core::findings::Findings;
+use stresslab_core::library::{MarketDataSet, NoLibrary};
 use stresslab_core::market_data::MarketData;
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 use stresslab_core::stages::MAX_PARTITIONS;
@@ -308,11 +309,23 @@ impl WorkflowEngine for FactorWorkflow {
         params.partitions
     }
 
-    fn prepare(
+    /// Not in scenario libraries yet. What is market-derived here — the factor
+    /// covariances (sample, Ledoit–Wolf), the stressed window and the regime view — is
+    /// estimated from the run's own market-data file, whose columns also carry the
+    /// positions' return series; pinning it needs the factor history split from the
+    /// per-position series first (issue 9, next step). A pinned factor run is refused
+    /// naming `library_version`.
+    type Library = NoLibrary;
+    fn refresh(_market: &MarketDataSet) -> Result<Option<NoLibrary>, Rejection> {
+        Ok(None)
+    }
+
+    fn prepare_with_library(
         portfolio: &Portfolio,
         market: Option<&MarketData>,
         params: &FactorParams,
         seed: u64,
+        _library: Option<&NoLibrary>,
     ) -> Result<(FactorModel, Vec<Scenario>), Rejection> {
         let Some(market) = market else {
             return Err(Rejection {

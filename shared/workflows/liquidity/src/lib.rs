@@ -29,6 +29,7 @@ use stresslab_core::engine::{
     WorkflowInput,
 };
 use stresslab_core::findings::Findings;
+use stresslab_core::library::{MarketDataSet, NoLibrary};
 use stresslab_core::market_data::MarketData;
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 use stresslab_core::stages::MAX_PARTITIONS;
@@ -387,11 +388,22 @@ impl WorkflowEngine for LiquidityWorkflow {
         p.partitions
     }
 
-    fn prepare(
+    /// Not in scenario libraries yet. Its market-derived anchors (three-month S&P 500
+    /// return percentiles, the 2008 Baa − Aaa widening and half-life) are constants in
+    /// `scenarios.rs`, each recomputed from the data by a test; making them library
+    /// fields is issue 9's next step. A pinned liquidity run is refused naming
+    /// `library_version`.
+    type Library = NoLibrary;
+    fn refresh(_market: &MarketDataSet) -> Result<Option<NoLibrary>, Rejection> {
+        Ok(None)
+    }
+
+    fn prepare_with_library(
         portfolio: &Portfolio,
         _market: Option<&MarketData>,
         params: &LiquidityParams,
         seed: u64,
+        _library: Option<&NoLibrary>,
     ) -> Result<(LiquidityRun, Vec<ScenarioSpec>), Rejection> {
         let fund = model::prepare(portfolio)?;
         let illiquidity = 1.0 - fund.classification.shares.highly_liquid;

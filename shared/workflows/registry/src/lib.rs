@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use stresslab_core::api::*;
 use stresslab_core::engine::{parse_params, team_levels, PersonaRole, WorkflowEngine};
+use stresslab_core::library;
 use stresslab_core::market_data::MarketData;
 use stresslab_core::narrative::Narrator;
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
@@ -138,12 +139,18 @@ pub fn catalog() -> Vec<WorkflowInfo> {
     Workflow::ALL.iter().map(|w| w.info()).collect()
 }
 
-/// Every Lambda the deployment has: the operations, then each workflow's personas.
+/// Lambdas outside the state machines: the monthly scenario-library refresh
+/// (EventBridge Scheduler).
+pub const SERVICES: [&str; 1] = ["scenario-refresh"];
+
+/// Every Lambda the deployment has: the operations, each workflow's personas, then the
+/// services.
 pub fn lambda_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = OPERATIONS.to_vec();
     for w in catalog() {
         names.extend(w.personas.iter().map(|p| p.name));
     }
+    names.extend(SERVICES);
     names
 }
 
@@ -165,12 +172,46 @@ pub fn check(
 ) -> Result<Checked, Rejection> {
     dispatch!(workflow, E => {
         let params = parse_params::<E>(parameters)?;
-        stages::check_run::<E>(portfolio, market, &params, seed)?;
+        stages::check_run::<E>(portfolio, market, &params, seed, None)?;
         Ok(Checked {
             scenario_count: E::scenario_count(&params),
             partition_count: E::partition_count(&params),
         })
     })
+}
+
+/// Every workflow's engine version, by name: what a scenario library's version hashes
+/// besides its month and data.
+pub fn engine_versions() -> std::collections::BTreeMap<String, String> {
+    Workflow::ALL
+        .iter()
+        .map(|&w| {
+            (
+                w.name().to_owned(),
+                dispatch!(w, E => E::ENGINE_VERSION).to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The monthly refresh: estimate every workflow's library section from `market` and
+/// store them as one scenario library for `month` — or, when that version (same month,
+/// data and engines) exists, find it and write nothing.
+pub async fn refresh_library<B: BlobStore>(
+    blobs: &B,
+    month: &library::Month,
+    market: &library::MarketDataSet,
+) -> Result<library::RefreshOutcome, StageError> {
+    library::refresh(blobs, month, market, engine_versions(), |set| {
+        let mut sections = Vec::new();
+        for &w in Workflow::ALL {
+            if let Some(section) = dispatch!(w, E => library::build_section::<E>(set))? {
+                sections.push(section);
+            }
+        }
+        Ok(sections)
+    })
+    .await
 }
 
 /// Parse and bound-check parameters only (the CLI checks flags before reading files).
