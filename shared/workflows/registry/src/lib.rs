@@ -308,6 +308,46 @@ mod tests {
         );
     }
 
+    /// Unpinned runs keep the ids they had before scenario libraries: the id is still
+    /// the SHA-256 of exactly the `stresslab-run-v2` field list (recomputed here by
+    /// hand), and only a pinned run hashes its library — a different one per version.
+    #[test]
+    fn unpinned_run_ids_are_unchanged_and_each_pinned_version_gets_its_own() {
+        use sha2::{Digest, Sha256};
+        use stresslab_core::engine::canonical_params;
+        use stresslab_core::library::LibraryVersion;
+        type E = stresslab_hedging::HedgingWorkflow;
+        let params = parse_params::<E>(&Map::new()).unwrap();
+        let unpinned = stages::run_id::<E>("p1", "abc", None, &params, 42, None);
+        let mut h = Sha256::new();
+        let canonical = canonical_params::<E>(&params);
+        let fields: [&[u8]; 8] = [
+            b"stresslab-run-v2",
+            b"hedging",
+            <E as WorkflowEngine>::ENGINE_VERSION.as_bytes(),
+            b"p1",
+            b"abc",
+            b"-",
+            canonical.as_bytes(),
+            &42u64.to_le_bytes(),
+        ];
+        for f in fields {
+            h.update((f.len() as u64).to_le_bytes());
+            h.update(f);
+        }
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(unpinned, format!("hedging-{}", &hex[..20]));
+        let v1 = LibraryVersion::parse("2026-12-0123456789ab").unwrap();
+        let v2 = LibraryVersion::parse("2027-01-0123456789ab").unwrap();
+        let p1 = stages::run_id::<E>("p1", "abc", None, &params, 42, Some(&v1));
+        let p2 = stages::run_id::<E>("p1", "abc", None, &params, 42, Some(&v2));
+        assert!(p1 != unpinned && p2 != unpinned && p1 != p2);
+        assert_eq!(
+            p1,
+            stages::run_id::<E>("p1", "abc", None, &params, 42, Some(&v1))
+        );
+    }
+
     #[test]
     fn every_persona_graph_is_acyclic_and_names_are_unique() {
         let mut seen = std::collections::BTreeSet::new();
