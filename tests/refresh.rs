@@ -65,9 +65,15 @@ fn refreshing_the_same_month_and_data_again_finds_the_version_and_writes_nothing
     assert!(new, "{first}");
     assert!(version.starts_with("2026-12-"), "{first}");
     assert!(first.contains("hedging"), "the hedging section: {first}");
+    assert!(
+        first.contains("liquidity"),
+        "the liquidity section: {first}"
+    );
     let lib = store.join("libraries").join(&version);
     assert!(lib.join("manifest.json").is_file());
     assert!(lib.join("hedging.json").is_file());
+    assert!(lib.join("liquidity.json").is_file());
+    assert!(!lib.join("factor.json").exists(), "factor pins nothing yet");
     let before = snapshot(&store);
 
     let again = ok(refresh(Path::new(MARKET), "2026-12", &store));
@@ -143,7 +149,10 @@ fn a_bad_month_or_missing_history_is_refused_by_name_and_writes_nothing() {
     let out = refresh(&empty, "2026-12", &store);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("us_zero_yields_monthly"), "{err}");
+    assert!(
+        err.contains("market_data") && err.contains("moodys_aaa_baa_monthly"),
+        "{err}"
+    );
     assert!(!store.exists(), "nothing may be written");
 }
 
@@ -245,8 +254,75 @@ fn an_unknown_library_version_is_refused_naming_library_version() {
     assert!(err.contains("library_version"), "{err}");
 }
 
-/// Factor and liquidity do not pin market models yet: a pinned run of them is refused
-/// naming the field, not silently run unpinned.
+fn run_liquidity(out: &Path, library: Option<(&str, &Path)>) -> Output {
+    let mut c = stresslab();
+    c.args([
+        "run",
+        "liquidity",
+        "--portfolio",
+        "events/inputs/seed_multi_asset_fund.json",
+        "--scenarios",
+        "36",
+        "--partitions",
+        "2",
+        "--quiet",
+        "--out",
+    ])
+    .arg(out);
+    if let Some((version, store)) = library {
+        c.args(["--library", version, "--library-store"]).arg(store);
+    }
+    c.output().unwrap()
+}
+
+/// The liquidity section (its market anchors) pins the same way: refreshed from the
+/// bundled files it reproduces the unpinned run; refreshed from other data it moves it.
+#[test]
+fn a_pinned_liquidity_run_reproduces_the_numbers_and_other_anchors_move_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let libs = dir.path().join("libs");
+    let (version, _) = version_of(&ok(refresh(Path::new(MARKET), "2026-12", &libs)));
+    let plain = dir.path().join("plain");
+    let plain_id = run_id(&ok(run_liquidity(&plain, None)));
+    let pinned = dir.path().join("pinned");
+    let pinned_id = run_id(&ok(run_liquidity(&pinned, Some((&version, &libs)))));
+    assert_ne!(plain_id, pinned_id);
+    let audit: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pinned.join("audit.json")).unwrap()).unwrap();
+    assert_eq!(audit["library_version"], version.as_str());
+    let aggregate = |out: &Path, id: &str| {
+        std::fs::read(out.join(format!("store/runs/{id}/aggregate.json"))).unwrap()
+    };
+    assert_eq!(aggregate(&plain, &plain_id), aggregate(&pinned, &pinned_id));
+
+    // Equity history without 2008-09: milder worst three months, other scenarios.
+    let market = dir.path().join("market");
+    std::fs::create_dir(&market).unwrap();
+    for e in std::fs::read_dir(MARKET).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, market.join(p.file_name().unwrap())).unwrap();
+    }
+    let sp = market.join("sp500_index_daily_1990_2022.csv");
+    let text = std::fs::read_to_string(&sp).unwrap();
+    let cut: String = text
+        .lines()
+        .filter(|l| !l.starts_with("2008-") && !l.starts_with("2009-"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&sp, cut).unwrap();
+    let (other, _) = version_of(&ok(refresh(&market, "2026-12", &libs)));
+    assert_ne!(other, version);
+    let moved = dir.path().join("moved");
+    let moved_id = run_id(&ok(run_liquidity(&moved, Some((&other, &libs)))));
+    assert_ne!(
+        aggregate(&plain, &plain_id),
+        aggregate(&moved, &moved_id),
+        "other anchors must give other scenarios"
+    );
+}
+
+/// Factor does not pin market models yet: a pinned run of it is refused naming the
+/// field, not silently run unpinned.
 #[test]
 fn a_workflow_without_a_library_section_refuses_a_pinned_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -256,11 +332,11 @@ fn a_workflow_without_a_library_section_refuses_a_pinned_run() {
     let output = stresslab()
         .args([
             "run",
-            "liquidity",
+            "factor",
             "--portfolio",
-            "events/inputs/seed_multi_asset_fund.json",
+            "events/inputs/ff_multifactor_book.json",
             "--scenarios",
-            "36",
+            "100",
             "--quiet",
             "--library",
             &version,
@@ -274,5 +350,5 @@ fn a_workflow_without_a_library_section_refuses_a_pinned_run() {
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("library_version"), "{err}");
-    assert!(err.contains("has no liquidity section"), "{err}");
+    assert!(err.contains("has no factor section"), "{err}");
 }
