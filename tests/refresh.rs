@@ -73,7 +73,7 @@ fn refreshing_the_same_month_and_data_again_finds_the_version_and_writes_nothing
     assert!(lib.join("manifest.json").is_file());
     assert!(lib.join("hedging.json").is_file());
     assert!(lib.join("liquidity.json").is_file());
-    assert!(!lib.join("factor.json").exists(), "factor pins nothing yet");
+    assert!(lib.join("factor.json").is_file());
     let before = snapshot(&store);
 
     let again = ok(refresh(Path::new(MARKET), "2026-12", &store));
@@ -149,10 +149,18 @@ fn a_bad_month_or_missing_history_is_refused_by_name_and_writes_nothing() {
     let out = refresh(&empty, "2026-12", &store);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("market_data") && err.contains("moodys_aaa_baa_monthly"),
-        "{err}"
-    );
+    // Every workflow's missing history at once, each naming its workflow.
+    for (file, workflow) in [
+        ("ff_factors_industries_portfolios_monthly", "factor"),
+        ("moodys_aaa_baa_monthly", "liquidity"),
+        ("us_zero_yields_monthly", "hedging"),
+    ] {
+        assert!(
+            err.contains(&format!("no {file}.csv"))
+                && err.contains(&format!("({workflow} workflow)")),
+            "{err}"
+        );
+    }
     assert!(!store.exists(), "nothing may be written");
 }
 
@@ -321,34 +329,65 @@ fn a_pinned_liquidity_run_reproduces_the_numbers_and_other_anchors_move_them() {
     );
 }
 
-/// Factor does not pin market models yet: a pinned run of it is refused naming the
-/// field, not silently run unpinned.
+fn run_factor(out: &Path, library: Option<(&str, &Path)>) -> Output {
+    let mut c = stresslab();
+    c.args([
+        "run",
+        "factor",
+        "--portfolio",
+        "events/inputs/ff_multifactor_book.json",
+        "--scenarios",
+        "100",
+        "--partitions",
+        "2",
+        "--quiet",
+        "--out",
+    ])
+    .arg(out);
+    if let Some((version, store)) = library {
+        c.args(["--library", version, "--library-store"]).arg(store);
+    }
+    c.output().unwrap()
+}
+
+/// The factor section (market-wide history and its covariances) pins the same way: a
+/// library refreshed from the bundled file reproduces the unpinned run; the run's own
+/// file then only supplies the positions' return series.
 #[test]
-fn a_workflow_without_a_library_section_refuses_a_pinned_run() {
+fn a_pinned_factor_run_reproduces_the_numbers_and_names_its_library() {
     let dir = tempfile::tempdir().unwrap();
     let libs = dir.path().join("libs");
     let (version, _) = version_of(&ok(refresh(Path::new(MARKET), "2026-12", &libs)));
-    let out = dir.path().join("out");
-    let output = stresslab()
-        .args([
-            "run",
-            "factor",
-            "--portfolio",
-            "events/inputs/ff_multifactor_book.json",
-            "--scenarios",
-            "100",
-            "--quiet",
-            "--library",
-            &version,
-            "--library-store",
-        ])
-        .arg(&libs)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(err.contains("library_version"), "{err}");
-    assert!(err.contains("has no factor section"), "{err}");
+    let section: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(libs.join(format!("libraries/{version}/factor.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        section["source"],
+        "ff_factors_industries_portfolios_monthly_1949_2017.csv"
+    );
+    assert_eq!(section["covariance_shrunk"].as_array().unwrap().len(), 4);
+    let plain = dir.path().join("plain");
+    let plain_id = run_id(&ok(run_factor(&plain, None)));
+    let pinned = dir.path().join("pinned");
+    let pinned_id = run_id(&ok(run_factor(&pinned, Some((&version, &libs)))));
+    assert_ne!(plain_id, pinned_id);
+    let audit: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pinned.join("audit.json")).unwrap()).unwrap();
+    assert_eq!(audit["library_version"], version.as_str());
+    let read = |out: &Path, id: &str, file: &str| {
+        std::fs::read(out.join(format!("store/runs/{id}/{file}"))).unwrap()
+    };
+    assert_eq!(
+        read(&plain, &plain_id, "aggregate.json"),
+        read(&pinned, &pinned_id, "aggregate.json")
+    );
+    let model = |out: &Path, id: &str| -> serde_json::Value {
+        serde_json::from_slice(&read(out, id, "model.json")).unwrap()
+    };
+    assert_eq!(model(&plain, &plain_id), model(&pinned, &pinned_id));
+    assert_eq!(
+        model(&pinned, &pinned_id)["covariance_shrunk"],
+        section["covariance_shrunk"]
+    );
 }

@@ -203,13 +203,24 @@ pub async fn refresh_library<B: BlobStore>(
     market: &library::MarketDataSet,
 ) -> Result<library::RefreshOutcome, StageError> {
     library::refresh(blobs, month, market, engine_versions(), |set| {
+        // Every workflow's problems at once, so one look at the market data fixes all.
         let mut sections = Vec::new();
+        let mut issues = Vec::new();
         for &w in Workflow::ALL {
-            if let Some(section) = dispatch!(w, E => library::build_section::<E>(set))? {
-                sections.push(section);
+            match dispatch!(w, E => library::build_section::<E>(set)) {
+                Ok(Some(section)) => sections.push(section),
+                Ok(None) => {}
+                Err(r) => issues.extend(r.issues.into_iter().map(|i| Issue {
+                    path: i.path,
+                    reason: format!("{} ({} workflow)", i.reason, w.name()),
+                })),
             }
         }
-        Ok(sections)
+        if issues.is_empty() {
+            Ok(sections)
+        } else {
+            Err(Rejection { issues })
+        }
     })
     .await
 }
@@ -346,6 +357,70 @@ mod tests {
             p1,
             stages::run_id::<E>("p1", "abc", None, &params, 42, Some(&v1))
         );
+    }
+
+    /// A pinned run trusts a library section only through its manifest: a missing
+    /// section, one written by another engine version, or altered bytes are refused.
+    #[test]
+    fn a_library_section_is_read_only_when_its_manifest_vouches_for_it() {
+        use stresslab_core::library::{self, MarketDataSet, Month};
+        use stresslab_core::local::DiskBlobStore;
+        use stresslab_core::storage::BlobStore;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = DiskBlobStore::new(dir.path());
+        let mut set = MarketDataSet::new();
+        let inputs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../events/inputs");
+        for e in std::fs::read_dir(inputs).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            set.insert(name, std::fs::read(&p).unwrap());
+        }
+        let month = Month::parse("2026-12").unwrap();
+        pollster::block_on(async {
+            let out = refresh_library(&blobs, &month, &set).await.unwrap();
+            let v = out.manifest.version.clone();
+            type H = stresslab_hedging::HedgingWorkflow;
+            type L = stresslab_liquidity::LiquidityWorkflow;
+            let calibration = library::load_section::<H, _>(&blobs, &v).await.unwrap();
+            assert_eq!(
+                calibration,
+                stresslab_hedging::calibration::calibrate(
+                    &stresslab_hedging::calibration::CalibrationInputs::bundled()
+                )
+                .unwrap()
+            );
+            // Altered section bytes: refused as damaged.
+            let key = library::section_key(&v, "hedging");
+            let mut bytes = blobs.get(&key).await.unwrap();
+            bytes.push(b' ');
+            blobs.put(&key, bytes, "application/json").await.unwrap();
+            let e = library::load_section::<H, _>(&blobs, &v).await.unwrap_err();
+            assert!(e.to_string().contains("damaged"), "{e}");
+            // A manifest without the liquidity section, or from another engine version.
+            let mut m = out.manifest.clone();
+            m.sections.retain(|s| s.workflow != "liquidity");
+            let manifest_key = library::manifest_key(&v);
+            let write = |m: &library::LibraryManifest| serde_json::to_vec(m).unwrap();
+            blobs
+                .put(&manifest_key, write(&m), "application/json")
+                .await
+                .unwrap();
+            let e = library::load_section::<L, _>(&blobs, &v).await.unwrap_err();
+            assert!(e.to_string().contains("has no liquidity section"), "{e}");
+            let mut m = out.manifest.clone();
+            for s in &mut m.sections {
+                s.engine_version = format!("{}-old", s.engine_version);
+            }
+            blobs
+                .put(&manifest_key, write(&m), "application/json")
+                .await
+                .unwrap();
+            let e = library::load_section::<L, _>(&blobs, &v).await.unwrap_err();
+            assert!(
+                e.to_string().contains("library_version") && e.to_string().contains("-old"),
+                "{e}"
+            );
+        });
     }
 
     #[test]
