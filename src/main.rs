@@ -23,6 +23,7 @@ use stresslab_core::storage::BlobStore;
 use stresslab_core::{stages, StageError};
 use stresslab_registry::{self as registry, Workflow};
 
+mod refresh;
 mod serve;
 
 /// Exit code for input the user must fix (validation failures, bad flags).
@@ -130,6 +131,31 @@ enum Command {
         /// No progress bar (for logs and CI).
         #[arg(long)]
         quiet: bool,
+        /// Pin a scenario library version (from `stresslab refresh`): the run uses its
+        /// market models instead of estimating them. Hashed into the run id and named
+        /// in audit.json.
+        #[arg(long = "library", value_name = "VERSION")]
+        library_version: Option<String>,
+        /// The blob store the library was refreshed into (default: the run's own,
+        /// <out>/store); the version is copied, unchanged, into the run's store.
+        #[arg(long, value_name = "DIR", requires = "library_version")]
+        library_store: Option<PathBuf>,
+    },
+    /// Re-estimate the market models (the monthly scenario refresh) from the files in
+    /// --market-data and store them as a versioned scenario library under
+    /// libraries/<version>/ in --store. The version is derived from the month, the
+    /// files' contents and the engines: the same refresh again finds it and writes
+    /// nothing; earlier versions are never overwritten.
+    Refresh {
+        /// Directory of market-data files (e.g. events/inputs).
+        #[arg(long, value_name = "DIR")]
+        market_data: PathBuf,
+        /// The month the library is for, YYYY-MM.
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        /// Blob store root (a run's is <out>/store).
+        #[arg(long, value_name = "DIR")]
+        store: PathBuf,
     },
     /// Check a portfolio (and its market data) and list every problem with its path.
     /// With --workflow, runs exactly the checks `run` makes, so what it accepts, `run`
@@ -247,6 +273,8 @@ fn main() -> ExitCode {
             out,
             workers,
             quiet,
+            library_version,
+            library_store,
         } => {
             let wf = workflow(&wf);
             if let Err(problems) =
@@ -265,6 +293,8 @@ fn main() -> ExitCode {
                 &out,
                 workers,
                 !quiet,
+                library_version,
+                library_store.as_deref(),
             ) {
                 Ok(run_id) => {
                     println!(
@@ -282,6 +312,33 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Refresh {
+            market_data,
+            month,
+            store,
+        } => match refresh::refresh(&market_data, &month, &store) {
+            Ok(outcome) => {
+                let m = &outcome.manifest;
+                println!(
+                    "library {} ({}): {}",
+                    m.version,
+                    m.month,
+                    if outcome.created {
+                        "new"
+                    } else {
+                        "already stored, nothing written"
+                    }
+                );
+                for s in &m.sections {
+                    println!("  {:<10} {}  {}", s.workflow, s.sha256, s.key);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {}", escape_control(&e.to_string()));
+                ExitCode::from(EXIT_INVALID)
+            }
+        },
         Command::Audit { run_dir, json } => audit(&run_dir, json),
         Command::Serve {
             addr,
@@ -460,6 +517,8 @@ fn run_local(
     out: &Path,
     workers: usize,
     progress: bool,
+    library_version: Option<String>,
+    library_store: Option<&Path>,
 ) -> Result<String, StageError> {
     let io = |e: std::io::Error| StageError::NonRetryable(format!("{}: {e}", out.display()));
     std::fs::create_dir_all(out).map_err(io)?;
@@ -478,12 +537,16 @@ fn run_local(
     );
     let (portfolio_key, market_data_key) =
         pollster::block_on(runner::stage_local_inputs(&blobs, portfolio, market_data))?;
+    if let (Some(version), Some(from)) = (&library_version, library_store) {
+        refresh::copy_library(from, &blobs, version)?;
+    }
     let request = RunRequest {
         workflow: WorkflowName::new(wf.name()),
         portfolio_key,
         market_data_key,
         parameters,
         seed: Some(seed),
+        library_version,
         started_by: Some(local_user()),
     };
     bar.set_message(format!(
@@ -588,6 +651,8 @@ fn bench(
             &out,
             workers,
             false,
+            None,
+            None,
         ) {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;

@@ -20,9 +20,9 @@ use stresslab_registry::{self as registry, Workflow};
 /// Over it: 413.
 pub const MAX_BODY_BYTES: usize = 2 * MAX_PORTFOLIO_BYTES;
 
-/// The body of `POST /runs`. `library_version` is not accepted: the core `RunRequest`
-/// has no such field yet, so a pinned version could not reach the run (an unknown
-/// field is a 400, never silently dropped).
+/// The body of `POST /runs`. `library_version` is not accepted by the API yet (runs
+/// pin a scenario library from the CLI, `--library`, or in a state machine's input):
+/// an unknown field is a 400, never silently dropped.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRun {
@@ -342,6 +342,7 @@ pub(crate) async fn admit<B: BlobStore>(
         market_sha256.as_deref(),
         &create.parameters,
         seed,
+        None,
     )
     .map_err(|issues| ApiError::bad_request(issues.into_iter().map(Problem::from).collect()))?;
     Ok(Admitted {
@@ -354,6 +355,7 @@ pub(crate) async fn admit<B: BlobStore>(
             parameters: create.parameters,
             seed: Some(seed),
             started_by: Some(principal),
+            library_version: None,
         },
         portfolio,
         market,

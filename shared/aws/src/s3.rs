@@ -64,6 +64,35 @@ impl BlobStore for S3BlobStore {
         Ok(())
     }
 
+    /// One conditional PutObject (`If-None-Match: *`): S3 refuses it with 412 when the
+    /// key exists, so of two racing writers exactly one wins and nothing is overwritten.
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<bool, StoreError> {
+        let sent = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .if_none_match("*")
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(aws_sdk_s3::error::SdkError::ServiceError(ctx))
+                if ctx.raw().status().as_u16() == 412 =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(store_error(&format!("put {} if absent", self.url(key)), e)),
+        }
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         let object = self
             .client

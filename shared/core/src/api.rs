@@ -48,6 +48,11 @@ pub struct RunRequest {
     /// RNG seed; default 42.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Pin a scenario library version (`2026-12-0123456789ab`): the run uses that
+    /// library's market models instead of estimating them. Recorded in audit.json and
+    /// hashed into the run id; omitted = estimate (the run id is as it always was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library_version: Option<String>,
     /// Who asked for the run (local user, AWS principal); recorded in audit.json, not
     /// part of the run id.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -25,6 +25,9 @@ pub struct Audit {
     pub started_by: Option<String>,
     pub portfolio_id: String,
     pub inputs: Vec<AuditInput>,
+    /// The scenario library the run pinned, when it pinned one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library_version: Option<String>,
     pub seed: u64,
     /// The typed parameters with defaults filled in (what the run id hashes).
     pub parameters: serde_json::Value,
@@ -137,6 +140,7 @@ impl Audit {
             started_by: meta.started_by.clone(),
             portfolio_id: meta.portfolio_id.clone(),
             inputs,
+            library_version: run.library_version.clone(),
             seed: meta.seed,
             parameters: serde_json::from_str(&meta.recipe.parameters).unwrap_or_default(),
             scenario_count: run.scenario_count,
@@ -167,6 +171,9 @@ impl Audit {
             self.started_by.as_deref().unwrap_or("(unknown)"),
             escape_control(&self.portfolio_id),
         );
+        if let Some(v) = &self.library_version {
+            out.push_str(&format!("  scenario library {v}\n"));
+        }
         for i in &self.inputs {
             out.push_str(&format!(
                 "  input {:<12} {}  {}\n",

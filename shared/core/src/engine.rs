@@ -7,6 +7,7 @@
 //! place that maps a workflow name to an engine is the registry crate.
 
 use crate::findings::Findings;
+use crate::library::MarketDataSet;
 use crate::market_data::MarketData;
 use crate::portfolio::{Issue, Portfolio, Rejection};
 use serde::{de::DeserializeOwned, Serialize};
@@ -71,6 +72,10 @@ pub struct RunContext {
     pub seed: u64,
     pub scenario_count: u32,
     pub partition_count: u32,
+    /// The scenario library the run pinned (its market models instead of estimating
+    /// them), when it pinned one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library_version: Option<String>,
 }
 
 /// A run's deliverables, rendered by the workflow.
@@ -126,14 +131,37 @@ pub trait WorkflowEngine: Send + Sync + 'static {
     fn scenario_count(params: &Self::Params) -> u32;
     fn partition_count(params: &Self::Params) -> u32;
 
-    /// Model and scenario specs. Every refusal names the input field; `validate` runs
-    /// exactly this, so what `validate` accepts, `run` accepts.
+    /// The market models this workflow estimates from market data, as a scenario
+    /// library stores them (see [`crate::library`]): what a pinned run uses instead of
+    /// estimating.
+    type Library: Serialize + DeserializeOwned + Send + Sync;
+
+    /// Estimate this workflow's library section from the month's market data (the
+    /// monthly refresh). Pure: the same files give the same bits. `None`: the workflow
+    /// contributes no section (its `Library` is [`crate::library::NoLibrary`]), and a
+    /// run of it pinned to a library is refused naming `library_version`.
+    fn refresh(market: &MarketDataSet) -> Result<Option<Self::Library>, Rejection>;
+
+    /// Model and scenario specs; with `library`, its market models are used instead of
+    /// being estimated (a pinned run). Every refusal names the input field; `validate`
+    /// runs exactly this, so what `validate` accepts, `run` accepts.
+    fn prepare_with_library(
+        portfolio: &Portfolio,
+        market: Option<&MarketData>,
+        params: &Self::Params,
+        seed: u64,
+        library: Option<&Self::Library>,
+    ) -> Result<(Self::Model, Vec<Self::Scenario>), Rejection>;
+
+    /// An unpinned preparation: every market model estimated afresh.
     fn prepare(
         portfolio: &Portfolio,
         market: Option<&MarketData>,
         params: &Self::Params,
         seed: u64,
-    ) -> Result<(Self::Model, Vec<Self::Scenario>), Rejection>;
+    ) -> Result<(Self::Model, Vec<Self::Scenario>), Rejection> {
+        Self::prepare_with_library(portfolio, market, params, seed, None)
+    }
 
     /// Pure and deterministic: the same slice gives the same bits on every retry.
     /// `first_scenario` is the id of `scenarios[0]` in the whole set.

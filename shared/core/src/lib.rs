@@ -16,6 +16,7 @@ pub mod error;
 pub mod findings;
 pub mod grounding;
 pub mod input;
+pub mod library;
 pub mod local;
 pub mod market_data;
 pub mod narrative;

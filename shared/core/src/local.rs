@@ -224,6 +224,26 @@ impl BlobStore for DiskBlobStore {
         Ok(self.path_of(key)?.is_file())
     }
 
+    /// Exclusive create: the temp file is linked into place only if the target does
+    /// not exist (`persist_noclobber`), so of two racing writers exactly one wins.
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        _content_type: &str,
+    ) -> Result<bool, StoreError> {
+        let path = self.path_of(key)?;
+        if path.is_file() {
+            return Ok(false);
+        }
+        let tmp = stage(&path, &body)?;
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.error.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(io_err("create", &path, e.error)),
+        }
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
             for entry in fs::read_dir(dir)? {

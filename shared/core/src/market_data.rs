@@ -67,6 +67,61 @@ impl MarketData {
             .position(|c| c == name)
             .map(|i| self.first[i])
     }
+    /// A table from its parts (a scenario library's stored columns, merged with a run's
+    /// file): every series as long as `dates`, missing (`None`) only before its first
+    /// value — the invariant [`parse_market_data`] enforces. `Err` names the column.
+    pub fn from_columns(
+        dates: Vec<String>,
+        columns: Vec<(String, Vec<Option<f64>>)>,
+    ) -> Result<MarketData, String> {
+        let mut names = Vec::with_capacity(columns.len());
+        let mut series = Vec::with_capacity(columns.len());
+        let mut first = Vec::with_capacity(columns.len());
+        for (name, values) in columns {
+            if values.len() != dates.len() {
+                return Err(format!(
+                    "column {name:?} has {} values for {} dates",
+                    values.len(),
+                    dates.len()
+                ));
+            }
+            let start = values
+                .iter()
+                .position(Option::is_some)
+                .unwrap_or(values.len());
+            if start == values.len() || values[start..].iter().any(Option::is_none) {
+                return Err(format!(
+                    "column {name:?} must run without a gap from its first value to the last date"
+                ));
+            }
+            if values[start..].iter().flatten().any(|v| !v.is_finite()) {
+                return Err(format!("column {name:?} has a non-finite value"));
+            }
+            if names.contains(&name) {
+                return Err(format!("duplicate column {name:?}"));
+            }
+            series.push(values.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+            first.push(start);
+            names.push(name);
+        }
+        Ok(MarketData {
+            dates,
+            columns: names,
+            series,
+            first,
+        })
+    }
+    /// A column with its missing leading cells as `None` (what JSON can carry).
+    pub fn column_values(&self, name: &str) -> Option<Vec<Option<f64>>> {
+        let i = self.columns.iter().position(|c| c == name)?;
+        Some(
+            self.series[i]
+                .iter()
+                .enumerate()
+                .map(|(row, v)| (row >= self.first[i]).then_some(*v))
+                .collect(),
+        )
+    }
     /// Index of a month `YYYY-MM`.
     pub fn index_of(&self, month: &str) -> Option<usize> {
         self.dates.iter().position(|d| d == month)

@@ -715,6 +715,7 @@ mod tests {
             seed: 42,
             scenario_count: 500,
             partition_count: 4,
+            library_version: None,
         }
     }
 

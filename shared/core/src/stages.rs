@@ -27,6 +27,7 @@ use crate::api::*;
 use crate::audit::Audit;
 use crate::engine::{canonical_params, parse_params, PersonaRole, RunContext, WorkflowEngine};
 use crate::findings::Findings;
+use crate::library::{self, LibraryVersion};
 use crate::market_data::{parse_market_data, MarketData, MAX_MARKET_DATA_BYTES};
 use crate::narrative::{narrate_grounded, Narrator};
 use crate::portfolio::{parse_portfolio, Issue, Portfolio, Rejection, MAX_PORTFOLIO_BYTES};
@@ -155,14 +156,17 @@ async fn read_verified<B: BlobStore, T: DeserializeOwned>(
 
 /// Run id: a digest of everything that determines the numbers — workflow and its
 /// engine version, portfolio id, the bytes of portfolio and market data, the
-/// parameters with defaults filled in, and the seed. Same inputs and seed → same id,
-/// locally and on AWS; a numerics change (engine version bump) → a new run.
+/// parameters with defaults filled in, the seed, and the pinned scenario library when
+/// there is one. Same inputs and seed → same id, locally and on AWS; a numerics change
+/// (engine version bump) → a new run; the same request pinned to two libraries → two
+/// runs.
 pub fn run_id<E: WorkflowEngine>(
     portfolio_id: &str,
     portfolio_sha256: &str,
     market_sha256: Option<&str>,
     params: &E::Params,
     seed: u64,
+    library: Option<&LibraryVersion>,
 ) -> String {
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
@@ -178,6 +182,13 @@ pub fn run_id<E: WorkflowEngine>(
     field(market_sha256.unwrap_or("-").as_bytes());
     field(canonical_params::<E>(params).as_bytes());
     field(&seed.to_le_bytes());
+    // Only a pinned run hashes these two more fields, so every unpinned run keeps the
+    // id it had before libraries existed (the fields are length-prefixed: no pinned
+    // list can collide with an unpinned one).
+    if let Some(version) = library {
+        field(b"library");
+        field(version.as_str().as_bytes());
+    }
     format!("{}-{}", E::NAME, &hex(&h.finalize())[..20])
 }
 
@@ -283,6 +294,7 @@ pub fn check_run<E: WorkflowEngine>(
     market: Option<&MarketData>,
     params: &E::Params,
     seed: u64,
+    library: Option<&E::Library>,
 ) -> Result<(E::Model, Vec<E::Scenario>), Rejection> {
     let work = portfolio.positions.len() as u64 * u64::from(E::scenario_count(params));
     if work > MAX_POSITION_SCENARIOS {
@@ -308,7 +320,7 @@ pub fn check_run<E: WorkflowEngine>(
             }],
         });
     }
-    E::prepare(portfolio, market, params, seed)
+    E::prepare_with_library(portfolio, market, params, seed, library)
 }
 
 /// The upload trigger's verdict on a request, before anything is written: the run id
@@ -378,7 +390,30 @@ pub async fn admit<E: WorkflowEngine, B: BlobStore>(
         }
         None => (None, None),
     };
-    if let Err(r) = check_run::<E>(&portfolio, market.as_ref(), &params, seed) {
+    // A pinned scenario library, read as partition reads it.
+    let pinned = match request.library_version.as_deref() {
+        None => None,
+        Some(v) => {
+            let version = match LibraryVersion::parse(v) {
+                Ok(version) => version,
+                Err(r) => return Ok(Admission::Reject(r.issues)),
+            };
+            match library::load_section::<E, B>(blobs, &version).await {
+                Ok(section) => Some(Pinned { version, section }),
+                Err(StageError::NonRetryable(reason)) => {
+                    return Ok(issue("library_version", reason))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    if let Err(r) = check_run::<E>(
+        &portfolio,
+        market.as_ref(),
+        &params,
+        seed,
+        pinned.as_ref().map(|p| &p.section),
+    ) {
         return Ok(Admission::Reject(r.issues));
     }
     Ok(Admission::Admit {
@@ -388,6 +423,7 @@ pub async fn admit<E: WorkflowEngine, B: BlobStore>(
             market_bytes.as_deref().map(sha256_hex).as_deref(),
             &params,
             seed,
+            pinned.as_ref().map(|p| &p.version),
         ),
     })
 }
@@ -407,15 +443,27 @@ fn market_copy_key(run_id: &str) -> String {
     format!("{}/input/market_data.csv", run_prefix(run_id))
 }
 
+/// A pinned library: its version and this workflow's section of it.
+struct Pinned<L> {
+    version: LibraryVersion,
+    section: L,
+}
+
 fn prepare_artifacts<E: WorkflowEngine>(
     run_id: &str,
     inputs: &LoadedInputs,
     params: &E::Params,
     seed: u64,
+    pinned: Option<&Pinned<E::Library>>,
 ) -> Result<PreparedArtifacts, StageError> {
-    let (model, scenarios) =
-        check_run::<E>(&inputs.portfolio, inputs.market.as_ref(), params, seed)
-            .map_err(rejection)?;
+    let (model, scenarios) = check_run::<E>(
+        &inputs.portfolio,
+        inputs.market.as_ref(),
+        params,
+        seed,
+        pinned.map(|p| &p.section),
+    )
+    .map_err(rejection)?;
     let scenario_count = E::scenario_count(params);
     let partition_count = E::partition_count(params);
     if scenarios.len() != scenario_count as usize {
@@ -461,6 +509,7 @@ fn prepare_artifacts<E: WorkflowEngine>(
             seed,
             scenario_count,
             partition_count,
+            library_version: pinned.map(|p| p.version.to_string()),
         },
         model_key: model_key(run_id),
         model_sha256: sha256_hex(&model_bytes),
@@ -624,7 +673,21 @@ pub async fn partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
     }
     let params = parse_params::<E>(&request.parameters).map_err(rejection)?;
     let seed = request.seed.unwrap_or(DEFAULT_SEED);
+    // The version is checked (it becomes part of a key) before any input is read.
+    let library_version = request
+        .library_version
+        .as_deref()
+        .map(LibraryVersion::parse)
+        .transpose()
+        .map_err(rejection)?;
     let inputs = load_inputs(blobs, request).await?;
+    let pinned = match library_version {
+        Some(version) => Some(Pinned {
+            section: library::load_section::<E, B>(blobs, &version).await?,
+            version,
+        }),
+        None => None,
+    };
     let portfolio_sha256 = sha256_hex(&inputs.portfolio_bytes);
     let market_sha256 = inputs.market_bytes.as_deref().map(sha256_hex);
     let id = run_id::<E>(
@@ -633,6 +696,7 @@ pub async fn partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
         market_sha256.as_deref(),
         &params,
         seed,
+        pinned.as_ref().map(|p| &p.version),
     );
     let existing = runs.get_run(&id).await?;
     let intact = match &existing {
@@ -645,7 +709,7 @@ pub async fn partition<E: WorkflowEngine, B: BlobStore, R: RunStore>(
             .map(|m| m.recipe.manifest_sha256.clone())
             .unwrap_or_default()
     } else {
-        let artifacts = prepare_artifacts::<E>(&id, &inputs, &params, seed)?;
+        let artifacts = prepare_artifacts::<E>(&id, &inputs, &params, seed, pinned.as_ref())?;
         store_prepared(blobs, &id, &inputs, &artifacts).await?;
         sha256_hex(&artifacts.manifest_bytes)
     };

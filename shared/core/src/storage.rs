@@ -51,6 +51,25 @@ pub trait BlobStore: Send + Sync {
         max_bytes: u64,
     ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
     fn exists(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Write `body` only if nothing is stored at `key`: `Ok(true)` when this call wrote
+    /// it, `Ok(false)` when an object was already there (left untouched). For artifacts
+    /// that must never be overwritten (scenario libraries). The default checks, then
+    /// writes — not atomic against a concurrent writer; the disk and S3 adapters
+    /// override it with an exclusive create and a conditional PUT (`If-None-Match: *`).
+    fn put_if_absent(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move {
+            if self.exists(key).await? {
+                return Ok(false);
+            }
+            self.put(key, body, content_type).await?;
+            Ok(true)
+        }
+    }
     /// Keys under `prefix`, sorted.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }

@@ -92,6 +92,23 @@ pub async fn blob_store_contract<B: BlobStore>(store: &B, scope: &str) {
         .await
         .expect("list empty");
     assert!(empty.is_empty(), "list() of an unused prefix must be empty");
+    // Write-if-absent (scenario libraries): the first write wins and is never replaced.
+    let k4 = format!("libraries/{scope}/manifest.json");
+    assert!(
+        store
+            .put_if_absent(&k4, b"first".to_vec(), "application/json")
+            .await
+            .expect("put_if_absent on a new key"),
+        "put_if_absent() must write a new key"
+    );
+    assert!(
+        !store
+            .put_if_absent(&k4, b"second".to_vec(), "application/json")
+            .await
+            .expect("put_if_absent on an existing key"),
+        "put_if_absent() must report an existing key"
+    );
+    assert_eq!(store.get(&k4).await.expect("get"), b"first");
 }
 
 /// Run store: conditional creates, idempotent partition completion, consistent reads,

@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod instruments;
+pub mod library;
 pub mod model;
 pub mod personas;
 pub mod report;
@@ -21,6 +22,7 @@ use stresslab_core::engine::{
     WorkflowInput,
 };
 use stresslab_core::findings::Findings;
+use stresslab_core::library::MarketDataSet;
 use stresslab_core::market_data::MarketData;
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 use stresslab_core::stages::MAX_PARTITIONS;
@@ -308,11 +310,19 @@ impl WorkflowEngine for FactorWorkflow {
         params.partitions
     }
 
-    fn prepare(
+    /// The month's market-wide history (factors, risk-free rate, label and hedge
+    /// instrument columns) and its estimation-window covariances; see [`library`].
+    type Library = library::FactorLibrary;
+    fn refresh(market: &MarketDataSet) -> Result<Option<library::FactorLibrary>, Rejection> {
+        library::FactorLibrary::refresh(market).map(Some)
+    }
+
+    fn prepare_with_library(
         portfolio: &Portfolio,
         market: Option<&MarketData>,
         params: &FactorParams,
         seed: u64,
+        library: Option<&library::FactorLibrary>,
     ) -> Result<(FactorModel, Vec<Scenario>), Rejection> {
         let Some(market) = market else {
             return Err(Rejection {
@@ -322,7 +332,15 @@ impl WorkflowEngine for FactorWorkflow {
                 }],
             });
         };
-        let mut model = model::estimate(portfolio, market)?;
+        let mut model = match library {
+            Some(lib) => {
+                let pinned = lib.market(Some(market))?;
+                let model = model::estimate(portfolio, &pinned)?;
+                lib.check(&model)?;
+                model
+            }
+            None => model::estimate(portfolio, market)?,
+        };
         model.limits = model::ConcentrationLimits {
             factor_share: params.factor_concentration_limit,
             conditional_share: params.conditional_contribution_limit,

@@ -819,6 +819,7 @@ mod tests {
             seed: 7,
             scenario_count: 200,
             partition_count: 1,
+            library_version: None,
         };
         let narrative = template_narrative(&run, &model, &agg, &findings);
         render(&run, &model, &agg, &findings, &narrative)

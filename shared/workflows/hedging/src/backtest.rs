@@ -274,6 +274,7 @@ mod tests {
                 config: &cfg,
                 seed: 1,
             },
+            None,
         )
         .unwrap();
         let months = historical_months(&m).unwrap();

@@ -25,7 +25,7 @@ pub fn kernel_report(portfolio: &Portfolio, seed: u64) -> Result<String, String>
         config: &config,
         seed,
     };
-    let (model, specs) = prepare(portfolio, &settings).map_err(|r| r.to_string())?;
+    let (model, specs) = prepare(portfolio, &settings, None).map_err(|r| r.to_string())?;
     let mut ws = Workspace::default();
     let mut results = HedgingResults::empty(&model);
     let started = std::time::Instant::now();

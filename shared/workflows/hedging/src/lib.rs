@@ -26,6 +26,7 @@ pub mod report;
 pub mod scenarios;
 pub mod valuation;
 
+use calibration::{calibrate, Calibration, CalibrationInputs};
 use evaluate::{EvalModel, HedgingResults};
 
 /// The run's results: per-scenario summaries and mergeable distributions across
@@ -38,6 +39,7 @@ use stresslab_core::engine::{
     WorkflowInput,
 };
 use stresslab_core::findings::Findings;
+use stresslab_core::library::MarketDataSet;
 use stresslab_core::market_data::MarketData;
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 
@@ -181,8 +183,11 @@ impl WorkflowEngine for HedgingWorkflow {
     const DESCRIPTION: &'static str =
         "Hedge programs (FX, rates, credit) for a pension judged across volatility scenarios × Monte Carlo paths";
     /// Everything is in the portfolio: assets, liabilities and the market snapshot; the
-    /// calibration data are compiled in.
+    /// calibration data are compiled in (or pinned from a scenario library).
     const INPUTS: &'static [WorkflowInput] = &[];
+    /// The calibration (FX GJR fits and correlations, zero-curve PCA, Baa − Aaa, S&P
+    /// 500 GJR + regime): what an unpinned run measures from the bundled history.
+    type Library = Calibration;
     type Params = HedgingParams;
     type Model = HedgingRun;
     type Scenario = ScenarioSpec;
@@ -259,11 +264,30 @@ impl WorkflowEngine for HedgingWorkflow {
         p.partitions
     }
 
-    fn prepare(
+    /// The same four histories the bundled calibration reads, from the refresh's
+    /// market data: each `<stem>.csv` or `<stem>_<years>.csv`, the latest by its years.
+    fn refresh(market: &MarketDataSet) -> Result<Option<Calibration>, Rejection> {
+        let (fx_name, fx) = market.latest("fx_daily")?;
+        let (zero_name, zero) = market.latest("us_zero_yields_monthly")?;
+        let (moodys_name, moodys) = market.latest("moodys_aaa_baa_monthly")?;
+        let (sp_name, sp) = market.latest("sp500_index_daily")?;
+        let inputs = CalibrationInputs {
+            fx_daily: (fx_name, fx),
+            zero_yields: (zero_name, zero),
+            moodys: (moodys_name, moodys),
+            sp500: (sp_name, sp),
+        };
+        calibrate(&inputs).map(Some).map_err(|e| Rejection {
+            issues: vec![issue("market_data", format!("hedging calibration: {e}"))],
+        })
+    }
+
+    fn prepare_with_library(
         portfolio: &Portfolio,
         _market: Option<&MarketData>,
         params: &HedgingParams,
         seed: u64,
+        library: Option<&Calibration>,
     ) -> Result<(HedgingRun, Vec<ScenarioSpec>), Rejection> {
         let (eval, specs) = model::prepare(
             portfolio,
@@ -276,6 +300,7 @@ impl WorkflowEngine for HedgingWorkflow {
                 config: &params.scenario_ranges,
                 seed,
             },
+            library,
         )?;
         Ok((
             HedgingRun {

@@ -2,7 +2,7 @@
 //! desks' candidate programs, built once per run and handed to every partition.
 
 use crate::book::{prepare_book, PensionBook};
-use crate::calibration::{calibrate, CalibrationInputs, KEY_TENORS_YEARS};
+use crate::calibration::{calibrate, Calibration, CalibrationInputs, KEY_TENORS_YEARS};
 use crate::evaluate::{DeskProgram, EvalModel, VolTerciles, DRAWDOWN_DAYS};
 use crate::factors::{Currency, N_FACTORS};
 use crate::programs::{
@@ -47,14 +47,19 @@ pub struct RunSettings<'a> {
     pub seed: u64,
 }
 
-/// Model and scenarios from a parsed portfolio.
+/// Model and scenarios from a parsed portfolio. `pinned`: a scenario library's
+/// calibration, used instead of calibrating to the bundled history.
 pub fn prepare(
     portfolio: &Portfolio,
     s: &RunSettings,
+    pinned: Option<&Calibration>,
 ) -> Result<(EvalModel, Vec<ScenarioSpec>), Rejection> {
     let book = prepare_book(portfolio)?;
-    let calibration = calibrate(&CalibrationInputs::bundled())
-        .map_err(|e| reject("calibration", e.to_string()))?;
+    let calibration = match pinned {
+        Some(c) => c.clone(),
+        None => calibrate(&CalibrationInputs::bundled())
+            .map_err(|e| reject("calibration", e.to_string()))?,
+    };
     let scenarios = generate_scenarios(s.config, s.scenarios as usize, s.seed)
         .map_err(|e| reject("parameters.scenario_ranges", e.to_string()))?;
     let loadings = CurveLoadings {
@@ -177,6 +182,7 @@ mod tests {
                 config: &cfg,
                 seed: 3,
             },
+            None,
         )
         .unwrap()
         .0

@@ -1220,6 +1220,7 @@ mod grid_tests {
                 config: &cfg,
                 seed: 1,
             },
+            None,
         )
         .unwrap();
         let book = prepare_book(&seed()).unwrap();
@@ -1320,6 +1321,7 @@ mod batched_tests {
                 config: &cfg,
                 seed: 1,
             },
+            None,
         )
         .unwrap();
         let book = prepare_book(&seed()).unwrap();
@@ -1423,6 +1425,7 @@ mod fast_path_against_the_pricing_crate {
                 config: &cfg,
                 seed: 1,
             },
+            None,
         )
         .unwrap();
         let book = prepare_book(&seed()).unwrap();

@@ -9,6 +9,7 @@
 //! ([`personas`]); the deliverables ([`report`]). This file is the workflow behind the
 //! kernel's [`WorkflowEngine`] contract; the registry lists it once.
 
+pub mod anchors;
 pub mod cascade;
 pub mod engine;
 pub mod investors;
@@ -20,6 +21,7 @@ pub mod reverse;
 pub mod scenarios;
 pub mod types;
 
+use anchors::MarketAnchors;
 use engine::{LiquidityRun, ScenarioOutcome, ScenarioPaths, Settings, Simulator};
 use investors::{FundType, RedemptionModel};
 use scenarios::{ScenarioConfig, ScenarioSpec};
@@ -29,6 +31,7 @@ use stresslab_core::engine::{
     WorkflowInput,
 };
 use stresslab_core::findings::Findings;
+use stresslab_core::library::MarketDataSet;
 use stresslab_core::market_data::MarketData;
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
 use stresslab_core::stages::MAX_PARTITIONS;
@@ -387,11 +390,32 @@ impl WorkflowEngine for LiquidityWorkflow {
         p.partitions
     }
 
-    fn prepare(
+    /// The market anchors of the severity bands (three-month S&P 500 return
+    /// percentiles; the 2008 Baa − Aaa widening and its half-life). Unpinned runs use
+    /// the bundled ones ([`MarketAnchors::BUNDLED`]); the refresh re-estimates them from
+    /// the month's `moodys_aaa_baa_monthly` and `sp500_index_daily` files. The rest of
+    /// the liquidity model is the fund's own (holdings, terms, investors) or a stated
+    /// assumption, not market data.
+    type Library = MarketAnchors;
+    fn refresh(market: &MarketDataSet) -> Result<Option<MarketAnchors>, Rejection> {
+        let moodys = market.latest("moodys_aaa_baa_monthly")?;
+        let sp500 = market.latest("sp500_index_daily")?;
+        MarketAnchors::estimate(moodys, sp500)
+            .map(Some)
+            .map_err(|reason| Rejection {
+                issues: vec![Issue {
+                    path: "market_data".into(),
+                    reason: format!("liquidity anchors: {reason}"),
+                }],
+            })
+    }
+
+    fn prepare_with_library(
         portfolio: &Portfolio,
         _market: Option<&MarketData>,
         params: &LiquidityParams,
         seed: u64,
+        library: Option<&MarketAnchors>,
     ) -> Result<(LiquidityRun, Vec<ScenarioSpec>), Rejection> {
         let fund = model::prepare(portfolio)?;
         let illiquidity = 1.0 - fund.classification.shares.highly_liquid;
@@ -405,6 +429,7 @@ impl WorkflowEngine for LiquidityWorkflow {
                 rank_correlation: params.rank_correlation,
                 fund_type: fund.terms.peer_group.unwrap_or(FundType::Mixed),
                 fund_illiquidity: illiquidity.clamp(0.0, 1.0),
+                anchors: library.copied().unwrap_or(MarketAnchors::BUNDLED),
             },
             settings: params.settings(),
             redemption_model,

@@ -42,6 +42,7 @@ use stresslab_analytics::stats::quantile;
 use stresslab_core::findings::{Chart, ChartKind, ChartSeries, Findings, Horizon, Unit};
 use stresslab_core::report::{money, pct, Cell, Column, Table};
 
+use crate::anchors::MarketAnchors;
 use crate::cascade::{class_index, CascadeWorkspace, DayRecord, MarketPath, N_CLASSES};
 use crate::engine::{LiquidityRun, ScenarioDriver, Simulator, TRIGGER_WINDOW_DAYS};
 use crate::scenarios::{
@@ -190,18 +191,20 @@ impl MarketState {
     }
 
     /// Stress of a fully exposed class at the peak (day 0).
-    pub fn peak(self) -> MarketStress {
+    pub fn peak(self, anchors: &MarketAnchors) -> MarketStress {
         match self {
             MarketState::NoStress => MarketStress::NONE,
-            MarketState::MarketWide { u } => market_shock(MarketStressKind::MarketWide, u).peak,
+            MarketState::MarketWide { u } => {
+                market_shock(MarketStressKind::MarketWide, u, anchors).peak
+            }
         }
     }
 
-    pub fn severity(self) -> Option<Severity> {
+    pub fn severity(self, anchors: &MarketAnchors) -> Option<Severity> {
         match self {
             MarketState::NoStress => None,
             MarketState::MarketWide { u } => {
-                Some(market_shock(MarketStressKind::MarketWide, u).severity)
+                Some(market_shock(MarketStressKind::MarketWide, u, anchors).severity)
             }
         }
     }
@@ -209,11 +212,15 @@ impl MarketState {
     /// The per-class stress of each day over `horizon` days (the last day persists in
     /// the cascade): no stress is one day of [`MarketStress::NONE`]; a market-wide state
     /// is [`market_path_for_class`] of a spec carrying [`market_shock`]`(MarketWide, u)`.
-    pub fn class_stress(self, horizon: usize) -> Vec<[MarketStress; N_CLASSES]> {
+    pub fn class_stress(
+        self,
+        horizon: usize,
+        anchors: &MarketAnchors,
+    ) -> Vec<[MarketStress; N_CLASSES]> {
         match self {
             MarketState::NoStress => vec![[MarketStress::NONE; N_CLASSES]],
             MarketState::MarketWide { u } => {
-                let spec = market_spec(u);
+                let spec = market_spec(u, anchors);
                 (0..horizon.max(1) as u32)
                     .map(|day| {
                         let mut row = [MarketStress::NONE; N_CLASSES];
@@ -244,8 +251,8 @@ fn quantile_label(u: f64) -> String {
 
 /// A scenario spec carrying only the market-wide shock of quantile `u` (its redemption
 /// side is empty: the reverse test supplies its own requests).
-fn market_spec(u: f64) -> ScenarioSpec {
-    let market = market_shock(MarketStressKind::MarketWide, u);
+fn market_spec(u: f64, anchors: &MarketAnchors) -> ScenarioSpec {
+    let market = market_shock(MarketStressKind::MarketWide, u, anchors);
     ScenarioSpec {
         id: 0,
         seed: 0,
@@ -455,6 +462,10 @@ pub struct ReverseStress {
     pub cascades: usize,
     /// Why the test could not run, if it could not (the fund failed the cascade's checks).
     pub error: Option<String>,
+    /// The market anchors the states were read with (the run's: bundled or pinned), so
+    /// a converse threshold's peak stress is described with the same bands.
+    #[serde(skip)]
+    pub anchors: MarketAnchors,
 }
 
 /// Probes the fund: one `(state, r)` → the three events, from one base cascade and,
@@ -609,6 +620,7 @@ pub fn reverse_stress(run: &LiquidityRun, agg: &LiquidityAggregate) -> ReverseSt
         converse: None,
         cascades: 0,
         error: None,
+        anchors: run.scenarios.anchors,
     };
     let sim = match Simulator::new(run) {
         Ok(sim) => sim,
@@ -623,15 +635,15 @@ pub fn reverse_stress(run: &LiquidityRun, agg: &LiquidityAggregate) -> ReverseSt
     let mut states = vec![MarketState::NoStress];
     states.extend(MARKET_QUANTILES.map(|u| MarketState::MarketWide { u }));
     for state in states {
-        let stress = state.class_stress(horizon);
+        let stress = state.class_stress(horizon, &run.scenarios.anchors);
         match search_thresholds(0.0, 1.0, R_GRID_STEPS, R_TOLERANCE, |r| {
             prober.events(&stress, r)
         }) {
             Ok((thresholds, _)) => rs.states.push(StateThresholds {
                 state,
                 label: state.label(),
-                severity: state.severity(),
-                peak: state.peak(),
+                severity: state.severity(&run.scenarios.anchors),
+                peak: state.peak(&run.scenarios.anchors),
                 thresholds,
             }),
             Err(e) => {
@@ -651,10 +663,10 @@ pub fn reverse_stress(run: &LiquidityRun, agg: &LiquidityAggregate) -> ReverseSt
     if !outflows.is_empty() {
         outflows.sort_by(f64::total_cmp);
         let r = quantile(&outflows, CONVERSE_PERCENTILE).clamp(0.0, 1.0);
-        let none = MarketState::NoStress.class_stress(horizon);
+        let none = MarketState::NoStress.class_stress(horizon, &run.scenarios.anchors);
         let converse = prober.events(&none, r).and_then(|at_no_stress| {
             let mut stress_of = |u: f64| {
-                let s = MarketState::MarketWide { u }.class_stress(horizon);
+                let s = MarketState::MarketWide { u }.class_stress(horizon, &run.scenarios.anchors);
                 prober.events(&s, r)
             };
             search_thresholds(0.0, 1.0, U_GRID_STEPS, U_TOLERANCE, &mut stress_of).map(
@@ -939,7 +951,7 @@ pub fn add_to_findings(rs: &ReverseStress, f: &mut Findings, currency: &str, nav
                     t => {
                         let u = t.value(0.0).unwrap_or(0.0);
                         let state = MarketState::MarketWide { u };
-                        (state.label(), Some(u), Some(state.peak()))
+                        (state.label(), Some(u), Some(state.peak(&rs.anchors)))
                     }
                 }
             };

@@ -32,6 +32,7 @@
 //! The set is a stress design, not a forecast: each scenario weighs the same and
 //! severities come in equal thirds.
 
+use crate::anchors::MarketAnchors;
 use crate::investors::{
     flow_percentiles, FlowDrivers, FundType, InputError, InvestorBase, RedemptionModel,
     BUSINESS_DAYS_PER_MONTH,
@@ -268,6 +269,10 @@ pub struct ScenarioConfig {
     /// The fund's illiquidity (share of NAV outside the highly-liquid bucket), 0..1: the
     /// model-driven shocks' first-mover amplification.
     pub fund_illiquidity: f64,
+    /// The market anchors of the severity bands: the bundled ones, or a pinned scenario
+    /// library's. (Absent in models written before libraries: the bundled ones.)
+    #[serde(default)]
+    pub anchors: MarketAnchors,
 }
 
 impl ScenarioConfig {
@@ -281,6 +286,7 @@ impl ScenarioConfig {
             rank_correlation: DEFAULT_RANK_CORRELATION,
             fund_type: FundType::Mixed,
             fund_illiquidity: 0.3,
+            anchors: MarketAnchors::BUNDLED,
         }
     }
 }
@@ -385,8 +391,9 @@ fn correlation_regime(s: Severity) -> CorrelationRegime {
     }
 }
 
-/// The market side read from its quantile: every dimension increases with `u`.
-pub fn market_shock(kind: MarketStressKind, u: f64) -> MarketShock {
+/// The market side read from its quantile: every dimension increases with `u`. The
+/// spread, recovery and equity bands come from `anchors`.
+pub fn market_shock(kind: MarketStressKind, u: f64, anchors: &MarketAnchors) -> MarketShock {
     let (severity, t) = severity_of(u);
     let s = severity as usize;
     MarketShock {
@@ -395,13 +402,13 @@ pub fn market_shock(kind: MarketStressKind, u: f64) -> MarketShock {
         quantile: u,
         peak: MarketStress {
             depth_reduction: lerp(DEPTH_REDUCTION_BANDS[s], t),
-            spread_multiplier: geo_lerp(spread_multiplier_bands()[s], t),
+            spread_multiplier: geo_lerp(anchors.spread_multiplier_bands()[s], t),
             volume_reduction: lerp(VOLUME_REDUCTION_BANDS[s], t),
             vol_multiplier: lerp(VOL_MULTIPLIER_BANDS[s], t),
         },
         correlation_regime: correlation_regime(severity),
-        recovery_half_life_days: lerp(RECOVERY_HALF_LIFE_BANDS[s], t),
-        equity_drawdown: lerp(EQUITY_DRAWDOWN_BANDS[s], t),
+        recovery_half_life_days: lerp(anchors.recovery_half_life_bands()[s], t),
+        equity_drawdown: lerp(anchors.equity_drawdown_bands()[s], t),
     }
 }
 
@@ -620,7 +627,7 @@ pub fn generate_scenarios(
                 _ => MarketStressKind::FundingShock,
             };
             cell.push((
-                market_shock(kind, um[i]),
+                market_shock(kind, um[i], &config.anchors),
                 redemption_shock(red_kind, ur[r], config, base, model)?,
             ));
         }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use stresslab_core::api::*;
 use stresslab_core::engine::{parse_params, team_levels, PersonaRole, WorkflowEngine};
+use stresslab_core::library;
 use stresslab_core::market_data::MarketData;
 use stresslab_core::narrative::Narrator;
 use stresslab_core::portfolio::{Issue, Portfolio, Rejection};
@@ -140,12 +141,18 @@ pub fn catalog() -> Vec<WorkflowInfo> {
     Workflow::ALL.iter().map(|w| w.info()).collect()
 }
 
-/// Every Lambda the deployment has: the operations, then each workflow's personas.
+/// Lambdas outside the state machines: the monthly scenario-library refresh
+/// (EventBridge Scheduler).
+pub const SERVICES: [&str; 1] = ["scenario-refresh"];
+
+/// Every Lambda the deployment has: the operations, each workflow's personas, then the
+/// services.
 pub fn lambda_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = OPERATIONS.to_vec();
     for w in catalog() {
         names.extend(w.personas.iter().map(|p| p.name));
     }
+    names.extend(SERVICES);
     names
 }
 
@@ -167,12 +174,57 @@ pub fn check(
 ) -> Result<Checked, Rejection> {
     dispatch!(workflow, E => {
         let params = parse_params::<E>(parameters)?;
-        stages::check_run::<E>(portfolio, market, &params, seed)?;
+        stages::check_run::<E>(portfolio, market, &params, seed, None)?;
         Ok(Checked {
             scenario_count: E::scenario_count(&params),
             partition_count: E::partition_count(&params),
         })
     })
+}
+
+/// Every workflow's engine version, by name: what a scenario library's version hashes
+/// besides its month and data.
+pub fn engine_versions() -> std::collections::BTreeMap<String, String> {
+    Workflow::ALL
+        .iter()
+        .map(|&w| {
+            (
+                w.name().to_owned(),
+                dispatch!(w, E => E::ENGINE_VERSION).to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The monthly refresh: estimate every workflow's library section from `market` and
+/// store them as one scenario library for `month` — or, when that version (same month,
+/// data and engines) exists, find it and write nothing.
+pub async fn refresh_library<B: BlobStore>(
+    blobs: &B,
+    month: &library::Month,
+    market: &library::MarketDataSet,
+) -> Result<library::RefreshOutcome, StageError> {
+    library::refresh(blobs, month, market, engine_versions(), |set| {
+        // Every workflow's problems at once, so one look at the market data fixes all.
+        let mut sections = Vec::new();
+        let mut issues = Vec::new();
+        for &w in Workflow::ALL {
+            match dispatch!(w, E => library::build_section::<E>(set)) {
+                Ok(Some(section)) => sections.push(section),
+                Ok(None) => {}
+                Err(r) => issues.extend(r.issues.into_iter().map(|i| Issue {
+                    path: i.path,
+                    reason: format!("{} ({} workflow)", i.reason, w.name()),
+                })),
+            }
+        }
+        if issues.is_empty() {
+            Ok(sections)
+        } else {
+            Err(Rejection { issues })
+        }
+    })
+    .await
 }
 
 /// Parse and bound-check parameters only (the CLI checks flags before reading files).
@@ -263,10 +315,11 @@ pub fn run_id(
     market_sha256: Option<&str>,
     parameters: &Map<String, Value>,
     seed: u64,
+    library: Option<&stresslab_core::library::LibraryVersion>,
 ) -> Result<String, Vec<Issue>> {
     dispatch!(workflow, E => {
         let params = parse_params::<E>(parameters).map_err(|r| r.issues)?;
-        Ok(stages::run_id::<E>(portfolio_id, portfolio_sha256, market_sha256, &params, seed))
+        Ok(stages::run_id::<E>(portfolio_id, portfolio_sha256, market_sha256, &params, seed, library))
     })
 }
 
@@ -285,6 +338,110 @@ mod tests {
             err.to_string().contains("liquidty") && err.to_string().contains("factor"),
             "{err}"
         );
+    }
+
+    /// Unpinned runs keep the ids they had before scenario libraries: the id is still
+    /// the SHA-256 of exactly the `stresslab-run-v2` field list (recomputed here by
+    /// hand), and only a pinned run hashes its library — a different one per version.
+    #[test]
+    fn unpinned_run_ids_are_unchanged_and_each_pinned_version_gets_its_own() {
+        use sha2::{Digest, Sha256};
+        use stresslab_core::engine::canonical_params;
+        use stresslab_core::library::LibraryVersion;
+        type E = stresslab_hedging::HedgingWorkflow;
+        let params = parse_params::<E>(&Map::new()).unwrap();
+        let unpinned = stages::run_id::<E>("p1", "abc", None, &params, 42, None);
+        let mut h = Sha256::new();
+        let canonical = canonical_params::<E>(&params);
+        let fields: [&[u8]; 8] = [
+            b"stresslab-run-v2",
+            b"hedging",
+            <E as WorkflowEngine>::ENGINE_VERSION.as_bytes(),
+            b"p1",
+            b"abc",
+            b"-",
+            canonical.as_bytes(),
+            &42u64.to_le_bytes(),
+        ];
+        for f in fields {
+            h.update((f.len() as u64).to_le_bytes());
+            h.update(f);
+        }
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(unpinned, format!("hedging-{}", &hex[..20]));
+        let v1 = LibraryVersion::parse("2026-12-0123456789ab").unwrap();
+        let v2 = LibraryVersion::parse("2027-01-0123456789ab").unwrap();
+        let p1 = stages::run_id::<E>("p1", "abc", None, &params, 42, Some(&v1));
+        let p2 = stages::run_id::<E>("p1", "abc", None, &params, 42, Some(&v2));
+        assert!(p1 != unpinned && p2 != unpinned && p1 != p2);
+        assert_eq!(
+            p1,
+            stages::run_id::<E>("p1", "abc", None, &params, 42, Some(&v1))
+        );
+    }
+
+    /// A pinned run trusts a library section only through its manifest: a missing
+    /// section, one written by another engine version, or altered bytes are refused.
+    #[test]
+    fn a_library_section_is_read_only_when_its_manifest_vouches_for_it() {
+        use stresslab_core::library::{self, MarketDataSet, Month};
+        use stresslab_core::local::DiskBlobStore;
+        use stresslab_core::storage::BlobStore;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = DiskBlobStore::new(dir.path());
+        let mut set = MarketDataSet::new();
+        let inputs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../events/inputs");
+        for e in std::fs::read_dir(inputs).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            set.insert(name, std::fs::read(&p).unwrap());
+        }
+        let month = Month::parse("2026-12").unwrap();
+        pollster::block_on(async {
+            let out = refresh_library(&blobs, &month, &set).await.unwrap();
+            let v = out.manifest.version.clone();
+            type H = stresslab_hedging::HedgingWorkflow;
+            type L = stresslab_liquidity::LiquidityWorkflow;
+            let calibration = library::load_section::<H, _>(&blobs, &v).await.unwrap();
+            assert_eq!(
+                calibration,
+                stresslab_hedging::calibration::calibrate(
+                    &stresslab_hedging::calibration::CalibrationInputs::bundled()
+                )
+                .unwrap()
+            );
+            // Altered section bytes: refused as damaged.
+            let key = library::section_key(&v, "hedging");
+            let mut bytes = blobs.get(&key).await.unwrap();
+            bytes.push(b' ');
+            blobs.put(&key, bytes, "application/json").await.unwrap();
+            let e = library::load_section::<H, _>(&blobs, &v).await.unwrap_err();
+            assert!(e.to_string().contains("damaged"), "{e}");
+            // A manifest without the liquidity section, or from another engine version.
+            let mut m = out.manifest.clone();
+            m.sections.retain(|s| s.workflow != "liquidity");
+            let manifest_key = library::manifest_key(&v);
+            let write = |m: &library::LibraryManifest| serde_json::to_vec(m).unwrap();
+            blobs
+                .put(&manifest_key, write(&m), "application/json")
+                .await
+                .unwrap();
+            let e = library::load_section::<L, _>(&blobs, &v).await.unwrap_err();
+            assert!(e.to_string().contains("has no liquidity section"), "{e}");
+            let mut m = out.manifest.clone();
+            for s in &mut m.sections {
+                s.engine_version = format!("{}-old", s.engine_version);
+            }
+            blobs
+                .put(&manifest_key, write(&m), "application/json")
+                .await
+                .unwrap();
+            let e = library::load_section::<L, _>(&blobs, &v).await.unwrap_err();
+            assert!(
+                e.to_string().contains("library_version") && e.to_string().contains("-old"),
+                "{e}"
+            );
+        });
     }
 
     #[test]

@@ -138,6 +138,8 @@ pub async fn decide<B: BlobStore>(blobs: &B, key: &str) -> Result<UploadDecision
         parameters: Map::new(),
         seed: None,
         started_by: Some(UPLOAD_PRINCIPAL.to_owned()),
+        // Uploads run on the market data they bring; pinning is for API and CLI runs.
+        library_version: None,
     };
     let admission = dispatch!(workflow, E => stages::admit::<E, B>(blobs, &request).await)?;
     Ok(match admission {

@@ -25,10 +25,7 @@ use crate::profile::{
     liquidity_ladder, stressed_market, LadderCell, LiquidityLadder, ProfileError, LADDER_HORIZONS,
     LADDER_PARTICIPATIONS,
 };
-use crate::scenarios::{
-    market_path_for_class, spread_multiplier_bands, CorrelationRegime, MarketStressKind,
-    ScenarioSpec, BAA_AAA_2007_MEAN, BAA_AAA_2008_MULTIPLE, BAA_AAA_2008_PEAK,
-};
+use crate::scenarios::{market_path_for_class, CorrelationRegime, MarketStressKind, ScenarioSpec};
 use crate::types::{AssetClass, Holding, LiquidityBucket, MarketStress, Severity};
 use crate::LiquidityAggregate;
 
@@ -856,10 +853,12 @@ pub fn market_liquidity_analyst(run: &LiquidityRun, agg: &LiquidityAggregate) ->
     }
 
     // ---- Stress scenarios by type × severity. ----
+    // The run's anchors: the bundled ones, or a pinned scenario library's.
+    let anchors = &run.scenarios.anchors;
     f.figure(
         "baa_aaa_2008_multiple",
         "Baa−Aaa 2008 widening: Dec-2008 peak over the 2007 mean (Moody's via FRED); the severe band's lower spread multiplier",
-        BAA_AAA_2008_MULTIPLE,
+        anchors.baa_aaa_2008_multiple(),
         Unit::Ratio,
         Horizon::Point,
     );
@@ -875,10 +874,10 @@ pub fn market_liquidity_analyst(run: &LiquidityRun, agg: &LiquidityAggregate) ->
         let mut t = Table::new(
             &format!(
                 "Liquidity stress scenarios of this run by type × severity: peak parameters for a fully exposed class (ranges actually drawn). Spread bands anchored on the 2008 Baa−Aaa widening ({:.2} → {:.2} percentage points, {:.2}×): severe starts there; bands {}",
-                BAA_AAA_2007_MEAN,
-                BAA_AAA_2008_PEAK,
-                BAA_AAA_2008_MULTIPLE,
-                spread_multiplier_bands()
+                anchors.baa_aaa_2007_mean,
+                anchors.baa_aaa_2008_peak,
+                anchors.baa_aaa_2008_multiple(),
+                anchors.spread_multiplier_bands()
                     .iter()
                     .map(|b| format!("{:.2}–{:.2}×", b[0], b[1]))
                     .collect::<Vec<_>>()

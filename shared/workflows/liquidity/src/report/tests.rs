@@ -26,6 +26,7 @@ fn ctx() -> RunContext {
         seed: 5,
         scenario_count: 72,
         partition_count: 2,
+        library_version: None,
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::anchors::MarketAnchors;
 use crate::cascade::CascadeOutcome;
 use crate::tests::{params, seed_portfolio};
 use crate::LiquidityWorkflow;
@@ -105,7 +106,7 @@ fn bisection_matches_a_brute_force_fine_grid_on_the_seed_fund() {
     // Brute force: every r on a 0.1%-of-NAV grid, first r at which each event happens.
     let sim = Simulator::new(&run).unwrap();
     let mut prober = Prober::new(&sim);
-    let stress = state.class_stress(run.settings.horizon_days as usize);
+    let stress = state.class_stress(run.settings.horizon_days as usize, &run.scenarios.anchors);
     let mut first = [None; 3];
     let mut switches = [0; 3];
     let mut last = [false; 3];
@@ -225,7 +226,7 @@ fn the_dealing_rule_reads_the_gate_the_gated_fund_applies() {
     let slope = run.feedback_slope;
     let mut both = [0, 0];
     for state in [MarketState::NoStress, MarketState::MarketWide { u: 0.5 }] {
-        let stress = state.class_stress(run.settings.horizon_days as usize);
+        let stress = state.class_stress(run.settings.horizon_days as usize, &run.scenarios.anchors);
         let market = MarketPath {
             stress: &[],
             class_returns: &[],
@@ -361,14 +362,17 @@ fn the_converse_brackets_its_mildest_state_and_the_work_is_bounded() {
     let mut prober = Prober::new(&sim);
     let h = run.settings.horizon_days as usize;
     let none = prober
-        .events(&MarketState::NoStress.class_stress(h), c.outflow_30d_p99)
+        .events(
+            &MarketState::NoStress.class_stress(h, &MarketAnchors::BUNDLED),
+            c.outflow_30d_p99,
+        )
         .unwrap();
     assert_eq!(none, c.at_no_stress);
     for k in 0..3 {
         if let Threshold::Found { below, at } = c.by_u[k] {
             let on = |u: f64, p: &mut Prober| {
                 p.events(
-                    &MarketState::MarketWide { u }.class_stress(h),
+                    &MarketState::MarketWide { u }.class_stress(h, &MarketAnchors::BUNDLED),
                     c.outflow_30d_p99,
                 )
                 .unwrap()[k]

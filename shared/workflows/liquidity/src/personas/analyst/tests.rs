@@ -209,7 +209,7 @@ fn median_market_wide_and_design_counts_by_brute_force() {
             assert!(c.volume_reduction[0] >= VOLUME_REDUCTION_BANDS[s][0] - 1e-12);
             assert!(c.volume_reduction[1] <= VOLUME_REDUCTION_BANDS[s][1] + 1e-12);
             assert!(c.vol_multiplier[1] <= VOL_MULTIPLIER_BANDS[s][1] + 1e-12);
-            let sb = spread_multiplier_bands()[s];
+            let sb = crate::scenarios::spread_multiplier_bands()[s];
             assert!(c.spread_multiplier[0] >= sb[0] - 1e-9);
             assert!(c.spread_multiplier[1] <= sb[1] + 1e-9);
             // One correlation regime per severity.
@@ -304,7 +304,10 @@ fn seed_figures_against_direct_sums() {
     assert!(s[3] >= 1.2e9 / nav - 1e-12);
     let score = f.get("weighted_score").unwrap();
     assert!((1.0..=5.0).contains(&score));
-    assert_eq!(f.get("baa_aaa_2008_multiple"), Some(BAA_AAA_2008_MULTIPLE));
+    assert_eq!(
+        f.get("baa_aaa_2008_multiple"),
+        Some(crate::scenarios::BAA_AAA_2008_MULTIPLE)
+    );
     assert_eq!(f.get("stress_scenarios"), Some(72.0));
     // The ladder chart: one series per participation over the six horizons, monotone.
     let chart = f
