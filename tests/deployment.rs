@@ -427,3 +427,125 @@ fn the_upload_trigger_starts_only_the_workflows_state_machines() {
         "the trigger's log group"
     );
 }
+
+/// Whether the statement holding the key on line `i` (0-based) says `Effect: Deny`: its
+/// sibling keys are the lines around it at the key's indentation (the statement's first
+/// key carries the list's `- `), up to the first line indented less.
+fn in_deny_statement(lines: &[&str], i: usize) -> bool {
+    let key_indent = |l: &str| {
+        let t = l.trim_start();
+        let indent = l.len() - t.len();
+        if t.starts_with("- ") {
+            indent + 2
+        } else {
+            indent
+        }
+    };
+    let k = key_indent(lines[i]);
+    let sibling = |l: &str| l.trim_start().trim_start_matches("- ") == "Effect: Deny";
+    let within =
+        |l: &str| l.trim().is_empty() || l.trim_start().starts_with('#') || key_indent(l) >= k;
+    let mut j = i;
+    loop {
+        if key_indent(lines[j]) == k && sibling(lines[j]) {
+            return true;
+        }
+        if j == 0 || lines[j].trim_start().starts_with("- ") && key_indent(lines[j]) == k {
+            break;
+        }
+        j -= 1;
+        if !within(lines[j]) {
+            break;
+        }
+    }
+    for l in &lines[i + 1..] {
+        if !within(l) || (l.trim_start().starts_with("- ") && key_indent(l) == k) {
+            break;
+        }
+        if key_indent(l) == k && sibling(l) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The actions of every IAM statement in the template that grants (`Effect: Allow`;
+/// Deny statements, such as the bucket policy's TLS guards, rightly deny `s3:*`):
+/// `Action: x`, `Action: [x, y]` and block lists under `Action:`, with line numbers.
+fn template_actions(template: &str) -> Vec<(usize, String)> {
+    let lines: Vec<&str> = template.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let trimmed = line.trim_start().trim_start_matches("- ");
+        let Some(rest) = trimmed
+            .strip_prefix("Action:")
+            .or_else(|| trimmed.strip_prefix("NotAction:"))
+        else {
+            i += 1;
+            continue;
+        };
+        if in_deny_statement(&lines, i) {
+            i += 1;
+            continue;
+        }
+        let rest = rest.trim();
+        if rest.is_empty() {
+            // A block list: the following, deeper-indented `- x` lines.
+            let indent = line.len() - line.trim_start().len();
+            i += 1;
+            while i < lines.len() {
+                let l = lines[i];
+                let t = l.trim_start();
+                if t.starts_with('#') {
+                    i += 1;
+                    continue;
+                }
+                if l.len() - t.len() < indent || !t.starts_with("- ") {
+                    break;
+                }
+                out.push((i + 1, t[2..].trim().trim_matches('"').to_owned()));
+                i += 1;
+            }
+        } else {
+            for a in rest
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(',')
+            {
+                out.push((i + 1, a.trim().trim_matches('"').to_owned()));
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Issue 9: no `*` action in any policy — every grant names its actions.
+#[test]
+fn no_policy_grants_a_wildcard_action() {
+    let template = read(&repo().join("template.yaml"));
+    let actions = template_actions(&template);
+    assert!(
+        actions.len() > 40,
+        "found only {} actions: the scan is broken",
+        actions.len()
+    );
+    assert!(actions.iter().any(|(_, a)| a == "states:StartExecution"));
+    let wildcards: Vec<_> = actions.iter().filter(|(_, a)| a.contains('*')).collect();
+    assert!(wildcards.is_empty(), "wildcard actions: {wildcards:?}");
+    // Not vacuous: the scan sees a wildcard in each form it reads, and skips only Deny.
+    for form in [
+        "  - Effect: Allow\n    Action: s3:*\n",
+        "  - Action: [s3:GetObject, \"*\"]\n    Effect: Allow\n",
+        "  - Sid: X\n    Effect: Allow\n    Action:\n      - s3:GetObject\n      - dynamodb:*\n",
+    ] {
+        assert!(
+            template_actions(form).iter().any(|(_, a)| a.contains('*')),
+            "{form}"
+        );
+    }
+    let deny = "  - Sid: X\n    Effect: Deny\n    Principal: \"*\"\n    Action: \"s3:*\"\n  - Sid: Y\n    Effect: Allow\n    Action: s3:GetObject\n";
+    assert_eq!(template_actions(deny), vec![(7, "s3:GetObject".to_owned())]);
+}
