@@ -17,7 +17,7 @@ use stresslab_registry::{catalog, lambda_names};
 /// Lambdas that start runs rather than serve a workflow stage: they have a crate, a
 /// template function and a sample event like the registry's, but no persona or
 /// operation entry in the registry.
-const ENTRY_POINTS: &[&str] = &["upload-trigger"];
+const ENTRY_POINTS: &[&str] = &["upload-trigger", "api"];
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -548,4 +548,134 @@ fn no_policy_grants_a_wildcard_action() {
     }
     let deny = "  - Sid: X\n    Effect: Deny\n    Principal: \"*\"\n    Action: \"s3:*\"\n  - Sid: Y\n    Effect: Allow\n    Action: s3:GetObject\n";
     assert_eq!(template_actions(deny), vec![(7, "s3:GetObject".to_owned())]);
+}
+
+/// The statement of `function` whose `Sid` is `sid`, up to the next statement.
+fn statement<'t>(function: &'t str, sid: &str) -> &'t str {
+    let at = function
+        .find(&format!("- Sid: {sid}\n"))
+        .unwrap_or_else(|| panic!("no statement {sid}"));
+    let rest = &function[at + 2..];
+    // Its lines are indented deeper than the statement's `- ` (12 spaces).
+    let end = rest
+        .match_indices('\n')
+        .map(|(i, _)| i)
+        .find(|&i| {
+            let line = &rest[i + 1..];
+            line.len() - line.trim_start_matches(' ').len() <= 12
+        })
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// The API function is IAM-authorised on every route of the OpenAPI document, capped by
+/// its reserved concurrency, and may do no more than its routes need: start, list and
+/// describe executions of the workflows' state machines only, read (GetItem, Query) the
+/// run table and its ByPortfolio index only, read inputs and deliverables, write only
+/// inline inputs under inputs/ — and holds no wildcard action.
+#[test]
+fn the_api_function_is_iam_authorised_and_holds_only_what_its_routes_need() {
+    let template = read(&repo().join("template.yaml"));
+    let api = resource(&template, "ApiFunction");
+    assert!(api.contains("Binary: api\n"));
+    let http_api = resource(&template, "HttpApi");
+    assert!(
+        http_api.contains("DefaultAuthorizer: AWS_IAM\n"),
+        "{http_api}"
+    );
+    // No route opts out of the default authorizer.
+    assert!(!api.contains("Authorizer:"), "a route overrides AWS_IAM");
+    assert!(api.contains(
+        "ReservedConcurrentExecutions: !If [CapApi, !Ref ApiReservedConcurrency, !Ref AWS::NoValue]\n"
+    ));
+    // Every route of the contract, and no other, is an event of the function.
+    let openapi: Value =
+        serde_json::from_str(&read(&repo().join("openapi/stresslab-api.json"))).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in openapi["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                documented.insert(format!("{} {path}", method.to_ascii_uppercase()));
+            }
+        }
+    }
+    let lines: Vec<&str> = api.lines().map(str::trim).collect();
+    let mut declared = BTreeSet::new();
+    for w in lines.windows(3) {
+        if let (Some(_), Some(m), Some(p)) = (
+            w[0].strip_prefix("ApiId: !Ref HttpApi"),
+            w[1].strip_prefix("Method: "),
+            w[2].strip_prefix("Path: "),
+        ) {
+            declared.insert(format!("{m} {p}"));
+        }
+    }
+    assert_eq!(declared, documented, "HttpApi events vs the OpenAPI paths");
+
+    let start = statement(api, "StartWorkflowRuns");
+    let list = statement(api, "ListWorkflowRuns");
+    let describe = statement(api, "DescribeWorkflowRuns");
+    for w in catalog() {
+        let (logical, _) = state_machine_resource(&template, &w.state_machine);
+        for s in [start, list] {
+            assert!(
+                s.lines().any(|l| l.trim() == format!("- !Ref {logical}")),
+                "{s}"
+            );
+        }
+        assert!(
+            describe.contains(&format!(":execution:${{{logical}.Name}}:*\"")),
+            "DescribeExecution on {logical}'s executions: {describe}"
+        );
+        let var = format!("{}_STATE_MACHINE_ARN", w.name.to_ascii_uppercase());
+        assert!(api.contains(&format!("{var}: !Ref {logical}\n")), "{var}");
+    }
+    for s in [start, list, describe] {
+        assert_eq!(
+            s.matches("\n                - ").count(),
+            catalog().len(),
+            "{s}"
+        );
+    }
+    assert!(start.contains("Action: states:StartExecution\n"));
+    assert!(list.contains("Action: states:ListExecutions\n"));
+    assert!(describe.contains("Action: states:DescribeExecution\n"));
+
+    let records = statement(api, "ReadRunRecords");
+    assert!(records.contains("- dynamodb:GetItem\n") && records.contains("- dynamodb:Query\n"));
+    assert_eq!(records.matches("dynamodb:").count(), 2, "{records}");
+    assert!(records.contains("- !GetAtt RunTable.Arn\n"));
+    assert!(records.contains("- !Sub \"${RunTable.Arn}/index/ByPortfolio\""));
+
+    let bucket = "arn:${AWS::Partition}:s3:::${ArtifactBucket}";
+    let write = statement(api, "WriteInlineInputs");
+    assert!(write.contains("Action: s3:PutObject\n"));
+    assert!(
+        write.ends_with(&format!("Resource: !Sub \"{bucket}/inputs/*\"")),
+        "{write}"
+    );
+    let deliverables = statement(api, "ReadDeliverables");
+    for file in ["report.html", "results.json", "summary.md", "audit.json"] {
+        assert!(
+            deliverables.contains(&format!("{bucket}/runs/*/{file}\"")),
+            "{file}"
+        );
+    }
+    assert_eq!(deliverables.matches("runs/*/").count(), 4, "{deliverables}");
+    // The only writes, and no action beyond these statements'.
+    assert_eq!(api.matches("s3:PutObject").count(), 1);
+    assert!(!api.contains("dynamodb:PutItem") && !api.contains("dynamodb:UpdateItem"));
+    assert!(!api.contains("s3:DeleteObject") && !api.contains("ManagedPolicy"));
+    for line in &lines {
+        if let Some(action) = line.strip_prefix("Action:").or_else(|| {
+            line.strip_prefix("- ")
+                .filter(|a| a.contains(':') && !a.contains(' ') && !a.starts_with('!'))
+        }) {
+            assert!(!action.contains('*'), "wildcard action in the API: {line}");
+        }
+    }
+    assert!(
+        template.contains("LogGroupName: !Sub \"/aws/lambda/${ApiFunction}\"\n"),
+        "the API function's log group"
+    );
 }

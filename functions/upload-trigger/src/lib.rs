@@ -28,117 +28,13 @@
 //! (`tests/moto_upload.rs`).
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::future::Future;
-use stresslab_core::storage::{BlobStore, StoreError};
+use stresslab_core::storage::BlobStore;
 use stresslab_core::StageError;
 use stresslab_registry::upload::{self, UploadDecision};
-use stresslab_registry::Workflow;
 
-/// What Step Functions said to "start execution `name`".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Launch {
-    Started,
-    /// An execution of that name exists (running or finished): nothing new started.
-    AlreadyExists,
-}
-
-/// Start an execution named `name` of the state machine `state_machine_arn`.
-pub trait Launcher {
-    fn start(
-        &self,
-        state_machine_arn: &str,
-        name: &str,
-        input: &str,
-    ) -> impl Future<Output = Result<Launch, StoreError>> + Send;
-}
-
-/// [`Launcher`] over Step Functions' `StartExecution`.
-#[derive(Debug, Clone)]
-pub struct StepFunctionsLauncher {
-    client: aws_sdk_sfn::Client,
-}
-
-impl StepFunctionsLauncher {
-    pub fn new(client: aws_sdk_sfn::Client) -> Self {
-        Self { client }
-    }
-}
-
-impl Launcher for StepFunctionsLauncher {
-    async fn start(
-        &self,
-        state_machine_arn: &str,
-        name: &str,
-        input: &str,
-    ) -> Result<Launch, StoreError> {
-        let started = self
-            .client
-            .start_execution()
-            .state_machine_arn(state_machine_arn)
-            .name(name)
-            .input(input)
-            .send()
-            .await;
-        match started {
-            Ok(_) => Ok(Launch::Started),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_execution_already_exists()) =>
-            {
-                Ok(Launch::AlreadyExists)
-            }
-            Err(e) => Err(stresslab_aws::store_error(
-                &format!("start execution {name} of {state_machine_arn}"),
-                e,
-            )),
-        }
-    }
-}
-
-/// Each workflow's state machine ARN, from `<WORKFLOW>_STATE_MACHINE_ARN`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StateMachines(BTreeMap<Workflow, String>);
-
-impl StateMachines {
-    /// The variable naming `workflow`'s state machine: `FACTOR_STATE_MACHINE_ARN`, …
-    pub fn env_var(workflow: Workflow) -> String {
-        format!(
-            "{}_STATE_MACHINE_ARN",
-            workflow.name().to_ascii_uppercase().replace('-', "_")
-        )
-    }
-
-    /// One ARN for every workflow the registry knows, or an error naming every
-    /// variable that is missing: a deployment error, reported at cold start rather
-    /// than on the first upload of the workflow it concerns.
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(stresslab_aws::config::required_env)
-    }
-
-    /// [`Self::from_env`] over any lookup (tests pass a map, not the process env).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Result<String, String>) -> Result<Self, String> {
-        let mut arns = BTreeMap::new();
-        let mut missing = Vec::new();
-        for &workflow in Workflow::ALL {
-            match lookup(&Self::env_var(workflow)) {
-                Ok(arn) => {
-                    arns.insert(workflow, arn);
-                }
-                Err(e) => missing.push(e),
-            }
-        }
-        if missing.is_empty() {
-            Ok(Self(arns))
-        } else {
-            Err(missing.join("; "))
-        }
-    }
-
-    pub fn arn(&self, workflow: Workflow) -> Option<&str> {
-        self.0.get(&workflow).map(String::as_str)
-    }
-}
+// The launcher and the state-machine ARNs are shared with the API Lambda; they live
+// in stresslab-aws (feature `sfn`) and are re-exported here under their old names.
+pub use stresslab_aws::sfn::{Launch, Launcher, StateMachines, StepFunctionsLauncher};
 
 /// The EventBridge event S3 sends (only the fields the trigger reads).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -359,6 +359,9 @@ pub type PrincipalFn = Arc<dyn Fn(&Parts) -> String + Send + Sync>;
 #[derive(Clone)]
 pub struct ApiConfig {
     pub principal: PrincipalFn,
+    /// Largest `POST /runs` body; over it, 413. [`MAX_BODY_BYTES`] locally; the API
+    /// Lambda sets what API Gateway and Lambda can deliver, which is less.
+    pub max_body_bytes: usize,
 }
 
 /// The header `stresslab serve` takes the caller's name from; there is no
@@ -385,6 +388,7 @@ impl ApiConfig {
                     })
                     .unwrap_or_else(|| "local".into())
             }),
+            max_body_bytes: MAX_BODY_BYTES,
         }
     }
 }
@@ -423,6 +427,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The API, over `backend`.
 pub fn router<B: Backend>(backend: Arc<B>, config: ApiConfig) -> Router {
+    let max_body_bytes = config.max_body_bytes;
     let state: Shared<B> = Arc::new(AppState { backend, config });
     let mut router = Router::new();
     for (method, path) in ROUTES {
@@ -442,7 +447,7 @@ pub fn router<B: Backend>(backend: Arc<B>, config: ApiConfig) -> Router {
     router
         // Axum's own limit answers 413 before a byte more is buffered; the body
         // extractor below turns its rejection into a problem list.
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
 

@@ -20,6 +20,8 @@ pub mod lambda;
 pub mod moto;
 pub mod provision;
 pub mod s3;
+#[cfg(feature = "sfn")]
+pub mod sfn;
 
 pub use config::{from_env, from_sdk_config, load_sdk_config};
 pub use dynamo::DynamoRunStore;
