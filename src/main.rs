@@ -478,7 +478,7 @@ fn check_inputs(
         None => None,
     };
     if let Some(w) = workflow {
-        let checked = registry::check(w, &portfolio, market.as_ref(), &parameters, seed)
+        let checked = registry::check(w, &portfolio, market.as_ref(), &parameters, seed, None)
             .map_err(|r| r.issues)?;
         summary.push_str(&format!(
             "; ready for {}: {} scenarios in {} partitions",

@@ -8,10 +8,12 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use stresslab_core::api::{RunRequest, WorkflowName};
+use stresslab_core::library::LibraryVersion;
 use stresslab_core::market_data::{parse_market_data, MarketData, MAX_MARKET_DATA_BYTES};
 use stresslab_core::portfolio::{parse_portfolio, Issue, Portfolio, MAX_PORTFOLIO_BYTES};
 use stresslab_core::stages::{self, sha256_hex, sibling_key};
 use stresslab_core::storage::{BlobStore, StoreError};
+use stresslab_core::StageError;
 use stresslab_registry::{self as registry, Workflow};
 
 /// Largest `POST /runs` body: an inline portfolio at the core's limit
@@ -20,9 +22,7 @@ use stresslab_registry::{self as registry, Workflow};
 /// Over it: 413.
 pub const MAX_BODY_BYTES: usize = 2 * MAX_PORTFOLIO_BYTES;
 
-/// The body of `POST /runs`. `library_version` is not accepted by the API yet (runs
-/// pin a scenario library from the CLI, `--library`, or in a state machine's input):
-/// an unknown field is a 400, never silently dropped.
+/// The body of `POST /runs`. Unknown fields are a 400, never silently dropped.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRun {
@@ -49,6 +49,10 @@ pub struct CreateRun {
     pub parameters: Map<String, Value>,
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Pin a scenario library (`stresslab refresh`, the monthly refresh): the run uses
+    /// its market models, and the version is part of the run id and audit.json.
+    #[serde(default)]
+    pub library_version: Option<String>,
 }
 
 pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -121,6 +125,8 @@ pub(crate) struct Admitted {
     request: RunRequest,
     portfolio: Portfolio,
     market: Option<MarketData>,
+    /// The pinned library's section for this workflow, loaded and verified.
+    library: Option<Value>,
 }
 
 fn problem(path: &str, reason: impl Into<String>) -> ApiError {
@@ -221,6 +227,31 @@ pub(crate) async fn admit<B: BlobStore>(
     registry::check_parameters(workflow, &create.parameters)
         .map_err(|issues| ApiError::bad_request(issues.into_iter().map(Problem::from).collect()))?;
     let seed = create.seed.unwrap_or(stages::DEFAULT_SEED);
+    // A pinned scenario library: its version is checked (it becomes part of a key)
+    // and its section read as the partition stage will read it.
+    let (library_version, library) = match &create.library_version {
+        None => (None, None),
+        Some(v) => {
+            let version = LibraryVersion::parse(v).map_err(|r| {
+                ApiError::bad_request(r.issues.into_iter().map(Problem::from).collect())
+            })?;
+            let section = match registry::library_section(blobs, workflow, &version).await {
+                Ok(section) => section,
+                Err(StageError::NonRetryable(reason)) => {
+                    return Err(problem("library_version", reason))
+                }
+                // Storage unavailable: the caller may retry.
+                Err(e) => {
+                    return Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "library_version",
+                        e.to_string(),
+                    ))
+                }
+            };
+            (Some(version), Some(section))
+        }
+    };
 
     let (portfolio_key, portfolio_bytes) = match (&create.portfolio, &create.portfolio_key) {
         (Some(_), Some(_)) | (None, None) => {
@@ -342,7 +373,7 @@ pub(crate) async fn admit<B: BlobStore>(
         market_sha256.as_deref(),
         &create.parameters,
         seed,
-        None,
+        library_version.as_ref(),
     )
     .map_err(|issues| ApiError::bad_request(issues.into_iter().map(Problem::from).collect()))?;
     Ok(Admitted {
@@ -355,10 +386,11 @@ pub(crate) async fn admit<B: BlobStore>(
             parameters: create.parameters,
             seed: Some(seed),
             started_by: Some(principal),
-            library_version: None,
+            library_version: library_version.map(|v| v.to_string()),
         },
         portfolio,
         market,
+        library,
     })
 }
 
@@ -371,6 +403,7 @@ pub(crate) async fn check(admitted: Admitted) -> Result<RunRequest, ApiError> {
         request,
         portfolio,
         market,
+        library,
         ..
     } = admitted;
     tokio::task::spawn_blocking(move || {
@@ -381,6 +414,7 @@ pub(crate) async fn check(admitted: Admitted) -> Result<RunRequest, ApiError> {
             market.as_ref(),
             &request.parameters,
             seed,
+            library.as_ref(),
         )
         .map(|_| request)
         .map_err(|r| ApiError::bad_request(r.issues.into_iter().map(Problem::from).collect()))

@@ -560,3 +560,83 @@ async fn a_run_round_trips_and_every_answer_matches_the_document() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 }
+
+/// `library_version` pins a scenario library: a malformed or unknown version is a 400
+/// naming the field; a real one (written by the refresh into the store) starts a run
+/// with its own id, which records the version in audit.json.
+#[tokio::test]
+async fn a_pinned_library_version_reaches_the_run_and_bad_ones_are_400() {
+    use stresslab_core::library::{MarketDataSet, Month};
+    use stresslab_core::local::DiskBlobStore;
+    use stresslab_core::storage::BlobStore;
+    let app = App::new();
+    let blobs = DiskBlobStore::new(app.dir.path().join("store"));
+    let mut set = MarketDataSet::new();
+    for e in std::fs::read_dir(repo().join("events/inputs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "csv") {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            set.insert(name, std::fs::read(&p).unwrap());
+        }
+    }
+    let month = Month::parse("2026-12").unwrap();
+    let version = stresslab_registry::refresh_library(&blobs, &month, &set)
+        .await
+        .unwrap()
+        .manifest
+        .version
+        .to_string();
+
+    for bad in ["2026-12", "2026-11-0123456789ab"] {
+        let mut body = small_hedging(11);
+        body["library_version"] = bad.into();
+        let (status, v) = app.post_run(body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {v}");
+        assert!(
+            problem_paths(&v)
+                .iter()
+                .any(|p| p.starts_with("library_version")),
+            "{bad}: {v}"
+        );
+    }
+
+    let (status, unpinned) = app.post_run(small_hedging(11)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{unpinned}");
+    let mut body = small_hedging(11);
+    body["library_version"] = version.clone().into();
+    let (status, pinned) = app.post_run(body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{pinned}");
+    let id = pinned["run_id"].as_str().unwrap().to_owned();
+    assert_ne!(
+        id,
+        unpinned["run_id"].as_str().unwrap(),
+        "the version is in the run id"
+    );
+    let mut polls = 0;
+    loop {
+        let (_, view) = app
+            .checked(
+                "GET",
+                &format!("/runs/{id}"),
+                "/runs/{id}",
+                None,
+                Vec::new(),
+            )
+            .await;
+        if view["status"] == "SUCCEEDED" {
+            break;
+        }
+        assert_ne!(view["status"], "FAILED", "{view}");
+        polls += 1;
+        assert!(polls < 6000, "run {id} did not finish: {view}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let audit = blobs
+        .get(&stresslab_core::stages::deliverable_key(&id, "audit.json"))
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8(audit).unwrap().contains(&version),
+        "audit.json names the pinned library {version}"
+    );
+}

@@ -171,14 +171,40 @@ pub fn check(
     market: Option<&MarketData>,
     parameters: &Map<String, Value>,
     seed: u64,
+    library: Option<&Value>,
 ) -> Result<Checked, Rejection> {
     dispatch!(workflow, E => {
         let params = parse_params::<E>(parameters)?;
-        stages::check_run::<E>(portfolio, market, &params, seed, None)?;
+        // A pinned library section, as `library_section` loaded and verified it.
+        let section: Option<<E as WorkflowEngine>::Library> = library
+            .map(|v| serde_json::from_value(v.clone()))
+            .transpose()
+            .map_err(|e| Rejection {
+                issues: vec![Issue {
+                    path: "library_version".into(),
+                    reason: format!("the library's {} section does not read: {e}", E::NAME),
+                }],
+            })?;
+        stages::check_run::<E>(portfolio, market, &params, seed, section.as_ref())?;
         Ok(Checked {
             scenario_count: E::scenario_count(&params),
             partition_count: E::partition_count(&params),
         })
+    })
+}
+
+/// `workflow`'s section of scenario library `version`, read and verified as a pinned
+/// run's partition stage reads it (manifest, digest, engine version), as JSON for
+/// [`check`]. An unknown or damaged version is `NonRetryable` naming `library_version`.
+pub async fn library_section<B: BlobStore>(
+    blobs: &B,
+    workflow: Workflow,
+    version: &library::LibraryVersion,
+) -> Result<Value, StageError> {
+    dispatch!(workflow, E => {
+        let section = library::load_section::<E, B>(blobs, version).await?;
+        serde_json::to_value(section)
+            .map_err(|e| StageError::invalid(format!("library_version: {e}")))
     })
 }
 
