@@ -588,9 +588,30 @@ fn compare_workflow(workflow: &str) -> Result<(), String> {
         .filter(|(key, bytes)| aws.artifacts.get(*key) != Some(*bytes))
         .map(|(key, _)| key)
         .collect();
+    // Where each differing artifact first differs, both sides, for the failure message.
+    let context: Vec<String> = differing
+        .iter()
+        .map(|key| {
+            let (a, b) = (
+                &local[*key],
+                aws.artifacts.get(*key).cloned().unwrap_or_default(),
+            );
+            let at = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+            let show = |v: &[u8]| {
+                String::from_utf8_lossy(&v[at.saturating_sub(40)..(at + 120).min(v.len())])
+                    .into_owned()
+            };
+            format!(
+                "{key} at byte {at}:\n  local: …{:?}…\n  state machine: …{:?}…",
+                show(a),
+                show(&b)
+            )
+        })
+        .collect();
     assert!(
         differing.is_empty(),
-        "artifacts differ between the state machine run and the local run: {differing:?}"
+        "artifacts differ between the state machine run and the local run: {differing:?}\n{}",
+        context.join("\n")
     );
     eprintln!(
             "{workflow} run {local_run_id}: {} artifacts byte-identical (audit.json excluded), aggregate.json {} bytes, findings of {} personas",
