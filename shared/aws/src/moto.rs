@@ -1,6 +1,6 @@
 //! A moto server for tests of crates built on these adapters (feature `moto`): started
 //! on a free loopback port, stopped on drop, and an SDK configuration pointing at it.
-//! The same pattern `tests/moto_contract.rs` uses; moto is a hard requirement, not an
+//! `tests/moto_contract.rs` includes this file by path; moto is a hard requirement, not an
 //! optional extra (scripts/setup.sh installs `moto[server,stepfunctions]`).
 
 use aws_config::{BehaviorVersion, SdkConfig};
