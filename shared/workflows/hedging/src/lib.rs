@@ -342,9 +342,10 @@ impl WorkflowEngine for HedgingWorkflow {
         agg: &HedgingAggregate,
         findings: &[Findings],
     ) -> NarrativeDraft {
+        let integration = report::integration(run, agg);
         NarrativeDraft {
-            facts: report::facts(ctx, run, agg, findings),
-            template: report::template_narrative(run, agg),
+            facts: report::facts(ctx, run, agg, integration.as_ref(), findings),
+            template: report::template_narrative(run, agg, integration.as_ref()),
         }
     }
 

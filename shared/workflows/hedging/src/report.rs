@@ -25,7 +25,9 @@ pub fn horizon(run: &HedgingRun) -> String {
     )
 }
 
-fn integration(run: &HedgingRun, agg: &HedgingAggregate) -> Option<Integration> {
+/// The cross-scenario integration (it re-evaluates the median scenario: compute it once
+/// per stage and pass it on).
+pub fn integration(run: &HedgingRun, agg: &HedgingAggregate) -> Option<Integration> {
     integrate(&run.eval, agg, run.params.max_cost_bp)
 }
 
@@ -33,9 +35,9 @@ pub fn facts(
     ctx: &RunContext,
     run: &HedgingRun,
     agg: &HedgingAggregate,
+    i: Option<&Integration>,
     findings: &[Findings],
 ) -> Value {
-    let i = integration(run, agg);
     json!({
         "pension": run.eval.book.name,
         "assets": run.eval.book.assets_usd,
@@ -68,7 +70,11 @@ pub fn facts(
     })
 }
 
-pub fn template_narrative(run: &HedgingRun, agg: &HedgingAggregate) -> String {
+pub fn template_narrative(
+    run: &HedgingRun,
+    agg: &HedgingAggregate,
+    integration: Option<&Integration>,
+) -> String {
     let b = &run.eval.book;
     let mut s = vec![format!(
         "{} (assets {}, funded at {:.1}%) was run through {} volatility scenarios × {} Monte Carlo paths over {} business days; {} combinations of currency, rates and credit hedge programs were revalued in full on the same paths.",
@@ -80,7 +86,7 @@ pub fn template_narrative(run: &HedgingRun, agg: &HedgingAggregate) -> String {
         run.params.horizon_days,
         run.eval.combos()
     )];
-    if let Some(i) = integration(run, agg) {
+    if let Some(i) = integration {
         let (r, mb, u) = (
             &i.combos[i.robust],
             &i.combos[i.median_best],
