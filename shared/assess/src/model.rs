@@ -1,0 +1,90 @@
+//! The market model every market figure is computed on: a set of daily risk factors and
+//! their covariance, the named stress scenarios expressed as moves of those factors, and
+//! the provenance of both. Calibrated once per process from the real data embedded in
+//! the binary ([`crate::calibrate`]) and shared by every assessment.
+
+use serde::{Deserialize, Serialize};
+
+/// What a factor measures, and so in which unit its moves are expressed and how a
+/// position's exposure to it turns a move into P&L.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorKind {
+    /// Log return of an equity, equity index or ETF price. Exposure: dollars of
+    /// market value times beta; P&L = exposure × move.
+    EquityReturn,
+    /// Log return of a commodity price (WTI crude).
+    CommodityReturn,
+    /// Log change of an implied-volatility index (VIX). Equity options' implied vols are
+    /// taken to move proportionally with it.
+    VolatilityLogChange,
+    /// Change of a US Treasury zero-coupon yield, in basis points. Exposure: DV01
+    /// (dollars gained per +1 bp, negative for a long bond); P&L = DV01 × move.
+    RateChangeBp,
+    /// Change of a credit spread, in basis points. Exposure: CS01, as DV01.
+    CreditSpreadChangeBp,
+    /// Log return of a currency's USD price (USD per unit of the currency).
+    FxReturn,
+}
+
+impl FactorKind {
+    /// Moves in basis points (rates, spreads) rather than as returns.
+    pub fn is_basis_points(self) -> bool {
+        matches!(
+            self,
+            FactorKind::RateChangeBp | FactorKind::CreditSpreadChangeBp
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Factor {
+    /// Identifier positions use in their exposures: a ticker ("AAPL", "SPX", "MTUM"),
+    /// "UST_5Y", "BAA_AAA", "DEM" …
+    pub name: String,
+    pub kind: FactorKind,
+    /// What it is and where its history comes from.
+    pub description: String,
+}
+
+/// A named stress scenario: every factor's move over the scenario's horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StressScenario {
+    pub name: String,
+    /// Trading days the move spans (a one-month episode is 21).
+    pub horizon_days: u32,
+    /// How the moves were obtained (which episode, which factors were observed and
+    /// which follow conditionally).
+    pub source: String,
+    /// One move per model factor, in the factor's unit.
+    pub moves: Vec<f64>,
+}
+
+/// The calibrated model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketModel {
+    /// Names the method and a hash of the data: goes into every audit record.
+    pub version: String,
+    pub factors: Vec<Factor>,
+    /// Daily covariance of the factor moves, K×K row-major, in the factors' units.
+    pub covariance: Vec<f64>,
+    /// The estimator, windows and assumptions, in words, for the report and the audit.
+    pub calibration: Vec<String>,
+    pub stress_scenarios: Vec<StressScenario>,
+}
+
+impl MarketModel {
+    pub fn factor_count(&self) -> usize {
+        self.factors.len()
+    }
+
+    pub fn factor_index(&self, name: &str) -> Option<usize> {
+        self.factors.iter().position(|f| f.name == name)
+    }
+
+    /// Daily volatility of factor `j`.
+    pub fn daily_vol(&self, j: usize) -> f64 {
+        let k = self.factor_count();
+        self.covariance[j * k + j].sqrt()
+    }
+}
