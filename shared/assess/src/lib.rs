@@ -3,4 +3,13 @@
 //! audit record. Pure and in memory — no stages, no partitions, no AWS — so the CLI,
 //! `stresslab serve` and the `realtime-risk` Lambda all call the same function.
 
+pub mod assessment;
+pub mod compliance;
+pub mod credit;
+pub mod liquidity;
+pub mod market;
 pub mod model;
+pub mod portfolio;
+pub mod settings;
+
+pub use assessment::{assess, AlertTier, AssessError, Assessment, AssessmentRequest, AuditRecord};

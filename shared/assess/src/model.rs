@@ -88,3 +88,47 @@ impl MarketModel {
         self.covariance[j * k + j].sqrt()
     }
 }
+
+/// A small hand-made model for the tests: SPX, VIX, the 5-year Treasury and DEM, with
+/// plausible daily vols and correlations, and one named stress.
+#[cfg(test)]
+pub(crate) fn test_model() -> MarketModel {
+    let names = [
+        ("SPX", FactorKind::EquityReturn),
+        ("VIX", FactorKind::VolatilityLogChange),
+        ("UST_5Y", FactorKind::RateChangeBp),
+        ("DEM", FactorKind::FxReturn),
+    ];
+    let vols = [0.01, 0.06, 6.0, 0.006];
+    let corr = [
+        [1.0, -0.7, 0.3, 0.1],
+        [-0.7, 1.0, -0.2, 0.0],
+        [0.3, -0.2, 1.0, 0.2],
+        [0.1, 0.0, 0.2, 1.0],
+    ];
+    let mut covariance = Vec::new();
+    for i in 0..4 {
+        for j in 0..4 {
+            covariance.push(corr[i][j] * vols[i] * vols[j]);
+        }
+    }
+    MarketModel {
+        version: "test-model".into(),
+        factors: names
+            .iter()
+            .map(|(n, k)| Factor {
+                name: n.to_string(),
+                kind: *k,
+                description: format!("test factor {n}"),
+            })
+            .collect(),
+        covariance,
+        calibration: vec!["hand-made for tests".into()],
+        stress_scenarios: vec![StressScenario {
+            name: "test crash".into(),
+            horizon_days: 21,
+            source: "hand-made".into(),
+            moves: vec![-0.10, 0.5, -20.0, 0.02],
+        }],
+    }
+}
