@@ -5,6 +5,7 @@
 //! | `RUN#<id>`    | `META`         | run_id, workflow, portfolio_id, created_at, partition_count (N), scenario_count (N), seed (N), status, detail?, GSI1PK, GSI1SK |
 //! | `RUN#<id>`    | `PART#<nnnn>`  | partition (N), status (`PENDING`/`DONE`), result_key? |
 //! | `RUN#<id>`    | `STAGE#<name>` | stage, artifact_key                                 |
+//! | `ASSESSMENT#<id>` | `META`     | assessment_id, portfolio_id, requested_at, requested_by?, input_hash, audit (S, the record's JSON), GSI1PK = `ASSESSMENTS#<portfolio>`, GSI1SK |
 //!
 //! Every item carries `expires_at` (N, epoch seconds, 90 days on), the table's TTL
 //! attribute, so a run's partitions and stages age out with it.
@@ -25,8 +26,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use stresslab_core::storage::{
-    partition_sort_key, Completion, Created, PartitionRecord, PartitionStatus, RunRecipe,
-    RunRecord, RunStatus, RunStore, StageRecord, StoreError,
+    partition_sort_key, AssessmentRecord, AssessmentStore, Completion, Created,
+    PartitionRecord, PartitionStatus, RunRecipe, RunRecord, RunStatus, RunStore, StageRecord,
+    StoreError,
 };
 
 /// Name of the index that lists runs by portfolio, newest first.
@@ -333,7 +335,110 @@ impl RunStore for DynamoRunStore {
     }
 }
 
+impl DynamoRunStore {
+    async fn get_assessment_item(&self, assessment_id: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(assessment_key(assessment_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(&format!("get {}", assessment_pk(assessment_id)), e))?;
+        Ok(out.item)
+    }
+}
+
+impl AssessmentStore for DynamoRunStore {
+    async fn put_assessment(
+        &self,
+        record: &AssessmentRecord,
+    ) -> Result<Created<AssessmentRecord>, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(assessment_item(record, expires_at())))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Created::New),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                match self.get_assessment_item(&record.assessment_id).await? {
+                    Some(item) => Ok(Created::Existing(parse_assessment(&item)?)),
+                    None => Err(StoreError::Transient(format!(
+                        "assessment {} existed a moment ago and is gone now",
+                        record.assessment_id
+                    ))),
+                }
+            }
+            Err(e) => Err(store_error(
+                &format!("store assessment {}", record.assessment_id),
+                e,
+            )),
+        }
+    }
+
+    async fn get_assessment(
+        &self,
+        assessment_id: &str,
+    ) -> Result<Option<AssessmentRecord>, StoreError> {
+        self.get_assessment_item(assessment_id)
+            .await?
+            .map(|item| parse_assessment(&item))
+            .transpose()
+    }
+
+    async fn assessments_for_portfolio(
+        &self,
+        portfolio_id: &str,
+    ) -> Result<Vec<AssessmentRecord>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI_BY_PORTFOLIO)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(assessments_pk(portfolio_id)))
+            .scan_index_forward(false)
+            .set_limit(self.page_size)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                store_error(&format!("query assessments of portfolio {portfolio_id}"), e)
+            })?;
+            for item in page.items() {
+                out.push(parse_assessment(item)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
 // ---- keys -------------------------------------------------------------------------
+
+fn assessment_pk(assessment_id: &str) -> String {
+    format!("ASSESSMENT#{assessment_id}")
+}
+
+/// The index partition of a portfolio's assessments: not `PORTFOLIO#`, which lists runs.
+fn assessments_pk(portfolio_id: &str) -> String {
+    format!("ASSESSMENTS#{portfolio_id}")
+}
+
+fn assessment_key(assessment_id: &str) -> Item {
+    HashMap::from([
+        ("PK".to_owned(), s(assessment_pk(assessment_id))),
+        ("SK".to_owned(), s(META)),
+    ])
+}
 
 fn run_pk(run_id: &str) -> String {
     format!("RUN#{run_id}")
@@ -424,6 +529,40 @@ fn stage_item(run_id: &str, stage: &StageRecord, expires_at: u64) -> Item {
     item.insert("duration_ms".into(), n(stage.duration_ms));
     item.insert(TTL_ATTRIBUTE.into(), n(expires_at));
     item
+}
+
+fn assessment_item(record: &AssessmentRecord, expires_at: u64) -> Item {
+    let mut item = assessment_key(&record.assessment_id);
+    item.insert("assessment_id".into(), s(&record.assessment_id));
+    item.insert("portfolio_id".into(), s(&record.portfolio_id));
+    item.insert("requested_at".into(), s(&record.requested_at));
+    if let Some(who) = &record.requested_by {
+        item.insert("requested_by".into(), s(who));
+    }
+    item.insert("input_hash".into(), s(&record.input_hash));
+    // The record as JSON text: a DynamoDB map would turn its floats into decimal
+    // strings of DynamoDB's choosing; the text round-trips bit for bit.
+    item.insert("audit".into(), s(record.audit.to_string()));
+    item.insert("GSI1PK".into(), s(assessments_pk(&record.portfolio_id)));
+    item.insert(
+        "GSI1SK".into(),
+        s(format!("{}#{}", record.requested_at, record.assessment_id)),
+    );
+    item.insert(TTL_ATTRIBUTE.into(), n(expires_at));
+    item
+}
+
+fn parse_assessment(item: &Item) -> Result<AssessmentRecord, StoreError> {
+    let audit = get_s(item, "audit")?;
+    Ok(AssessmentRecord {
+        assessment_id: get_s(item, "assessment_id")?.to_owned(),
+        portfolio_id: get_s(item, "portfolio_id")?.to_owned(),
+        requested_at: get_s(item, "requested_at")?.to_owned(),
+        requested_by: get_opt_s(item, "requested_by")?,
+        input_hash: get_s(item, "input_hash")?.to_owned(),
+        audit: serde_json::from_str(audit)
+            .map_err(|e| malformed(item, &format!("audit is not JSON: {e}")))?,
+    })
 }
 
 fn malformed(item: &Item, what: &str) -> StoreError {
@@ -596,6 +735,34 @@ mod tests {
         item.insert("seed".into(), n(7));
         item.insert("status".into(), s("PAUSED"));
         assert!(matches!(parse_run(&item), Err(StoreError::Permanent(_))));
+    }
+
+    #[test]
+    fn assessment_item_round_trips_under_its_own_index_partition() {
+        let record = AssessmentRecord {
+            assessment_id: "asm-0123".into(),
+            portfolio_id: "pf".into(),
+            requested_at: "2026-01-01T00:00:00Z".into(),
+            requested_by: None,
+            input_hash: "ab".repeat(32),
+            audit: serde_json::json!({"score": 0.1 + 0.2, "seed": u64::MAX}),
+        };
+        let item = assessment_item(&record, 7);
+        assert_eq!(parse_assessment(&item).unwrap(), record);
+        assert_eq!(item["PK"].as_s().unwrap(), "ASSESSMENT#asm-0123");
+        assert_eq!(item["SK"].as_s().unwrap(), "META");
+        assert_eq!(item["GSI1PK"].as_s().unwrap(), "ASSESSMENTS#pf");
+        assert_eq!(
+            item["GSI1SK"].as_s().unwrap(),
+            "2026-01-01T00:00:00Z#asm-0123"
+        );
+        assert_eq!(item[TTL_ATTRIBUTE].as_n().unwrap(), "7");
+        let mut bad = item.clone();
+        bad.insert("audit".into(), s("{not json"));
+        assert!(matches!(
+            parse_assessment(&bad),
+            Err(StoreError::Permanent(msg)) if msg.contains("ASSESSMENT#asm-0123")
+        ));
     }
 
     #[test]

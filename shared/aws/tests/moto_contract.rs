@@ -11,7 +11,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::time::{SystemTime, UNIX_EPOCH};
 use stresslab_aws::config::{dynamodb_client, s3_client};
 use stresslab_aws::{ensure_bucket_and_table, from_sdk_config, DynamoRunStore, S3BlobStore};
-use stresslab_core::storage::contract::{blob_store_contract, run_store_contract};
+use stresslab_core::storage::contract::{
+    assessment_store_contract, blob_store_contract, run_store_contract,
+};
 use stresslab_core::storage::*;
 
 // The moto server the other crates' tests use (feature `moto`), shared by source so
@@ -64,6 +66,13 @@ async fn s3_blob_store_honours_the_storage_contract() {
 async fn dynamo_run_store_honours_the_storage_contract() {
     let fx = fixture().await;
     run_store_contract(&fx.runs, &unique_scope()).await;
+}
+
+#[tokio::test]
+async fn dynamo_run_store_honours_the_assessment_contract() {
+    let fx = fixture().await;
+    // Pages of one item: the portfolio listing must follow every page.
+    assessment_store_contract(&fx.runs.clone().with_page_size(1), &unique_scope()).await;
 }
 
 #[tokio::test]

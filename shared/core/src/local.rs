@@ -463,10 +463,105 @@ impl RunStore for DiskRunStore {
     }
 }
 
+/// Assessment audit records live beside the runs, in `<root>/_assessments/<id>.json`
+/// (created exclusively: a retry never replaces one). `_` cannot start a run id, so
+/// the directory is never taken for a run.
+const ASSESSMENTS_DIR: &str = "_assessments";
+
+impl DiskRunStore {
+    fn assessment_path(&self, assessment_id: &str) -> Result<PathBuf, StoreError> {
+        if !valid_assessment_id(assessment_id) {
+            return Err(StoreError::Permanent(format!(
+                "invalid assessment id {assessment_id:?}"
+            )));
+        }
+        Ok(self
+            .root
+            .join(ASSESSMENTS_DIR)
+            .join(format!("{assessment_id}.json")))
+    }
+}
+
+impl AssessmentStore for DiskRunStore {
+    async fn put_assessment(
+        &self,
+        record: &AssessmentRecord,
+    ) -> Result<Created<AssessmentRecord>, StoreError> {
+        let path = self.assessment_path(&record.assessment_id)?;
+        if create_exclusive(&path, &to_json(record))? {
+            Ok(Created::New)
+        } else {
+            let existing = read_json(&path)?.ok_or_else(|| {
+                StoreError::Transient(format!("assessment {} vanished", record.assessment_id))
+            })?;
+            Ok(Created::Existing(existing))
+        }
+    }
+
+    async fn get_assessment(
+        &self,
+        assessment_id: &str,
+    ) -> Result<Option<AssessmentRecord>, StoreError> {
+        read_json(&self.assessment_path(assessment_id)?)
+    }
+
+    async fn assessments_for_portfolio(
+        &self,
+        portfolio_id: &str,
+    ) -> Result<Vec<AssessmentRecord>, StoreError> {
+        let dir = self.root.join(ASSESSMENTS_DIR);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("list", &dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Only finished records: temp files of writers in flight end otherwise.
+            if !name.ends_with(".json") || name.starts_with('.') {
+                continue;
+            }
+            if let Some(record) = read_json::<AssessmentRecord>(&entry.path())? {
+                if record.portfolio_id == portfolio_id {
+                    out.push(record);
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            b.requested_at
+                .cmp(&a.requested_at)
+                .then(b.assessment_id.cmp(&a.assessment_id))
+        });
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::storage::contract;
+
+    #[test]
+    fn disk_run_store_honours_the_assessment_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        pollster::block_on(contract::assessment_store_contract(
+            &DiskRunStore::new(dir.path()),
+            "t1-",
+        ));
+    }
+
+    #[test]
+    fn assessment_ids_cannot_escape_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskRunStore::new(dir.path());
+        for id in ["../x", "a/b", "", "asm.json"] {
+            match pollster::block_on(store.get_assessment(id)) {
+                Err(StoreError::Permanent(msg)) => assert!(msg.contains("invalid"), "{msg}"),
+                other => panic!("{id:?} must be refused, got {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn disk_blob_store_honours_the_contract() {

@@ -257,3 +257,54 @@ pub trait RunStore: Send + Sync {
 pub fn partition_sort_key(partition: u32) -> String {
     format!("PART#{partition:04}")
 }
+
+/// A real-time assessment's audit record as the run store keeps it: one item per
+/// assessment (PK `ASSESSMENT#<assessment_id>`, SK `META` in DynamoDB), listed by
+/// portfolio through the same index as runs under its own partition key
+/// (`ASSESSMENTS#<portfolio_id>`, so a portfolio's run history never meets its
+/// assessments). The key fields are typed here; the record itself is the assessment
+/// crate's `AuditRecord` as JSON, kept verbatim — the kernel does not depend on the
+/// assessment's types, and the stored bytes are exactly what the caller was answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssessmentRecord {
+    pub assessment_id: String,
+    pub portfolio_id: String,
+    /// RFC 3339 UTC; orders a portfolio's assessments (the index's sort key).
+    pub requested_at: String,
+    /// Who asked (local user, `x-stresslab-principal`, the IAM principal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    /// SHA-256 of the request as parsed.
+    pub input_hash: String,
+    /// The full audit record.
+    pub audit: serde_json::Value,
+}
+
+/// Assessment ids are `asm-<hex>`: letters, digits and `-`, at most 64 characters.
+/// Anything else must not reach a store as a path or key.
+pub fn valid_assessment_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// Audit records of assessments (the run store's table in AWS, the run store's
+/// directory locally).
+pub trait AssessmentStore: Send + Sync {
+    /// Store the record unless one with its id exists (`attribute_not_exists`): a
+    /// retried store is a no-op answered with what is stored, never a second item.
+    fn put_assessment(
+        &self,
+        record: &AssessmentRecord,
+    ) -> impl Future<Output = Result<Created<AssessmentRecord>, StoreError>> + Send;
+    /// One record by id, read consistently; `None` if there is none.
+    fn get_assessment(
+        &self,
+        assessment_id: &str,
+    ) -> impl Future<Output = Result<Option<AssessmentRecord>, StoreError>> + Send;
+    /// Assessments of one portfolio, newest first.
+    fn assessments_for_portfolio(
+        &self,
+        portfolio_id: &str,
+    ) -> impl Future<Output = Result<Vec<AssessmentRecord>, StoreError>> + Send;
+}

@@ -241,3 +241,97 @@ pub async fn run_store_contract<R: RunStore>(store: &R, scope: &str) {
     let ids: Vec<_> = runs.iter().map(|r| r.run_id.as_str()).collect();
     assert_eq!(ids, vec![newer.run_id.as_str(), run_id.as_str()]);
 }
+
+fn assessment_record(
+    scope: &str,
+    id: &str,
+    portfolio_id: &str,
+    requested_at: &str,
+    score: f64,
+) -> AssessmentRecord {
+    AssessmentRecord {
+        assessment_id: format!("{scope}{id}"),
+        portfolio_id: format!("{scope}{portfolio_id}"),
+        requested_at: requested_at.into(),
+        requested_by: Some("analyst@example".into()),
+        input_hash: "ab".repeat(32),
+        // Nested values, a float that needs every digit, a large integer and unicode:
+        // the record must come back exactly as stored.
+        audit: serde_json::json!({
+            "assessment_id": format!("{scope}{id}"),
+            "score": score,
+            "seed": u64::MAX,
+            "tier": "human_review",
+            "agents": [{"agent": "market", "processing_ms": 1.2345678901234567, "status": "completed"}],
+            "breaches": ["Var99: portfolio 0.0312 vs 0.0300 — ≥ limit"],
+        }),
+    }
+}
+
+/// Assessment store: conditional put (a retry is a no-op answered with the stored
+/// record), exact round trip, unknown ids, listing by portfolio newest first.
+pub async fn assessment_store_contract<A: AssessmentStore + RunStore>(store: &A, scope: &str) {
+    let first = assessment_record(scope, "asm-a", "pf-1", "2026-01-01T00:00:00Z", 41.25);
+    let id = first.assessment_id.clone();
+    assert_eq!(
+        store.get_assessment(&id).await.expect("get_assessment"),
+        None,
+        "an unknown assessment id must read as None"
+    );
+    assert_eq!(
+        store.put_assessment(&first).await.expect("put"),
+        Created::New
+    );
+    // A retry carrying different numbers (a re-computation) must not replace it.
+    let mut retry = first.clone();
+    retry.audit["score"] = serde_json::json!(99.0);
+    match store.put_assessment(&retry).await.expect("put again") {
+        Created::Existing(existing) => assert_eq!(
+            existing, first,
+            "a second put must answer with the first record"
+        ),
+        Created::New => panic!("a second put_assessment with one id must not write"),
+    }
+    assert_eq!(
+        store.get_assessment(&id).await.expect("get"),
+        Some(first.clone()),
+        "the record must round-trip exactly"
+    );
+
+    let mut anonymous = assessment_record(scope, "asm-b", "pf-1", "2026-02-01T00:00:00Z", 12.0);
+    anonymous.requested_by = None;
+    let other = assessment_record(scope, "asm-c", "pf-2", "2026-03-01T00:00:00Z", 70.0);
+    store.put_assessment(&anonymous).await.expect("put");
+    store.put_assessment(&other).await.expect("put");
+    assert_eq!(
+        store
+            .get_assessment(&anonymous.assessment_id)
+            .await
+            .expect("get"),
+        Some(anonymous.clone())
+    );
+    let listed = store
+        .assessments_for_portfolio(&first.portfolio_id)
+        .await
+        .expect("assessments_for_portfolio");
+    let ids: Vec<_> = listed.iter().map(|a| a.assessment_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec![anonymous.assessment_id.as_str(), id.as_str()],
+        "a portfolio's assessments, newest first, no other portfolio's"
+    );
+    assert!(store
+        .assessments_for_portfolio(&format!("{scope}pf-none"))
+        .await
+        .expect("empty listing")
+        .is_empty());
+    // Assessments share the run store, never its run history.
+    assert!(
+        store
+            .runs_for_portfolio(&first.portfolio_id)
+            .await
+            .expect("runs_for_portfolio")
+            .is_empty(),
+        "an assessment must not be listed as a run of its portfolio"
+    );
+}
