@@ -731,3 +731,207 @@ fn not_completed(agent: &str, version: &str, ms: f64, status: AgentStatus) -> Ag
         driver: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::Rule;
+    use crate::model::test_model;
+    use crate::sample;
+
+    fn request(positions: usize) -> AssessmentRequest {
+        let model = test_model();
+        AssessmentRequest {
+            portfolio: sample::portfolio(&model, positions, 7),
+            settings: Settings {
+                simulations: 2_000,
+                ..Settings::default()
+            },
+        }
+    }
+
+    fn run(r: AssessmentRequest, agents: &Agents) -> Assessment {
+        assess_with(r, Arc::new(test_model()), "2026-12-06T12:00:00Z", agents)
+    }
+
+    #[test]
+    fn every_agent_reports_and_the_audit_record_is_complete() {
+        let a = run(request(300), &Agents::default());
+        let names: Vec<&str> = a.audit.agents.iter().map(|r| r.agent.as_str()).collect();
+        assert_eq!(names, ["market", "credit", "liquidity", "compliance"]);
+        assert!(a
+            .audit
+            .agents
+            .iter()
+            .all(|r| r.status == AgentStatus::Completed && r.score.is_some()));
+        assert!(!a.consensus.degraded);
+        assert!((0.0..=100.0).contains(&a.consensus.score));
+        assert_eq!(a.audit.score, a.consensus.score);
+        assert_eq!(a.audit.seed, 42);
+        assert_eq!(a.audit.model_version, "test-model");
+        assert_eq!(a.audit.input_hash.len(), 64);
+        assert!(a.audit.assessment_id.starts_with("asm-"));
+        // Breaches in the audit are exactly the compliance breaches.
+        assert_eq!(a.audit.breaches.len(), a.compliance.breaches);
+        // The combined score is the confidence-weighted mean of the agents' scores.
+        let (w, c) = a.audit.agents.iter().fold((0.0, 0.0), |(w, c), r| {
+            (
+                w + r.score.unwrap() * r.confidence.unwrap(),
+                c + r.confidence.unwrap(),
+            )
+        });
+        assert!((a.consensus.score - w / c).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_same_request_and_time_give_the_same_id_and_numbers() {
+        let a = run(request(200), &Agents::default());
+        let b = run(request(200), &Agents::default());
+        assert_eq!(a.audit.assessment_id, b.audit.assessment_id);
+        assert_eq!(a.market, b.market);
+        let c = assess_with(
+            request(200),
+            Arc::new(test_model()),
+            "2026-12-06T12:00:01Z",
+            &Agents::default(),
+        );
+        assert_ne!(a.audit.assessment_id, c.audit.assessment_id);
+        assert_eq!(a.audit.input_hash, c.audit.input_hash);
+    }
+
+    fn panicking_market(_: &Portfolio, _: &MarketModel, _: &Settings) -> MarketFindings {
+        panic!("market data feed unavailable")
+    }
+
+    fn stalled_credit(p: &Portfolio, s: &Settings) -> CreditFindings {
+        std::thread::sleep(Duration::from_millis(400));
+        credit::assess(p, s)
+    }
+
+    /// A failed or stalled agent is marked, its rules are not evaluated (never passed),
+    /// the others still report, and the assessment cannot be automated.
+    #[test]
+    fn a_failed_or_stalled_agent_degrades_the_assessment_gracefully() {
+        let mut r = request(200);
+        r.settings.budgets.credit_ms = 50;
+        let a = run(
+            r,
+            &Agents {
+                market: panicking_market,
+                credit: stalled_credit,
+                liquidity: liquidity::assess,
+            },
+        );
+        let status = |name: &str| {
+            a.audit
+                .agents
+                .iter()
+                .find(|r| r.agent == name)
+                .unwrap()
+                .status
+                .clone()
+        };
+        assert_eq!(
+            status("market"),
+            AgentStatus::Failed {
+                reason: "market data feed unavailable".into()
+            }
+        );
+        assert_eq!(status("credit"), AgentStatus::TimedOut { budget_ms: 50 });
+        assert_eq!(status("liquidity"), AgentStatus::Completed);
+        assert_eq!(status("compliance"), AgentStatus::Completed);
+        assert!(a.consensus.degraded);
+        assert!(a.market.is_none() && a.credit.is_none() && a.liquidity.is_some());
+        let var_rule = a
+            .compliance
+            .rules
+            .iter()
+            .find(|r| r.rule == Rule::VarLimit)
+            .unwrap();
+        assert!(matches!(var_rule.status, RuleStatus::NotEvaluated { .. }));
+        assert_ne!(a.consensus.tier, AlertTier::Automated);
+        assert!(a
+            .consensus
+            .reasons
+            .iter()
+            .any(|r| r.contains("market agent did not complete")));
+    }
+
+    /// A book that is mostly one issuer breaches the issuer rule, and the breach names
+    /// the rule, the issuer, the figure and the threshold.
+    #[test]
+    fn a_breach_names_its_rule_figure_and_threshold() {
+        let mut r = request(100);
+        let nav = r.portfolio.nav;
+        let p = r
+            .portfolio
+            .positions
+            .iter_mut()
+            .find(|p| p.asset_class == crate::portfolio::AssetClass::Etf)
+            .unwrap();
+        p.market_value = 0.3 * nav;
+        let f = p.exposures.keys().next().unwrap().clone();
+        p.exposures.insert(f, 0.3 * nav);
+        let issuer = p.issuer.clone().unwrap();
+        let a = run(r, &Agents::default());
+        let breach = a
+            .compliance
+            .rules
+            .iter()
+            .find(|r| r.rule == Rule::IssuerConcentration && r.status == RuleStatus::Breach)
+            .expect("issuer breach");
+        assert_eq!(breach.subject, issuer);
+        assert!(breach.figure.unwrap() > 0.25 && breach.threshold == 0.10);
+        assert!(a
+            .audit
+            .breaches
+            .iter()
+            .any(|b| b.starts_with("IssuerConcentration") && b.contains(&issuer)));
+        assert_ne!(a.consensus.tier, AlertTier::Automated);
+    }
+
+    #[test]
+    fn a_bad_request_lists_every_bad_field_by_path() {
+        let model = test_model();
+        let mut r = request(50);
+        r.portfolio.positions[1].id = r.portfolio.positions[0].id.clone();
+        r.portfolio.positions[2]
+            .exposures
+            .insert("NOPE".into(), 1.0);
+        let credit_at = r
+            .portfolio
+            .positions
+            .iter()
+            .position(|p| p.credit.is_some())
+            .unwrap();
+        r.portfolio.positions[credit_at].credit.as_mut().unwrap().pd = 1.5;
+        let option_at = r
+            .portfolio
+            .positions
+            .iter()
+            .position(|p| p.option.is_some())
+            .unwrap();
+        r.portfolio.positions[option_at].market_value *= 3.0;
+        r.settings.simulations = 10;
+        let bytes = serde_json::to_vec(&r).unwrap();
+        let Err(AssessError::Invalid(issues)) = AssessmentRequest::parse(&bytes, &model) else {
+            panic!("must be invalid")
+        };
+        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+        assert!(fields.contains(&"positions[1].id"), "{fields:?}");
+        assert!(fields.contains(&"positions[2].exposures.NOPE"));
+        assert!(fields.contains(&format!("positions[{credit_at}].credit.pd").as_str()));
+        assert!(fields.contains(&format!("positions[{option_at}].market_value").as_str()));
+        assert!(fields.contains(&"settings.simulations"));
+        assert_eq!(issues.len(), 5, "{issues:?}");
+
+        let text =
+            "{\n  \"portfolio\": {\n    \"portfolio_id\": \"x\",\n    \"nav\": \"a lot\"\n  }\n}";
+        let Err(AssessError::Parse { line, .. }) =
+            AssessmentRequest::parse(text.as_bytes(), &model)
+        else {
+            panic!("must not parse")
+        };
+        assert_eq!(line, 4);
+    }
+}

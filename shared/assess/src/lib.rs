@@ -13,3 +13,4 @@ pub mod portfolio;
 pub mod settings;
 
 pub use assessment::{assess, AlertTier, AssessError, Assessment, AssessmentRequest, AuditRecord};
+pub mod sample;

@@ -353,3 +353,76 @@ pub fn stressed(
         slowest,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::test_model;
+    use crate::portfolio::{LiquidityTerms, Outflow, Position};
+
+    /// One stock of $100m with an ADV of $100m sold at 20% a day: $20m a day for five
+    /// days, each slice paying half the spread plus σ√0.2 (Tóth et al.'s square root with
+    /// Y = 1), σ its daily vol (1.1 × the index's 1% a day).
+    #[test]
+    fn ladder_buckets_and_costs_of_a_simple_book() {
+        let model = test_model();
+        let stock = Position {
+            id: "s".into(),
+            asset_class: AssetClass::Equity,
+            market_value: 100e6,
+            issuer: None,
+            sector: None,
+            exposures: [("SPX".to_string(), 110e6)].into_iter().collect(),
+            idiosyncratic_vol: 0.0,
+            option: None,
+            credit: None,
+            liquidity: Some(LiquidityTerms {
+                adv: 100e6,
+                spread_bp: 10.0,
+            }),
+        };
+        let cash = Position {
+            id: "c".into(),
+            asset_class: AssetClass::Cash,
+            market_value: 10e6,
+            liquidity: None,
+            ..stock.clone()
+        };
+        let p = Portfolio {
+            portfolio_id: "l".into(),
+            nav: 110e6,
+            capital: None,
+            positions: vec![
+                stock,
+                Position {
+                    exposures: Default::default(),
+                    ..cash
+                },
+            ],
+            outflows: vec![Outflow {
+                label: "redemption".into(),
+                due_in_days: 5,
+                amount: 50e6,
+            }],
+            funding: Default::default(),
+        };
+        let l = assess(&p, &model, &Settings::default());
+        let cost = 0.0005 + 0.011 * 0.2f64.sqrt();
+        let day1 = 10e6 + 20e6 * (1.0 - cost);
+        assert!(
+            (l.ladder[0].available - day1).abs() < 1.0,
+            "{} vs {day1}",
+            l.ladder[0].available
+        );
+        assert!((l.ladder[1].available - (10e6 + 100e6 * (1.0 - cost))).abs() < 1.0);
+        assert_eq!(l.ladder[0].outflows, 0.0);
+        assert_eq!(l.ladder[1].outflows, 50e6);
+        // Five days to sell: moderately liquid, nothing illiquid.
+        assert!((l.buckets[1].market_value - 100e6).abs() < 1e-6);
+        assert_eq!(l.illiquid_share, 0.0);
+        assert!((l.liquidation_cost_spread + l.liquidation_cost_impact - 100e6 * cost).abs() < 1.0);
+        // Doubling vol and spreads doubles the cost.
+        let s = stressed(&p, &model, &Settings::default(), 2.0);
+        assert!((s.liquidation_cost_pct_nav / l.liquidation_cost_pct_nav - 2.0).abs() < 1e-12);
+    }
+}
