@@ -12,6 +12,7 @@
 //! once, so both deployments refuse the same bad input with the same problems.
 
 mod admission;
+pub mod assessments;
 pub mod local;
 
 pub use admission::{CreateRun, MAX_BODY_BYTES};
