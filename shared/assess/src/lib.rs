@@ -3,4 +3,7 @@
 //! audit record. Pure and in memory — no stages, no partitions, no AWS — so the CLI,
 //! `stresslab serve` and the `realtime-risk` Lambda all call the same function.
 
+pub mod backtest;
+pub mod calibrate;
 pub mod model;
+pub mod stress;
