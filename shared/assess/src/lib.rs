@@ -4,13 +4,16 @@
 //! `stresslab serve` and the `realtime-risk` Lambda all call the same function.
 
 pub mod assessment;
+pub mod backtest;
+pub mod calibrate;
 pub mod compliance;
 pub mod credit;
 pub mod liquidity;
 pub mod market;
 pub mod model;
 pub mod portfolio;
+pub mod sample;
 pub mod settings;
+pub mod stress;
 
 pub use assessment::{assess, AlertTier, AssessError, Assessment, AssessmentRequest, AuditRecord};
-pub mod sample;
