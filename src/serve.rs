@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use stresslab_api::local::{LocalBackend, LocalOptions};
-use stresslab_api::{router, ApiConfig};
+use stresslab_api::{assessments, router, ApiConfig};
 
 pub fn serve(addr: SocketAddr, dir: &Path, concurrent_runs: usize, workers: usize) -> ExitCode {
     let mut options = LocalOptions::default();
@@ -42,7 +42,10 @@ pub fn serve(addr: SocketAddr, dir: &Path, concurrent_runs: usize, workers: usiz
             dir.display()
         );
         std::io::stdout().flush()?;
-        stresslab_api::axum::serve(listener, router(backend, ApiConfig::local()))
+        // The runs API and the assessments, over one backend and one run store.
+        let app = router(backend.clone(), ApiConfig::local())
+            .merge(assessments::router(backend, ApiConfig::local()));
+        stresslab_api::axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 // Without a signal handler there is nothing to wait for but the kill.
                 if tokio::signal::ctrl_c().await.is_err() {

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use stresslab_assess::model::MarketModel;
 use stresslab_assess::{assess, AssessError, Assessment, AssessmentRequest, AuditRecord};
 use stresslab_core::portfolio::escape_control;
@@ -40,6 +40,19 @@ pub trait Assessor: Send + Sync + 'static {
     fn market_model(&self) -> Result<Arc<MarketModel>, String>;
 }
 
+/// The calibrated market model ([`stresslab_assess::calibrate::shared`]), built once
+/// per process on first use (about a second) and shared by every assessment.
+pub fn shared_model() -> Result<Arc<MarketModel>, String> {
+    static MODEL: OnceLock<Result<Arc<MarketModel>, String>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            stresslab_assess::calibrate::shared()
+                .map(|m| Arc::new(m.clone()))
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
 /// The problems of a request the assessment refuses: every bad field by its JSON path,
 /// or where the JSON itself breaks.
 pub fn problems_of(e: &AssessError) -> Vec<Problem> {
@@ -52,9 +65,19 @@ pub fn problems_of(e: &AssessError) -> Vec<Problem> {
             "body",
             format!("line {line}, column {column}: {message}"),
         )],
+        // The portfolio's checks name fields from the portfolio down; the body's
+        // path starts one level up.
         AssessError::Invalid(issues) => issues
             .iter()
-            .map(|i| Problem::new(i.field.clone(), i.reason.clone()))
+            .map(|i| {
+                let path = if i.field.starts_with("portfolio.") || i.field.starts_with("settings.")
+                {
+                    i.field.clone()
+                } else {
+                    format!("portfolio.{}", i.field)
+                };
+                Problem::new(path, i.reason.clone())
+            })
             .collect(),
     }
 }
@@ -114,12 +137,13 @@ pub async fn store_assessment<S: AssessmentStore>(
     {
         Created::New => Ok((assessment, true)),
         Created::Existing(stored) => {
-            assessment.audit = serde_json::from_value::<AuditRecord>(stored.audit).map_err(|e| {
-                AssessFailure::Store(StoreError::Permanent(format!(
-                    "stored audit record {} does not parse: {e}",
-                    stored.assessment_id
-                )))
-            })?;
+            assessment.audit =
+                serde_json::from_value::<AuditRecord>(stored.audit).map_err(|e| {
+                    AssessFailure::Store(StoreError::Permanent(format!(
+                        "stored audit record {} does not parse: {e}",
+                        stored.assessment_id
+                    )))
+                })?;
             Ok((assessment, false))
         }
     }

@@ -6,11 +6,13 @@
 //! running here and the run store's META item, whether the id is new — so identical
 //! requests arriving together start it once.
 
+use crate::assessments::{shared_model, Assessor};
 use crate::{store_history, store_view, ApiError, Backend, RunState, RunView, Start};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use stresslab_assess::model::MarketModel;
 use stresslab_core::api::RunRequest;
 use stresslab_core::local::{sweep_orphans, DiskBlobStore, DiskRunStore};
 use stresslab_core::narrative::TemplateNarrator;
@@ -73,6 +75,8 @@ struct Job {
 pub struct LocalBackend {
     inner: Arc<Inner>,
     queue: Mutex<mpsc::Sender<Job>>,
+    /// The assessments' market model: the calibrated one unless a test gives its own.
+    market_model: Option<Arc<MarketModel>>,
 }
 
 impl LocalBackend {
@@ -105,11 +109,32 @@ impl LocalBackend {
         Ok(LocalBackend {
             inner,
             queue: Mutex::new(tx),
+            market_model: None,
         })
+    }
+
+    /// Assess on `model` instead of the calibrated market model.
+    pub fn with_market_model(mut self, model: Arc<MarketModel>) -> Self {
+        self.market_model = Some(model);
+        self
     }
 
     fn book(&self) -> std::sync::MutexGuard<'_, Book> {
         self.inner.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Assessments are stored in the run store, beside the runs (`runstore/_assessments/`).
+impl Assessor for LocalBackend {
+    type Store = DiskRunStore;
+    fn assessment_store(&self) -> &DiskRunStore {
+        &self.inner.runs
+    }
+    fn market_model(&self) -> Result<Arc<MarketModel>, String> {
+        match &self.market_model {
+            Some(m) => Ok(Arc::clone(m)),
+            None => shared_model(),
+        }
     }
 }
 

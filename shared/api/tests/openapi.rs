@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use stresslab_api::local::{LocalBackend, LocalOptions};
-use stresslab_api::{router, ApiConfig, MAX_BODY_BYTES, ROUTES};
+use stresslab_api::{assessments, router, ApiConfig, MAX_BODY_BYTES, ROUTES};
 use stresslab_core::storage::{RunRecipe, RunRecord, RunStatus, RunStore};
 use tower::ServiceExt;
 
@@ -80,9 +80,11 @@ struct App {
 impl App {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let backend = LocalBackend::new(dir.path(), LocalOptions::default()).unwrap();
+        let backend = Arc::new(LocalBackend::new(dir.path(), LocalOptions::default()).unwrap());
         App {
-            router: router(Arc::new(backend), ApiConfig::local()),
+            // As `stresslab serve` merges them: the runs API and the assessments.
+            router: router(backend.clone(), ApiConfig::local())
+                .merge(assessments::router(backend, ApiConfig::local())),
             dir,
             doc: document(),
         }
@@ -194,6 +196,7 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
     let app = App::new();
     let served: BTreeSet<(String, String)> = ROUTES
         .iter()
+        .chain(assessments::ROUTES)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     let documented = documented_routes(&app.doc);
@@ -204,7 +207,7 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
     // ROUTES is what the router was built from; check each is really routed: our
     // handlers answer (a 404 from them carries problems; the router's own is empty),
     // and a method the document does not list is 405.
-    for (method, path) in ROUTES {
+    for (method, path) in ROUTES.iter().chain(assessments::ROUTES) {
         let uri = path
             .replace("{id}", "hedging-00000000000000000000")
             .replace("{file}", "report.html");
@@ -639,4 +642,208 @@ async fn a_pinned_library_version_reaches_the_run_and_bad_ones_are_400() {
         String::from_utf8(audit).unwrap().contains(&version),
         "audit.json names the pinned library {version}"
     );
+}
+
+/// A request for the sample generator's book of `positions` positions on the
+/// calibrated model, with fewer simulations (a debug build runs these tests).
+fn assessment_request(positions: usize) -> Value {
+    let model = assessments::shared_model().expect("the calibrated market model");
+    let portfolio = stresslab_assess::sample::portfolio(&model, positions, 11);
+    json!({
+        "portfolio": portfolio,
+        "settings": {"simulations": 2000, "seed": 5}
+    })
+}
+
+#[tokio::test]
+async fn an_assessment_is_answered_stored_and_read_back_as_documented() {
+    let app = App::new();
+    let request = assessment_request(120);
+    let (status, body) = app
+        .checked(
+            "POST",
+            "/assessments",
+            "/assessments",
+            Some("application/json"),
+            serde_json::to_vec(&request).unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let audit = &body["audit"];
+    let id = audit["assessment_id"].as_str().unwrap().to_owned();
+    assert_eq!(audit["portfolio_id"], request["portfolio"]["portfolio_id"]);
+    assert_eq!(audit["simulations"], 2000);
+    assert_eq!(audit["seed"], 5);
+    let agents: Vec<&str> = audit["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(agents.len(), 4, "{agents:?}");
+    assert!(body["market"]["var99"].is_object(), "{}", body["market"]);
+
+    // The stored record is exactly the audit record answered, with the caller.
+    let (status, stored) = app
+        .checked(
+            "GET",
+            &format!("/assessments/{id}"),
+            "/assessments/{id}",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&stored["audit"], audit);
+    assert_eq!(stored["requested_by"], "local:analyst-7");
+    let files: Vec<String> = walk(&app.dir.path().join("runstore/_assessments"));
+    assert_eq!(files, vec![format!("{id}.json")]);
+
+    // The same request again is a new assessment (a new time, so a new id), stored
+    // beside the first.
+    let (status, again) = app
+        .checked(
+            "POST",
+            "/assessments",
+            "/assessments",
+            Some("application/json"),
+            serde_json::to_vec(&request).unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(again["audit"]["assessment_id"], audit["assessment_id"]);
+    assert_eq!(again["audit"]["input_hash"], audit["input_hash"]);
+    assert_eq!(
+        again["consensus"]["score"], body["consensus"]["score"],
+        "same request and seed, same numbers"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_assessment_request_is_400_with_every_field_never_stored() {
+    let app = App::new();
+    let json_ct = Some("application/json");
+    let mut request = assessment_request(30);
+    request["portfolio"]["nav"] = json!(-5.0);
+    request["portfolio"]["positions"][3]["exposures"] = json!({"NOT_A_FACTOR": 1.0});
+    request["settings"]["simulations"] = json!(3);
+    let (status, body) = app
+        .checked(
+            "POST",
+            "/assessments",
+            "/assessments",
+            json_ct,
+            serde_json::to_vec(&request).unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let paths = problem_paths(&body);
+    for expected in [
+        "portfolio.nav",
+        "portfolio.positions[3].exposures.NOT_A_FACTOR",
+        "settings.simulations",
+    ] {
+        assert!(
+            paths.iter().any(|p| p == expected),
+            "{expected} missing from {paths:?}"
+        );
+    }
+
+    // Broken JSON: where it breaks.
+    let (status, body) = app
+        .checked(
+            "POST",
+            "/assessments",
+            "/assessments",
+            json_ct,
+            b"{\"portfolio\": {\"portfolio_id\": 7".to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem_paths(&body), vec!["body"]);
+    assert!(body["problems"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("line 1"));
+
+    // An unknown field is refused, not ignored.
+    let mut unknown = assessment_request(5);
+    unknown["priority"] = json!("high");
+    let (status, _) = app
+        .checked(
+            "POST",
+            "/assessments",
+            "/assessments",
+            json_ct,
+            serde_json::to_vec(&unknown).unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, _) = app
+        .checked(
+            "POST",
+            "/assessments",
+            "/assessments",
+            Some("text/plain"),
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let (status, body) = app
+        .checked(
+            "GET",
+            "/assessments/asm-00000000000000000000",
+            "/assessments/{id}",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(problem_paths(&body), vec!["id"]);
+    let (status, _) = app
+        .checked(
+            "GET",
+            "/assessments/..%2Fmeta",
+            "/assessments/{id}",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    assert!(
+        walk(&app.dir.path().join("runstore")).is_empty(),
+        "a refused request stores nothing"
+    );
+}
+
+#[tokio::test]
+async fn an_assessment_over_the_body_cap_is_413() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Arc::new(LocalBackend::new(dir.path(), LocalOptions::default()).unwrap());
+    let config = ApiConfig {
+        max_body_bytes: 4096,
+        ..ApiConfig::local()
+    };
+    let app = assessments::router(backend, config);
+    let body = serde_json::to_vec(&assessment_request(50)).unwrap();
+    assert!(body.len() > 4096);
+    let response = app
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/assessments")
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_conforms(&document(), "POST", "/assessments", status, &bytes);
+    assert!(walk(dir.path()).is_empty(), "nothing stored");
 }

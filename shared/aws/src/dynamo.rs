@@ -26,9 +26,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use stresslab_core::storage::{
-    partition_sort_key, AssessmentRecord, AssessmentStore, Completion, Created,
-    PartitionRecord, PartitionStatus, RunRecipe, RunRecord, RunStatus, RunStore, StageRecord,
-    StoreError,
+    partition_sort_key, AssessmentRecord, AssessmentStore, Completion, Created, PartitionRecord,
+    PartitionStatus, RunRecipe, RunRecord, RunStatus, RunStore, StageRecord, StoreError,
 };
 
 /// Name of the index that lists runs by portfolio, newest first.

@@ -283,9 +283,7 @@ pub struct AssessmentRecord {
 /// Assessment ids are `asm-<hex>`: letters, digits and `-`, at most 64 characters.
 /// Anything else must not reach a store as a path or key.
 pub fn valid_assessment_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 /// Audit records of assessments (the run store's table in AWS, the run store's
