@@ -23,11 +23,15 @@ use stresslab_core::storage::BlobStore;
 use stresslab_core::{stages, StageError};
 use stresslab_registry::{self as registry, Workflow};
 
+mod assess;
 mod refresh;
 mod serve;
 
 /// Exit code for input the user must fix (validation failures, bad flags).
 const EXIT_INVALID: u8 = 2;
+
+/// Where `run` and `assess` keep their output and run store by default.
+const DEFAULT_OUT: &str = "stresslab-out";
 
 #[derive(Parser)]
 #[command(
@@ -122,7 +126,7 @@ enum Command {
         /// Output directory: deliverables at the top, the full artifact store under
         /// store/ and the run bookkeeping under runstore/. Rerunning into the same
         /// directory reuses every artifact that still verifies.
-        #[arg(long, value_name = "DIR", default_value = "stresslab-out")]
+        #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
         out: PathBuf,
         /// Worker threads for partitions and independent personas (0 = every core).
         /// The numbers do not depend on it.
@@ -140,6 +144,27 @@ enum Command {
         /// <out>/store); the version is copied, unchanged, into the run's store.
         #[arg(long, value_name = "DIR", requires = "library_version")]
         library_store: Option<PathBuf>,
+    },
+    /// Assess one portfolio in real time: market, credit, liquidity and compliance agents
+    /// and their consensus, on the calibrated market model (what POST /assessments
+    /// does). Prints the consensus and the audit record, and stores the record in the
+    /// run store (<out>/runstore). Exits 2 listing every bad field by its path.
+    Assess {
+        /// An assessment request (`{"portfolio": …, "settings": …}`, e.g.
+        /// events/inputs/assess_portfolio_1000.json) or a bare portfolio.
+        #[arg(long, value_name = "FILE")]
+        portfolio: PathBuf,
+        /// Settings (simulations, horizon, seed, limits, budgets, tiers) replacing the
+        /// request's own.
+        #[arg(long, value_name = "FILE")]
+        settings: Option<PathBuf>,
+        /// Write assessment.json here (atomically); the run store is <out>/runstore
+        /// (default stresslab-out/runstore, as `run`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print the whole assessment as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Re-estimate the market models (the monthly scenario refresh) from the files in
     /// --market-data and store them as a versioned scenario library under
@@ -209,7 +234,11 @@ enum Command {
     },
     /// Time `run` with defaults on a portfolio (default: the workflow's sample input) and
     /// report the median wall time over several runs, each into a fresh directory.
+    #[command(args_conflicts_with_subcommands = true)]
     Bench {
+        /// `bench assess`, `bench serve`: the real-time assessment instead of a workflow.
+        #[command(subcommand)]
+        target: Option<BenchTarget>,
         #[arg(long, value_parser = workflow_parser(), default_value = "factor")]
         workflow: String,
         /// Default: the portfolio the workflow's sample execution names
@@ -228,6 +257,34 @@ enum Command {
         /// Worker threads (0 = every core).
         #[arg(long, default_value_t = 0)]
         workers: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// Time the pure assessment on the sample generator's books: one warm-up call, then
+    /// --calls calls per size; median, p99 and each agent's median, with the machine.
+    Assess {
+        /// Book sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        positions: Vec<usize>,
+        #[arg(long, default_value_t = 1000)]
+        calls: usize,
+    },
+    /// Load-test POST /assessments: concurrent clients against the local server started
+    /// in process on a loopback port (or --url); throughput, p50/p99 latency, errors.
+    Serve {
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        /// A running server's base URL (e.g. http://127.0.0.1:8080) instead of one in
+        /// process.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// The request body (default: the sample generator's 1,000-position book).
+        #[arg(long, value_name = "FILE")]
+        request: Option<PathBuf>,
     },
 }
 
@@ -340,6 +397,32 @@ fn main() -> ExitCode {
             }
         },
         Command::Audit { run_dir, json } => audit(&run_dir, json),
+        Command::Assess {
+            portfolio,
+            settings,
+            out,
+            json,
+        } => assess::assess_command(
+            &portfolio,
+            settings.as_deref(),
+            out.as_deref(),
+            json,
+            local_user(),
+        ),
+        Command::Bench {
+            target: Some(target),
+            ..
+        } => match target {
+            BenchTarget::Assess { positions, calls } => {
+                assess::bench_assess(&positions, calls.max(1))
+            }
+            BenchTarget::Serve {
+                concurrency,
+                requests,
+                url,
+                request,
+            } => assess::bench_serve(url.as_deref(), request.as_deref(), concurrency, requests),
+        },
         Command::Serve {
             addr,
             dir,
@@ -382,6 +465,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Bench {
+            target: None,
             workflow: wf,
             portfolio,
             runs,
