@@ -268,9 +268,14 @@ pub fn assess_with(
             f(&r.portfolio, &m, &r.settings)
         })
     };
+    // Shared, not copied, with the compliance agent (a 10,000-position book's ES
+    // contributions are 10,000 entries).
     let (market, market_ms) = market.wait();
+    let market = market.map(Arc::new);
     let (credit, credit_ms) = credit.wait();
+    let credit = credit.map(Arc::new);
     let (liquidity, liquidity_ms) = liquidity.wait();
+    let liquidity = liquidity.map(Arc::new);
     let compliance = {
         let r = request.clone();
         let (m, c, l) = (
@@ -282,9 +287,9 @@ pub fn assess_with(
             compliance::assess(
                 &r.portfolio,
                 &r.settings,
-                m.as_ref(),
-                c.as_ref(),
-                l.as_ref(),
+                m.as_deref(),
+                c.as_deref(),
+                l.as_deref(),
             )
         })
     };
@@ -671,9 +676,9 @@ pub fn assess_with(
             degraded,
         },
         audit,
-        market: market.ok(),
-        credit: credit.ok(),
-        liquidity: liquidity.ok(),
+        market: market.ok().map(unshare),
+        credit: credit.ok().map(unshare),
+        liquidity: liquidity.ok().map(unshare),
         compliance,
     }
 }
@@ -691,6 +696,12 @@ impl AlertTier {
             self
         }
     }
+}
+
+/// The value back out of its `Arc`: moved when the compliance thread has let go of it,
+/// copied when that thread ran over its budget and still holds it.
+fn unshare<T: Clone>(shared: Arc<T>) -> T {
+    Arc::try_unwrap(shared).unwrap_or_else(|still_shared| (*still_shared).clone())
 }
 
 /// `min(100, 50·u)`: 50 at the limit.

@@ -826,36 +826,39 @@ fn stress(portfolio: &Portfolio, model: &MarketModel, reduced: &Reduced) -> Vec<
         .map(|sc| {
             let tau = f64::from(sc.horizon_days) / TRADING_DAYS;
             let v = reduced.vol_factor.map_or(0.0, |j| sc.moves[j]);
-            let mut per: Vec<PositionPnl> = portfolio
+            let per: Vec<f64> = portfolio
                 .positions
                 .iter()
                 .zip(&reduced.treatments)
-                .map(|(p, t)| {
-                    let pnl = match (t, &p.option) {
-                        (Treatment::Linear { exposures, .. }, _) => {
-                            exposures.iter().map(|&(j, e)| e * sc.moves[j]).sum()
-                        }
-                        (_, Some(o)) => {
-                            let u = model
-                                .factor_index(&o.underlying)
-                                .expect("validated underlying");
-                            full_pnl(o, sc.moves[u], v, tau)
-                        }
-                        (_, None) => 0.0,
-                    };
-                    PositionPnl {
-                        position_id: p.id.clone(),
-                        pnl,
+                .map(|(p, t)| match (t, &p.option) {
+                    (Treatment::Linear { exposures, .. }, _) => {
+                        exposures.iter().map(|&(j, e)| e * sc.moves[j]).sum()
                     }
+                    (_, Some(o)) => {
+                        let u = model
+                            .factor_index(&o.underlying)
+                            .expect("validated underlying");
+                        full_pnl(o, sc.moves[u], v, tau)
+                    }
+                    (_, None) => 0.0,
                 })
                 .collect();
-            let total: f64 = per.iter().map(|x| x.pnl).sum();
+            let total: f64 = per.iter().sum();
+            // The five worst, by index: ids are copied for those only.
+            let mut order: Vec<usize> = (0..per.len()).collect();
             let worst = 5.min(per.len());
             if worst > 0 {
-                per.select_nth_unstable_by(worst - 1, |a, b| a.pnl.total_cmp(&b.pnl));
-                per.truncate(worst);
-                per.sort_by(|a, b| a.pnl.total_cmp(&b.pnl));
+                order.select_nth_unstable_by(worst - 1, |&a, &b| per[a].total_cmp(&per[b]));
+                order.truncate(worst);
+                order.sort_by(|&a, &b| per[a].total_cmp(&per[b]));
             }
+            let per: Vec<PositionPnl> = order
+                .into_iter()
+                .map(|i| PositionPnl {
+                    position_id: portfolio.positions[i].id.clone(),
+                    pnl: per[i],
+                })
+                .collect();
             StressResult {
                 name: sc.name.clone(),
                 horizon_days: sc.horizon_days,
