@@ -53,20 +53,29 @@ fn request_bytes(portfolio: &Path, settings: Option<&Path>) -> Result<Vec<u8>, S
         Ok((bytes, value))
     };
     let (bytes, value) = read(portfolio, "portfolio")?;
-    let is_request = value.as_object().is_some_and(|o| o.contains_key("portfolio"));
-    if is_request && settings.is_none() {
+    let is_request = value
+        .as_object()
+        .is_some_and(|o| o.contains_key("portfolio"));
+    match (is_request, settings) {
         // Unchanged, so a schema error's line and column are the file's.
-        return Ok(bytes);
+        (true, None) => Ok(bytes),
+        (true, Some(path)) => {
+            let mut request = value;
+            request["settings"] = read(path, "settings")?.1;
+            Ok(serde_json::to_vec(&request).expect("JSON values serialise"))
+        }
+        // A bare portfolio, wrapped without a line break so its lines keep their numbers.
+        (false, settings) => {
+            let mut out = b"{\"portfolio\": ".to_vec();
+            out.extend_from_slice(&bytes);
+            if let Some(path) = settings {
+                out.extend_from_slice(b",\n\"settings\": ");
+                out.extend_from_slice(&read(path, "settings")?.0);
+            }
+            out.extend_from_slice(b"}");
+            Ok(out)
+        }
     }
-    let mut request = if is_request {
-        value
-    } else {
-        serde_json::json!({ "portfolio": value })
-    };
-    if let Some(path) = settings {
-        request["settings"] = read(path, "settings")?.1;
-    }
-    Ok(serde_json::to_vec(&request).expect("JSON values serialise"))
 }
 
 pub fn assess_command(
@@ -182,9 +191,8 @@ pub fn render(a: &Assessment) -> String {
             AgentStatus::Failed { reason } => format!("failed: {reason}"),
             AgentStatus::TimedOut { budget_ms } => format!("timed out ({budget_ms} ms)"),
         };
-        let opt = |x: Option<f64>, digits: usize| {
-            x.map_or("-".to_string(), |v| format!("{v:.digits$}"))
-        };
+        let opt =
+            |x: Option<f64>, digits: usize| x.map_or("-".to_string(), |v| format!("{v:.digits$}"));
         s += &format!(
             "  {:<12} {:>6} {:>6} {:>10.2}  {:<10} {}\n",
             r.agent,
@@ -337,7 +345,9 @@ pub fn bench_assess(positions: &[usize], calls: usize) -> ExitCode {
 /// book (seed [`BENCH_SEED`]) with default settings.
 fn serve_body(request: Option<&Path>, model: &MarketModel) -> Result<Vec<u8>, String> {
     match request {
-        Some(path) => read_input_file(path, "request", MAX_REQUEST_BYTES).map_err(|i| i.to_string()),
+        Some(path) => {
+            read_input_file(path, "request", MAX_REQUEST_BYTES).map_err(|i| i.to_string())
+        }
         None => Ok(serde_json::to_vec(&AssessmentRequest {
             portfolio: stresslab_assess::sample::portfolio(model, 1000, BENCH_SEED),
             settings: Settings::default(),

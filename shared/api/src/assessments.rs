@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use stresslab_assess::model::MarketModel;
 use stresslab_assess::{assess, AssessError, Assessment, AssessmentRequest, AuditRecord};
 use stresslab_core::portfolio::escape_control;
@@ -40,17 +40,10 @@ pub trait Assessor: Send + Sync + 'static {
     fn market_model(&self) -> Result<Arc<MarketModel>, String>;
 }
 
-/// The calibrated market model ([`stresslab_assess::calibrate::shared`]), built once
-/// per process on first use (about a second) and shared by every assessment.
+/// The calibrated market model ([`stresslab_assess::shared_model`]), built once per
+/// process on first use and shared by every assessment.
 pub fn shared_model() -> Result<Arc<MarketModel>, String> {
-    static MODEL: OnceLock<Result<Arc<MarketModel>, String>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| {
-            stresslab_assess::calibrate::shared()
-                .map(|m| Arc::new(m.clone()))
-                .map_err(|e| e.to_string())
-        })
-        .clone()
+    stresslab_assess::shared_model().map_err(|e| e.to_string())
 }
 
 /// The problems of a request the assessment refuses: every bad field by its JSON path,
