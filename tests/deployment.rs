@@ -17,7 +17,7 @@ use stresslab_registry::{catalog, lambda_names};
 /// Lambdas that start runs rather than serve a workflow stage: they have a crate, a
 /// template function and a sample event like the registry's, but no persona or
 /// operation entry in the registry.
-const ENTRY_POINTS: &[&str] = &["upload-trigger", "api"];
+const ENTRY_POINTS: &[&str] = &["upload-trigger", "api", "realtime-risk"];
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
