@@ -218,3 +218,39 @@ fn fifty_concurrent_posts_with_ten_duplicates_make_forty_runs_that_all_complete(
     let listed: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(listed["runs"].as_array().unwrap().len(), 40);
 }
+
+/// `POST /assessments` on the real server: the committed 1,000-position sample is
+/// assessed (201, consensus and audit record), the record is in the run store under
+/// --dir and `GET /assessments/{id}` returns it; a bad request is 400 with its fields.
+#[test]
+fn serve_assesses_the_sample_and_stores_its_audit_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let agent = agent();
+    let sample: Value = serde_json::from_str(
+        &std::fs::read_to_string("events/inputs/assess_portfolio_1000.json").unwrap(),
+    )
+    .unwrap();
+    let (status, body) = post(&agent, &format!("{}/assessments", server.base), &sample);
+    assert_eq!(status, 201, "{body}");
+    assert!(body["consensus"]["score"].is_number());
+    let id = body["audit"]["assessment_id"].as_str().unwrap();
+    assert!(dir
+        .path()
+        .join(format!("runstore/_assessments/{id}.json"))
+        .is_file());
+    let (status, text) = get(&agent, &format!("{}/assessments/{id}", server.base));
+    assert_eq!(status, 200);
+    let stored: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(stored["audit"], body["audit"]);
+    assert_eq!(stored["requested_by"], "local");
+
+    let mut bad = sample.clone();
+    bad["portfolio"]["positions"][0]["asset_class"] = json!("tulips");
+    let (status, body) = post(&agent, &format!("{}/assessments", server.base), &bad);
+    assert_eq!(status, 400, "{body}");
+    assert!(body["problems"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("tulips"));
+}
