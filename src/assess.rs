@@ -336,9 +336,61 @@ pub fn bench_assess(positions: &[usize], calls: usize) -> ExitCode {
                 format!("{name} {:.2}", quantile(&v, 0.5))
             })
             .collect();
-        println!("          agent medians (ms): {}", agents.join(", "));
+        println!(
+            "          agent medians (ms, from the audit: each agent's wait returns in turn): {}",
+            agents.join(", ")
+        );
+        print_breakdown(&request, &model, calls.clamp(1, 100));
     }
     ExitCode::SUCCESS
+}
+
+/// Where one call's time goes: each piece of `assess` timed alone, one after the
+/// other on this thread (medians over `calls`) — the agents' own times, which the
+/// audit's `processing_ms` cannot show when they overlap.
+fn print_breakdown(request: &AssessmentRequest, model: &MarketModel, calls: usize) {
+    use stresslab_assess::{compliance, credit, liquidity, market};
+    let (p, s) = (&request.portfolio, &request.settings);
+    let time = |f: &mut dyn FnMut()| {
+        let mut v: Vec<f64> = (0..calls)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        v.sort_by(f64::total_cmp);
+        quantile(&v, 0.5)
+    };
+    let m = market::assess(p, model, s);
+    let c = credit::assess(p, s);
+    let l = liquidity::assess(p, model, s);
+    let parts = [
+        ("input hash", time(&mut || drop(request.input_hash()))),
+        ("request clone", time(&mut || drop(request.clone()))),
+        ("market", time(&mut || drop(market::assess(p, model, s)))),
+        ("credit", time(&mut || drop(credit::assess(p, s)))),
+        (
+            "liquidity",
+            time(&mut || drop(liquidity::assess(p, model, s))),
+        ),
+        (
+            "compliance",
+            time(&mut || drop(compliance::assess(p, s, Some(&m), Some(&c), Some(&l)))),
+        ),
+        (
+            "cross-risk liquidity",
+            time(&mut || drop(liquidity::stressed(p, model, s, 1.2))),
+        ),
+    ];
+    let parts: Vec<String> = parts
+        .iter()
+        .map(|(name, ms)| format!("{name} {ms:.2}"))
+        .collect();
+    println!(
+        "          alone, one after the other (median ms over {calls}): {}",
+        parts.join(", ")
+    );
 }
 
 /// The body `bench serve` posts: `--request`, or the sample generator's 1,000-position

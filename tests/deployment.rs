@@ -568,6 +568,62 @@ fn statement<'t>(function: &'t str, sid: &str) -> &'t str {
     &rest[..end]
 }
 
+/// `METHOD /path` of a function's HttpApi events.
+fn http_events(function: &str) -> BTreeSet<String> {
+    let lines: Vec<&str> = function.lines().map(str::trim).collect();
+    let mut declared = BTreeSet::new();
+    for w in lines.windows(3) {
+        if let (Some(_), Some(m), Some(p)) = (
+            w[0].strip_prefix("ApiId: !Ref HttpApi"),
+            w[1].strip_prefix("Method: "),
+            w[2].strip_prefix("Path: "),
+        ) {
+            declared.insert(format!("{m} {p}"));
+        }
+    }
+    declared
+}
+
+/// The realtime-risk function serves exactly the assessment routes, IAM-authorised
+/// (no route overrides the API's default), capped by its reserved concurrency, and may
+/// only put and get items whose partition key is an assessment's.
+#[test]
+fn the_realtime_risk_function_serves_the_assessments_and_holds_only_their_items() {
+    let template = read(&repo().join("template.yaml"));
+    let f = resource(&template, "RealtimeRiskFunction");
+    assert!(f.contains("Binary: realtime-risk\n"));
+    assert!(!f.contains("Authorizer:"), "a route overrides AWS_IAM");
+    assert!(f.contains(
+        "ReservedConcurrentExecutions: !If [CapRealtimeRisk, !Ref RealtimeRiskReservedConcurrency, !Ref AWS::NoValue]\n"
+    ));
+    let expected: BTreeSet<String> = stresslab_api::assessments::ROUTES
+        .iter()
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert_eq!(http_events(f), expected);
+    let statement = statement(f, "AssessmentRecords");
+    let actions: Vec<&str> = statement
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- dynamodb:"))
+        .collect();
+    assert_eq!(actions, vec!["PutItem", "GetItem"], "{statement}");
+    assert!(
+        statement.contains("Resource: !GetAtt RunTable.Arn\n"),
+        "{statement}"
+    );
+    assert!(
+        statement
+            .trim_end()
+            .ends_with("dynamodb:LeadingKeys:\n                    - \"ASSESSMENT#*\""),
+        "{statement}"
+    );
+    assert_eq!(f.matches("Sid: ").count(), 1, "no other statement: {f}");
+    assert!(
+        template.contains("LogGroupName: !Sub \"/aws/lambda/${RealtimeRiskFunction}\"\n"),
+        "the realtime-risk function's log group"
+    );
+}
+
 /// The API function is IAM-authorised on every route of the OpenAPI document, capped by
 /// its reserved concurrency, and may do no more than its routes need: start, list and
 /// describe executions of the workflows' state machines only, read (GetItem, Query) the
@@ -599,18 +655,22 @@ fn the_api_function_is_iam_authorised_and_holds_only_what_its_routes_need() {
             }
         }
     }
-    let lines: Vec<&str> = api.lines().map(str::trim).collect();
-    let mut declared = BTreeSet::new();
-    for w in lines.windows(3) {
-        if let (Some(_), Some(m), Some(p)) = (
-            w[0].strip_prefix("ApiId: !Ref HttpApi"),
-            w[1].strip_prefix("Method: "),
-            w[2].strip_prefix("Path: "),
-        ) {
-            declared.insert(format!("{m} {p}"));
-        }
-    }
-    assert_eq!(declared, documented, "HttpApi events vs the OpenAPI paths");
+    // The assessment routes are RealtimeRiskFunction's; together the two serve the
+    // document, each route once.
+    let realtime = resource(&template, "RealtimeRiskFunction");
+    let (declared, assessments) = (http_events(api), http_events(realtime));
+    assert!(
+        declared.is_disjoint(&assessments),
+        "a route on both functions"
+    );
+    assert_eq!(
+        declared
+            .union(&assessments)
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        documented,
+        "HttpApi events vs the OpenAPI paths"
+    );
 
     let start = statement(api, "StartWorkflowRuns");
     let list = statement(api, "ListWorkflowRuns");
@@ -666,7 +726,7 @@ fn the_api_function_is_iam_authorised_and_holds_only_what_its_routes_need() {
     assert_eq!(api.matches("s3:PutObject").count(), 1);
     assert!(!api.contains("dynamodb:PutItem") && !api.contains("dynamodb:UpdateItem"));
     assert!(!api.contains("s3:DeleteObject") && !api.contains("ManagedPolicy"));
-    for line in &lines {
+    for line in api.lines().map(str::trim) {
         if let Some(action) = line.strip_prefix("Action:").or_else(|| {
             line.strip_prefix("- ")
                 .filter(|a| a.contains(':') && !a.contains(' ') && !a.starts_with('!'))
