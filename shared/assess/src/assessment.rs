@@ -11,6 +11,10 @@
 //! adjustments. An agent that fails or runs over its budget is marked, left out of the
 //! mean, and the assessment is at least sent for human review — never automated on
 //! partial information.
+//!
+//! **Tiers.** Executive at a combined score ≥ 70 or three or more breaches; human review
+//! at ≥ 40, any breach, any agent scoring ≥ 70 on its own, or any agent missing;
+//! automated otherwise (thresholds configurable).
 
 use crate::compliance::{self, ComplianceFindings, RuleStatus};
 use crate::credit::{self, CreditFindings};
@@ -75,8 +79,20 @@ impl AssessmentRequest {
     /// SHA-256 of the request as parsed (canonical field order and number format), so
     /// the same portfolio and settings always hash the same, whatever the spacing.
     pub fn input_hash(&self) -> String {
-        let bytes = serde_json::to_vec(self).expect("a parsed request serialises");
-        hex(&Sha256::digest(&bytes))
+        // Streamed into the hasher: no copy of a multi-megabyte book.
+        struct Hashing(Sha256);
+        impl std::io::Write for Hashing {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.update(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut h = Hashing(Sha256::new());
+        serde_json::to_writer(&mut h, self).expect("a parsed request serialises");
+        hex(&h.0.finalize())
     }
 }
 
@@ -170,7 +186,8 @@ pub struct Assessment {
 
 /// An agent running on its own thread.
 struct Pending<T> {
-    rx: Receiver<std::thread::Result<T>>,
+    /// The result and the agent's own processing time, ms.
+    rx: Receiver<(std::thread::Result<T>, f64)>,
     started: Instant,
     budget: Duration,
 }
@@ -181,7 +198,9 @@ fn spawn<T: Send + 'static>(budget_ms: u64, f: impl FnOnce() -> T + Send + 'stat
     let (tx, rx) = sync_channel(1);
     let started = Instant::now();
     std::thread::spawn(move || {
-        let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+        let clock = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(f));
+        let _ = tx.send((result, clock.elapsed().as_secs_f64() * 1e3));
     });
     Pending {
         rx,
@@ -191,21 +210,32 @@ fn spawn<T: Send + 'static>(budget_ms: u64, f: impl FnOnce() -> T + Send + 'stat
 }
 
 impl<T> Pending<T> {
+    /// The outcome and the agent's processing time: measured on its own thread when it
+    /// finished, the time waited when it did not.
     fn wait(self) -> (Result<T, AgentStatus>, f64) {
         let remaining = self.budget.saturating_sub(self.started.elapsed());
-        let outcome = match self.rx.recv_timeout(remaining) {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(panic)) => Err(AgentStatus::Failed {
-                reason: panic_message(&panic),
-            }),
-            Err(RecvTimeoutError::Timeout) => Err(AgentStatus::TimedOut {
-                budget_ms: self.budget.as_millis() as u64,
-            }),
-            Err(RecvTimeoutError::Disconnected) => Err(AgentStatus::Failed {
-                reason: "the agent's thread ended without a result".into(),
-            }),
-        };
-        (outcome, self.started.elapsed().as_secs_f64() * 1e3)
+        let waited = || self.started.elapsed().as_secs_f64() * 1e3;
+        match self.rx.recv_timeout(remaining) {
+            Ok((Ok(v), ms)) => (Ok(v), ms),
+            Ok((Err(panic), ms)) => (
+                Err(AgentStatus::Failed {
+                    reason: panic_message(&panic),
+                }),
+                ms,
+            ),
+            Err(RecvTimeoutError::Timeout) => (
+                Err(AgentStatus::TimedOut {
+                    budget_ms: self.budget.as_millis() as u64,
+                }),
+                waited(),
+            ),
+            Err(RecvTimeoutError::Disconnected) => (
+                Err(AgentStatus::Failed {
+                    reason: "the agent's thread ended without a result".into(),
+                }),
+                waited(),
+            ),
+        }
     }
 }
 
@@ -250,7 +280,6 @@ pub fn assess_with(
     agents: &Agents,
 ) -> Assessment {
     let started = Instant::now();
-    let input_hash = request.input_hash();
     let request = Arc::new(request);
     let budgets = request.settings.budgets.clone();
 
@@ -268,6 +297,8 @@ pub fn assess_with(
             f(&r.portfolio, &m, &r.settings)
         })
     };
+    // Hashed while the agents run.
+    let input_hash = request.input_hash();
     // Shared, not copied, with the compliance agent (a 10,000-position book's ES
     // contributions are 10,000 entries).
     let (market, market_ms) = market.wait();
@@ -306,7 +337,9 @@ pub fn assess_with(
     reports.push(match &market {
         Ok(m) => {
             let var_u = m.var99.var_pct_nav / limits.var99;
-            let worst = m.stress.iter().map(|s| -s.pnl_pct_nav).fold(0.0, f64::max);
+            let worst_stress = m.worst_stress_within(limits.stress_horizon_days);
+            let worst = worst_stress.map_or(0.0, |s| (-s.pnl_pct_nav).max(0.0));
+            let worst_name = worst_stress.map_or("", |s| s.name.as_str());
             let stress_u = worst / limits.stress_loss;
             let (u, driver) = if var_u >= stress_u {
                 (
@@ -322,7 +355,7 @@ pub fn assess_with(
                 (
                     stress_u,
                     format!(
-                        "worst named stress loss {:.2}% of NAV against a {:.2}% limit",
+                        "worst named stress ({worst_name}) loses {:.2}% of NAV against a {:.2}% limit",
                         100.0 * worst,
                         100.0 * limits.stress_loss
                     ),
@@ -620,6 +653,16 @@ pub fn assess_with(
     } else if score >= t.human_review {
         tier = AlertTier::HumanReview;
         reasons.push(format!("combined score {score:.1} ≥ {:.0}", t.human_review));
+    }
+    // One severe risk is not averaged away by calm elsewhere.
+    for r in &reports {
+        if let Some(s) = r.score.filter(|s| *s >= t.executive) {
+            tier = tier.max_with(AlertTier::HumanReview);
+            reasons.push(format!(
+                "the {} agent alone scores {s:.1} ≥ {:.0}",
+                r.agent, t.executive
+            ));
+        }
     }
     if breaches.len() >= 3 {
         tier = AlertTier::Executive;

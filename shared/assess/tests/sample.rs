@@ -37,6 +37,7 @@ fn the_sample_assesses_with_every_agent_completed() {
     let model = shared_model().unwrap();
     let bytes = std::fs::read(SAMPLE).unwrap();
     let request = AssessmentRequest::parse(&bytes, &model).expect("the sample is valid");
+    let a_positions = request.portfolio.positions.clone();
     let a = assess(request, model, "2026-12-06T00:00:00Z");
     assert!(!a.consensus.degraded, "{:?}", a.audit.agents);
     if std::env::var_os("STRESSLAB_SHOW").is_some() {
@@ -62,6 +63,18 @@ fn the_sample_assesses_with_every_agent_completed() {
             m.full_revaluations.len(),
             m.options_by_delta_gamma
         );
+        for f in &m.full_revaluations {
+            let p = a_positions.iter().find(|p| p.id == f.position_id).unwrap();
+            let o = p.option.as_ref().unwrap();
+            println!(
+                "  {} {:?} T={:.3} K/S={:.2} {:?}",
+                f.position_id,
+                o.option_type,
+                o.expiry_years * 252.0,
+                o.strike / o.spot,
+                f.reason
+            );
+        }
         println!(
             "credit {}",
             serde_json::to_string_pretty(&a.credit).unwrap()
