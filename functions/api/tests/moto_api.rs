@@ -13,7 +13,8 @@
 //!   `runs/<id>/report.html` once the record says SUCCEEDED;
 //! - history by portfolio (the ByPortfolio index) and `GET /runs` (ListExecutions);
 //! - an inline portfolio is stored content-addressed under `inputs/` before its run
-//!   starts; a key outside the readable prefixes is a 400 naming the field.
+//!   starts; a key outside the readable prefixes is a 400 naming the field;
+//! - `POST /loan-simulations` runs in the function itself, within its 4 MiB answer cap.
 //!
 //! moto is a hard requirement (scripts/setup.sh installs `moto[server,stepfunctions]`).
 
