@@ -58,8 +58,9 @@ use stresslab_pricing::OptionKind;
 pub const TRADING_DAYS: f64 = 252.0;
 
 pub const AGENT: &str = "market";
-/// Bumped when the method changes the numbers; goes into the audit record.
-pub const VERSION: &str = "market/1";
+/// Bumped when the method changes the numbers; goes into the audit record (2: the
+/// Student-t variance mixture of [`SimulationSet::generate`]).
+pub const VERSION: &str = "market/2";
 
 /// Grid of the full revaluation: underlying log-moves × implied-vol log-moves.
 const GRID_UNDERLYING: usize = 129;

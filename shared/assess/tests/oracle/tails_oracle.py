@@ -114,11 +114,24 @@ def christ(e, p):
 
 t0 = int(np.argmax(dates >= f"{first_scored_year}-01-01"))
 print("window", dates[t0], dates[-1], len(dates) - t0)
+FHS_WINDOW_YEARS = 5
+
+
+def fhs_q(name, c, y):
+    """-numpy.quantile (linear) of the book's residuals of the 5 years before year y."""
+    lo = max(int(np.argmax(dates >= f"{int(y) - FHS_WINDOW_YEARS}-01-01")), start)
+    hi = int(np.argmax(dates >= f"{y}-01-01"))
+    return -np.quantile(resid[name][lo:hi], 1 - c)
+
+
 for name, r in books.items():
-    for model in ["normal", "t"]:
+    for model in ["normal", "t", "fhs"]:
         for c in [0.95, 0.99]:
             if model == "normal":
                 q = np.full(len(dates), stats.norm.ppf(c))
+            elif model == "fhs":
+                qy = {y: fhs_q(name, c, y) for y in nu_of_year}
+                q = np.array([qy.get(d[:4], np.nan) for d in dates])
             else:
                 q = np.array([math.sqrt((nu_of_year[d[:4]] - 2) / nu_of_year[d[:4]])
                               * stats.t.ppf(c, nu_of_year[d[:4]]) if d[:4] in nu_of_year else np.nan
