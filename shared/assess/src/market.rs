@@ -107,7 +107,11 @@ impl SimulationSet {
         // scaled by the same √((ν−2)/W), W ~ χ²_ν, so the covariance stays hΣ
         // (E[(ν−2)/W] = 1) while the tails are jointly heavy. W is the inverse χ²_ν CDF
         // of one more uniform of the same stream, drawn after the normals, so the
-        // normal model's draws are unchanged and any real ν is allowed.
+        // normal model's draws are unchanged and any real ν is allowed. ν is fitted on
+        // one-day residuals; over an h-day horizon the one W makes the h-day move t_ν
+        // too (a sum of h independent daily t's would be closer to normal, but daily
+        // volatility is not independent — it clusters — and the default horizon is one
+        // day), a conservative choice for h > 1.
         // ν > 2 is the model's invariant (calibration bounds it, deserialisation checks
         // it); a model built in code that breaks it has no covariance to keep, and is
         // simulated as the normal — `tail_dof` of the set says which was used.
