@@ -4,7 +4,10 @@
 //! **Method.** Factor moves over the horizon are simulated once per (model, seed,
 //! simulations, horizon) and reused by every assessment ([`SimulationSet`]); they are
 //! correlated normal draws `A z` with `A Aᵀ = h Σ` (Σ the daily factor covariance, h
-//! the horizon in days: square-root-of-time). A portfolio is then reduced to a few
+//! the horizon in days: square-root-of-time) or, when the model has fat tails
+//! ([`MarketModel::tail_dof`] = ν), multivariate Student-t draws `A z √((ν−2)/W)`, W ~ χ²_ν,
+//! one W per simulation for the factors and the idiosyncratic draw together — the same
+//! covariance, jointly heavy tails. A portfolio is then reduced to a few
 //! vectors of length K (the number of factors) before it meets the simulations:
 //! - linear positions (equities, bonds, FX, commodities …): P&L = Σₖ eₖ fₖ with eₖ the
 //!   position's dollar sensitivity to factor k, summed over positions into one vector;
@@ -31,7 +34,9 @@
 //! computed from the tail means of the factor moves: for a linear position
 //! `Σₖ eᵢₖ E[fₖ | tail]`, and for its idiosyncratic part `(vᵢ / Σⱼvⱼ) E[ε | tail]`,
 //! because for independent normals `E[εᵢ | Σⱼεⱼ] = (vᵢ/Σⱼvⱼ) Σⱼεⱼ`. They add up to the
-//! ES exactly.
+//! ES exactly. Under the Student-t mixture this stays exact: given W, the factors and
+//! the εᵢ are jointly normal with every variance scaled by the same (ν−2)/W, so
+//! `E[εᵢ | Σⱼεⱼ, W] = (vᵢ/Σⱼvⱼ) Σⱼεⱼ` for every W, and hence also given the tail event.
 //!
 //! **VaR and ES** (Acerbi & Tasche 2002, "On the coherence of expected shortfall"): with
 //! n = ⌈S(1−α)⌉ tail scenarios out of S, VaR_α is the n-th largest loss and ES_α the
@@ -43,6 +48,7 @@ use crate::portfolio::{AssetClass, OptionTerms, OptionType, Portfolio, Position}
 use crate::settings::Settings;
 use nalgebra::{DMatrix, SymmetricEigen};
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{ChiSquared, ContinuousCDF};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use stresslab_analytics::rng::Xoshiro256;
@@ -55,8 +61,9 @@ use stresslab_pricing::OptionKind;
 pub const TRADING_DAYS: f64 = 252.0;
 
 pub const AGENT: &str = "market";
-/// Bumped when the method changes the numbers; goes into the audit record.
-pub const VERSION: &str = "market/1";
+/// Bumped when the method changes the numbers; goes into the audit record (2: the
+/// Student-t variance mixture of [`SimulationSet::generate`]).
+pub const VERSION: &str = "market/2";
 
 /// Grid of the full revaluation: underlying log-moves × implied-vol log-moves.
 const GRID_UNDERLYING: usize = 97;
@@ -69,8 +76,12 @@ pub struct SimulationSet {
     pub simulations: usize,
     pub horizon_days: u32,
     pub seed: u64,
+    /// ν of the multivariate Student-t the set was drawn from; `None`: normal.
+    pub tail_dof: Option<f64>,
     pub moves: Vec<f64>,
-    /// Standard normal draw of the aggregate idiosyncratic return, per simulation.
+    /// Unit-variance draw of the aggregate idiosyncratic return, per simulation: a
+    /// standard normal, times the simulation's mixing factor √((ν−2)/W) under the
+    /// Student-t (so it is t-distributed and shares the factors' W).
     pub idiosyncratic: Vec<f64>,
     /// Smallest and largest simulated move of each factor (the full-revaluation grid
     /// spans them, so it never extrapolates).
@@ -94,6 +105,23 @@ impl SimulationSet {
             let root = lambda.max(0.0).sqrt();
             a.column_mut(j).scale_mut(root);
         }
+        // Multivariate Student-t as a normal variance mixture (McNeil, Frey & Embrechts
+        // 2015, §6.2): every draw of the simulation — factors and idiosyncratic alike — is
+        // scaled by the same √((ν−2)/W), W ~ χ²_ν, so the covariance stays hΣ
+        // (E[(ν−2)/W] = 1) while the tails are jointly heavy. W is the inverse χ²_ν CDF
+        // of one more uniform of the same stream, drawn after the normals, so the
+        // normal model's draws are unchanged and any real ν is allowed. ν is fitted on
+        // one-day residuals; over an h-day horizon the one W makes the h-day move t_ν
+        // too (a sum of h independent daily t's would be closer to normal, but daily
+        // volatility is not independent — it clusters — and the default horizon is one
+        // day), a conservative choice for h > 1.
+        // ν > 2 is the model's invariant (calibration bounds it, deserialisation checks
+        // it); a model built in code that breaks it has no covariance to keep, and is
+        // simulated as the normal — `tail_dof` of the set says which was used.
+        let mixing = model
+            .tail_dof
+            .filter(|nu| nu.is_finite() && *nu > 2.0)
+            .and_then(|nu| ChiSquared::new(nu).ok().map(|d| (nu, d)));
         let mut rng = Xoshiro256::seed_from_u64(seed);
         let mut moves = vec![0.0; k * simulations];
         let mut idiosyncratic = vec![0.0; simulations];
@@ -102,14 +130,19 @@ impl SimulationSet {
             for zj in z.iter_mut() {
                 *zj = standard_normal(&mut rng);
             }
+            let idio = standard_normal(&mut rng);
+            let scale = match &mixing {
+                Some((nu, chi2)) => ((nu - 2.0) / chi2.inverse_cdf(open_uniform(&mut rng))).sqrt(),
+                None => 1.0,
+            };
             for i in 0..k {
                 let mut x = 0.0;
                 for (j, zj) in z.iter().enumerate() {
                     x += a[(i, j)] * zj;
                 }
-                moves[i * simulations + s] = x;
+                moves[i * simulations + s] = scale * x;
             }
-            idiosyncratic[s] = standard_normal(&mut rng);
+            idiosyncratic[s] = scale * idio;
         }
         let range = (0..k)
             .map(|i| {
@@ -125,6 +158,7 @@ impl SimulationSet {
             simulations,
             horizon_days,
             seed,
+            tail_dof: mixing.map(|(nu, _)| nu),
             moves,
             idiosyncratic,
             range,
@@ -139,10 +173,15 @@ impl SimulationSet {
 /// Inversion of the full-precision normal quantile: deterministic across platforms and
 /// crate upgrades (the sets are generated once per process, so speed does not matter).
 fn standard_normal(rng: &mut Xoshiro256) -> f64 {
+    normal_quantile(open_uniform(rng))
+}
+
+/// A uniform on (0, 1): 0 (which the quantile functions map to −∞ or 0) is redrawn.
+fn open_uniform(rng: &mut Xoshiro256) -> f64 {
     loop {
         let u = rng.uniform();
         if u > 0.0 {
-            return normal_quantile(u);
+            return u;
         }
     }
 }
@@ -1539,5 +1578,111 @@ mod tests {
             &SimulationSet::generate(&model, 5_000, 1, 42),
         );
         assert_eq!(a, b);
+    }
+    /// Under the multivariate Student-t (ν = 5) a linear book's P&L is σ·T with T the
+    /// standardized t: VaR_α = σ√((ν−2)/ν) t_ν⁻¹(α) and ES_α = σ√((ν−2)/ν)
+    /// g_ν(t_ν⁻¹(α))/(1−α) · (ν + t_ν⁻¹(α)²)/(ν−1) (McNeil, Frey & Embrechts 2015, (2.23)),
+    /// the covariance unchanged; the simulation matches within its error.
+    #[test]
+    fn linear_book_matches_the_student_t_closed_form() {
+        let model = MarketModel {
+            tail_dof: Some(5.0),
+            ..test_model()
+        };
+        let p = book(vec![
+            linear("a", 60e6, &[("SPX", 60e6 * 1.1), ("DEM", 5e6)], 0.25),
+            linear("b", 40e6, &[("UST_5Y", -35_000.0)], 0.0),
+        ]);
+        let s = settings(100_000);
+        let set = SimulationSet::generate(&model, 100_000, 1, s.seed);
+        assert_eq!(set.tail_dof, Some(5.0));
+        let m = assess_with(&p, &model, &s, &set);
+        let e = [66e6, 0.0, -35_000.0, 5e6];
+        let mut var = 0.0;
+        for i in 0..4 {
+            for j in 0..4 {
+                var += e[i] * e[j] * model.covariance[i * 4 + j];
+            }
+        }
+        var += (60e6 * 0.25_f64 / 252f64.sqrt()).powi(2);
+        let sigma = var.sqrt();
+        // scipy 1.17: q = t.ppf(a, 5); sqrt(3/5)*q and
+        // sqrt(3/5)*t.pdf(q, 5)/(1-a)*(5+q*q)/4 (checked by quad of x·t.pdf over the tail).
+        let closed = [
+            (&m.var95, 1.5608497583442291, 2.23868425546152, 0.03),
+            (&m.var99, 2.606463569384279, 3.448836760048015, 0.05),
+        ];
+        for (risk, q, es, tol) in closed {
+            assert!(
+                (risk.var / (q * sigma) - 1.0).abs() < tol,
+                "VaR {}: {} vs {}",
+                risk.confidence,
+                risk.var,
+                q * sigma
+            );
+            assert!(
+                (risk.es - es * sigma).abs() < 4.0 * risk.es_standard_error,
+                "ES {}: {} vs {} ± {}",
+                risk.confidence,
+                risk.es,
+                es * sigma,
+                risk.es_standard_error
+            );
+        }
+        // Fatter than the normal at 99% (z = 2.326), thinner at 95% (1.645): the
+        // mixture moves mass into the tails without changing the variance.
+        assert!(m.var99.var > 1.06 * 2.3263478740408408 * sigma);
+        assert!(m.var95.var < 0.98 * 1.6448536269514722 * sigma);
+        // The P&L variance is still eᵀΣe + idio² (t₅'s sample variance has a relative
+        // s.d. of about 1% at 100,000 draws).
+        let pnl: Vec<f64> = (0..set.simulations)
+            .map(|i| {
+                66e6 * set.moves[i] - 35_000.0 * set.moves[2 * set.simulations + i]
+                    + 5e6 * set.moves[3 * set.simulations + i]
+                    + 60e6 * 0.25 / 252f64.sqrt() * set.idiosyncratic[i]
+            })
+            .collect();
+        let v = pnl.iter().map(|x| x * x).sum::<f64>() / pnl.len() as f64;
+        assert!((v / var - 1.0).abs() < 0.04, "{v} vs {var}");
+        // The Euler contributions still add up to the ES.
+        let total: f64 = m.es_contributions.iter().map(|c| c.es99).sum();
+        assert!((total - m.var99.es).abs() < 1e-6 * m.var99.es);
+        // Deterministic: the same seed draws the same set.
+        let again = SimulationSet::generate(&model, 100_000, 1, s.seed);
+        assert_eq!(again.moves, set.moves);
+        assert_eq!(again.idiosyncratic, set.idiosyncratic);
+    }
+
+    #[test]
+    fn the_normal_model_draws_are_unchanged_and_bad_tail_dof_is_refused() {
+        // The mixing uniform comes after a simulation's normals: with tail_dof None the
+        // stream is the plain normal one, and the t set's first simulation is the normal
+        // set's first, scaled by one positive factor (later ones differ, since each t
+        // simulation takes one more uniform from the stream).
+        let normal = test_model();
+        let t = MarketModel {
+            tail_dof: Some(8.0),
+            ..test_model()
+        };
+        let a = SimulationSet::generate(&normal, 1_000, 1, 5);
+        let b = SimulationSet::generate(&t, 1_000, 1, 5);
+        assert_eq!(a.tail_dof, None);
+        let ratio = b.idiosyncratic[0] / a.idiosyncratic[0];
+        assert!(ratio > 0.0 && ratio != 1.0);
+        for k in 0..4 {
+            let (x, y) = (a.moves[k * 1_000], b.moves[k * 1_000]);
+            assert!((y - ratio * x).abs() <= 1e-12 * y.abs());
+        }
+        // Deserialising a model with ν ≤ 2 is an error naming the field.
+        let mut json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["tail_dof"], 8.0);
+        json["tail_dof"] = serde_json::json!(2.0);
+        let err = serde_json::from_value::<MarketModel>(json).unwrap_err();
+        assert!(err.to_string().contains("tail_dof"), "{err}");
+        // Absent: normal.
+        let mut json = serde_json::to_value(&normal).unwrap();
+        assert!(json.get("tail_dof").is_none());
+        json.as_object_mut().unwrap().remove("tail_dof");
+        assert_eq!(serde_json::from_value::<MarketModel>(json).unwrap(), normal);
     }
 }
