@@ -16,6 +16,7 @@
 //! at ≥ 40, any breach, any agent scoring ≥ 70 on its own, or any agent missing;
 //! automated otherwise (thresholds configurable).
 
+use crate::backtest::{BacktestReport, VarModel, Zone};
 use crate::compliance::{self, ComplianceFindings, RuleStatus};
 use crate::credit::{self, CreditFindings};
 use crate::liquidity::{self, LiquidityFindings};
@@ -176,10 +177,102 @@ pub struct AuditRecord {
     pub total_ms: f64,
 }
 
+/// How the market agent's VaR model fared in its out-of-sample backtest on real daily
+/// data ([`crate::backtest`]): the figures behind the market agent's confidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestSummary {
+    /// The distribution the Monte Carlo draws from, as backtested.
+    pub model: VarModel,
+    pub lines: Vec<BacktestLine>,
+    /// Every book passes at 99% (no test rejects at 5%).
+    pub passes_at_99: bool,
+    /// What the backtest shows, in words.
+    pub findings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestLine {
+    pub book: String,
+    pub first_day: String,
+    pub last_day: String,
+    pub confidence: f64,
+    pub days: usize,
+    pub exceptions: usize,
+    pub expected_exceptions: f64,
+    /// 1 − exception rate: meant to equal `confidence`.
+    pub coverage: f64,
+    pub kupiec_p: f64,
+    pub christoffersen_independence_p: f64,
+    pub conditional_coverage_p: f64,
+    pub passes: bool,
+    /// Basel traffic-light zone of the last 250 days (99% only).
+    pub zone: Option<Zone>,
+}
+
+impl BacktestSummary {
+    pub fn from_report(report: &BacktestReport) -> BacktestSummary {
+        let model = report.market_agent_model;
+        let books = report
+            .comparison
+            .iter()
+            .find(|m| m.model == model)
+            .map_or(&report.books, |m| &m.books);
+        let lines: Vec<BacktestLine> = books
+            .iter()
+            .flat_map(|b| {
+                b.levels.iter().map(move |l| BacktestLine {
+                    book: b.book.clone(),
+                    first_day: b.first_day.clone(),
+                    last_day: b.last_day.clone(),
+                    confidence: l.confidence,
+                    days: l.days,
+                    exceptions: l.exceptions,
+                    expected_exceptions: l.expected_exceptions,
+                    coverage: l.coverage,
+                    kupiec_p: l.kupiec.p_value,
+                    christoffersen_independence_p: l.christoffersen.independence.p_value,
+                    conditional_coverage_p: l.christoffersen.conditional_coverage.p_value,
+                    passes: l.passes,
+                    zone: l.traffic_light.as_ref().map(|t| t.zone),
+                })
+            })
+            .collect();
+        let passes_at_99 = lines
+            .iter()
+            .filter(|l| (l.confidence - 0.99).abs() < 1e-9)
+            .all(|l| l.passes);
+        BacktestSummary {
+            model,
+            lines,
+            passes_at_99,
+            findings: report.findings.clone(),
+        }
+    }
+}
+
+/// The backtest of the calibrated model, when `model` is it (a hand-made model has no
+/// history to be backtested on).
+fn calibrated_backtest(model: &MarketModel) -> Option<BacktestSummary> {
+    let calibrated = crate::calibrate::shared().ok()?;
+    if calibrated.version != model.version {
+        return None;
+    }
+    crate::backtest::report()
+        .ok()
+        .map(BacktestSummary::from_report)
+}
+
+/// Confidence kept by the market agent when its VaR model failed its 99% backtest:
+/// the figure is still the best the model gives, but it is known to understate the
+/// tail (a house choice, stated in the driver).
+pub const FAILED_BACKTEST_CONFIDENCE: f64 = 0.75;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
     pub consensus: Consensus,
     pub audit: AuditRecord,
+    /// The market model's out-of-sample VaR backtest (absent for a hand-made model).
+    pub model_backtest: Option<BacktestSummary>,
     pub market: Option<MarketFindings>,
     pub credit: Option<CreditFindings>,
     pub liquidity: Option<LiquidityFindings>,
@@ -288,6 +381,7 @@ pub fn assess_with(
     // The simulated factor moves are shared by every assessment with these settings;
     // the first one generates them here, outside the market agent's time budget.
     market::simulation_set(&model, &request.settings);
+    let model_backtest = calibrated_backtest(&model);
     let request = Arc::new(request);
     let budgets = request.settings.budgets.clone();
 
@@ -370,11 +464,29 @@ pub fn assess_with(
                 )
             };
             let (lo, hi) = m.var99.var_interval;
-            let confidence = if m.var99.var > 0.0 {
+            let mut confidence = if m.var99.var > 0.0 {
                 (1.0 - (hi - lo) / (2.0 * m.var99.var)).clamp(0.0, 1.0)
             } else {
                 1.0
             };
+            let mut driver = driver;
+            if let Some(b) = model_backtest.as_ref().filter(|b| !b.passes_at_99) {
+                confidence *= FAILED_BACKTEST_CONFIDENCE;
+                let worst = b
+                    .lines
+                    .iter()
+                    .filter(|l| (l.confidence - 0.99).abs() < 1e-9)
+                    .min_by(|x, y| x.coverage.total_cmp(&y.coverage));
+                if let Some(l) = worst {
+                    driver.push_str(&format!(
+                        "; the model's 99% VaR failed its out-of-sample backtest ({}: coverage {:.2}% over {} days, Kupiec p = {:.1e})",
+                        l.book,
+                        100.0 * l.coverage,
+                        l.days,
+                        l.kupiec_p
+                    ));
+                }
+            }
             completed(
                 market::AGENT,
                 market::VERSION,
@@ -727,6 +839,7 @@ pub fn assess_with(
             degraded,
         },
         audit,
+        model_backtest,
         market: market.ok().map(unshare),
         credit: credit.ok().map(unshare),
         liquidity: liquidity.ok().map(unshare),

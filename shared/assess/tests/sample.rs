@@ -40,8 +40,19 @@ fn the_sample_assesses_with_every_agent_completed() {
     let a_positions = request.portfolio.positions.clone();
     let a = assess(request, model, "2026-12-06T00:00:00Z");
     assert!(!a.consensus.degraded, "{:?}", a.audit.agents);
+    // The calibrated model carries its out-of-sample backtest: two books × two levels.
+    let b = a
+        .model_backtest
+        .as_ref()
+        .expect("the calibrated model's backtest");
+    assert_eq!(b.lines.len(), 4);
+    assert!(b.lines.iter().all(|l| l.days > 5_000 && l.coverage > 0.9));
     if std::env::var_os("STRESSLAB_SHOW").is_some() {
         println!("{}", serde_json::to_string_pretty(&a.consensus).unwrap());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&a.model_backtest).unwrap()
+        );
         println!("{}", serde_json::to_string_pretty(&a.audit).unwrap());
         let m = a.market.as_ref().unwrap();
         println!("VaR95 {:?}\nVaR99 {:?}", m.var95, m.var99);
