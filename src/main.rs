@@ -24,6 +24,7 @@ use stresslab_core::{stages, StageError};
 use stresslab_registry::{self as registry, Workflow};
 
 mod assess;
+mod loans;
 mod refresh;
 mod serve;
 
@@ -46,6 +47,14 @@ struct Cli {
 
 fn workflow_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(registry::names())
+}
+
+/// `bench` times the workflows and, besides them, the loan-book shock (not a
+/// workflow: synchronous, in memory).
+const BENCH_LOANS: &str = "loans";
+
+fn bench_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(registry::names().into_iter().chain([BENCH_LOANS]))
 }
 
 /// Parameters shared by `run`, `validate` and `bench`; each workflow accepts the ones
@@ -232,14 +241,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Shock a loan book's interest rates (e.g. +300 bp over 12 months) and write the
+    /// per-loan projections and compliance status to --out (loan_results.json,
+    /// loan_projections.csv). Exits 2 listing every bad field by line if the book has
+    /// bad records; writes nothing then. `loans sample` writes the sample book.
+    Loans(loans::LoansArgs),
     /// Time `run` with defaults on a portfolio (default: the workflow's sample input) and
     /// report the median wall time over several runs, each into a fresh directory.
+    /// `--workflow loans` times the loan-book shock instead: the sample generator's
+    /// book of --loans loans, median and p99 of the simulation over --runs.
     #[command(args_conflicts_with_subcommands = true)]
     Bench {
         /// `bench assess`, `bench serve`: the real-time assessment instead of a workflow.
         #[command(subcommand)]
         target: Option<BenchTarget>,
-        #[arg(long, value_parser = workflow_parser(), default_value = "factor")]
+        #[arg(long, value_parser = bench_parser(), default_value = "factor")]
         workflow: String,
         /// Default: the portfolio the workflow's sample execution names
         /// (`events/<workflow>.execution.json`, from the repository root), e.g.
@@ -249,14 +265,20 @@ enum Command {
         /// engine's path-steps per second per core and the time per scenario by stage).
         #[arg(long, value_name = "FILE")]
         portfolio: Option<PathBuf>,
-        /// Timed repetitions (after one warm-up run).
-        #[arg(long, default_value_t = 7)]
-        runs: usize,
+        /// Timed repetitions (after one warm-up run); default 7, and 100 for loans.
+        #[arg(long)]
+        runs: Option<usize>,
         #[command(flatten)]
         params: ParamArgs,
         /// Worker threads (0 = every core).
         #[arg(long, default_value_t = 0)]
         workers: usize,
+        /// `--workflow loans`: loans in the generated book.
+        #[arg(long, value_name = "N", default_value_t = 100_000)]
+        loans: usize,
+        /// `--workflow loans`: months projected.
+        #[arg(long, value_name = "MONTHS", default_value_t = 60)]
+        horizon_months: u32,
     },
 }
 
@@ -464,6 +486,20 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Loans(args) => loans::main(args),
+        Command::Bench {
+            workflow: wf,
+            runs,
+            loans: count,
+            horizon_months,
+            ..
+        } if wf == BENCH_LOANS => {
+            if count == 0 || horizon_months == 0 {
+                eprintln!("error: --loans and --horizon-months must be at least 1");
+                return ExitCode::from(EXIT_INVALID);
+            }
+            loans::bench(count, horizon_months, runs.unwrap_or(100).max(1))
+        }
         Command::Bench {
             target: None,
             workflow: wf,
@@ -471,7 +507,9 @@ fn main() -> ExitCode {
             runs,
             params,
             workers,
+            ..
         } => {
+            let runs = runs.unwrap_or(7);
             let wf = workflow(&wf);
             let portfolio = match portfolio.map_or_else(|| sample_portfolio(wf), Ok) {
                 Ok(p) => p,

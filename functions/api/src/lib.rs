@@ -46,6 +46,13 @@ pub const REPORT_LINK_EXPIRY: Duration = Duration::from_secs(15 * 60);
 /// API Gateway answers itself. Larger portfolios go by key (uploaded to S3 first).
 pub const LAMBDA_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
+/// Largest answer the Lambda returns (4 MiB): a synchronous invocation's response is at
+/// most 6 MB, and the body travels in it as a JSON string (escaped quotes make it up
+/// to ~1.3× larger). Only `POST /loan-simulations` with per-loan rows of a book of
+/// some 14,000 loans or more comes near it; over it the router answers 400 asking for
+/// `include_loans: false`.
+pub const LAMBDA_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
 /// Where keyed inputs (`portfolio_key`, `market_data_key`, a portfolio's relative
 /// market data) may be read: the API's own inline copies, the upload trigger's prefix
 /// and the direct-start prefix — exactly what the partition stage may read.
@@ -79,11 +86,13 @@ pub fn iam_principal(parts: &Parts) -> String {
     }
 }
 
-/// The router's configuration on Lambda: the IAM principal and [`LAMBDA_MAX_BODY_BYTES`].
+/// The router's configuration on Lambda: the IAM principal, [`LAMBDA_MAX_BODY_BYTES`]
+/// and [`LAMBDA_MAX_RESPONSE_BYTES`].
 pub fn lambda_config() -> ApiConfig {
     ApiConfig {
         principal: std::sync::Arc::new(iam_principal),
         max_body_bytes: LAMBDA_MAX_BODY_BYTES,
+        max_response_bytes: Some(LAMBDA_MAX_RESPONSE_BYTES),
     }
 }
 

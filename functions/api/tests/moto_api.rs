@@ -13,7 +13,8 @@
 //!   `runs/<id>/report.html` once the record says SUCCEEDED;
 //! - history by portfolio (the ByPortfolio index) and `GET /runs` (ListExecutions);
 //! - an inline portfolio is stored content-addressed under `inputs/` before its run
-//!   starts; a key outside the readable prefixes is a 400 naming the field.
+//!   starts; a key outside the readable prefixes is a 400 naming the field;
+//! - `POST /loan-simulations` runs in the function itself, within its 4 MiB answer cap.
 //!
 //! moto is a hard requirement (scripts/setup.sh installs `moto[server,stepfunctions]`).
 
@@ -356,4 +357,46 @@ async fn inline_inputs_are_stored_first_and_keys_outside_the_inputs_are_refused(
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     assert_eq!(refused["problems"][0]["path"], "portfolio_key");
     assert_eq!(f.executions().await.len(), 1);
+}
+
+/// `POST /loan-simulations` through the Lambda's router and AWS backend, as API Gateway
+/// delivers it: the sample book answers 200 with per-loan rows (under the Lambda's
+/// 4 MiB answer cap); a book whose rows would exceed the cap is a 400 naming
+/// `include_loans`, and its totals are answered.
+#[tokio::test]
+async fn a_loan_simulation_runs_in_the_lambda_and_respects_its_response_cap() {
+    let f = Fixture::start().await;
+    let post = |body: &Value| {
+        let mut event: Value = serde_json::from_str(SAMPLE_EVENT).unwrap();
+        event["routeKey"] = json!("POST /loan-simulations");
+        event["rawPath"] = json!("/loan-simulations");
+        event["requestContext"]["http"]["path"] = json!("/loan-simulations");
+        event["body"] = Value::String(body.to_string());
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    };
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/inputs/loan_book_10000.csv"
+    ))
+    .unwrap();
+    let mut request = json!({
+        "book_csv": sample,
+        "shock": {"kind": "ramp", "bp": 300, "months": 12},
+        "as_of": "2025-06-30",
+    });
+    let (status, body) = f.send(post(&request)).await;
+    assert_eq!(status, StatusCode::OK, "{}", body["problems"]);
+    assert_eq!(body["Loans"].as_array().unwrap().len(), 10_000);
+    assert!(body["SimulationId"].as_str().unwrap().starts_with("loans-"));
+
+    request["book_csv"] = stresslab_loans::sample::generate(20_000, 7).into();
+    let (status, problems) = f.send(post(&request)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problems["problems"][0]["path"], "include_loans");
+    request["include_loans"] = false.into();
+    let (status, totals) = f.send(post(&request)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(totals["Book"]["Loans"], 20_000);
+    // Nothing was started: a loan simulation is not a run.
+    assert!(f.executions().await.is_empty());
 }

@@ -82,6 +82,11 @@ pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// The body, or the problem with the path serde stopped at.
 pub(crate) fn parse_body(body: &[u8]) -> Result<CreateRun, ApiError> {
+    parse_object(body)
+}
+
+/// A JSON object body as `T`, or the problem with the path serde stopped at.
+pub(crate) fn parse_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     // serde's derived structs also accept a JSON array, field by position; the API
     // takes only an object.
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
@@ -94,7 +99,7 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<CreateRun, ApiError> {
         }
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed: Result<CreateRun, _> = serde_path_to_error::deserialize(&mut de);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let (path, inner) = match parsed {
         // Trailing garbage after the object is malformed JSON too.
         Ok(create) => match de.end() {
@@ -112,6 +117,8 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<CreateRun, ApiError> {
     let path = match (path.as_str(), named) {
         (".", Some(field)) => field,
         (".", None) | ("", _) => "body".into(),
+        // Some derived deserializers report an unknown field at the field itself.
+        (p, Some(field)) if p == field || p.ends_with(&format!(".{field}")) => p.to_owned(),
         (p, Some(field)) => format!("{p}.{field}"),
         (p, None) => p.to_owned(),
     };

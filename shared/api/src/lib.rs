@@ -13,11 +13,13 @@
 
 mod admission;
 pub mod assessments;
+pub mod loans;
 pub mod local;
 
 pub use admission::{CreateRun, MAX_BODY_BYTES};
 /// The axum this router is built with, for servers that run it (`stresslab serve`).
 pub use axum;
+pub use loans::CreateLoanSimulation;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -363,6 +365,11 @@ pub struct ApiConfig {
     /// Largest `POST /runs` body; over it, 413. [`MAX_BODY_BYTES`] locally; the API
     /// Lambda sets what API Gateway and Lambda can deliver, which is less.
     pub max_body_bytes: usize,
+    /// Largest answer the deployment can deliver (`None`: no limit). Only
+    /// `POST /loan-simulations` can come near it (per-loan rows of a large book); over
+    /// it, a 400 asks for `include_loans: false` instead of a response the Lambda would
+    /// fail to return.
+    pub max_response_bytes: Option<usize>,
 }
 
 /// The header `stresslab serve` takes the caller's name from; there is no
@@ -390,6 +397,7 @@ impl ApiConfig {
                     .unwrap_or_else(|| "local".into())
             }),
             max_body_bytes: MAX_BODY_BYTES,
+            max_response_bytes: None,
         }
     }
 }
@@ -424,6 +432,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/runs/{id}"),
     ("GET", "/runs/{id}/report"),
     ("GET", "/runs/{id}/files/{file}"),
+    ("POST", "/loan-simulations"),
 ];
 
 /// The API, over `backend`.
@@ -440,6 +449,7 @@ pub fn router<B: Backend>(backend: Arc<B>, config: ApiConfig) -> Router {
             ("GET", "/runs/{id}") => get(run_status::<B>),
             ("GET", "/runs/{id}/report") => get(run_report::<B>),
             ("GET", "/runs/{id}/files/{file}") => get(run_file::<B>),
+            ("POST", "/loan-simulations") => axum::routing::post(loans::create::<B>),
             // ROUTES and this match are side by side; the tests build the router.
             _ => unreachable!("route {method} {path} has no handler"),
         };

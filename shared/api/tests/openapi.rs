@@ -847,3 +847,223 @@ async fn an_assessment_over_the_body_cap_is_413() {
     assert_conforms(&document(), "POST", "/assessments", status, &bytes);
     assert!(walk(dir.path()).is_empty(), "nothing stored");
 }
+
+// ------------------------------------------------------------ POST /loan-simulations
+
+fn loan_book(name: &str) -> String {
+    std::fs::read_to_string(repo().join("events/inputs").join(name)).unwrap()
+}
+
+async fn post_loans(app: &App, body: Value) -> (StatusCode, Value) {
+    app.checked(
+        "POST",
+        "/loan-simulations",
+        "/loan-simulations",
+        Some("application/json"),
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await
+}
+
+/// The sample book with +300 bp over 12 months: 200 with the results document, valid
+/// against the OpenAPI document and schemas/loan-results.schema.json, the same
+/// simulation id the engine derives, the same bytes on a repeat.
+#[tokio::test]
+async fn a_loan_simulation_answers_the_documented_results() {
+    let app = App::new();
+    let book = loan_book("loan_book_10000.csv");
+    let request = json!({
+        "book_csv": book,
+        "shock": {"kind": "ramp", "bp": 300, "months": 12},
+        "as_of": "2025-06-30",
+    });
+    let (status, body) = post_loans(&app, request.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("schemas/loan-results.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&body).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(body["Loans"].as_array().unwrap().len(), 10_000);
+    assert_eq!(body["HorizonMonths"], 60);
+    let shock = stresslab_loans::RateShock::Ramp {
+        bp: 300.0,
+        months: 12,
+    };
+    let settings = stresslab_loans::Settings::new(stresslab_loans::sample::VALUATION_DATE);
+    let sha = stresslab_loans::report::sha256_hex(book.as_bytes());
+    assert_eq!(
+        body["SimulationId"],
+        stresslab_loans::report::simulation_id(&sha, &shock, &settings)
+    );
+    let (_, again) = post_loans(&app, request.clone()).await;
+    assert_eq!(again, body);
+
+    // Totals only: the same id and totals, no rows.
+    let mut totals = request;
+    totals["include_loans"] = false.into();
+    let (status, short) = post_loans(&app, totals).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(short["Loans"].as_array().unwrap().is_empty());
+    assert_eq!(short["SimulationId"], body["SimulationId"]);
+    assert_eq!(short["OverallImpact"], body["OverallImpact"]);
+}
+
+/// The invalid sample book: 400 naming every bad field by line; bad request fields by
+/// their path; never a 500.
+#[tokio::test]
+async fn a_bad_loan_book_is_400_with_every_field_by_line() {
+    let app = App::new();
+    let (status, body) = post_loans(
+        &app,
+        json!({
+            "book_csv": loan_book("loan_book_invalid.csv"),
+            "shock": {"kind": "parallel", "bp": 300},
+            "as_of": "2025-06-30",
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        problem_paths(&body),
+        [
+            "book_csv[line 5].LoanAmount",
+            "book_csv[line 6].StartDate",
+            "book_csv[line 7].EndDate",
+            "book_csv[line 8].LoanType",
+            "book_csv[line 9].CurrentBalance",
+            "book_csv[line 10].CustomerId",
+            "book_csv[line 11].InterestRate",
+            "book_csv[line 11].RepaymentSchedule",
+            "book_csv[line 11].DefaultRiskScore",
+            "book_csv[line 12].record",
+        ]
+    );
+    let good = loan_book("loan_book_10000.csv");
+    let cases = [
+        (
+            json!({"book_csv": good, "shock": {"kind": "parallel", "bp": 300}, "as_of": "2025-06-30", "seed": 1}),
+            vec!["seed"],
+        ),
+        (
+            json!({"book_csv": good, "shock": {"kind": "twist", "bp": 300}, "as_of": "2025-06-30"}),
+            vec!["shock.kind"],
+        ),
+        (
+            json!({"book_csv": good, "shock": {"kind": "parallel", "bps": 300}, "as_of": "2025-06-30"}),
+            vec!["shock.bps"],
+        ),
+        (
+            json!({"book_csv": good, "shock": {"kind": "parallel", "bp": 300}}),
+            vec!["as_of"],
+        ),
+        (
+            json!({"book_csv": good, "shock": {"kind": "parallel", "bp": 300}, "as_of": "30/06/2025"}),
+            vec!["as_of"],
+        ),
+        // Loans that start after the valuation date, each by line; then the settings.
+        (
+            json!({"book_csv": "LoanId,CustomerId,LoanAmount,InterestRate,StartDate,EndDate,LoanType,RepaymentSchedule,CurrentBalance,DefaultRiskScore\nL1,C1,1000,0.05,2025-09-01,2030-09-01,Consumer-Fixed,Monthly,1000,10\n",
+                   "shock": {"kind": "ramp", "bp": 300, "months": 0}, "as_of": "2025-06-30", "horizon_months": 0}),
+            vec![
+                "book_csv[line 2].StartDate",
+                "horizon_months",
+                "shock.months",
+            ],
+        ),
+        (
+            json!({"book_csv": "LoanId,CustomerId,LoanAmount,InterestRate,StartDate,EndDate,LoanType,RepaymentSchedule,CurrentBalance,DefaultRiskScore\n",
+                   "shock": {"kind": "parallel", "bp": 300}, "as_of": "2025-06-30"}),
+            vec!["book_csv[line 1].record"],
+        ),
+        (
+            json!({"book_csv": "LoanId,CustomerId\nL1,C1\n", "shock": {"kind": "parallel", "bp": 300}, "as_of": "2025-06-30"}),
+            vec!["book_csv[line 1].header"; 8],
+        ),
+    ];
+    for (request, want) in cases {
+        let (status, body) = post_loans(&app, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(problem_paths(&body), want, "{body}");
+    }
+    let (status, _, bytes) = app
+        .call("POST", "/loan-simulations", Some("text/csv"), b"x".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_conforms(&app.doc, "POST", "/loan-simulations", status, &bytes);
+    let (status, _, bytes) = app
+        .call(
+            "POST",
+            "/loan-simulations",
+            Some("application/json"),
+            vec![b' '; MAX_BODY_BYTES + 1],
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_conforms(&app.doc, "POST", "/loan-simulations", status, &bytes);
+}
+
+/// A deployment whose answers are capped (the Lambda) refuses per-loan rows over the
+/// cap with a 400 naming include_loans, and answers the totals.
+#[tokio::test]
+async fn per_loan_rows_over_the_response_limit_are_a_400_naming_include_loans() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::new(dir.path(), LocalOptions::default()).unwrap();
+    let mut config = ApiConfig::local();
+    config.max_response_bytes = Some(200_000);
+    let app = App {
+        router: router(Arc::new(backend), config),
+        dir,
+        doc: document(),
+    };
+    let mut request = json!({
+        "book_csv": loan_book("loan_book_10000.csv"),
+        "shock": {"kind": "parallel", "bp": 300},
+        "as_of": "2025-06-30",
+    });
+    let (status, body) = post_loans(&app, request.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem_paths(&body), ["include_loans"]);
+    request["include_loans"] = false.into();
+    let (status, _) = post_loans(&app, request).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// The OpenAPI document's LoanSimulation is schemas/loan-results.schema.json (its
+/// `$defs` as components): one shape, described twice, checked equal.
+#[test]
+fn the_documented_loan_results_are_the_schema_file() {
+    let doc = document();
+    let file: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("schemas/loan-results.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let names = [
+        ("shock", "LoanShock"),
+        ("settings", "LoanSettings"),
+        ("compliance_metric", "LoanComplianceMetric"),
+        ("month", "LoanMonth"),
+        ("loan", "LoanRow"),
+    ];
+    let rewrite = |v: &Value| {
+        let mut text = serde_json::to_string(v).unwrap();
+        for (def, component) in names {
+            text = text.replace(
+                &format!("\"#/$defs/{def}\""),
+                &format!("\"#/components/schemas/{component}\""),
+            );
+        }
+        serde_json::from_str::<Value>(&text).unwrap()
+    };
+    let mut main = file.clone();
+    for key in ["$schema", "$id", "$defs"] {
+        main.as_object_mut().unwrap().remove(key);
+    }
+    let components = &doc["components"]["schemas"];
+    assert_eq!(components["LoanSimulation"], rewrite(&main));
+    for (def, component) in names {
+        assert_eq!(components[component], rewrite(&file["$defs"][def]), "{def}");
+    }
+}

@@ -11,7 +11,12 @@
 //! adjustments. An agent that fails or runs over its budget is marked, left out of the
 //! mean, and the assessment is at least sent for human review — never automated on
 //! partial information.
+//!
+//! **Tiers.** Executive at a combined score ≥ 70 or three or more breaches; human review
+//! at ≥ 40, any breach, any agent scoring ≥ 70 on its own, or any agent missing;
+//! automated otherwise (thresholds configurable).
 
+use crate::backtest::{BacktestReport, VarModel, Zone};
 use crate::compliance::{self, ComplianceFindings, RuleStatus};
 use crate::credit::{self, CreditFindings};
 use crate::liquidity::{self, LiquidityFindings};
@@ -72,11 +77,25 @@ impl AssessmentRequest {
         }
     }
 
-    /// SHA-256 of the request as parsed (canonical field order and number format), so
-    /// the same portfolio and settings always hash the same, whatever the spacing.
+    /// SHA-256 of the request as parsed, in its canonical binary encoding (bincode 1,
+    /// little-endian fixed-width: every field, in declaration order, floats as their
+    /// bits), so the same portfolio and settings always hash the same whatever the
+    /// JSON's spacing or number spelling — and without formatting a float (hashing the
+    /// JSON text of a 10,000-position book took ~10 ms, this ~1 ms).
     pub fn input_hash(&self) -> String {
-        let bytes = serde_json::to_vec(self).expect("a parsed request serialises");
-        hex(&Sha256::digest(&bytes))
+        struct Hashing(Sha256);
+        impl std::io::Write for Hashing {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.update(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut h = Hashing(Sha256::new());
+        bincode::serialize_into(&mut h, self).expect("a parsed request encodes");
+        hex(&h.0.finalize())
     }
 }
 
@@ -158,10 +177,102 @@ pub struct AuditRecord {
     pub total_ms: f64,
 }
 
+/// How the market agent's VaR model fared in its out-of-sample backtest on real daily
+/// data ([`crate::backtest`]): the figures behind the market agent's confidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestSummary {
+    /// The distribution the Monte Carlo draws from, as backtested.
+    pub model: VarModel,
+    pub lines: Vec<BacktestLine>,
+    /// Every book passes at 99% (no test rejects at 5%).
+    pub passes_at_99: bool,
+    /// What the backtest shows, in words.
+    pub findings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestLine {
+    pub book: String,
+    pub first_day: String,
+    pub last_day: String,
+    pub confidence: f64,
+    pub days: usize,
+    pub exceptions: usize,
+    pub expected_exceptions: f64,
+    /// 1 − exception rate: meant to equal `confidence`.
+    pub coverage: f64,
+    pub kupiec_p: f64,
+    pub christoffersen_independence_p: f64,
+    pub conditional_coverage_p: f64,
+    pub passes: bool,
+    /// Basel traffic-light zone of the last 250 days (99% only).
+    pub zone: Option<Zone>,
+}
+
+impl BacktestSummary {
+    pub fn from_report(report: &BacktestReport) -> BacktestSummary {
+        let model = report.market_agent_model;
+        let books = report
+            .comparison
+            .iter()
+            .find(|m| m.model == model)
+            .map_or(&report.books, |m| &m.books);
+        let lines: Vec<BacktestLine> = books
+            .iter()
+            .flat_map(|b| {
+                b.levels.iter().map(move |l| BacktestLine {
+                    book: b.book.clone(),
+                    first_day: b.first_day.clone(),
+                    last_day: b.last_day.clone(),
+                    confidence: l.confidence,
+                    days: l.days,
+                    exceptions: l.exceptions,
+                    expected_exceptions: l.expected_exceptions,
+                    coverage: l.coverage,
+                    kupiec_p: l.kupiec.p_value,
+                    christoffersen_independence_p: l.christoffersen.independence.p_value,
+                    conditional_coverage_p: l.christoffersen.conditional_coverage.p_value,
+                    passes: l.passes,
+                    zone: l.traffic_light.as_ref().map(|t| t.zone),
+                })
+            })
+            .collect();
+        let passes_at_99 = lines
+            .iter()
+            .filter(|l| (l.confidence - 0.99).abs() < 1e-9)
+            .all(|l| l.passes);
+        BacktestSummary {
+            model,
+            lines,
+            passes_at_99,
+            findings: report.findings.clone(),
+        }
+    }
+}
+
+/// The backtest of the calibrated model, when `model` is it (a hand-made model has no
+/// history to be backtested on).
+fn calibrated_backtest(model: &MarketModel) -> Option<BacktestSummary> {
+    let calibrated = crate::calibrate::shared().ok()?;
+    if calibrated.version != model.version {
+        return None;
+    }
+    crate::backtest::report()
+        .ok()
+        .map(BacktestSummary::from_report)
+}
+
+/// Confidence kept by the market agent when its VaR model failed its 99% backtest:
+/// the figure is still the best the model gives, but it is known to understate the
+/// tail (a house choice, stated in the driver).
+pub const FAILED_BACKTEST_CONFIDENCE: f64 = 0.75;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
     pub consensus: Consensus,
     pub audit: AuditRecord,
+    /// The market model's out-of-sample VaR backtest (absent for a hand-made model).
+    pub model_backtest: Option<BacktestSummary>,
     pub market: Option<MarketFindings>,
     pub credit: Option<CreditFindings>,
     pub liquidity: Option<LiquidityFindings>,
@@ -170,7 +281,8 @@ pub struct Assessment {
 
 /// An agent running on its own thread.
 struct Pending<T> {
-    rx: Receiver<std::thread::Result<T>>,
+    /// The result, the agent's own processing time (ms) and when it finished.
+    rx: Receiver<(std::thread::Result<T>, f64, Instant)>,
     started: Instant,
     budget: Duration,
 }
@@ -181,7 +293,9 @@ fn spawn<T: Send + 'static>(budget_ms: u64, f: impl FnOnce() -> T + Send + 'stat
     let (tx, rx) = sync_channel(1);
     let started = Instant::now();
     std::thread::spawn(move || {
-        let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+        let clock = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(f));
+        let _ = tx.send((result, clock.elapsed().as_secs_f64() * 1e3, Instant::now()));
     });
     Pending {
         rx,
@@ -191,21 +305,35 @@ fn spawn<T: Send + 'static>(budget_ms: u64, f: impl FnOnce() -> T + Send + 'stat
 }
 
 impl<T> Pending<T> {
+    /// The outcome and the agent's processing time: measured on its own thread when it
+    /// finished, the time waited when it did not.
     fn wait(self) -> (Result<T, AgentStatus>, f64) {
         let remaining = self.budget.saturating_sub(self.started.elapsed());
-        let outcome = match self.rx.recv_timeout(remaining) {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(panic)) => Err(AgentStatus::Failed {
-                reason: panic_message(&panic),
-            }),
-            Err(RecvTimeoutError::Timeout) => Err(AgentStatus::TimedOut {
-                budget_ms: self.budget.as_millis() as u64,
-            }),
-            Err(RecvTimeoutError::Disconnected) => Err(AgentStatus::Failed {
-                reason: "the agent's thread ended without a result".into(),
-            }),
+        let waited = || self.started.elapsed().as_secs_f64() * 1e3;
+        let timed_out = || AgentStatus::TimedOut {
+            budget_ms: self.budget.as_millis() as u64,
         };
-        (outcome, self.started.elapsed().as_secs_f64() * 1e3)
+        match self.rx.recv_timeout(remaining) {
+            // A result that came in after the budget (the waiting thread was itself
+            // held up) is as late as one that never came.
+            Ok((_, ms, finished)) if finished.duration_since(self.started) > self.budget => {
+                (Err(timed_out()), ms)
+            }
+            Ok((Ok(v), ms, _)) => (Ok(v), ms),
+            Ok((Err(panic), ms, _)) => (
+                Err(AgentStatus::Failed {
+                    reason: panic_message(&panic),
+                }),
+                ms,
+            ),
+            Err(RecvTimeoutError::Timeout) => (Err(timed_out()), waited()),
+            Err(RecvTimeoutError::Disconnected) => (
+                Err(AgentStatus::Failed {
+                    reason: "the agent's thread ended without a result".into(),
+                }),
+                waited(),
+            ),
+        }
     }
 }
 
@@ -250,7 +378,10 @@ pub fn assess_with(
     agents: &Agents,
 ) -> Assessment {
     let started = Instant::now();
-    let input_hash = request.input_hash();
+    // The simulated factor moves are shared by every assessment with these settings;
+    // the first one generates them here, outside the market agent's time budget.
+    market::simulation_set(&model, &request.settings);
+    let model_backtest = calibrated_backtest(&model);
     let request = Arc::new(request);
     let budgets = request.settings.budgets.clone();
 
@@ -268,6 +399,8 @@ pub fn assess_with(
             f(&r.portfolio, &m, &r.settings)
         })
     };
+    // Hashed while the agents run.
+    let input_hash = request.input_hash();
     // Shared, not copied, with the compliance agent (a 10,000-position book's ES
     // contributions are 10,000 entries).
     let (market, market_ms) = market.wait();
@@ -306,7 +439,9 @@ pub fn assess_with(
     reports.push(match &market {
         Ok(m) => {
             let var_u = m.var99.var_pct_nav / limits.var99;
-            let worst = m.stress.iter().map(|s| -s.pnl_pct_nav).fold(0.0, f64::max);
+            let worst_stress = m.worst_stress_within(limits.stress_horizon_days);
+            let worst = worst_stress.map_or(0.0, |s| (-s.pnl_pct_nav).max(0.0));
+            let worst_name = worst_stress.map_or("", |s| s.name.as_str());
             let stress_u = worst / limits.stress_loss;
             let (u, driver) = if var_u >= stress_u {
                 (
@@ -322,18 +457,36 @@ pub fn assess_with(
                 (
                     stress_u,
                     format!(
-                        "worst named stress loss {:.2}% of NAV against a {:.2}% limit",
+                        "worst named stress ({worst_name}) loses {:.2}% of NAV against a {:.2}% limit",
                         100.0 * worst,
                         100.0 * limits.stress_loss
                     ),
                 )
             };
             let (lo, hi) = m.var99.var_interval;
-            let confidence = if m.var99.var > 0.0 {
+            let mut confidence = if m.var99.var > 0.0 {
                 (1.0 - (hi - lo) / (2.0 * m.var99.var)).clamp(0.0, 1.0)
             } else {
                 1.0
             };
+            let mut driver = driver;
+            if let Some(b) = model_backtest.as_ref().filter(|b| !b.passes_at_99) {
+                confidence *= FAILED_BACKTEST_CONFIDENCE;
+                let worst = b
+                    .lines
+                    .iter()
+                    .filter(|l| (l.confidence - 0.99).abs() < 1e-9)
+                    .min_by(|x, y| x.coverage.total_cmp(&y.coverage));
+                if let Some(l) = worst {
+                    driver.push_str(&format!(
+                        "; the model's 99% VaR failed its out-of-sample backtest ({}: coverage {:.2}% over {} days, Kupiec p = {:.1e})",
+                        l.book,
+                        100.0 * l.coverage,
+                        l.days,
+                        l.kupiec_p
+                    ));
+                }
+            }
             completed(
                 market::AGENT,
                 market::VERSION,
@@ -621,6 +774,16 @@ pub fn assess_with(
         tier = AlertTier::HumanReview;
         reasons.push(format!("combined score {score:.1} ≥ {:.0}", t.human_review));
     }
+    // One severe risk is not averaged away by calm elsewhere.
+    for r in &reports {
+        if let Some(s) = r.score.filter(|s| *s >= t.executive) {
+            tier = tier.max_with(AlertTier::HumanReview);
+            reasons.push(format!(
+                "the {} agent alone scores {s:.1} ≥ {:.0}",
+                r.agent, t.executive
+            ));
+        }
+    }
     if breaches.len() >= 3 {
         tier = AlertTier::Executive;
         reasons.push(format!("{} limit breaches", breaches.len()));
@@ -676,6 +839,7 @@ pub fn assess_with(
             degraded,
         },
         audit,
+        model_backtest,
         market: market.ok().map(unshare),
         credit: credit.ok().map(unshare),
         liquidity: liquidity.ok().map(unshare),

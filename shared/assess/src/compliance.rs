@@ -132,7 +132,7 @@ pub fn assess(
                 l.var99,
                 Bound::AtMost,
             ));
-            if let Some(worst) = m.stress.iter().min_by(|a, b| a.pnl.total_cmp(&b.pnl)) {
+            if let Some(worst) = m.worst_stress_within(l.stress_horizon_days) {
                 rules.push(check(
                     Rule::StressLoss,
                     &worst.name,
@@ -152,9 +152,13 @@ pub fn assess(
             ));
         }
     }
-    // Issuer holdings: long market value per issuer.
+    // Issuer holdings: long market value per issuer, in the securities the issuer limit
+    // is about (see `AssetClass::under_issuer_limit`).
     let mut by_issuer: BTreeMap<&str, f64> = BTreeMap::new();
     for p in &portfolio.positions {
+        if !p.asset_class.under_issuer_limit() {
+            continue;
+        }
         if let Some(i) = &p.issuer {
             *by_issuer.entry(i).or_default() += p.market_value.max(0.0);
         }

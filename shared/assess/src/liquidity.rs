@@ -15,6 +15,7 @@ use crate::model::MarketModel;
 use crate::portfolio::{AssetClass, Portfolio, Position};
 use crate::settings::Settings;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use stresslab_analytics::liquidity::{trade_cost, ImpactModel, Market};
 
 pub const AGENT: &str = "liquidity";
@@ -112,7 +113,7 @@ impl Sale {
 }
 
 /// Daily return volatility of a position: its factor variance plus its specific one.
-pub fn daily_vol(p: &Position, model: &MarketModel) -> f64 {
+pub fn daily_vol(p: &Position, model: &MarketModel, lookup: &HashMap<&str, usize>) -> f64 {
     let mv = p.market_value.abs();
     if mv == 0.0 {
         return 0.0;
@@ -121,16 +122,14 @@ pub fn daily_vol(p: &Position, model: &MarketModel) -> f64 {
     let idx: Vec<(usize, f64)> = match &p.option {
         Some(o) => {
             // An option's value moves with its dollar delta on the underlying.
-            let u = model
-                .factor_index(&o.underlying)
-                .expect("validated underlying");
+            let u = lookup[o.underlying.as_str()];
             let delta = crate::market::gross_exposure(p);
             vec![(u, delta)]
         }
         None => p
             .exposures
             .iter()
-            .filter_map(|(n, e)| model.factor_index(n).map(|j| (j, *e)))
+            .filter_map(|(n, e)| lookup.get(n.as_str()).map(|&j| (j, *e)))
             .collect(),
     };
     let mut var = 0.0;
@@ -143,7 +142,12 @@ pub fn daily_vol(p: &Position, model: &MarketModel) -> f64 {
     ((var + idio * idio).sqrt() / mv).min(1.0)
 }
 
-fn sale(p: &Position, model: &MarketModel, participation: f64) -> Option<Sale> {
+fn sale(
+    p: &Position,
+    model: &MarketModel,
+    lookup: &HashMap<&str, usize>,
+    participation: f64,
+) -> Option<Sale> {
     if p.market_value <= 0.0 {
         return None; // shorts and liabilities raise no cash
     }
@@ -160,7 +164,7 @@ fn sale(p: &Position, model: &MarketModel, participation: f64) -> Option<Sale> {
     let daily_capacity = participation * l.adv;
     let market = Market {
         adv: l.adv,
-        daily_vol: daily_vol(p, model),
+        daily_vol: daily_vol(p, model, lookup),
         spread: l.spread_bp * 1e-4,
     };
     let slice = p.market_value.min(daily_capacity);
@@ -221,11 +225,12 @@ pub fn stressed(
     stress: f64,
 ) -> LiquidityFindings {
     let p = settings.participation;
+    let lookup = crate::market::factor_lookup(model);
     let sales: Vec<(usize, Sale)> = portfolio
         .positions
         .iter()
         .enumerate()
-        .filter_map(|(i, pos)| sale(pos, model, p).map(|s| (i, s)))
+        .filter_map(|(i, pos)| sale(pos, model, &lookup, p).map(|s| (i, s)))
         .collect();
     let nav = portfolio.nav;
     let ladder: Vec<LadderStep> = LADDER_DAYS

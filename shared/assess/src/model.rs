@@ -71,6 +71,27 @@ pub struct MarketModel {
     /// The estimator, windows and assumptions, in words, for the report and the audit.
     pub calibration: Vec<String>,
     pub stress_scenarios: Vec<StressScenario>,
+    /// Degrees of freedom ν of the multivariate Student-t the factor moves (and the
+    /// idiosyncratic returns) follow, as a normal variance mixture with the same
+    /// covariance (McNeil, Frey & Embrechts 2015, §6.2); `None` = multivariate normal.
+    /// Always > 2 (the covariance must exist).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tail_dof"
+    )]
+    pub tail_dof: Option<f64>,
+}
+
+/// `tail_dof` must be finite and > 2 (else the covariance does not exist).
+fn tail_dof<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = Option::<f64>::deserialize(d)?;
+    match v {
+        Some(nu) if !(nu.is_finite() && nu > 2.0) => Err(serde::de::Error::custom(format!(
+            "tail_dof: degrees of freedom must be finite and > 2, got {nu}"
+        ))),
+        _ => Ok(v),
+    }
 }
 
 impl MarketModel {
@@ -130,5 +151,6 @@ pub(crate) fn test_model() -> MarketModel {
             source: "hand-made".into(),
             moves: vec![-0.10, 0.5, -20.0, 0.02],
         }],
+        tail_dof: None,
     }
 }

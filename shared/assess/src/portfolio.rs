@@ -27,6 +27,21 @@ pub enum AssetClass {
 }
 
 impl AssetClass {
+    /// Held against the single-issuer limit: equities, ETFs, corporate bonds, loans and
+    /// commitments. Government bonds are not (UCITS Directive 2009/65/EC Art. 52(3)
+    /// allows 35% per sovereign issuer, and many mandates exempt them), nor are cash,
+    /// derivatives (their risk is in the underlying's factor) and commodities.
+    pub fn under_issuer_limit(self) -> bool {
+        matches!(
+            self,
+            AssetClass::Equity
+                | AssetClass::Etf
+                | AssetClass::CorporateBond
+                | AssetClass::Loan
+                | AssetClass::Commitment
+        )
+    }
+
     pub fn carries_credit_risk(self) -> bool {
         matches!(
             self,
@@ -201,16 +216,37 @@ impl std::fmt::Display for FieldIssue {
     }
 }
 
+/// A position's field path, formatted only when the field is bad (validation of a
+/// 10,000-position book would otherwise build 100,000 strings it never shows).
+#[derive(Clone, Copy)]
+struct At<'a> {
+    position: usize,
+    group: &'a str,
+    field: &'a str,
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "positions[{}].{}{}",
+            self.position, self.group, self.field
+        )
+    }
+}
+
 struct Issues(Vec<FieldIssue>);
 
+type Field<'a> = &'a dyn std::fmt::Display;
+
 impl Issues {
-    fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+    fn add(&mut self, field: impl std::fmt::Display, reason: impl Into<String>) {
         self.0.push(FieldIssue {
-            field: field.into(),
+            field: field.to_string(),
             reason: reason.into(),
         });
     }
-    fn finite(&mut self, field: &str, v: f64) -> bool {
+    fn finite(&mut self, field: Field, v: f64) -> bool {
         if v.is_finite() {
             true
         } else {
@@ -218,17 +254,17 @@ impl Issues {
             false
         }
     }
-    fn in_range(&mut self, field: &str, v: f64, lo: f64, hi: f64, what: &str) {
+    fn in_range(&mut self, field: Field, v: f64, lo: f64, hi: f64, what: &str) {
         if self.finite(field, v) && !(lo..=hi).contains(&v) {
             self.add(field, format!("{v} {what}"));
         }
     }
-    fn positive(&mut self, field: &str, v: f64) {
+    fn positive(&mut self, field: Field, v: f64) {
         if self.finite(field, v) && v <= 0.0 {
             self.add(field, format!("{v} must be > 0"));
         }
     }
-    fn non_negative(&mut self, field: &str, v: f64) {
+    fn non_negative(&mut self, field: Field, v: f64) {
         if self.finite(field, v) && v < 0.0 {
             self.add(field, format!("{v} must be ≥ 0"));
         }
@@ -248,12 +284,13 @@ impl Portfolio {
     /// it can be assessed.
     pub fn validate(&self, model: &MarketModel) -> Vec<FieldIssue> {
         let mut issues = Issues(Vec::new());
+        let lookup = crate::market::factor_lookup(model);
         if self.portfolio_id.trim().is_empty() {
             issues.add("portfolio_id", "must not be empty");
         }
-        issues.positive("nav", self.nav);
+        issues.positive(&"nav", self.nav);
         if let Some(c) = self.capital {
-            issues.positive("capital", c);
+            issues.positive(&"capital", c);
         }
         if self.positions.is_empty() {
             issues.add("positions", "the portfolio has no positions");
@@ -269,7 +306,11 @@ impl Portfolio {
         }
         let mut seen = std::collections::HashSet::new();
         for (i, p) in self.positions.iter().enumerate() {
-            let at = |f: &str| format!("positions[{i}].{f}");
+            let at = |field: &'static str| At {
+                position: i,
+                group: "",
+                field,
+            };
             if p.id.trim().is_empty() {
                 issues.add(at("id"), "must not be empty");
             } else if !seen.insert(p.id.as_str()) {
@@ -284,9 +325,13 @@ impl Portfolio {
                 "must be an annual volatility between 0 and 5 (500%)",
             );
             for (name, beta) in &p.exposures {
-                let field = at(&format!("exposures.{name}"));
-                if model.factor_index(name).is_none() {
-                    issues.add(&field, format!("unknown factor {name:?}"));
+                let field = At {
+                    position: i,
+                    group: "exposures.",
+                    field: name,
+                };
+                if !lookup.contains_key(name.as_str()) {
+                    issues.add(field, format!("unknown factor {name:?}"));
                 }
                 issues.finite(&field, *beta);
             }
@@ -295,14 +340,15 @@ impl Portfolio {
                     issues.add(at("option"), "an equity_option needs its option terms")
                 }
                 (AssetClass::EquityOption, Some(o)) => {
-                    validate_option(&mut issues, &at("option"), o, model);
+                    let before = issues.0.len();
+                    validate_option(&mut issues, i, o, model);
                     if !p.exposures.is_empty() {
                         issues.add(
                             at("exposures"),
                             "an option's exposures come from its terms; leave them out",
                         );
                     }
-                    if issues.0.iter().all(|x| !x.field.starts_with(&at("option"))) {
+                    if issues.0.len() == before {
                         let value = crate::market::option_value(o, o.spot, o.implied_vol, 0.0);
                         let tolerance = OPTION_VALUE_TOLERANCE
                             * value.abs().max(o.spot.abs() * o.quantity.abs() * 1e-3);
@@ -322,7 +368,7 @@ impl Portfolio {
                 (_, None) => {}
             }
             match (&p.credit, p.asset_class.carries_credit_risk()) {
-                (Some(c), true) => validate_credit(&mut issues, &at("credit"), c),
+                (Some(c), true) => validate_credit(&mut issues, i, c),
                 (Some(_), false) => issues.add(
                     at("credit"),
                     "credit terms belong to corporate bonds, loans and commitments",
@@ -355,9 +401,9 @@ impl Portfolio {
         for (i, o) in self.outflows.iter().enumerate() {
             issues.non_negative(&format!("outflows[{i}].amount"), o.amount);
         }
-        issues.non_negative("funding.borrowing", self.funding.borrowing);
+        issues.non_negative(&"funding.borrowing", self.funding.borrowing);
         issues.in_range(
-            "funding.spread_bp",
+            &"funding.spread_bp",
             self.funding.spread_bp,
             0.0,
             10_000.0,
@@ -367,8 +413,12 @@ impl Portfolio {
     }
 }
 
-fn validate_option(issues: &mut Issues, at: &str, o: &OptionTerms, model: &MarketModel) {
-    let f = |name: &str| format!("{at}.{name}");
+fn validate_option(issues: &mut Issues, position: usize, o: &OptionTerms, model: &MarketModel) {
+    let f = |field: &'static str| At {
+        position,
+        group: "option.",
+        field,
+    };
     match model.factor_index(&o.underlying) {
         None => issues.add(
             f("underlying"),
@@ -413,8 +463,12 @@ fn validate_option(issues: &mut Issues, at: &str, o: &OptionTerms, model: &Marke
     );
 }
 
-fn validate_credit(issues: &mut Issues, at: &str, c: &CreditTerms) {
-    let f = |name: &str| format!("{at}.{name}");
+fn validate_credit(issues: &mut Issues, position: usize, c: &CreditTerms) {
+    let f = |field: &'static str| At {
+        position,
+        group: "credit.",
+        field,
+    };
     issues.in_range(
         &f("pd"),
         c.pd,

@@ -24,8 +24,8 @@
 //!   20–80 bp (bonds), 100–300 bp (loans). Commitments: drawn 40% of a facility, undrawn
 //!   the rest.
 //! - **Options**: on the index or a named stock, calls and puts equally, strikes
-//!   ±15% around spot, expiries from 2 trading days to 1 year (log-uniform), implied vol
-//!   15–45%, a third written.
+//!   ±15% around spot, expiries log-uniform from 1 month to 2 years and one in ten a
+//!   weekly (2–10 trading days), implied vol 15–45%, a third written.
 //! - **Liabilities**: redemptions of 1% of NAV in 1 day, 3% in 5 days and 8% in 21; a
 //!   margin call of 0.5% tomorrow; borrowing of 5% of NAV at 80 bp over the risk-free rate.
 
@@ -304,7 +304,11 @@ pub fn portfolio(model: &MarketModel, positions: usize, seed: u64) -> Portfolio 
                         option_type: kind,
                         spot,
                         strike: spot * d.uniform(0.85, 1.15),
-                        expiry_years: d.log_uniform(2.0 / 252.0, 1.0),
+                        expiry_years: if d.0.uniform() < 0.1 {
+                            d.log_uniform(2.0 / 252.0, 10.0 / 252.0)
+                        } else {
+                            d.log_uniform(21.0 / 252.0, 2.0)
+                        },
                         implied_vol: d.uniform(0.15, 0.45),
                         quantity: 0.0,
                         rate: 0.03,

@@ -46,8 +46,13 @@ impl Default for Settings {
 pub struct Limits {
     /// 99% VaR over the horizon, share of NAV (default 3%).
     pub var99: f64,
-    /// Worst named stress scenario's loss, share of NAV (default 20%).
+    /// Worst named stress scenario's loss, share of NAV (default 20%), over the
+    /// scenarios of at most `stress_horizon_days`.
     pub stress_loss: f64,
+    /// Longest scenario the stress limit applies to, trading days (default 63, a
+    /// quarter: a fund can de-risk within a multi-year bear market, so the 1973-74 and
+    /// 2000-02 replays are reported but not held against the limit).
+    pub stress_horizon_days: u32,
     /// Credit exposure (EAD) to one issuer, share of capital (default 10%).
     pub single_name_credit: f64,
     /// Credit exposure (EAD) to one sector, share of capital (default 10%).
@@ -71,6 +76,7 @@ impl Default for Limits {
         Limits {
             var99: 0.03,
             stress_loss: 0.20,
+            stress_horizon_days: 63,
             single_name_credit: 0.10,
             sector_credit: 0.10,
             issuer_holding: 0.10,
@@ -176,6 +182,12 @@ impl Settings {
             if !(v.is_finite() && v > 0.0 && v <= 100.0) {
                 bad(field, format!("{v} must be a positive ratio up to 100"));
             }
+        }
+        if !(1..=2_520).contains(&self.limits.stress_horizon_days) {
+            bad(
+                "limits.stress_horizon_days",
+                format!("{} is outside 1..=2520", self.limits.stress_horizon_days),
+            );
         }
         let t = &self.tiers;
         if !(t.human_review.is_finite()

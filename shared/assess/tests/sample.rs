@@ -37,10 +37,22 @@ fn the_sample_assesses_with_every_agent_completed() {
     let model = shared_model().unwrap();
     let bytes = std::fs::read(SAMPLE).unwrap();
     let request = AssessmentRequest::parse(&bytes, &model).expect("the sample is valid");
+    let a_positions = request.portfolio.positions.clone();
     let a = assess(request, model, "2026-12-06T00:00:00Z");
     assert!(!a.consensus.degraded, "{:?}", a.audit.agents);
+    // The calibrated model carries its out-of-sample backtest: two books × two levels.
+    let b = a
+        .model_backtest
+        .as_ref()
+        .expect("the calibrated model's backtest");
+    assert_eq!(b.lines.len(), 4);
+    assert!(b.lines.iter().all(|l| l.days > 5_000 && l.coverage > 0.9));
     if std::env::var_os("STRESSLAB_SHOW").is_some() {
         println!("{}", serde_json::to_string_pretty(&a.consensus).unwrap());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&a.model_backtest).unwrap()
+        );
         println!("{}", serde_json::to_string_pretty(&a.audit).unwrap());
         let m = a.market.as_ref().unwrap();
         println!("VaR95 {:?}\nVaR99 {:?}", m.var95, m.var99);
@@ -62,6 +74,18 @@ fn the_sample_assesses_with_every_agent_completed() {
             m.full_revaluations.len(),
             m.options_by_delta_gamma
         );
+        for f in &m.full_revaluations {
+            let p = a_positions.iter().find(|p| p.id == f.position_id).unwrap();
+            let o = p.option.as_ref().unwrap();
+            println!(
+                "  {} {:?} T={:.3} K/S={:.2} {:?}",
+                f.position_id,
+                o.option_type,
+                o.expiry_years * 252.0,
+                o.strike / o.spot,
+                f.reason
+            );
+        }
         println!(
             "credit {}",
             serde_json::to_string_pretty(&a.credit).unwrap()

@@ -239,6 +239,12 @@ fn in_range(s: &str, ok: impl Fn(f64) -> bool, rule: &str) -> Result<f64, String
     }
 }
 
+/// An ISO `YYYY-MM-DD` date, with the reason when it is not one (for the book's date
+/// columns and a caller's valuation date alike).
+pub fn parse_iso_date(s: &str) -> Result<Date, String> {
+    date(s)
+}
+
 fn date(s: &str) -> Result<Date, String> {
     Date::parse(s, format_description!("[year]-[month]-[day]"))
         .map_err(|e| format!("{s:?} is not a date YYYY-MM-DD ({e})"))

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// their coupon and feel the shock only through prepayment (a higher market rate takes
 /// away the incentive to refinance).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RateShock {
     /// The whole shift from month 1.
     Parallel { bp: f64 },
