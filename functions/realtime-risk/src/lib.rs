@@ -44,6 +44,10 @@ pub fn lambda_config() -> ApiConfig {
     ApiConfig {
         principal: Arc::new(iam_principal),
         max_body_bytes: LAMBDA_MAX_BODY_BYTES,
+        // An assessment's answer is about 110 bytes per position (compact JSON; the
+        // 1,000-position sample's is 106 kB): under 1 MB for the largest body the cap
+        // admits, far from Lambda's 6 MB response limit.
+        max_response_bytes: None,
     }
 }
 
