@@ -893,6 +893,7 @@ pub(crate) fn calibrate_from(inputs: &Inputs) -> Result<MarketModel, Calibration
         }
     }
     let (mut ratio_lo, mut ratio_hi, mut corr_diff) = (f64::INFINITY, 0.0_f64, 0.0_f64);
+    let mut corr_diff_sum = 0.0;
     for a in 0..m {
         let ratio = history.current_vol[a].powi(2) * second[a * m + a] / core.covariance[(a, a)];
         ratio_lo = ratio_lo.min(ratio);
@@ -902,13 +903,15 @@ pub(crate) fn calibrate_from(inputs: &Inputs) -> Result<MarketModel, Calibration
             let model = core.covariance[(a, b)]
                 / (core.covariance[(a, a)] * core.covariance[(b, b)]).sqrt();
             corr_diff = corr_diff.max((fhs - model).abs());
+            corr_diff_sum += (fhs - model).abs();
         }
     }
     calibration.push(format!(
-        "Simulation: filtered historical simulation (Barone-Adesi, Giannopoulos & Vosper 1999) for the {m} factors of the equity/commodity/volatility block, the only block with a common daily history: each simulated day is σ_now ⊙ z_t, σ_now the factors' EWMA vols as of the model date and z_t the vector of EWMA-standardised residuals (each factor's log return over its EWMA volatility forecast from the days before, λ = {LAMBDA}, weights normalised) of one of the {days} common days {} … {} (the last {FHS_WINDOW_YEARS} years, the window the backtest validated, less the first {FHS_BURN_IN} days, which only seed the EWMA), drawn uniformly; an h-day move is the sum of h independently drawn days (with the EWMA there is no variance recursion to run forward, so the days are i.i.d. draws scaled by today's vol). Cross-correlations and joint tails are the historical ones. The {} other factors (rates/credit, FX) are normal conditional on the equity draw with the covariance above: f_o = Σ_oe Σ_ee⁻¹ f_e + L z, L Lᵀ = Σ_oo − Σ_oe Σ_ee⁻¹ Σ_eo, which keeps every cross-block covariance of the model exactly when f_e has covariance Σ_ee; FHS's own equity covariance differs from Σ_ee — its variances are {ratio_lo:.3}… {ratio_hi:.3} times the model's (the EWMA's low bias and the window's residual variance) and its correlations differ by at most {corr_diff:.3} — so the cross-block covariances are Σ_oe Σ_ee⁻¹ Cov_FHS(f_e), off the model's by that much. The idiosyncratic draw is normal, scaled by the drawn day's cross-sectional dispersion of the 20 stocks' residuals (normalised to a mean square of 1 over the window), so single-name risk widens on the days the stocks came apart; given the day it is normal, which keeps the Euler ES contributions exact.",
+        "Simulation: filtered historical simulation (Barone-Adesi, Giannopoulos & Vosper 1999) for the {m} factors of the equity/commodity/volatility block, the only block with a common daily history: each simulated day is σ_now ⊙ z_t, σ_now the factors' EWMA vols as of the model date and z_t the vector of EWMA-standardised residuals (each factor's log return over its EWMA volatility forecast from the days before, λ = {LAMBDA}, weights normalised) of one of the {days} common days {} … {} (the last {FHS_WINDOW_YEARS} years, the window the backtest validated, less the first {FHS_BURN_IN} days, which only seed the EWMA), drawn uniformly; an h-day move is the sum of h independently drawn days (with the EWMA there is no variance recursion to run forward, so the days are i.i.d. draws scaled by today's vol). Cross-correlations and joint tails are the historical ones. The {} other factors (rates/credit, FX) are normal conditional on the equity draw with the covariance above: f_o = Σ_oe Σ_ee⁻¹ f_e + L z, L Lᵀ = Σ_oo − Σ_oe Σ_ee⁻¹ Σ_eo, which keeps every cross-block covariance of the model exactly when f_e has covariance Σ_ee; FHS's own equity covariance differs from Σ_ee — its variances are {ratio_lo:.3}… {ratio_hi:.3} times the model's (the EWMA's low bias and the window's residual variance) and its correlations differ by {corr_mean:.3} on average and by at most {corr_diff:.3}: FHS filters each factor's volatility, not the correlations, so its correlations are the window's average while the EWMA's are the last few weeks' — the cross-block covariances are Σ_oe Σ_ee⁻¹ Cov_FHS(f_e), off the model's by that much. The idiosyncratic draw is normal, scaled by the drawn day's cross-sectional dispersion of the 20 stocks' residuals (normalised to a mean square of 1 over the window), so single-name risk widens on the days the stocks came apart; given the day it is normal, which keeps the Euler ES contributions exact.",
         history.dates[0],
         history.dates[days - 1],
         k - m,
+        corr_mean = corr_diff_sum / (m * (m - 1) / 2) as f64,
     ));
     let version = format!("market-model/3:{}:fhs{FHS_WINDOW_YEARS}y", data_hash());
     Ok(MarketModel {
