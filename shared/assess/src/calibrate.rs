@@ -40,16 +40,13 @@
 //!
 //! **Tails.** A normal EWMA VaR fails its 99% backtest on these data (about twice the
 //! expected exceptions, [`crate::backtest`]): daily returns are fat-tailed even after
-//! scaling by the EWMA volatility. The model therefore carries the degrees of freedom ν
-//! of a multivariate Student-t with the covariance above ([`MarketModel::tail_dof`]),
-//! the maximum-likelihood ν of a standardized Student-t on the EWMA-standardized
-//! residuals of the backtest's two books (1991 to the end of the data). ν is a property
-//! of the one mixing variable the whole factor vector shares, so it is estimated where
-//! long daily histories exist (the equity books) and applied to every block. It is a
-//! partial fix, and the backtest says so: out of sample it cuts the 99% exceptions by
-//! about a quarter but still fails, because what is left is the EWMA's low variance bias
-//! and the residuals' left skew, which no symmetric mixture with the same covariance can
-//! carry ([`crate::backtest::BacktestReport::findings`]).
+//! scaling by the EWMA volatility, and a Student-t with the same covariance does not fix
+//! it (it fails at 99% and then at 95% too). Filtered historical simulation passes both
+//! levels on both books, so the model simulates with it where the data allow
+//! ([`SIMULATION`], [`MarketModel::filtered_history`]): the equity block's last
+//! [`FHS_WINDOW_YEARS`] years of EWMA-standardised residual vectors, scaled by today's
+//! EWMA vols; the rates/credit and FX blocks, which share no history with it, are drawn
+//! normal conditional on the equity draw with the covariance above.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
