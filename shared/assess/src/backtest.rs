@@ -28,9 +28,13 @@
 //! Giannopoulos & Vosper 1999) is backtested beside them: on each book's own
 //! residuals of the five years before each year it passes at both levels (3-year windows
 //! too; 10 years fails at 99% on the S&P 500, and an expanding window fails too, so the
-//! result leans on the window). It is not what the market agent uses: FHS draws joint
-//! residual vectors of all factors on common dates, and the model's three blocks share
-//! no history. [`BacktestReport::findings`] states what the t cannot fix with the same
+//! result leans on the window). The market agent uses FHS where the data allow it: the
+//! equity block's joint residual vectors (its factors share 2014–2019), the other blocks
+//! normal conditional on them ([`crate::calibrate::SIMULATION`]); the backtest's FHS
+//! filters each book by its own EWMA vol over a rolling window, the agent filters each
+//! factor by its own and draws from the fixed window before the model date, so the
+//! backtest stands for the agent's method, not for its exact figures.
+//! [`BacktestReport::findings`] states what the t cannot fix with the same
 //! covariance (the EWMA's low variance bias and the residuals' left skew).
 //!
 //! A day is an exception when the realised return is below `−VaR`. Tests:
@@ -54,7 +58,10 @@ use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, StudentsT};
 use statrs::function::gamma::digamma;
 use stresslab_analytics::stats::normal_quantile;
 
-use crate::calibrate::{common_dates, log_returns, numeric, CalibrationError, Inputs, LAMBDA};
+use crate::calibrate::{
+    common_dates, log_returns, numeric, CalibrationError, Inputs, LAMBDA, SIMULATION,
+};
+use crate::model::SimulationMethod;
 
 /// VaR confidence levels backtested.
 pub const CONFIDENCES: [f64; 2] = [0.95, 0.99];
@@ -269,7 +276,7 @@ pub struct BacktestReport {
     /// The ν the Student-t backtest used, year by year.
     pub tail_dof_by_year: Vec<DofEstimate>,
     /// The distribution the market agent's Monte Carlo draws from (the calibrated
-    /// model's `tail_dof`).
+    /// model's simulation method, [`crate::calibrate::SIMULATION`]).
     pub market_agent_model: VarModel,
     /// What the comparison shows, in words, from the figures above and the residuals.
     pub findings: Vec<String>,
@@ -286,8 +293,8 @@ pub enum VarModel {
     StudentT,
     /// Filtered historical simulation (Barone-Adesi, Giannopoulos & Vosper 1999): `−q̂ σ_t`
     /// with q̂ the empirical (1−c)-quantile of the book's own standardized residuals of
-    /// the [`FHS_WINDOW_YEARS`] years before the year. Backtested for comparison only:
-    /// the market agent cannot use it (see the module documentation).
+    /// the [`FHS_WINDOW_YEARS`] years before the year: the market agent's method for the
+    /// equity block (see the module documentation).
     FilteredHistorical,
 }
 
@@ -839,21 +846,44 @@ pub(crate) fn run(inputs: &Inputs) -> Result<BacktestReport, CalibrationError> {
     let (model_dof, ..) = model_tail_dof(inputs)?;
     let findings = findings(&comparison, &pairs, start, dates.len())
         .map_err(|e| numeric("backtest findings", e))?;
-    let market_agent_model = if model_dof.is_some() {
-        VarModel::StudentT
-    } else {
-        VarModel::Normal
+    let market_agent_model = match SIMULATION {
+        SimulationMethod::Normal => VarModel::Normal,
+        SimulationMethod::StudentT { .. } => VarModel::StudentT,
+        SimulationMethod::FilteredHistorical { .. } => VarModel::FilteredHistorical,
     };
+    let mut findings = findings;
+    if let Some(agent) = comparison.iter().find(|m| m.model == market_agent_model) {
+        let passes = |c: f64| {
+            agent
+                .books
+                .iter()
+                .filter(|b| b.levels.iter().any(|l| l.confidence == c && l.passes))
+                .count()
+        };
+        let (p95, p99, n) = (passes(0.95), passes(0.99), agent.books.len());
+        findings.insert(comparison.len(), format!(
+            "The market agent simulates with {market_agent_model:?}{}: backtested here it {} at 95% on {p95} of {n} books and at 99% on {p99} of {n}.{}",
+            match market_agent_model {
+                VarModel::FilteredHistorical => " for the equity/commodity/volatility block (the other blocks normal conditional on it)",
+                _ => "",
+            },
+            if p95 == n && p99 == n { "passes" } else { "does not pass everywhere: it passes" },
+            match market_agent_model {
+                VarModel::FilteredHistorical => " The backtest filters each book by its own EWMA vol with a rolling window; the agent filters each factor by its own and draws joint residual vectors from the fixed window before the model date, so this backtests the method, not the agent's exact numbers.",
+                _ => "",
+            }
+        ));
+    }
     let method = vec![
         format!("One-day normal VaR z·σ_t, σ_t² the RiskMetrics EWMA (λ = {LAMBDA}, zero mean) of the book's returns strictly before day t — the market model's daily estimator; exceptions are days with a log return below −VaR. Walk-forward from {FIRST_DAY}, the EWMA seeded on 1990."),
         "Equally weighted book: mean of the 20 stocks' daily log returns (the linear P&L), rebalanced daily. The market agent's 10,000-scenario Monte Carlo converges to this VaR for a linear book.".into(),
         format!("Kupiec (1995) POF LR, χ²₁; Christoffersen (1998) independence LR, χ²₁, and conditional coverage LR, χ²₂; a book passes when no test rejects at {:.0}%. Too few exceptions fail as well as too many.", SIGNIFICANCE * 100.0),
         format!("Basel Committee (1996) traffic light at 99% over {BASEL_WINDOW} days: green 0–4, yellow 5–9, red ≥ 10; the last window and the share of all rolling windows in each zone."),
         format!("Fat tails (`comparison`): the Student-t VaR √((ν−2)/ν)·t_ν⁻¹(c)·σ_t with the same σ_t — the one-day P&L of a linear book under the market model's multivariate t, a normal variance mixture with the same covariance (McNeil, Frey & Embrechts 2015, §6.2). ν is the maximum-likelihood estimate of a standardized (unit-variance, zero-mean) Student-t on the EWMA-standardized residuals r_t/σ_t of both books pooled, re-estimated on the first day of every year from the residuals from {FIRST_DAY} to the day before (expanding window: out of sample, and the same estimator the calibration applies to all the data). The first {FIRST_FIT_YEARS} years only feed the first estimate, so both models are scored from {from}."),
-        format!("Filtered historical simulation (Barone-Adesi, Giannopoulos & Vosper 1999), for comparison: VaR = −q̂·σ_t, q̂ the empirical (1−c)-quantile (linear interpolation) of the book's own standardized residuals of the {FHS_WINDOW_YEARS} years before the year, re-estimated yearly like ν. The market agent cannot draw from it: it needs joint residual vectors of every factor on common dates, and the model's blocks share no history."),
-        format!("The market agent simulates with {}.", match model_dof {
-            Some(nu) => format!("the multivariate Student-t, ν = {nu:.2} (fitted on all the data)"),
-            None => "the multivariate normal (the fit found no fat tail)".into(),
+        format!("Filtered historical simulation (Barone-Adesi, Giannopoulos & Vosper 1999), for comparison: VaR = −q̂·σ_t, q̂ the empirical (1−c)-quantile (linear interpolation) of the book's own standardized residuals of the {FHS_WINDOW_YEARS} years before the year, re-estimated yearly like ν. The market agent draws from it for the equity block, whose factors share a daily history (joint residual vectors of its factors), and simulates the other blocks, which share no history with it, normal conditional on the equity draw."),
+        format!("The market agent simulates with {SIMULATION:?}; for comparison, the Student-t fitted on all the data has {}.", match model_dof {
+            Some(nu) => format!("ν = {nu:.2}"),
+            None => "no fat tail (ν at its upper bound)".into(),
         }),
     ];
     Ok(BacktestReport {
@@ -1264,7 +1294,7 @@ mod tests {
             ),
         ];
         let r = report().unwrap();
-        assert_eq!(r.market_agent_model, VarModel::StudentT);
+        assert_eq!(r.market_agent_model, VarModel::FilteredHistorical);
         assert_eq!(r.comparison.len(), 3);
         for (book, model, c, x, last, kp, ip, cp) in expected {
             let m = r.comparison.iter().find(|m| m.model == model).unwrap();
@@ -1326,8 +1356,16 @@ mod tests {
         );
         assert!(r.findings[2]
             .starts_with("FilteredHistorical: passes at 95% on 2 of 2 books and at 99% on 2"));
+        assert!(
+            r.findings[3].starts_with(
+                "The market agent simulates with FilteredHistorical for the equity/commodity/volatility block"
+            ) && r.findings[3]
+                .contains("passes at 95% on 2 of 2 books and at 99% on 2 of 2"),
+            "{}",
+            r.findings[3]
+        );
         let json = serde_json::to_value(r).unwrap();
-        assert_eq!(json["market_agent_model"], "student_t");
+        assert_eq!(json["market_agent_model"], "filtered_historical");
         assert_eq!(json["comparison"][1]["model"], "student_t");
     }
 

@@ -40,16 +40,13 @@
 //!
 //! **Tails.** A normal EWMA VaR fails its 99% backtest on these data (about twice the
 //! expected exceptions, [`crate::backtest`]): daily returns are fat-tailed even after
-//! scaling by the EWMA volatility. The model therefore carries the degrees of freedom ν
-//! of a multivariate Student-t with the covariance above ([`MarketModel::tail_dof`]),
-//! the maximum-likelihood ν of a standardized Student-t on the EWMA-standardized
-//! residuals of the backtest's two books (1991 to the end of the data). ν is a property
-//! of the one mixing variable the whole factor vector shares, so it is estimated where
-//! long daily histories exist (the equity books) and applied to every block. It is a
-//! partial fix, and the backtest says so: out of sample it cuts the 99% exceptions by
-//! about a quarter but still fails, because what is left is the EWMA's low variance bias
-//! and the residuals' left skew, which no symmetric mixture with the same covariance can
-//! carry ([`crate::backtest::BacktestReport::findings`]).
+//! scaling by the EWMA volatility, and a Student-t with the same covariance does not fix
+//! it (it fails at 99% and then at 95% too). Filtered historical simulation passes both
+//! levels on both books, so the model simulates with it where the data allow
+//! ([`SIMULATION`], [`MarketModel::filtered_history`]): the equity block's last
+//! [`FHS_WINDOW_YEARS`] years of EWMA-standardised residual vectors, scaled by today's
+//! EWMA vols; the rates/credit and FX blocks, which share no history with it, are drawn
+//! normal conditional on the equity draw with the covariance above.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -58,12 +55,22 @@ use nalgebra::DMatrix;
 use sha2::{Digest, Sha256};
 use stresslab_analytics::{correlation_repair, covariance, AnalyticsError};
 
-use crate::model::{Factor, FactorKind, MarketModel};
+use crate::backtest::FHS_WINDOW_YEARS;
+use crate::model::{Factor, FactorKind, FilteredHistory, MarketModel, SimulationMethod};
 
 /// The estimator and its parameters, hashed into the version with the data.
-pub const METHOD: &str = "ewma(lambda=0.94, daily blocks) + sample(60 months, monthly block, /21) + market bridge + higham(tol=1e-10) + student-t(nu: MLE, standardized EWMA residuals of the 20-stock book and SPX from 1991)";
+pub const METHOD: &str = "ewma(lambda=0.94, daily blocks) + sample(60 months, monthly block, /21) + market bridge + higham(tol=1e-10) + fhs(equity block, ewma-standardised residuals, last 5 years, burn-in 21 days; other blocks conditional normal)";
 /// RiskMetrics daily decay.
 pub const LAMBDA: f64 = 0.94;
+/// How the calibrated model simulates: filtered historical simulation of the equity
+/// block over the window the backtest validated, the other blocks conditional normal.
+pub const SIMULATION: SimulationMethod = SimulationMethod::FilteredHistorical {
+    window_years: FHS_WINDOW_YEARS as u32,
+};
+/// Days at the start of the equity block's common history that only seed the EWMA of
+/// the filtered-historical residuals (one month: the normalised weights make the
+/// forecast unbiased from the first day; a month gives it a month of data).
+pub const FHS_BURN_IN: usize = 21;
 /// Months of the monthly block's equally weighted window.
 pub const MONTHLY_WINDOW: usize = 60;
 /// Trading days per month, for monthly → daily variances and episode horizons.
@@ -410,7 +417,7 @@ struct Block {
     note: String,
 }
 
-fn daily_block(inputs: &Inputs) -> Result<(Block, String), CalibrationError> {
+fn daily_block(inputs: &Inputs) -> Result<(Block, String, FilteredHistory), CalibrationError> {
     let cols = inputs.daily_columns();
     let mut tables: Vec<&Table> = Vec::new();
     for c in &cols {
@@ -438,6 +445,8 @@ fn daily_block(inputs: &Inputs) -> Result<(Block, String), CalibrationError> {
     }
     let cov =
         covariance::ewma_covariance(&x, LAMBDA).map_err(|e| numeric("daily block EWMA", e))?;
+    let stocks = inputs.stocks.names.len();
+    let history = filtered_history(&x, &dates[1..], &cols, stocks)?;
     let spx = cols.iter().position(|c| c.0 == "SPX").unwrap_or(0);
     let market_correlation = (0..cols.len())
         .map(|j| cov[(j, spx)] / (cov[(j, j)] * cov[(spx, spx)]).sqrt())
@@ -466,7 +475,89 @@ fn daily_block(inputs: &Inputs) -> Result<(Block, String), CalibrationError> {
             note,
         },
         last,
+        history,
     ))
+}
+
+/// The equity block's residual history for filtered historical simulation: over the
+/// last [`FHS_WINDOW_YEARS`] years of `returns` (rows = `dates`, columns = the block's
+/// factors), each factor's return divided by its walk-forward EWMA volatility forecast
+/// (λ = [`LAMBDA`], returns strictly before the day; the weights normalised to sum to
+/// one, `σ_t² = Σ_{u<t} (1−λ)λ^{t−1−u} r_u² / (1 − λ^t)`, so a short history is not
+/// biased low), skipping the first [`FHS_BURN_IN`] days, which only seed the EWMA. The
+/// current vols are the EWMA after the last day, the recursion of the model's
+/// covariance (so they are the model's daily vols). The idiosyncratic scale of a day is
+/// the cross-sectional standard deviation of the first `stocks` factors' residuals,
+/// normalised to a mean square of 1 over the window.
+fn filtered_history(
+    returns: &DMatrix<f64>,
+    dates: &[String],
+    cols: &[(String, FactorKind, &Table, usize, String)],
+    stocks: usize,
+) -> Result<FilteredHistory, CalibrationError> {
+    let (n, m) = (returns.nrows(), returns.ncols());
+    let last = &dates[n - 1];
+    let from_year: i32 = last[..4]
+        .parse()
+        .map_err(|_| numeric("filtered history", format!("unreadable date {last}")))?;
+    let window_start = format!("{}{}", from_year - FHS_WINDOW_YEARS, &last[4..]);
+    let first = dates
+        .iter()
+        .position(|d| *d > window_start)
+        .unwrap_or(n)
+        .max(FHS_BURN_IN);
+    if n - first < 250 {
+        return Err(numeric(
+            "filtered history",
+            format!("only {} days of residuals", n - first),
+        ));
+    }
+    let w = 1.0 - LAMBDA;
+    let mut var = vec![0.0_f64; m];
+    let mut residuals = Vec::with_capacity((n - first) * m);
+    let mut decay = 1.0_f64;
+    for (t, (r, date)) in returns.row_iter().zip(dates).enumerate() {
+        if t >= first {
+            for j in 0..m {
+                let v = var[j] / (1.0 - decay);
+                if !(v > 0.0 && v.is_finite()) {
+                    return Err(numeric(
+                        "filtered history",
+                        format!("{}: EWMA variance {v} on {date}", cols[j].0),
+                    ));
+                }
+                residuals.push(r[j] / v.sqrt());
+            }
+        }
+        for j in 0..m {
+            let wr = w * r[j];
+            var[j] = LAMBDA * var[j] + wr * r[j];
+        }
+        decay *= LAMBDA;
+    }
+    let days = n - first;
+    let dispersion: Vec<f64> = (0..days)
+        .map(|t| {
+            let z = &residuals[t * m..t * m + stocks];
+            let mean = z.iter().sum::<f64>() / stocks as f64;
+            (z.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / stocks as f64).sqrt()
+        })
+        .collect();
+    let rms = (dispersion.iter().map(|d| d * d).sum::<f64>() / days as f64).sqrt();
+    if !(rms > 0.0 && rms.is_finite()) {
+        return Err(numeric("filtered history", "no cross-sectional dispersion"));
+    }
+    let history = FilteredHistory {
+        factors: cols.iter().map(|c| c.0.clone()).collect(),
+        dates: dates[first..].to_vec(),
+        residuals,
+        current_vol: var.iter().map(|v| v.sqrt()).collect(),
+        idiosyncratic_scale: dispersion.iter().map(|d| d / rms).collect(),
+    };
+    history
+        .check()
+        .map_err(|e| numeric("filtered history", e))?;
+    Ok(history)
 }
 
 /// The monthly market return (Fama–French Mkt−RF + RF) by month.
@@ -690,10 +781,12 @@ pub(crate) struct Core {
     pub factors: Vec<Factor>,
     pub covariance: DMatrix<f64>,
     pub notes: Vec<String>,
+    /// The equity block's residual history (its factors come first in `factors`).
+    pub history: FilteredHistory,
 }
 
 pub(crate) fn core(inputs: &Inputs) -> Result<Core, CalibrationError> {
-    let (equity, as_of) = daily_block(inputs)?;
+    let (equity, as_of, history) = daily_block(inputs)?;
     let rates = rates_block(inputs)?;
     let fx = fx_block(inputs)?;
     let blocks = [equity, rates, fx];
@@ -765,6 +858,7 @@ pub(crate) fn core(inputs: &Inputs) -> Result<Core, CalibrationError> {
         factors,
         covariance: cov,
         notes,
+        history,
     })
 }
 
@@ -781,19 +875,42 @@ pub(crate) fn calibrate_from(inputs: &Inputs) -> Result<MarketModel, Calibration
     let k = core.factors.len();
     let mut calibration = core.notes;
     calibration.push(crate::stress::METHOD_NOTE.to_owned());
-    let (tail_dof, residuals, from, to) = crate::backtest::model_tail_dof(inputs)?;
-    calibration.push(match tail_dof {
-        Some(nu) => format!(
-            "Tails: the factor moves and the idiosyncratic returns are drawn from a multivariate Student-t with ν = {nu:.3} and the covariance above, a normal variance mixture A·z·√((ν−2)/W), W ~ χ²_ν, one W per simulation shared by every factor and the idiosyncratic draw (McNeil, Frey & Embrechts 2015, §6.2). ν is the maximum-likelihood estimate of a standardized Student-t on the {residuals} EWMA-standardized daily residuals (λ = {LAMBDA}) of the equally weighted 20-stock book and the S&P 500, pooled, {from} … {to}; the backtest re-runs this estimator once a year out of sample and reports whether the t VaR passes (comparison, findings)."
-        ),
-        None => format!(
-            "Tails: multivariate normal; a standardized Student-t fitted on the {residuals} EWMA-standardized residuals of the 20-stock book and the S&P 500, {from} … {to}, found no fat tail (ν at its upper bound)."
-        ),
-    });
-    let version = match tail_dof {
-        Some(nu) => format!("market-model/2:{}:t{nu:.3}", data_hash()),
-        None => format!("market-model/2:{}:normal", data_hash()),
-    };
+    let history = core.history;
+    let m = history.factors.len();
+    let days = history.days();
+    // How close FHS's own equity covariance, diag(σ_now)·mean(z zᵀ)·diag(σ_now), is to
+    // the model's Σ_ee (the covariance the conditional-normal blocks are built on).
+    let mut second = vec![0.0; m * m];
+    for t in 0..days {
+        let z = history.day(t);
+        for a in 0..m {
+            for b in 0..m {
+                second[a * m + b] += z[a] * z[b] / days as f64;
+            }
+        }
+    }
+    let (mut ratio_lo, mut ratio_hi, mut corr_diff) = (f64::INFINITY, 0.0_f64, 0.0_f64);
+    let mut corr_diff_sum = 0.0;
+    for a in 0..m {
+        let ratio = history.current_vol[a].powi(2) * second[a * m + a] / core.covariance[(a, a)];
+        ratio_lo = ratio_lo.min(ratio);
+        ratio_hi = ratio_hi.max(ratio);
+        for b in 0..a {
+            let fhs = second[a * m + b] / (second[a * m + a] * second[b * m + b]).sqrt();
+            let model = core.covariance[(a, b)]
+                / (core.covariance[(a, a)] * core.covariance[(b, b)]).sqrt();
+            corr_diff = corr_diff.max((fhs - model).abs());
+            corr_diff_sum += (fhs - model).abs();
+        }
+    }
+    calibration.push(format!(
+        "Simulation: filtered historical simulation (Barone-Adesi, Giannopoulos & Vosper 1999) for the {m} factors of the equity/commodity/volatility block, the only block with a common daily history: each simulated day is σ_now ⊙ z_t, σ_now the factors' EWMA vols as of the model date and z_t the vector of EWMA-standardised residuals (each factor's log return over its EWMA volatility forecast from the days before, λ = {LAMBDA}, weights normalised) of one of the {days} common days {} … {} (the last {FHS_WINDOW_YEARS} years, the window the backtest validated, less the first {FHS_BURN_IN} days, which only seed the EWMA), drawn uniformly; an h-day move is the sum of h independently drawn days (with the EWMA there is no variance recursion to run forward, so the days are i.i.d. draws scaled by today's vol). Cross-correlations and joint tails are the historical ones. The {} other factors (rates/credit, FX) are normal conditional on the equity draw with the covariance above: f_o = Σ_oe Σ_ee⁻¹ f_e + L z, L Lᵀ = Σ_oo − Σ_oe Σ_ee⁻¹ Σ_eo, which keeps every cross-block covariance of the model exactly when f_e has covariance Σ_ee; FHS's own equity covariance differs from Σ_ee — its variances are {ratio_lo:.3}… {ratio_hi:.3} times the model's (the EWMA's low bias and the window's residual variance) and its correlations differ by {corr_mean:.3} on average and by at most {corr_diff:.3}: FHS filters each factor's volatility, not the correlations, so its correlations are the window's average while the EWMA's are the last few weeks' — the cross-block covariances are Σ_oe Σ_ee⁻¹ Cov_FHS(f_e), off the model's by that much. The idiosyncratic draw is normal, scaled by the drawn day's cross-sectional dispersion of the 20 stocks' residuals (normalised to a mean square of 1 over the window), so single-name risk widens on the days the stocks came apart; given the day it is normal, which keeps the Euler ES contributions exact.",
+        history.dates[0],
+        history.dates[days - 1],
+        k - m,
+        corr_mean = corr_diff_sum / (m * (m - 1) / 2) as f64,
+    ));
+    let version = format!("market-model/3:{}:fhs{FHS_WINDOW_YEARS}y", data_hash());
     Ok(MarketModel {
         version,
         factors: core.factors,
@@ -802,7 +919,9 @@ pub(crate) fn calibrate_from(inputs: &Inputs) -> Result<MarketModel, Calibration
             .collect(),
         calibration,
         stress_scenarios,
-        tail_dof,
+        tail_dof: None,
+        simulation: Some(SIMULATION),
+        filtered_history: Some(history),
     })
 }
 
@@ -866,16 +985,16 @@ mod tests {
                 assert!(r.abs() <= 1.0 + 1e-12);
             }
         }
-        assert!(m.version.starts_with("market-model/2:"));
-        let nu = m.tail_dof.expect("the equity residuals are fat-tailed");
+        assert_eq!(m.version, format!("market-model/3:{}:fhs5y", data_hash()));
+        assert_eq!(m.tail_dof, None);
         assert_eq!(
-            m.version,
-            format!("market-model/2:{}:t{nu:.3}", data_hash())
+            m.simulation_method(),
+            SimulationMethod::FilteredHistorical { window_years: 5 }
         );
         assert!(m
             .calibration
             .iter()
-            .any(|n| n.contains(&format!("ν = {nu:.3}"))));
+            .any(|n| n.contains("filtered historical simulation")));
         assert!(m.calibration.iter().any(|n| n.contains("Higham")));
     }
 

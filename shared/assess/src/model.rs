@@ -81,6 +81,129 @@ pub struct MarketModel {
         deserialize_with = "tail_dof"
     )]
     pub tail_dof: Option<f64>,
+    /// How [`crate::market::SimulationSet`] draws the factor moves. `None`: a model
+    /// written before `market-model/3`, whose `tail_dof` decides (Student-t when set,
+    /// normal otherwise); see [`MarketModel::simulation_method`]. When set it wins over
+    /// `tail_dof`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulation: Option<SimulationMethod>,
+    /// The residual history filtered historical simulation draws from (the daily equity
+    /// block's common dates). Required by [`SimulationMethod::FilteredHistorical`].
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "filtered_history"
+    )]
+    pub filtered_history: Option<FilteredHistory>,
+}
+
+/// The distribution a simulation set's factor moves are drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "method")]
+pub enum SimulationMethod {
+    /// Multivariate normal with the model's covariance.
+    Normal,
+    /// Multivariate Student-t with the model's covariance, a normal variance mixture
+    /// (ν = `dof` > 2).
+    StudentT { dof: f64 },
+    /// Filtered historical simulation (Barone-Adesi, Giannopoulos & Vosper 1999) of the
+    /// factors in [`MarketModel::filtered_history`] — today's EWMA vols times a
+    /// historical day's EWMA-standardised residual vector — over the last
+    /// `window_years` of their common history; every other factor normal conditional on
+    /// them with the model's covariance.
+    FilteredHistorical { window_years: u32 },
+}
+
+/// EWMA-standardised residual vectors of a block of factors with a common history, and
+/// the block's current EWMA vols.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilteredHistory {
+    /// The block's factors, by name (each one a model factor).
+    pub factors: Vec<String>,
+    /// The day of each residual vector, ascending.
+    pub dates: Vec<String>,
+    /// `residuals[t * factors.len() + j]` = factor j's move on `dates[t]` divided by its
+    /// EWMA volatility forecast for that day (λ = 0.94, data strictly before the day).
+    pub residuals: Vec<f64>,
+    /// Each factor's EWMA volatility forecast for the day after the last date, in its
+    /// unit (the model's daily vol of that factor).
+    pub current_vol: Vec<f64>,
+    /// Per day, the multiplier of the idiosyncratic draw: the cross-sectional dispersion
+    /// of that day's single-stock residuals, normalised to a mean square of 1 over the
+    /// days (so the idiosyncratic variance is the stated one on average).
+    pub idiosyncratic_scale: Vec<f64>,
+}
+
+impl FilteredHistory {
+    pub fn days(&self) -> usize {
+        self.dates.len()
+    }
+
+    /// Day `t`'s residual vector.
+    pub fn day(&self, t: usize) -> &[f64] {
+        let m = self.factors.len();
+        &self.residuals[t * m..(t + 1) * m]
+    }
+
+    /// Shapes agree, at least one day and one factor, every number finite, vols and
+    /// scales positive/non-negative.
+    pub fn check(&self) -> Result<(), String> {
+        let (m, n) = (self.factors.len(), self.dates.len());
+        if m == 0 || n == 0 {
+            return Err(format!(
+                "needs at least one factor and one day, got {m} factors and {n} days"
+            ));
+        }
+        if self.residuals.len() != m * n {
+            return Err(format!(
+                "residuals: {} values for {n} days × {m} factors",
+                self.residuals.len()
+            ));
+        }
+        if self.current_vol.len() != m {
+            return Err(format!(
+                "current_vol: {} values for {m} factors",
+                self.current_vol.len()
+            ));
+        }
+        if self.idiosyncratic_scale.len() != n {
+            return Err(format!(
+                "idiosyncratic_scale: {} values for {n} days",
+                self.idiosyncratic_scale.len()
+            ));
+        }
+        if let Some(x) = self.residuals.iter().find(|x| !x.is_finite()) {
+            return Err(format!("residuals: {x} is not finite"));
+        }
+        if let Some(x) = self
+            .current_vol
+            .iter()
+            .find(|x| !(x.is_finite() && **x > 0.0))
+        {
+            return Err(format!("current_vol: {x} is not a positive number"));
+        }
+        if let Some(x) = self
+            .idiosyncratic_scale
+            .iter()
+            .find(|x| !(x.is_finite() && **x >= 0.0))
+        {
+            return Err(format!(
+                "idiosyncratic_scale: {x} is not a non-negative number"
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn filtered_history<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<FilteredHistory>, D::Error> {
+    let v = Option::<FilteredHistory>::deserialize(d)?;
+    if let Some(h) = &v {
+        h.check()
+            .map_err(|e| serde::de::Error::custom(format!("filtered_history: {e}")))?;
+    }
+    Ok(v)
 }
 
 /// `tail_dof` must be finite and > 2 (else the covariance does not exist).
@@ -101,6 +224,15 @@ impl MarketModel {
 
     pub fn factor_index(&self, name: &str) -> Option<usize> {
         self.factors.iter().position(|f| f.name == name)
+    }
+
+    /// The simulation method in force: `simulation` if set, else the legacy reading of
+    /// `tail_dof` (Student-t when set, normal otherwise).
+    pub fn simulation_method(&self) -> SimulationMethod {
+        self.simulation.unwrap_or(match self.tail_dof {
+            Some(dof) => SimulationMethod::StudentT { dof },
+            None => SimulationMethod::Normal,
+        })
     }
 
     /// Daily volatility of factor `j`.
@@ -152,5 +284,7 @@ pub(crate) fn test_model() -> MarketModel {
             moves: vec![-0.10, 0.5, -20.0, 0.02],
         }],
         tail_dof: None,
+        simulation: None,
+        filtered_history: None,
     }
 }
