@@ -21,9 +21,7 @@
 //!   executions of the three state machines (`ListExecutions`), [`RECENT_RUNS`] at most.
 
 use aws_sdk_s3::presigning::PresigningConfig;
-use lambda_http::request::RequestContext;
 use std::time::Duration;
-use stresslab_api::axum::http::request::Parts;
 use stresslab_api::axum::http::StatusCode;
 use stresslab_api::{
     store_history, store_view, ApiConfig, ApiError, Backend, RunState, RunView, Start,
@@ -31,7 +29,6 @@ use stresslab_api::{
 use stresslab_aws::sfn::{ExecutionStatus, Launch, Launcher, StateMachines, StepFunctionsLauncher};
 use stresslab_aws::{store_error, DynamoRunStore, S3BlobStore};
 use stresslab_core::api::RunRequest;
-use stresslab_core::portfolio::escape_control;
 use stresslab_core::stages;
 use stresslab_core::storage::{BlobStore, StoreError};
 use stresslab_registry::Workflow;
@@ -64,27 +61,7 @@ pub const INLINE_INPUT_PREFIX: &str = "inputs/";
 /// `GET /runs` without a portfolio lists at most this many runs.
 pub const RECENT_RUNS: usize = 20;
 
-/// The principal recorded when a request carries no IAM identity: only a direct
-/// invocation (test invoke, `sam local`) can do that, since every route requires IAM.
-pub const NO_PRINCIPAL: &str = "aws:unidentified";
-
-/// The caller: the IAM authorizer's `userArn` from the HTTP API request context
-/// (`requestContext.authorizer.iam.userArn`), control characters escaped, at most 512
-/// characters; [`NO_PRINCIPAL`] without one.
-pub fn iam_principal(parts: &Parts) -> String {
-    let arn = match parts.extensions.get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.iam.as_ref())
-            .and_then(|iam| iam.user_arn.as_deref()),
-        _ => None,
-    };
-    match arn.map(str::trim).filter(|a| !a.is_empty()) {
-        Some(arn) => escape_control(arn).chars().take(512).collect(),
-        None => NO_PRINCIPAL.to_owned(),
-    }
-}
+pub use stresslab_aws::principal::{iam_principal, NO_PRINCIPAL};
 
 /// The router's configuration on Lambda: the IAM principal, [`LAMBDA_MAX_BODY_BYTES`]
 /// and [`LAMBDA_MAX_RESPONSE_BYTES`].

@@ -2,14 +2,11 @@
 //! DynamoDB and the calibrated market model, and the caller's principal from API
 //! Gateway's IAM authorizer.
 
-use lambda_http::request::RequestContext;
 use std::sync::Arc;
 use stresslab_api::assessments::{shared_model, Assessor};
-use stresslab_api::axum::http::request::Parts;
 use stresslab_api::ApiConfig;
 use stresslab_assess::model::MarketModel;
 use stresslab_aws::DynamoRunStore;
-use stresslab_core::portfolio::escape_control;
 
 /// Largest `POST /assessments` body (4 MiB, as the API Lambda's `POST /runs`): a
 /// synchronous invocation carries at most 6 MB of event, and the body travels in it
@@ -17,27 +14,7 @@ use stresslab_core::portfolio::escape_control;
 /// kind; over it, 413 with a problem list.
 pub const LAMBDA_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// The principal recorded when a request carries no IAM identity (a direct
-/// invocation: every route requires IAM).
-pub const NO_PRINCIPAL: &str = "aws:unidentified";
-
-/// The caller: the IAM authorizer's `userArn` (`requestContext.authorizer.iam.userArn`),
-/// control characters escaped, at most 512 characters; [`NO_PRINCIPAL`] without one.
-/// The same rule as the API Lambda's, so both record a caller alike.
-pub fn iam_principal(parts: &Parts) -> String {
-    let arn = match parts.extensions.get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.iam.as_ref())
-            .and_then(|iam| iam.user_arn.as_deref()),
-        _ => None,
-    };
-    match arn.map(str::trim).filter(|a| !a.is_empty()) {
-        Some(arn) => escape_control(arn).chars().take(512).collect(),
-        None => NO_PRINCIPAL.to_owned(),
-    }
-}
+pub use stresslab_aws::principal::{iam_principal, NO_PRINCIPAL};
 
 /// The router's configuration on Lambda: the IAM principal and [`LAMBDA_MAX_BODY_BYTES`].
 pub fn lambda_config() -> ApiConfig {

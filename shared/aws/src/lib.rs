@@ -18,6 +18,8 @@ mod errors;
 pub mod lambda;
 #[cfg(feature = "moto")]
 pub mod moto;
+#[cfg(feature = "http")]
+pub mod principal;
 pub mod provision;
 pub mod s3;
 #[cfg(feature = "sfn")]
