@@ -337,7 +337,7 @@ pub fn bench_assess(positions: &[usize], calls: usize) -> ExitCode {
             })
             .collect();
         println!(
-            "          agent medians (ms, from the audit: each agent's wait returns in turn): {}",
+            "          agent medians (ms, each measured on its own thread, from the audit): {}",
             agents.join(", ")
         );
         print_breakdown(&request, &model, calls.clamp(1, 100));
