@@ -58,6 +58,20 @@ pub fn mean(x: &[f64]) -> f64 {
     compensated_sum(x.iter().copied()) / x.len() as f64
 }
 
+/// Sample Pearson correlation of two equal-length series (means removed; compensated
+/// means as in [`mean`]). NaN if either series is constant. Matches
+/// `numpy.corrcoef(x, y)[0, 1]`.
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let (mx, my) = (mean(x), mean(y));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
 /// Sample standard deviation with the `n - 1` (Bessel) denominator.
 ///
 /// Uses the corrected two-pass algorithm of T. F. Chan, G. H. Golub and R. J. LeVeque
@@ -294,6 +308,15 @@ pub fn quantile(sorted: &[f64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pearson_matches_numpy() {
+        // numpy 2.4.6: np.corrcoef([0.3,-1.2,2.5,0.7,-0.4,1.1], [1.0,-0.5,2.0,0.1,0.3,0.9])[0,1]
+        let x = [0.3, -1.2, 2.5, 0.7, -0.4, 1.1];
+        let y = [1.0, -0.5, 2.0, 0.1, 0.3, 0.9];
+        assert!((pearson(&x, &y) - 0.8937296755917713).abs() < 1e-15);
+        assert!(pearson(&x, &[1.0; 6]).is_nan());
+    }
     use statrs::distribution::Continuous;
 
     fn assert_rel(actual: f64, expected: f64, rel: f64) {

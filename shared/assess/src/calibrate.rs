@@ -53,6 +53,7 @@ use std::sync::OnceLock;
 
 use nalgebra::DMatrix;
 use sha2::{Digest, Sha256};
+use stresslab_analytics::stats::pearson;
 use stresslab_analytics::{correlation_repair, covariance, AnalyticsError};
 
 use crate::backtest::FHS_WINDOW_YEARS;
@@ -393,20 +394,6 @@ pub(crate) fn log_returns(
         });
     }
     Ok(prices.windows(2).map(|w| (w[1] / w[0]).ln()).collect())
-}
-
-/// Pearson correlation of two equal-length series (mean removed).
-pub(crate) fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let mx = x.iter().sum::<f64>() / n;
-    let my = y.iter().sum::<f64>() / n;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    sxy / (sxx * syy).sqrt()
 }
 
 /// A block's factors, their daily covariance and their correlation with the market.

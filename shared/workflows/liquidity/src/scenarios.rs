@@ -515,19 +515,7 @@ pub fn iman_conover_ranks(n: usize, pearson_target: f64, rng: &mut Xoshiro256) -
     ranks(&b_star)
 }
 
-/// Sample Pearson correlation (NaN if either series is constant).
-pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let mx = x.iter().sum::<f64>() / n;
-    let my = y.iter().sum::<f64>() / n;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (&xi, &yi) in x.iter().zip(y) {
-        sxy += (xi - mx) * (yi - my);
-        sxx += (xi - mx) * (xi - mx);
-        syy += (yi - my) * (yi - my);
-    }
-    sxy / (sxx * syy).sqrt()
-}
+pub use stresslab_analytics::stats::pearson;
 
 /// 0-based ranks (ties broken by position; the inputs here are continuous).
 fn ranks(x: &[f64]) -> Vec<usize> {

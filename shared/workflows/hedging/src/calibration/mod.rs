@@ -25,6 +25,7 @@ pub mod garch;
 use nalgebra::{DMatrix, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 use stresslab_analytics::regime::{fit_hmm, HmmOptions};
+use stresslab_analytics::stats::pearson;
 
 use crate::factors::Currency;
 pub use data::{FxDaily, IndexLevels, MoodysYields, ZeroYields};
@@ -271,17 +272,6 @@ fn mean(x: &[f64]) -> f64 {
 fn sd(x: &[f64]) -> f64 {
     let m = mean(x);
     (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() - 1) as f64).sqrt()
-}
-
-fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let (mx, my) = (mean(x), mean(y));
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    sxy / (sxx * syy).sqrt()
 }
 
 /// OLS slope of `y_t` on `(1, y_{t−1})`: the AR(1) coefficient φ.
