@@ -10,7 +10,6 @@
 //! splittable pseudorandom number generators", OOPSLA '14) as the authors recommend.
 //! Same seed, same stream, on every platform.
 
-#[cfg(test)]
 use crate::stats::normal_quantile;
 
 /// SplitMix64 (the constants of Vigna's reference `splitmix64.c`): the seeder of
@@ -78,11 +77,16 @@ impl Xoshiro256 {
         }
     }
 
-    /// Standard normal by inversion of the (full-precision) normal quantile (only the
-    /// simulations in tests need it so far).
-    #[cfg(test)]
-    pub(crate) fn normal(&mut self) -> f64 {
-        normal_quantile(self.uniform())
+    /// Standard normal by inversion of the (full-precision) normal quantile: one uniform
+    /// a draw, so a stream of normals is as reproducible as the uniforms (a uniform of
+    /// exactly 0, whose quantile is −∞, is skipped).
+    pub fn normal(&mut self) -> f64 {
+        loop {
+            let u = self.uniform();
+            if u > 0.0 {
+                return normal_quantile(u);
+            }
+        }
     }
 }
 

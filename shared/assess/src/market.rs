@@ -155,9 +155,9 @@ impl SimulationSet {
         let mut z = vec![0.0; k];
         for s in 0..simulations {
             for zj in z.iter_mut() {
-                *zj = standard_normal(&mut rng);
+                *zj = rng.normal();
             }
-            let idio = standard_normal(&mut rng);
+            let idio = rng.normal();
             let scale = match &mixing {
                 Some((nu, chi2)) => ((nu - 2.0) / chi2.inverse_cdf(open_uniform(&mut rng))).sqrt(),
                 None => 1.0,
@@ -273,9 +273,9 @@ impl SimulationSet {
                 scale2 += history.idiosyncratic_scale[t].powi(2);
             }
             for zj in z.iter_mut() {
-                *zj = standard_normal(&mut rng);
+                *zj = rng.normal();
             }
-            let idio = standard_normal(&mut rng);
+            let idio = rng.normal();
             for (a_idx, &j) in e.iter().enumerate() {
                 moves[j * simulations + s] = fe[a_idx];
             }
@@ -321,12 +321,6 @@ fn move_range(moves: &[f64], k: usize, simulations: usize) -> Vec<(f64, f64)> {
                 })
         })
         .collect()
-}
-
-/// Inversion of the full-precision normal quantile: deterministic across platforms and
-/// crate upgrades (the sets are generated once per process, so speed does not matter).
-fn standard_normal(rng: &mut Xoshiro256) -> f64 {
-    normal_quantile(open_uniform(rng))
 }
 
 /// A uniform on (0, 1): 0 (which the quantile functions map to −∞ or 0) is redrawn.

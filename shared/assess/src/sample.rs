@@ -37,7 +37,6 @@ use crate::portfolio::{
 };
 use std::collections::BTreeMap;
 use stresslab_analytics::rng::Xoshiro256;
-use stresslab_analytics::stats::normal_quantile;
 
 const SECTORS: [&str; 11] = [
     "Communication Services",
@@ -60,12 +59,7 @@ impl Draw {
         lo + (hi - lo) * self.0.uniform()
     }
     fn normal(&mut self) -> f64 {
-        loop {
-            let u = self.0.uniform();
-            if u > 0.0 {
-                return normal_quantile(u);
-            }
-        }
+        self.0.normal()
     }
     fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
         median * (sigma * self.normal()).exp()

@@ -45,7 +45,6 @@
 use std::fmt::Write;
 
 use stresslab_analytics::rng::Xoshiro256;
-use stresslab_analytics::stats::normal_quantile;
 use time::{macros::date, Date, Month};
 
 /// The sample book's valuation date (simulate it with `Settings::new(VALUATION_DATE)`).
@@ -179,7 +178,7 @@ impl Draws {
         self.0.uniform()
     }
     fn normal(&mut self) -> f64 {
-        normal_quantile(self.0.uniform())
+        self.0.normal()
     }
     /// An integer uniform on `lo..=hi`.
     fn between(&mut self, lo: u32, hi: u32) -> u32 {
