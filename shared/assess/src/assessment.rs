@@ -673,7 +673,7 @@ pub fn assess_with(
     if let (Ok(m), Ok(l)) = (&market, &liquidity) {
         let multiplier = m.tail_vol_move.exp();
         if multiplier > 1.0 {
-            let stressed = liquidity::stressed(portfolio, &model, settings, multiplier);
+            let stressed = l.stressed(portfolio, settings, multiplier);
             let (u0, _) = liquidity_u(l);
             let (u1, _) = liquidity_u(&stressed);
             let points = (score_of(u1) - score_of(u0)).max(0.0);

@@ -92,9 +92,14 @@ pub struct LiquidityFindings {
     pub beyond_30d_share: f64,
     /// Slowest positions to sell, slowest first.
     pub slowest: Vec<SlowPosition>,
+    /// Each sellable position's sale profile (by position index), kept so the
+    /// consensus's stressed recomputation does not redo the per-position work.
+    #[serde(skip)]
+    sales: Vec<(usize, Sale)>,
 }
 
 /// One position's sale profile.
+#[derive(Debug, Clone, PartialEq)]
 struct Sale {
     value: f64,
     daily_capacity: f64,
@@ -213,25 +218,37 @@ pub fn assess(
     model: &MarketModel,
     settings: &Settings,
 ) -> LiquidityFindings {
-    stressed(portfolio, model, settings, 1.0)
-}
-
-/// The findings with every spread and volatility scaled by `stress` (the consensus's
-/// market → liquidity adjustment; 1 is today's market).
-pub fn stressed(
-    portfolio: &Portfolio,
-    model: &MarketModel,
-    settings: &Settings,
-    stress: f64,
-) -> LiquidityFindings {
-    let p = settings.participation;
     let lookup = crate::market::factor_lookup(model);
     let sales: Vec<(usize, Sale)> = portfolio
         .positions
         .iter()
         .enumerate()
-        .filter_map(|(i, pos)| sale(pos, model, &lookup, p).map(|s| (i, s)))
+        .filter_map(|(i, pos)| sale(pos, model, &lookup, settings.participation).map(|s| (i, s)))
         .collect();
+    findings(portfolio, settings, sales, 1.0)
+}
+
+impl LiquidityFindings {
+    /// The same findings with every spread and volatility scaled by `stress` (the
+    /// consensus's market → liquidity adjustment; 1 is today's market), from the sale
+    /// profiles already computed.
+    pub fn stressed(
+        &self,
+        portfolio: &Portfolio,
+        settings: &Settings,
+        stress: f64,
+    ) -> LiquidityFindings {
+        findings(portfolio, settings, self.sales.clone(), stress)
+    }
+}
+
+fn findings(
+    portfolio: &Portfolio,
+    settings: &Settings,
+    sales: Vec<(usize, Sale)>,
+    stress: f64,
+) -> LiquidityFindings {
+    let p = settings.participation;
     let nav = portfolio.nav;
     let ladder: Vec<LadderStep> = LADDER_DAYS
         .iter()
@@ -356,6 +373,7 @@ pub fn stressed(
         funding_cost_annual: portfolio.funding.borrowing * spread_rate,
         shortfall_funding_cost,
         slowest,
+        sales,
     }
 }
 
@@ -427,7 +445,7 @@ mod tests {
         assert_eq!(l.illiquid_share, 0.0);
         assert!((l.liquidation_cost_spread + l.liquidation_cost_impact - 100e6 * cost).abs() < 1.0);
         // Doubling vol and spreads doubles the cost.
-        let s = stressed(&p, &model, &Settings::default(), 2.0);
+        let s = l.stressed(&p, &Settings::default(), 2.0);
         assert!((s.liquidation_cost_pct_nav / l.liquidation_cost_pct_nav - 2.0).abs() < 1e-12);
     }
 }
