@@ -9,12 +9,11 @@
 //! same router serves `stresslab serve` (merged with the runs API) and the
 //! `realtime-risk` Lambda (alone).
 
-use crate::{ApiConfig, ApiError, Problem};
+use crate::{ApiConfig, ApiError, Caller, Problem};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::LOCATION;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -167,15 +166,9 @@ struct AppState<A> {
 
 type Shared<A> = Arc<AppState<A>>;
 
-struct Caller(String);
-
-impl<A: Assessor> FromRequestParts<Shared<A>> for Caller {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Shared<A>,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Caller((state.config.principal)(parts)))
+impl<A: Send + Sync> crate::WithConfig for AppState<A> {
+    fn config(&self) -> &ApiConfig {
+        &self.config
     }
 }
 

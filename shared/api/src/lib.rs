@@ -409,16 +409,28 @@ struct AppState<B> {
 
 type Shared<B> = Arc<AppState<B>>;
 
+/// A router's state that carries its [`ApiConfig`] (the runs API's and the
+/// assessments'), so one extractor reads the caller for both.
+trait WithConfig: Send + Sync {
+    fn config(&self) -> &ApiConfig;
+}
+
+impl<B: Send + Sync> WithConfig for AppState<B> {
+    fn config(&self) -> &ApiConfig {
+        &self.config
+    }
+}
+
 /// The caller's principal, by the configured [`PrincipalFn`].
 struct Caller(String);
 
-impl<B: Backend> FromRequestParts<Shared<B>> for Caller {
+impl<S: WithConfig> FromRequestParts<Arc<S>> for Caller {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &Shared<B>,
+        state: &Arc<S>,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Caller((state.config.principal)(parts)))
+        Ok(Caller((state.config().principal)(parts)))
     }
 }
 
