@@ -380,7 +380,7 @@ fn print_breakdown(request: &AssessmentRequest, model: &MarketModel, calls: usiz
         ),
         (
             "cross-risk liquidity",
-            time(&mut || drop(liquidity::stressed(p, model, s, 1.2))),
+            time(&mut || drop(l.stressed(p, s, 1.2))),
         ),
     ];
     let parts: Vec<String> = parts
